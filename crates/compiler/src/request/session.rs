@@ -1,0 +1,58 @@
+//! Session variables of a request: `{"x-hasura-role": "user", "x-hasura-user-id": "42"}`,
+//! keys case-insensitive (stored lower-cased). No role, or role `admin`, is the admin role.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::error::GqlError;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub role: String,
+    /// Lower-cased keys, string values.
+    pub variables: IndexMap<String, String>,
+}
+
+impl Session {
+    pub fn admin() -> Session {
+        Session { role: "admin".into(), variables: IndexMap::new() }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+
+    /// Read a session JSON object. Non-string values are turned into their JSON text (arrays
+    /// of ids stay usable for `_in`).
+    pub fn from_json(v: Option<&Value>) -> Result<Session, GqlError> {
+        let mut variables = IndexMap::new();
+        match v {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    let val = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => continue,
+                        other => other.to_string(),
+                    };
+                    variables.insert(k.to_ascii_lowercase(), val);
+                }
+            }
+            Some(_) => {
+                return Err(GqlError::new("invalid-params", "$", "session must be a JSON object of session variables"))
+            }
+        }
+        let role = variables.get("x-hasura-role").cloned().unwrap_or_else(|| "admin".into());
+        Ok(Session { role, variables })
+    }
+
+    /// A session variable's value; `name` in any case.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.variables.get(&name.to_ascii_lowercase()).map(|s| s.as_str())
+    }
+
+    /// The session as a JSON object with lower-cased keys (what `hasura.user` holds).
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.variables.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    }
+}

@@ -1,0 +1,280 @@
+//! The GraphQL schema one role sees: the type map introspection prints and validation checks
+//! against, plus the resolved table/column/relationship info the SQL generator needs. Output
+//! fields carry a `FieldKind` saying what they mean, so the planner never re-derives it from names.
+
+use indexmap::IndexMap;
+
+use crate::dbcatalog::QualifiedName;
+
+#[derive(Clone, Debug)]
+pub struct Schema {
+    pub types: IndexMap<String, TypeDef>,
+    pub query_type: String,
+    pub mutation_type: Option<String>,
+    pub subscription_type: Option<String>,
+    pub tables: Vec<TableInfo>,
+    pub functions: Vec<FunctionInfo>,
+}
+
+impl Schema {
+    pub fn get(&self, name: &str) -> Option<&TypeDef> {
+        self.types.get(name)
+    }
+    pub fn object_field(&self, type_name: &str, field: &str) -> Option<&Field> {
+        match &self.types.get(type_name)?.kind {
+            TypeKind::Object { fields } => fields.get(field),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TypeDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: TypeKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeKind {
+    Scalar,
+    Object { fields: IndexMap<String, Field> },
+    Enum { values: IndexMap<String, EnumValue> },
+    InputObject { fields: IndexMap<String, InputValue> },
+}
+
+impl TypeKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            TypeKind::Scalar => "SCALAR",
+            TypeKind::Object { .. } => "OBJECT",
+            TypeKind::Enum { .. } => "ENUM",
+            TypeKind::InputObject { .. } => "INPUT_OBJECT",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: String,
+    pub description: Option<String>,
+    pub args: IndexMap<String, InputValue>,
+    pub ty: TypeRef,
+    pub kind: FieldKind,
+}
+
+#[derive(Clone, Debug)]
+pub struct InputValue {
+    pub name: String,
+    pub description: Option<String>,
+    pub ty: TypeRef,
+    /// The default as GraphQL literal text (`"[]"`, `"true"`), as introspection prints it.
+    pub default_value: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumValue {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TypeRef {
+    Named(String),
+    List(Box<TypeRef>),
+    NonNull(Box<TypeRef>),
+}
+
+impl TypeRef {
+    pub fn named(n: impl Into<String>) -> TypeRef {
+        TypeRef::Named(n.into())
+    }
+    pub fn non_null(self) -> TypeRef {
+        TypeRef::NonNull(Box::new(self))
+    }
+    pub fn list(self) -> TypeRef {
+        TypeRef::List(Box::new(self))
+    }
+    /// `[T!]!`
+    pub fn nn_list_nn(n: impl Into<String>) -> TypeRef {
+        TypeRef::named(n).non_null().list().non_null()
+    }
+    /// `[T!]`
+    pub fn list_nn(n: impl Into<String>) -> TypeRef {
+        TypeRef::named(n).non_null().list()
+    }
+    pub fn base_name(&self) -> &str {
+        match self {
+            TypeRef::Named(n) => n,
+            TypeRef::List(t) | TypeRef::NonNull(t) => t.base_name(),
+        }
+    }
+    pub fn is_non_null(&self) -> bool {
+        matches!(self, TypeRef::NonNull(_))
+    }
+}
+
+impl std::fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TypeRef::Named(n) => write!(f, "{n}"),
+            TypeRef::List(t) => write!(f, "[{t}]"),
+            TypeRef::NonNull(t) => write!(f, "{t}!"),
+        }
+    }
+}
+
+/// What an output field means. Indices point into `Schema::tables` / `Schema::functions` and
+/// into the table's `columns` / `relationships` / `computed_fields`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldKind {
+    /// A field whose meaning follows from its parent type alone (aggregate sub-objects, …).
+    Plain,
+    Column { table: usize, column: usize },
+    ObjectRel { table: usize, rel: usize },
+    ArrayRel { table: usize, rel: usize },
+    ArrayRelAggregate { table: usize, rel: usize },
+    ComputedScalar { table: usize, field: usize },
+    ComputedSetOf { table: usize, field: usize },
+    RootSelect { table: usize },
+    RootByPk { table: usize },
+    RootAggregate { table: usize },
+    RootFunction { function: usize },
+    RootFunctionAggregate { function: usize },
+    /// `T_aggregate.aggregate`
+    AggregateFields { table: usize },
+    /// `T_aggregate.nodes`
+    AggregateNodes { table: usize },
+    /// `T_aggregate_fields.count`
+    AggregateCount { table: usize },
+    /// `T_aggregate_fields.sum` etc.; `op` is the SQL aggregate function name.
+    AggregateOp { table: usize, op: String },
+    /// A column inside `T_sum_fields` etc.
+    AggregateOpColumn { table: usize, op: String, column: usize },
+    /// `__schema`, `__type` on the query root.
+    IntrospectionSchema,
+    IntrospectionType,
+}
+
+#[derive(Clone, Debug)]
+pub struct TableInfo {
+    pub name: QualifiedName,
+    /// GraphQL object type name (`custom_name` or the default `schema_table`/`table`).
+    pub type_name: String,
+    pub description: Option<String>,
+    pub columns: Vec<ColumnInfo>,
+    pub relationships: Vec<RelInfo>,
+    pub computed_fields: Vec<ComputedFieldInfo>,
+    /// Indices into `columns`.
+    pub primary_key: Vec<usize>,
+    pub is_enum: bool,
+}
+
+impl TableInfo {
+    pub fn column_by_gql(&self, gql: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.gql_name == gql)
+    }
+    pub fn column_by_sql(&self, sql: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == sql)
+    }
+    pub fn rel_by_name(&self, name: &str) -> Option<usize> {
+        self.relationships.iter().position(|r| r.name == name)
+    }
+    pub fn computed_by_name(&self, name: &str) -> Option<usize> {
+        self.computed_fields.iter().position(|c| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ColumnInfo {
+    /// SQL column name.
+    pub name: String,
+    /// GraphQL field name (after `column_config.custom_name`).
+    pub gql_name: String,
+    /// SQL type for casts of bound parameters, already quoted: `"pg_catalog"."int4"`,
+    /// `"pg_catalog"."text"[]`.
+    pub sql_type: String,
+    /// GraphQL scalar (or enum, for enum-table references) of the column or its elements.
+    pub scalar: String,
+    pub is_array: bool,
+    pub nullable: bool,
+    pub description: Option<String>,
+    /// Broad category used to pick operators and aggregates.
+    pub category: TypeCategory,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeCategory {
+    Numeric,
+    String,
+    Boolean,
+    Json,
+    Jsonb,
+    /// Dates, times, uuids, enums … anything ordered but neither numeric nor text.
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelKindInfo {
+    Object,
+    Array,
+}
+
+#[derive(Clone, Debug)]
+pub struct RelInfo {
+    pub name: String,
+    pub kind: RelKindInfo,
+    /// Index of the target table in `Schema::tables`.
+    pub target: usize,
+    /// (column of this table, column of the target table), SQL names.
+    pub mapping: Vec<(String, String)>,
+    /// Object relationships: whether the field may be null.
+    pub nullable: bool,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ComputedFieldInfo {
+    pub name: String,
+    pub function: QualifiedName,
+    pub description: Option<String>,
+    pub returns: ComputedReturn,
+    /// Position of the table-row argument among the function's input arguments.
+    pub table_arg_pos: usize,
+    /// Position of the session argument (json) if any.
+    pub session_arg_pos: Option<usize>,
+    /// The remaining input arguments, exposed as `args: <cf>_<T>_args`, with their positions.
+    pub args: Vec<FunctionArg>,
+    /// Total number of input arguments the function takes.
+    pub num_args: usize,
+}
+
+#[derive(Clone, Debug)]
+pub enum ComputedReturn {
+    Scalar { sql_type: String, scalar: String, category: TypeCategory },
+    SetOf { table: usize },
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionArg {
+    pub name: String,
+    pub position: usize,
+    pub sql_type: String,
+    pub scalar: String,
+    pub has_default: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FunctionInfo {
+    pub name: QualifiedName,
+    /// Root field name (custom_name or the function name).
+    pub field_name: String,
+    pub aggregate_field_name: String,
+    /// Table (in `Schema::tables`) whose rows the function returns.
+    pub returns_table: usize,
+    pub args: Vec<FunctionArg>,
+    pub session_arg_pos: Option<usize>,
+    pub num_args: usize,
+    pub description: Option<String>,
+    pub is_mutation: bool,
+}

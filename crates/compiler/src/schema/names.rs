@@ -1,0 +1,124 @@
+//! Hasura's naming rules: Postgres type → GraphQL scalar, default type and root-field names,
+//! and SQL identifier quoting helpers shared by schema building and SQL generation.
+
+use super::model::TypeCategory;
+
+/// GraphQL scalar for a Postgres (element) type name, per Hasura's `mkScalarTypeName`:
+/// `int4`→`Int`, `bool`→`Boolean`, `float4`→`Float`, `text`/`varchar`→`String`; every other type
+/// keeps a Postgres name (`int8`→`bigint`, `int2`→`smallint`, `float8`, `numeric`, `uuid`, …).
+pub fn scalar_for_pg_type(type_name: &str) -> String {
+    match type_name {
+        "int4" | "integer" | "serial" => "Int".into(),
+        "bool" | "boolean" => "Boolean".into(),
+        "float4" | "real" => "Float".into(),
+        "text" | "varchar" => "String".into(),
+        "int8" | "bigserial" => "bigint".into(),
+        "int2" | "smallserial" => "smallint".into(),
+        other => sanitize_graphql_name(other),
+    }
+}
+
+/// Broad category of a Postgres type name, deciding operators and aggregates.
+pub fn category_for_pg_type(type_name: &str, type_kind: &str) -> TypeCategory {
+    match type_name {
+        "int2" | "int4" | "int8" | "float4" | "float8" | "numeric" | "money" => TypeCategory::Numeric,
+        "text" | "varchar" | "bpchar" | "citext" | "name" => TypeCategory::String,
+        "bool" => TypeCategory::Boolean,
+        "json" => TypeCategory::Json,
+        "jsonb" => TypeCategory::Jsonb,
+        _ if type_kind == "e" => TypeCategory::Other,
+        _ => TypeCategory::Other,
+    }
+}
+
+/// Replace characters GraphQL names can't hold (`/[_A-Za-z][_0-9A-Za-z]*/`) with `_`.
+pub fn sanitize_graphql_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.as_bytes()[0].is_ascii_digit() {
+        out.insert(0, '_');
+    }
+    out
+}
+
+pub fn is_valid_graphql_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Default GraphQL name of a table: `name` in `public`, `schema_name` elsewhere.
+pub fn default_table_name(schema: &str, name: &str) -> String {
+    if schema == "public" {
+        sanitize_graphql_name(name)
+    } else {
+        sanitize_graphql_name(&format!("{schema}_{name}"))
+    }
+}
+
+/// Quote an SQL identifier: `"` doubled, always quoted.
+pub fn quote_ident(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// `"schema"."name"`
+pub fn quote_qualified(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
+}
+
+/// Quote a string as an SQL literal (`'…'`, quotes doubled). Only for constant strings the
+/// compiler itself chooses (JSON keys of the response); user values are always parameters.
+pub fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    let needs_e = s.contains('\\');
+    if needs_e {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_follow_hasura() {
+        assert_eq!(scalar_for_pg_type("int4"), "Int");
+        assert_eq!(scalar_for_pg_type("int8"), "bigint");
+        assert_eq!(scalar_for_pg_type("varchar"), "String");
+        assert_eq!(scalar_for_pg_type("timestamptz"), "timestamptz");
+        assert_eq!(scalar_for_pg_type("float8"), "float8");
+    }
+
+    #[test]
+    fn quoting_is_safe() {
+        assert_eq!(quote_ident(r#"a"b"#), r#""a""b""#);
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal(r"a\b"), r"E'a\\b'");
+        assert_eq!(default_table_name("public", "author"), "author");
+        assert_eq!(default_table_name("shop", "order"), "shop_order");
+    }
+}
