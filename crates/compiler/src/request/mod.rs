@@ -41,8 +41,13 @@ pub enum Compiled {
 pub struct CompiledSql {
     pub sql: String,
     pub params: Vec<Option<String>>,
-    /// Writes data: the extension runs it in a subtransaction and sets `hasura.user`.
+    /// Writes data: the extension sets `hasura.user` (transaction-local) before running it.
     pub is_mutation: bool,
+    /// Run inside a subtransaction so a Postgres error becomes a GraphQL error and leaves
+    /// nothing behind: always for mutations, and for queries whose parameters the compiler
+    /// could not fully validate (timestamps, regex patterns, custom types …). Plain queries
+    /// skip it and pay nothing.
+    pub guarded: bool,
 }
 
 /// Compile one request for the role whose schema is `schema`.
