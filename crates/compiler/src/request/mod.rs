@@ -1,12 +1,15 @@
 //! A GraphQL request against a role's schema: parse, pick the operation, validate, coerce
 //! variables and arguments into a normalized selection tree, and lower it to SQL.
 
+mod coerce;
 pub mod selection;
 pub mod session;
+mod validate;
 
 pub use selection::SelField;
 pub use session::Session;
 
+use async_graphql_parser::types::OperationType;
 use serde_json::Value;
 
 use crate::error::GqlError;
@@ -52,12 +55,25 @@ pub struct CompiledSql {
 
 /// Compile one request for the role whose schema is `schema`.
 pub fn compile(
-    _schema: &Schema,
-    _query: &str,
-    _variables: Option<&Value>,
-    _operation_name: Option<&str>,
-    _session: &Session,
-    _limits: &Limits,
+    schema: &Schema,
+    query: &str,
+    variables: Option<&Value>,
+    operation_name: Option<&str>,
+    session: &Session,
+    limits: &Limits,
 ) -> Result<Compiled, GqlError> {
-    unimplemented!("request compiler")
+    let doc = validate::parse(query, limits)?;
+    let op = validate::select_operation(&doc, operation_name)?;
+    let operation = validate::validate(schema, &doc, &op.node, variables, limits)?;
+    let root = match operation.ty {
+        OperationType::Query => schema.query_type.as_str(),
+        OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),
+        OperationType::Mutation => schema.mutation_type.as_deref().unwrap_or("mutation_root"),
+    };
+    match crate::sql::compile_operation(schema, &operation.fields, root, session)? {
+        crate::sql::Generated::Json(v) => Ok(Compiled::Json(v)),
+        crate::sql::Generated::Sql { sql, params, guarded } => {
+            Ok(Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded }))
+        }
+    }
 }
