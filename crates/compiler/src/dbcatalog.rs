@@ -97,6 +97,9 @@ pub struct DbColumn {
     pub has_default: bool,
     #[serde(default)]
     pub is_identity: bool,
+    /// `GENERATED ALWAYS AS IDENTITY`: Postgres rejects explicit values.
+    #[serde(default)]
+    pub identity_always: bool,
     /// `GENERATED ALWAYS AS (...) STORED` columns can't be written.
     #[serde(default)]
     pub is_generated: bool,

@@ -4,10 +4,12 @@
 //! same cached plan).
 
 mod filter;
+mod mutation;
 mod params;
 mod select;
 
 pub use params::Params;
+pub use mutation::compile_mutation;
 pub use select::{compile_operation, Generated};
 
 use crate::schema::names::quote_literal;

@@ -42,7 +42,7 @@ pub enum Generated {
 }
 
 /// Where row values come from while building a row's JSON.
-struct RowCtx {
+pub(super) struct RowCtx {
     /// Alias whose columns the JSON reads.
     outer: String,
     /// Alias of the table itself inside the row-picking subquery, when there is one; whole-row
@@ -50,14 +50,22 @@ struct RowCtx {
     inner: Option<String>,
     cols: Vec<String>,
     extra: Vec<(String, String)>,
+    /// Cast for the whole-row reference when the row comes from a CTE, not the table.
+    row_cast: Option<String>,
 }
 
 impl RowCtx {
-    fn direct(alias: &str) -> Self {
-        RowCtx { outer: alias.into(), inner: None, cols: vec![], extra: vec![] }
+    /// Rows of a CTE shaped like table `table_sql` (mutation RETURNING).
+    pub(super) fn returning(alias: &str, table_sql: &str) -> Self {
+        let mut rc = RowCtx::direct(alias);
+        rc.row_cast = Some(format!("({alias}::{table_sql})"));
+        rc
+    }
+    pub(super) fn direct(alias: &str) -> Self {
+        RowCtx { outer: alias.into(), inner: None, cols: vec![], extra: vec![], row_cast: None }
     }
     fn sub(outer: &str, inner: &str) -> Self {
-        RowCtx { outer: outer.into(), inner: Some(inner.into()), cols: vec![], extra: vec![] }
+        RowCtx { outer: outer.into(), inner: Some(inner.into()), cols: vec![], extra: vec![], row_cast: None }
     }
     /// Reference to a column of the current row.
     fn col(&mut self, name: &str) -> String {
@@ -68,6 +76,9 @@ impl RowCtx {
     }
     /// The alias naming the table row, for whole-row expressions.
     fn row_alias(&self) -> &str {
+        if let Some(c) = &self.row_cast {
+            return c;
+        }
         self.inner.as_deref().unwrap_or(&self.outer)
     }
     /// Evaluate `expr` (over `row_alias`) per row; returns how to read it from the JSON side.
@@ -83,7 +94,7 @@ impl RowCtx {
 }
 
 /// Rows picked from a table: alias names and the clauses of the inner query.
-struct RowsQuery {
+pub(super) struct RowsQuery {
     from: String,
     inner: String,
     outer: String,
@@ -151,7 +162,7 @@ fn direction(v: &str) -> &'static str {
     }
 }
 
-fn table_sql(t: &TableInfo) -> String {
+pub(super) fn table_sql(t: &TableInfo) -> String {
     quote_qualified(&t.name.schema, &t.name.name)
 }
 
@@ -162,7 +173,7 @@ pub fn compile_operation(
     root_type: &str,
     session: &Session,
 ) -> Result<Generated, GqlError> {
-    let mut ctx = Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0 };
+    let mut ctx = Ctx::new(schema, session);
     let mut pairs = vec![];
     let mut static_data = serde_json::Map::new();
     let mut needs_db = false;
@@ -196,6 +207,10 @@ pub fn compile_operation(
 }
 
 impl<'s> Ctx<'s> {
+    pub fn new(schema: &'s Schema, session: &'s Session) -> Self {
+        Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0 }
+    }
+
     pub fn alias(&mut self, prefix: &str) -> String {
         self.next_alias += 1;
         format!("_{prefix}{}", self.next_alias)
@@ -263,7 +278,7 @@ impl<'s> Ctx<'s> {
 
     /// Pick rows of table `ti` from `from`, linked to the parent by `link` (parent expression,
     /// target column), applying where/order_by/distinct_on/limit/offset.
-    fn rows_query(
+    pub(super) fn rows_query(
         &mut self,
         ti: usize,
         from: String,
@@ -492,7 +507,7 @@ impl<'s> Ctx<'s> {
     }
 
     /// JSON object of one row of table `ti`, fields in selection order.
-    fn row_json(&mut self, ti: usize, rc: &mut RowCtx, selection: &[SelField]) -> Result<String, GqlError> {
+    pub(super) fn row_json(&mut self, ti: usize, rc: &mut RowCtx, selection: &[SelField]) -> Result<String, GqlError> {
         self.enter()?;
         let schema = self.schema;
         let t = &schema.tables[ti];
@@ -711,6 +726,29 @@ mod dump {
                     format!("\\echo Q{i}: {q}\nPREPARE q{i}{prep} AS {};\nEXECUTE q{i}{exec};\n", s.sql)
                 }
                 Ok(Compiled::Json(v)) => format!("\\echo Q{i}: {q}\n\\echo JSON {v}\n"),
+                Ok(Compiled::Mutation(plan)) => {
+                    use crate::request::MutationStep;
+                    let lit = |ps: &[Option<String>]| -> String {
+                        ps.iter().map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into())).collect::<Vec<_>>().join(",")
+                    };
+                    let mut out = format!("\\echo Q{i}: {q}\nBEGIN;\n");
+                    for (j, f) in plan.fields.iter().enumerate() {
+                        for (k, st) in f.steps.iter().enumerate() {
+                            match st {
+                                MutationStep::Static(s) => out.push_str(&format!("\\echo {s}\n")),
+                                MutationStep::Query(s) => out.push_str(&format!("PREPARE s{j}_{k}({}) AS {};\nEXECUTE s{j}_{k}({});\n", vec!["text"; s.params.len()].join(","), s.sql, lit(&s.params))),
+                                MutationStep::WriteRead { write, read } => {
+                                    out.push_str(&format!("PREPARE w{j}_{k}({}) AS {};\nEXECUTE w{j}_{k}({}) \\gset\n", vec!["text"; write.params.len()].join(","), write.sql, lit(&write.params)));
+                                    let rest = lit(&read.params[2..]);
+                                    let sep = if rest.is_empty() { "" } else { "," };
+                                    out.push_str(&format!("PREPARE r{j}_{k}({}) AS {};\nEXECUTE r{j}_{k}(:'affected', :'tids'{sep}{rest});\n", vec!["text"; read.params.len()].join(","), read.sql));
+                                }
+                            }
+                        }
+                    }
+                    out.push_str("ROLLBACK;\n");
+                    out.replace("PREPARE s0_0() AS", "PREPARE s0_0 AS").replace("EXECUTE s0_0()", "EXECUTE s0_0")
+                }
                 Err(e) => format!("\\echo Q{i}: {q}\n\\echo ERROR {}\n", e.response()),
             };
             std::fs::write(format!("{dir}/q{i:03}.sql"), out).unwrap();
