@@ -43,6 +43,9 @@ pub enum RelKind {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DbTable {
+    /// `pg_class.oid`, so the extension can tell which relation invalidations matter.
+    #[serde(default)]
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     pub kind: RelKind,

@@ -1005,6 +1005,7 @@ pub(crate) mod tests {
     /// author(id, name, meta jsonb, tags text[]) ← article(id, author_id, title, rating numeric, published bool)
     pub fn fixture() -> (Metadata, DbCatalog) {
         let author = DbTable {
+            oid: 1,
             schema: "public".into(),
             name: "author".into(),
             kind: RelKind::Table,
@@ -1018,6 +1019,7 @@ pub(crate) mod tests {
             is_deletable: true,
         };
         let article = DbTable {
+            oid: 2,
             schema: "public".into(),
             name: "article".into(),
             kind: RelKind::Table,
