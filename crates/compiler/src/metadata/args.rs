@@ -123,14 +123,6 @@ impl<'a> Args<'a> {
             qualified(&Value::Object(self.obj.clone()), &self.path)
         }
     }
-
-    /// Deserialize `key` with serde, mapping errors to `parse-failed` at that key's path.
-    pub fn parse<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, MetadataError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) => from_value(v, &self.path_of(key)).map(Some),
-        }
-    }
 }
 
 pub fn from_value<T: DeserializeOwned>(v: &Value, path: &str) -> Result<T, MetadataError> {

@@ -482,7 +482,7 @@ pub fn relationship_definition(source: &str, table: &QualifiedName, rel: &Relati
         "name": rel.name,
         "source": source,
         "table": qualified_json(table),
-        "using": serde_json::to_value(&rel.using).unwrap_or(Value::Null),
+        "using": crate::metadata::export::using_json(&rel.using),
     })
 }
 
