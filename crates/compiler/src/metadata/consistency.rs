@@ -365,26 +365,25 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
 pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
     let mut errs = Vec::new();
     let pk_cols: Vec<&str> = dbt.primary_key.iter().flat_map(|pk| pk.columns.iter().map(|c| c.as_str())).collect();
+    // As in Hasura, an unusable primary key counts among the "other" columns below.
+    let mut usable_pk = None;
     match pk_cols.as_slice() {
         [] => errs.push("the table must have a primary key".to_string()),
-        [col] => {
-            if let Some(c) = dbt.column(col) {
-                if !is_text(&c.type_name) {
-                    errs.push(format!(
-                        "the table’s primary key ({}) must have type \"text\", not type {}",
-                        dq(col),
-                        dq(&pg_type_display(&c.type_name))
-                    ));
-                }
-            }
-        }
+        [col] => match dbt.column(col) {
+            Some(c) if !is_text(&c.type_name) => errs.push(format!(
+                "the table’s primary key ({}) must have type \"text\", not type {}",
+                dq(col),
+                dq(&pg_type_display(&c.type_name))
+            )),
+            _ => usable_pk = Some(*col),
+        },
         many => {
             let mut cols: Vec<&str> = many.to_vec();
             cols.sort();
             errs.push(format!("the table’s primary key must not span multiple columns ({})", cols.join(", ")));
         }
     }
-    let others: Vec<_> = dbt.columns.iter().filter(|c| !pk_cols.contains(&c.name.as_str())).collect();
+    let others: Vec<_> = dbt.columns.iter().filter(|c| Some(c.name.as_str()) != usable_pk).collect();
     match others.as_slice() {
         [] => {}
         [comment] => {
@@ -397,11 +396,11 @@ pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
             }
         }
         _ => {
-            let mut cols: Vec<&str> = dbt.columns.iter().map(|c| c.name.as_str()).collect();
+            let mut cols: Vec<&str> = others.iter().map(|c| c.name.as_str()).collect();
             cols.sort();
             errs.push(format!(
                 "the table must have exactly one primary key and optionally one comment column, not {} columns ({})",
-                dbt.columns.len(),
+                cols.len(),
                 cols.join(", ")
             ));
         }
@@ -414,7 +413,7 @@ pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
 }
 
 fn is_text(type_name: &str) -> bool {
-    matches!(type_name, "text" | "varchar")
+    type_name == "text"
 }
 
 fn is_json(type_name: &str) -> bool {

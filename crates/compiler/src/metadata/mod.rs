@@ -19,3 +19,6 @@ pub(crate) mod permissions;
 pub(crate) mod relationships;
 pub(crate) mod tables;
 pub(crate) mod track_all;
+
+#[cfg(test)]
+mod tests;
