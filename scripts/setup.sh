@@ -54,6 +54,16 @@ else
     init_cluster "$PGDATA_DIR"
 fi
 
+# Decide what to do before touching the configuration, so a port clash changes nothing.
+action=start
+if cluster_running "$PGDATA_DIR"; then
+    running_port="$(cluster_running_port "$PGDATA_DIR")"
+    if [ "$running_port" = "$PORT" ]; then action=reload; else action=restart; fi
+fi
+if [ "$action" != reload ] && port_in_use "$PORT"; then
+    die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT (or stop that server)"
+fi
+
 # Our settings live in graft.conf (included from postgresql.conf) and are re-written each run.
 write_cluster_conf "$PGDATA_DIR" "$PORT" \
     "# Trust authentication on loopback: for local development only (see pg_hba.conf)." \
@@ -61,22 +71,18 @@ write_cluster_conf "$PGDATA_DIR" "$PORT" \
     "# for event and scheduled triggers) adds 'graft' here." \
     "shared_preload_libraries = ''"
 
-if cluster_running "$PGDATA_DIR"; then
-    running_port="$(cluster_running_port "$PGDATA_DIR")"
-    if [ "$running_port" != "$PORT" ]; then
-        log "cluster is running on port $running_port; restarting on $PORT"
-        port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT"
-        stop_cluster "$PGDATA_DIR"
-        start_cluster "$PGDATA_DIR" "$LOGFILE"
-    else
+case "$action" in
+    reload)
         log "cluster already running; reloading its configuration"
-        as_postgres "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null
-    fi
-else
-    port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT (or stop that server)"
-    log "starting PostgreSQL (log: $LOGFILE)"
-    start_cluster "$PGDATA_DIR" "$LOGFILE"
-fi
+        as_postgres "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null ;;
+    restart)
+        log "cluster is running on port $running_port; restarting on $PORT"
+        stop_cluster "$PGDATA_DIR"
+        start_cluster "$PGDATA_DIR" "$LOGFILE" ;;
+    start)
+        log "starting PostgreSQL (log: $LOGFILE)"
+        start_cluster "$PGDATA_DIR" "$LOGFILE" ;;
+esac
 
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 
