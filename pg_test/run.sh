@@ -51,17 +51,17 @@ as_root chown postgres: "$TMP"
 
 cleanup() {
     local rc=$?
+    if [ -f "$SERVER_LOG" ]; then
+        mkdir -p "$TEST_DIR/log"
+        cp "$SERVER_LOG" "$TEST_DIR/log/server.log"
+    fi
     if [ "${PG_TEST_KEEP:-0}" = 1 ] && cluster_running "$PGDATA_DIR"; then
         log "PG_TEST_KEEP=1: cluster left running: psql -h 127.0.0.1 -p $PORT -U postgres $DB"
-        log "stop it with: runuser -u postgres -- $PG_BINDIR/pg_ctl -D $PGDATA_DIR stop"
+        log "stop it with: runuser -u postgres -- $PG_BINDIR/pg_ctl -D $PGDATA_DIR stop; rm -rf $TMP"
         return "$rc"
     fi
     if cluster_running "$PGDATA_DIR"; then
         stop_cluster "$PGDATA_DIR" || warn "could not stop the test cluster in $PGDATA_DIR"
-    fi
-    if [ -f "$SERVER_LOG" ]; then
-        mkdir -p "$TEST_DIR/log"
-        cp "$SERVER_LOG" "$TEST_DIR/log/server.log"
     fi
     rm -rf "$TMP"
     return "$rc"
