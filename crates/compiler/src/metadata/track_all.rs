@@ -75,9 +75,25 @@ fn object_names(fk: &DbForeignKey) -> [String; 2] {
     [preferred, format!("{}_by_{}", fk.ref_table, fk.columns.join("_"))]
 }
 
-/// `articles` / `articles_by_author_id`.
+/// `articles` / `articles_by_author_id`: the referencing table's name in the plural, as
+/// Hasura's console suggests it.
 fn array_names(from: &QualifiedName, fk: &DbForeignKey) -> [String; 2] {
-    [from.name.clone(), format!("{}_by_{}", from.name, fk.columns.join("_"))]
+    let plural = plural(&from.name);
+    let by = format!("{plural}_by_{}", fk.columns.join("_"));
+    [plural, by]
+}
+
+/// Simple English plural: `article` → `articles`, `category` → `categories`; names already
+/// ending in `s` are kept.
+fn plural(name: &str) -> String {
+    let vowel_before_y = name.len() >= 2 && "aeiou".contains(&name[name.len() - 2..name.len() - 1]);
+    if name.ends_with('s') {
+        name.to_string()
+    } else if name.ends_with('y') && !vowel_before_y {
+        format!("{}ies", &name[..name.len() - 1])
+    } else {
+        format!("{name}s")
+    }
 }
 
 fn same_columns(a: &[String], b: &[String]) -> bool {

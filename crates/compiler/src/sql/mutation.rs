@@ -383,7 +383,7 @@ fn insert(
             roots.iter().map(|r| format!("ARRAY(SELECT \"graft.tid\" FROM {r})")).collect::<Vec<_>>().join(" || ")
         )
     };
-    let write = Stmt { sql: format!("{with}SELECT ({})::int8 AS affected, {tids} AS tids", affected_sum(&ctes)), params: ctx.params.values };
+    let write = Stmt { sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids", affected_sum(&ctes)), params: ctx.params.values };
     let read = read_back(schema, session, ti, f, single)?;
     Ok(MutationStep::WriteRead { write, read })
 }
@@ -476,7 +476,7 @@ fn update(
     }
     let write = Stmt {
         sql: format!(
-            "WITH {m} AS ({upd} RETURNING {alias}.ctid AS \"graft.tid\") SELECT count(*)::int8 AS affected, coalesce(array_agg(\"graft.tid\")::text, '{{}}') AS tids FROM {m}"
+            "WITH {m} AS ({upd} RETURNING {alias}.ctid AS \"graft.tid\") SELECT count(*)::text AS affected, coalesce(array_agg(\"graft.tid\")::text, '{{}}') AS tids FROM {m}"
         ),
         params: ctx.params.values,
     };
