@@ -20,6 +20,55 @@ use crate::metadata::model::{
 use crate::metadata::names::{display, dq, dq_q, english_list, pg_type_display, reasons};
 use crate::schema::build::Inconsistency;
 
+/// Catalog lookups the checks need; [`DbIndex`] answers them in constant time.
+pub trait Lookup {
+    fn table(&self, schema: &str, name: &str) -> Option<&DbTable>;
+    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction>;
+    fn catalog(&self) -> &DbCatalog;
+}
+
+impl Lookup for DbCatalog {
+    fn table(&self, schema: &str, name: &str) -> Option<&DbTable> {
+        DbCatalog::table(self, schema, name)
+    }
+    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction> {
+        self.functions_named(schema, name).collect()
+    }
+    fn catalog(&self) -> &DbCatalog {
+        self
+    }
+}
+
+/// Hash index over a [`DbCatalog`], built once per request.
+pub struct DbIndex<'d> {
+    db: &'d DbCatalog,
+    tables: HashMap<(&'d str, &'d str), &'d DbTable>,
+    functions: HashMap<(&'d str, &'d str), Vec<&'d DbFunction>>,
+}
+
+impl<'d> DbIndex<'d> {
+    pub fn new(db: &'d DbCatalog) -> Self {
+        let tables = db.tables.iter().map(|t| ((t.schema.as_str(), t.name.as_str()), t)).collect();
+        let mut functions: HashMap<(&str, &str), Vec<&DbFunction>> = HashMap::new();
+        for f in &db.functions {
+            functions.entry((f.schema.as_str(), f.name.as_str())).or_default().push(f);
+        }
+        DbIndex { db, tables, functions }
+    }
+}
+
+impl Lookup for DbIndex<'_> {
+    fn table(&self, schema: &str, name: &str) -> Option<&DbTable> {
+        self.tables.get(&(schema, name)).copied()
+    }
+    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction> {
+        self.functions.get(&(schema, name)).cloned().unwrap_or_default()
+    }
+    fn catalog(&self) -> &DbCatalog {
+        self.db
+    }
+}
+
 /// Identity of a metadata object, as Hasura's `MetadataObjId`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ObjectId {
@@ -44,6 +93,10 @@ pub fn check(md: &Metadata, db: &DbCatalog) -> Vec<Inconsistency> {
 }
 
 pub fn check_objects(md: &Metadata, db: &DbCatalog) -> Vec<Found> {
+    check_indexed(md, &DbIndex::new(db))
+}
+
+pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     let mut out = Vec::new();
     for source in &md.sources {
         SourceCheck { source, db, good: HashSet::new() }.run(&mut out);
@@ -55,7 +108,7 @@ const PREFIX: &str = "Inconsistent object: ";
 
 struct SourceCheck<'a> {
     source: &'a Source,
-    db: &'a DbCatalog,
+    db: &'a DbIndex<'a>,
     /// Tracked tables that exist and are themselves consistent.
     good: HashSet<QualifiedName>,
 }
@@ -112,8 +165,9 @@ impl<'a> SourceCheck<'a> {
     }
 
     fn good_table(&self, q: &QualifiedName) -> Option<&'a DbTable> {
+        let db: &'a DbIndex<'a> = self.db;
         if self.good.contains(q) {
-            self.db.table(&q.schema, &q.name)
+            db.table(&q.schema, &q.name)
         } else {
             None
         }
@@ -445,8 +499,8 @@ pub fn single_fk<'t>(
 }
 
 /// The one function called `name`, or Hasura's "no such function" / "overloaded" message.
-pub fn single_function<'d>(db: &'d DbCatalog, name: &QualifiedName) -> Result<&'d DbFunction, String> {
-    let fns: Vec<&DbFunction> = db.functions_named(&name.schema, &name.name).collect();
+pub fn single_function<'d>(db: &'d impl Lookup, name: &QualifiedName) -> Result<&'d DbFunction, String> {
+    let fns: Vec<&DbFunction> = db.functions(&name.schema, &name.name);
     match fns.as_slice() {
         [f] => Ok(f),
         [] => Err(format!("no such function exists: {}", dq_q(name))),
@@ -455,17 +509,17 @@ pub fn single_function<'d>(db: &'d DbCatalog, name: &QualifiedName) -> Result<&'
 }
 
 /// The table or view whose row type `f` returns, if any.
-pub fn return_table(db: &DbCatalog, f: &DbFunction) -> Option<QualifiedName> {
+pub fn return_table(db: &impl Lookup, f: &DbFunction) -> Option<QualifiedName> {
     db.table(&f.return_type_schema, &f.return_type).map(|t| t.qualified())
 }
 
 /// The (schema-qualified) type of input argument `i`.
-fn arg_type(db: &DbCatalog, f: &DbFunction, i: usize) -> QualifiedName {
+fn arg_type(db: &impl Lookup, f: &DbFunction, i: usize) -> QualifiedName {
     let name = f.arg_types[i].clone();
     match f.arg_type_schemas.get(i).filter(|s| !s.is_empty()) {
         Some(schema) => QualifiedName::new(schema.clone(), name),
         None => {
-            let tables: Vec<_> = db.tables.iter().filter(|t| t.name == name).collect();
+            let tables: Vec<_> = db.catalog().tables.iter().filter(|t| t.name == name).collect();
             match tables.as_slice() {
                 [t] => QualifiedName::new(t.schema.clone(), name),
                 _ => QualifiedName::new("pg_catalog", name),

@@ -7,6 +7,7 @@
 //! reasons), as does any other new inconsistency (`cannot continue due to new inconsistent
 //! metadata`).
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 use crate::dbcatalog::{DbCatalog, QualifiedName};
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, parse_failed, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::{check_indexed, DbIndex, Found, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, RelKind, Source, TableEntry};
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::{computed_fields, document, functions, permissions, relationships, tables, track_all};
@@ -46,7 +47,7 @@ pub fn apply(
             ));
         }
     }
-    let env = Env { db, resource_version };
+    let env = Env { db, index: DbIndex::new(db), resource_version, known_consistent: Cell::new(false) };
     let mut work = md.clone();
     let response = run(&mut work, &env, &req, 0)?;
     let changed = !req.is_read_only() && serde_json::to_value(&work).ok() != serde_json::to_value(&*md).ok();
@@ -65,7 +66,60 @@ pub fn track_all_request(md: &Metadata, db: &DbCatalog, schema: &str) -> Value {
 /// What a handler may consult besides the metadata.
 pub(crate) struct Env<'a> {
     pub db: &'a DbCatalog,
+    pub index: DbIndex<'a>,
     pub resource_version: i64,
+    /// The working copy is known to have no inconsistent objects, so the state before the next
+    /// change needs no re-check (a bulk of N consistent changes costs N checks, not 2N).
+    known_consistent: Cell<bool>,
+}
+
+impl Env<'_> {
+    pub fn check(&self, md: &Metadata) -> Vec<Found> {
+        check_indexed(md, &self.index)
+    }
+
+    /// Ids of the objects of `md` that are inconsistent now.
+    pub fn inconsistent_ids(&self, md: &Metadata) -> HashSet<ObjectId> {
+        if self.known_consistent.get() {
+            HashSet::new()
+        } else {
+            self.check(md).into_iter().map(|f| f.id).collect()
+        }
+    }
+
+    fn forget_consistency(&self) {
+        self.known_consistent.set(false);
+    }
+}
+
+/// Requests whose every change goes through [`change_checked`] or
+/// [`reject_new_inconsistencies`], which keep [`Env::known_consistent`] up to date.
+fn keeps_consistency_known(ty: &str) -> bool {
+    matches!(
+        ty.strip_prefix("pg_").unwrap_or(ty),
+        "track_table"
+            | "add_existing_table_or_view"
+            | "track_tables"
+            | "untrack_table"
+            | "untrack_tables"
+            | "set_table_is_enum"
+            | "set_table_customization"
+            | "set_table_custom_fields"
+            | "create_object_relationship"
+            | "create_array_relationship"
+            | "drop_relationship"
+            | "rename_relationship"
+            | "add_computed_field"
+            | "drop_computed_field"
+            | "track_function"
+            | "set_function_customization"
+            | "create_insert_permission"
+            | "create_select_permission"
+            | "create_update_permission"
+            | "create_delete_permission"
+            | "bulk"
+            | "bulk_atomic"
+    )
 }
 
 /// One parsed request: `{"type", "args", "version"?, "resource_version"?}`.
@@ -118,6 +172,14 @@ const MAX_BULK_DEPTH: usize = 8;
 
 /// Run one request against `md` (already a working copy).
 pub(crate) fn run(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result<Value, MetadataError> {
+    let result = dispatch(md, env, req, depth);
+    if result.is_err() || !keeps_consistency_known(&req.ty) {
+        env.forget_consistency();
+    }
+    result
+}
+
+fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result<Value, MetadataError> {
     use PermKind::*;
     use RelKind::*;
     let ty = req.ty.as_str();
@@ -263,7 +325,7 @@ pub(crate) fn change_checked(
     object: ObjectId,
     change: impl FnOnce(&mut Metadata) -> Result<(), MetadataError>,
 ) -> Result<(), MetadataError> {
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     change(md)?;
     reject_new_inconsistencies(md, env, &before, Some(&object))
 }
@@ -275,7 +337,9 @@ pub(crate) fn reject_new_inconsistencies(
     before: &HashSet<ObjectId>,
     object: Option<&ObjectId>,
 ) -> Result<(), MetadataError> {
-    let new: Vec<_> = consistency::check_objects(md, env.db).into_iter().filter(|f| !before.contains(&f.id)).collect();
+    let after = env.check(md);
+    env.known_consistent.set(after.is_empty());
+    let new: Vec<_> = after.into_iter().filter(|f| !before.contains(&f.id)).collect();
     let reasons: Vec<&str> = new
         .iter()
         .filter(|f| Some(&f.id) == object)

@@ -1,13 +1,12 @@
 //! `pg_create_object_relationship`, `pg_create_array_relationship`, `pg_drop_relationship`,
 //! `pg_rename_relationship`, `pg_set_relationship_comment` (and their un-prefixed forms).
 
-use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, from_value, parse_failed, qualified, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::ObjectId;
 use crate::metadata::dependents;
 use crate::metadata::model::{FkOn, ManualConfig, Metadata, RelKind, RelUsing, Relationship, RemoteFk, TableEntry};
 use crate::metadata::names::{dq, dq_q};
@@ -112,7 +111,7 @@ pub fn drop(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metadata
     let entry = tracked_ref(md, &source, &table, &args.path_of("table"))?;
     ask_relationship(entry, env, &name, &args.path_of("relationship"))?;
     let deps = dependents::of_field(entry, &name);
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     let src = source_mut(md, &source)?;
     dependents::remove_or_refuse(src, &deps, cascade)?;
     dependents::Dependent::Relationship { table, name }.remove(src);

@@ -115,3 +115,33 @@ fn clashing_names_get_by_suffixes() {
     apply(&mut md, &clashing_db(false), &bulk, 1).unwrap();
     assert!(consistency::check(&md, &clashing_db(false)).is_empty());
 }
+
+/// A chain of `n` tables, each referencing the previous one.
+fn chain_db(n: usize) -> crate::dbcatalog::DbCatalog {
+    let tables: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let fks = if i == 0 {
+                json!([])
+            } else {
+                json!([{"name": format!("t{i:04}_parent_id_fkey"), "columns": ["parent_id"], "ref_schema": "public", "ref_table": format!("t{:04}", i - 1), "ref_columns": ["id"]}])
+            };
+            json!({"schema": "public", "name": format!("t{i:04}"), "kind": "table",
+                   "columns": [{"name": "id", "type_name": "int4", "nullable": false}, {"name": "parent_id", "type_name": "int4", "nullable": true}],
+                   "primary_key": {"name": format!("t{i:04}_pkey"), "columns": ["id"]}, "foreign_keys": fks})
+        })
+        .collect();
+    serde_json::from_value(json!({"tables": tables})).unwrap()
+}
+
+#[test]
+fn track_all_on_a_few_hundred_tables() {
+    let db = chain_db(150);
+    let mut md = Metadata::default();
+    let bulk = track_all_request(&md, &db, "public");
+    assert_eq!(bulk["args"].as_array().unwrap().len(), 150 + 2 * 149);
+    let started = std::time::Instant::now();
+    apply(&mut md, &db, &bulk, 1).unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed.as_secs() < 20, "track all took {elapsed:?}");
+    assert_eq!(md.default_source().unwrap().tables.len(), 150);
+}
