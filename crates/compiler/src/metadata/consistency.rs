@@ -291,6 +291,7 @@ impl<'a> SourceCheck<'a> {
         if f.volatility == "v" {
             errs.push(format!("the function {fq} is of type VOLATILE; cannot be added as a computed field"));
         }
+        // A scalar, or SETOF a tracked table.
         match return_table(self.db, f) {
             Some(rt) if f.returns_set => {
                 if self.good_table(&rt).is_none() {
@@ -300,11 +301,12 @@ impl<'a> SourceCheck<'a> {
                     ));
                 }
             }
-            _ if f.returns_set || is_pseudo_type(&f.return_type) || return_table(self.db, f).is_some() => {
-                let set = if f.returns_set { "SETOF " } else { "" };
-                errs.push(format!("the function {fq} returning type {set}{} is not a BASE type", f.return_type));
+            rt => {
+                if f.returns_set || rt.is_some() || is_pseudo_type(&f.return_type) {
+                    let set = if f.returns_set { "SETOF " } else { "" };
+                    errs.push(format!("the function {fq} returning type {set}{} is not a BASE type", f.return_type));
+                }
             }
-            _ => {}
         }
         let check_table_arg = |i: usize, subject: String, errs: &mut Vec<String>| {
             let ty = arg_type(self.db, f, i);

@@ -130,6 +130,7 @@ pub(crate) struct Request<'a> {
     pub resource_version: Option<i64>,
     /// JSON path of this request (`$`, or `$.args[2]` inside a bulk).
     pub path: String,
+    wrapped: std::sync::OnceLock<Value>,
 }
 
 static EMPTY_ARGS: Value = Value::Null;
@@ -153,7 +154,14 @@ impl<'a> Request<'a> {
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
             Some(other) => return Err(expected(&format!("{path}.resource_version"), "Int", "Number", other)),
         };
-        Ok(Request { ty, args: obj.get("args").unwrap_or(&EMPTY_ARGS), version, resource_version, path: path.into() })
+        Ok(Request {
+            ty,
+            args: obj.get("args").unwrap_or(&EMPTY_ARGS),
+            version,
+            resource_version,
+            path: path.into(),
+            wrapped: std::sync::OnceLock::new(),
+        })
     }
 
     /// The args as an object (`{}` when absent).
@@ -161,6 +169,17 @@ impl<'a> Request<'a> {
         static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
         let v = if self.args.is_null() { EMPTY.get_or_init(|| json!({})) } else { self.args };
         Args::new(v, &format!("{}.args", self.path))
+    }
+
+    /// Legacy v1 `track_table`/`track_function` args may be a bare name: `"author"`.
+    fn named_args(&self, key: &str) -> Result<Args<'_>, MetadataError> {
+        match self.args {
+            Value::String(_) => {
+                let wrapped = self.wrapped.get_or_init(|| json!({ key: self.args }));
+                Args::new(wrapped, &format!("{}.args", self.path))
+            }
+            _ => self.args(),
+        }
     }
 
     fn is_read_only(&self) -> bool {
@@ -195,7 +214,9 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
         "get_inconsistent_metadata" => document::get_inconsistent(md, env),
         "drop_inconsistent_metadata" => document::drop_inconsistent(md, env),
 
-        "pg_track_table" | "track_table" | "add_existing_table_or_view" => tables::track(md, env, &args()?),
+        "pg_track_table" | "track_table" | "add_existing_table_or_view" => {
+            tables::track(md, env, &req.named_args("table")?)
+        }
         "pg_track_tables" => tables::track_many(md, env, &args()?),
         "pg_untrack_table" | "untrack_table" => tables::untrack(md, env, &args()?),
         "pg_untrack_tables" => tables::untrack_many(md, env, &args()?),
@@ -214,8 +235,8 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
         "pg_add_computed_field" | "add_computed_field" => computed_fields::add(md, env, &args()?),
         "pg_drop_computed_field" | "drop_computed_field" => computed_fields::drop(md, env, &args()?),
 
-        "pg_track_function" | "track_function" => functions::track(md, env, &args()?),
-        "pg_untrack_function" | "untrack_function" => functions::untrack(md, env, &args()?),
+        "pg_track_function" | "track_function" => functions::track(md, env, &req.named_args("function")?),
+        "pg_untrack_function" | "untrack_function" => functions::untrack(md, env, &req.named_args("function")?),
         "pg_set_function_customization" | "set_function_customization" => {
             functions::set_customization(md, env, &args()?)
         }

@@ -160,7 +160,7 @@ pub fn rename(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metada
 pub fn set_comment(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, MetadataError> {
     let source = args.source()?;
     let table = args.qualified("table")?;
-    let name = args.str("relationship")?;
+    let name = if args.has("relationship") { args.str("relationship")? } else { args.str("name")? };
     let comment = args.opt_str("comment")?;
     let path = args.path_of("table");
     ask_relationship(tracked_ref(md, &source, &table, &path)?, env, &name, &args.path_of("relationship"))?;

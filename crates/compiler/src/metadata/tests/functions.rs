@@ -12,6 +12,8 @@ fn track_function() {
     let mut md = tracked(&["article"]);
     ok(&mut md, req("pg_track_function", json!({"function": "search_articles", "comment": "search"})));
     ok(&mut md, req("track_function", json!({"schema": "public", "name": "archive_articles"})));
+    ok(&mut md, req("track_function", json!("fetch_articles")));
+    ok(&mut md, req("untrack_function", json!("fetch_articles")));
     ok(&mut md, json!({"type": "track_function", "version": 2, "args": {"function": "session_articles", "configuration": {"session_argument": "hasura_session", "exposed_as": "query", "custom_name": "mine", "custom_root_fields": {"function": "my_articles", "function_aggregate": "my_articles_agg"}}}}));
     assert_eq!(function(&md, "search_articles").comment.as_deref(), Some("search"));
     let c = &function(&md, "session_articles").configuration;

@@ -19,8 +19,9 @@ fn legacy_track_forms() {
     ok(&mut md, req("add_existing_table_or_view", json!({"name": "article"})));
     ok(&mut md, json!({"type": "track_table", "version": 2, "args": {"table": {"schema": "public", "name": "comment"}, "configuration": {"custom_name": "remark"}}}));
     ok(&mut md, req("pg_track_table", json!({"schema": "other", "name": "thing"})));
+    ok(&mut md, req("track_table", json!("colors")));
     let names: Vec<String> = md.default_source().unwrap().tables.iter().map(|t| t.table.to_string()).collect();
-    assert_eq!(names, ["public.author", "public.article", "public.comment", "other.thing"]);
+    assert_eq!(names, ["public.author", "public.article", "public.comment", "other.thing", "public.colors"]);
     assert_eq!(table(&md, "comment").configuration.custom_name.as_deref(), Some("remark"));
 }
 
