@@ -1,6 +1,5 @@
 //! `pg_add_computed_field`, `pg_drop_computed_field` (and un-prefixed forms).
 
-
 use serde_json::Value;
 
 use crate::error::MetadataError;

@@ -9,65 +9,22 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::metadata::db_index::{DbIndex, Lookup};
+pub use crate::metadata::definitions::{
+    computed_field_definition, function_definition, permission_definition, relationship_definition,
+};
+pub use crate::metadata::enum_tables::enum_problem;
+
 use indexmap::IndexMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::dbcatalog::{DbCatalog, DbFunction, DbTable, QualifiedName};
 use crate::metadata::model::{
-    qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, Permission, RelKind, RelUsing,
-    Relationship, Source, TableEntry,
+    qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, RelKind, RelUsing, Relationship, Source,
+    TableEntry,
 };
-use crate::metadata::names::{display, dq, dq_q, english_list, pg_type_display, reasons};
+use crate::metadata::names::{display, dq, dq_q, english_list, reasons};
 use crate::schema::build::Inconsistency;
-
-/// Catalog lookups the checks need; [`DbIndex`] answers them in constant time.
-pub trait Lookup {
-    fn table(&self, schema: &str, name: &str) -> Option<&DbTable>;
-    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction>;
-    fn catalog(&self) -> &DbCatalog;
-}
-
-impl Lookup for DbCatalog {
-    fn table(&self, schema: &str, name: &str) -> Option<&DbTable> {
-        DbCatalog::table(self, schema, name)
-    }
-    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction> {
-        self.functions_named(schema, name).collect()
-    }
-    fn catalog(&self) -> &DbCatalog {
-        self
-    }
-}
-
-/// Hash index over a [`DbCatalog`], built once per request.
-pub struct DbIndex<'d> {
-    db: &'d DbCatalog,
-    tables: HashMap<(&'d str, &'d str), &'d DbTable>,
-    functions: HashMap<(&'d str, &'d str), Vec<&'d DbFunction>>,
-}
-
-impl<'d> DbIndex<'d> {
-    pub fn new(db: &'d DbCatalog) -> Self {
-        let tables = db.tables.iter().map(|t| ((t.schema.as_str(), t.name.as_str()), t)).collect();
-        let mut functions: HashMap<(&str, &str), Vec<&DbFunction>> = HashMap::new();
-        for f in &db.functions {
-            functions.entry((f.schema.as_str(), f.name.as_str())).or_default().push(f);
-        }
-        DbIndex { db, tables, functions }
-    }
-}
-
-impl Lookup for DbIndex<'_> {
-    fn table(&self, schema: &str, name: &str) -> Option<&DbTable> {
-        self.tables.get(&(schema, name)).copied()
-    }
-    fn functions(&self, schema: &str, name: &str) -> Vec<&DbFunction> {
-        self.functions.get(&(schema, name)).cloned().unwrap_or_default()
-    }
-    fn catalog(&self) -> &DbCatalog {
-        self.db
-    }
-}
 
 /// Identity of a metadata object, as Hasura's `MetadataObjId`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -198,7 +155,12 @@ impl<'a> SourceCheck<'a> {
                 let problem = self.relationship_problem(&t.table, dbt, rel, kind).err();
                 if let Some(reason) = problem.or_else(|| name_problem(&rel.name)) {
                     out.push(self.found(
-                        ObjectId::Relationship { source: src.clone(), table: t.table.clone(), name: rel.name.clone(), kind },
+                        ObjectId::Relationship {
+                            source: src.clone(),
+                            table: t.table.clone(),
+                            name: rel.name.clone(),
+                            kind,
+                        },
                         kind.object_type(),
                         format!("{} {} in table {} in source {}", kind.object_type(), rel.name, display(&t.table), src),
                         relationship_definition(src, &t.table, rel),
@@ -228,9 +190,20 @@ impl<'a> SourceCheck<'a> {
                         dq(&p.role)
                     );
                     out.push(self.found(
-                        ObjectId::Permission { source: src.clone(), table: t.table.clone(), role: p.role.clone(), kind },
+                        ObjectId::Permission {
+                            source: src.clone(),
+                            table: t.table.clone(),
+                            role: p.role.clone(),
+                            kind,
+                        },
                         &format!("{}_permission", kind.code()),
-                        format!("{}_permission {} in table {} in source {}", kind.code(), p.role, display(&t.table), src),
+                        format!(
+                            "{}_permission {} in table {} in source {}",
+                            kind.code(),
+                            p.role,
+                            display(&t.table),
+                            src
+                        ),
                         permission_definition(src, &t.table, p),
                         reason,
                     ));
@@ -370,7 +343,9 @@ impl<'a> SourceCheck<'a> {
         }
         if let Some(arg) = &cfg.session_argument {
             match f.arg_names.iter().position(|n| n == arg) {
-                None => errs.push(format!("given session argument {} is not an input argument of the function", dq(arg))),
+                None => {
+                    errs.push(format!("given session argument {} is not an input argument of the function", dq(arg)))
+                }
                 Some(i) if !is_json(&f.arg_types[i]) => {
                     errs.push(format!("given session argument {} is not of type json", dq(arg)))
                 }
@@ -393,7 +368,11 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
     for (col, cc) in &t.configuration.column_config {
         if dbt.column(col).is_none() {
             return Some(in_table(match &cc.custom_name {
-                Some(n) => format!("the custom field name {} was given for the column {}, but no such column exists", dq(n), dq(col)),
+                Some(n) => format!(
+                    "the custom field name {} was given for the column {}, but no such column exists",
+                    dq(n),
+                    dq(col)
+                ),
                 None => format!("the column {} was given a configuration, but no such column exists", dq(col)),
             }));
         }
@@ -414,62 +393,6 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
         return enum_problem(&t.table, dbt);
     }
     None
-}
-
-/// Why `dbt` can't be an enum table: a single-column text primary key and at most one other
-/// (text) comment column.
-pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
-    let mut errs = Vec::new();
-    let pk_cols: Vec<&str> = dbt.primary_key.iter().flat_map(|pk| pk.columns.iter().map(|c| c.as_str())).collect();
-    // As in Hasura, an unusable primary key counts among the "other" columns below.
-    let mut usable_pk = None;
-    match pk_cols.as_slice() {
-        [] => errs.push("the table must have a primary key".to_string()),
-        [col] => match dbt.column(col) {
-            Some(c) if !is_text(&c.type_name) => errs.push(format!(
-                "the table’s primary key ({}) must have type \"text\", not type {}",
-                dq(col),
-                dq(&pg_type_display(&c.type_name))
-            )),
-            _ => usable_pk = Some(*col),
-        },
-        many => {
-            let mut cols: Vec<&str> = many.to_vec();
-            cols.sort();
-            errs.push(format!("the table’s primary key must not span multiple columns ({})", cols.join(", ")));
-        }
-    }
-    let others: Vec<_> = dbt.columns.iter().filter(|c| Some(c.name.as_str()) != usable_pk).collect();
-    match others.as_slice() {
-        [] => {}
-        [comment] => {
-            if !is_text(&comment.type_name) {
-                errs.push(format!(
-                    "the table’s comment column ({}) must have type \"text\", not type {}",
-                    dq(&comment.name),
-                    dq(&pg_type_display(&comment.type_name))
-                ));
-            }
-        }
-        _ => {
-            let mut cols: Vec<&str> = others.iter().map(|c| c.name.as_str()).collect();
-            cols.sort();
-            errs.push(format!(
-                "the table must have exactly one primary key and optionally one comment column, not {} columns ({})",
-                cols.len(),
-                cols.join(", ")
-            ));
-        }
-    }
-    if errs.is_empty() {
-        None
-    } else {
-        Some(format!("the table {} cannot be used as an enum {}", dq_q(table), reasons(&errs)))
-    }
-}
-
-fn is_text(type_name: &str) -> bool {
-    type_name == "text"
 }
 
 fn is_json(type_name: &str) -> bool {
@@ -528,48 +451,4 @@ fn arg_type(db: &impl Lookup, f: &DbFunction, i: usize) -> QualifiedName {
             }
         }
     }
-}
-
-/// `{comment, name, source, table, using}` — the definition Hasura reports for a relationship.
-pub fn relationship_definition(source: &str, table: &QualifiedName, rel: &Relationship) -> Value {
-    json!({
-        "comment": rel.comment,
-        "name": rel.name,
-        "source": source,
-        "table": qualified_json(table),
-        "using": crate::metadata::export::using_json(&rel.using),
-    })
-}
-
-pub fn computed_field_definition(source: &str, table: &QualifiedName, cf: &ComputedField) -> Value {
-    json!({
-        "comment": cf.comment,
-        "definition": {
-            "function": qualified_json(&cf.definition.function),
-            "session_argument": cf.definition.session_argument,
-            "table_argument": cf.definition.table_argument,
-        },
-        "name": cf.name,
-        "source": source,
-        "table": qualified_json(table),
-    })
-}
-
-pub fn permission_definition(source: &str, table: &QualifiedName, p: &Permission) -> Value {
-    json!({
-        "comment": p.comment,
-        "permission": p.permission,
-        "role": p.role,
-        "source": source,
-        "table": qualified_json(table),
-    })
-}
-
-pub fn function_definition(source: &str, f: &FunctionEntry) -> Value {
-    json!({
-        "comment": f.comment,
-        "configuration": serde_json::to_value(&f.configuration).unwrap_or(Value::Null),
-        "function": qualified_json(&f.function),
-        "source": source,
-    })
 }

@@ -123,11 +123,8 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
 pub fn read_document(doc: &Value, path: &str, current: &Metadata) -> Result<Metadata, MetadataError> {
     let obj = doc.as_object().ok_or_else(|| expected(path, "Metadata", "Object", doc))?;
     let version = obj.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
-    let normalized = if version >= 3 || obj.contains_key("sources") {
-        doc.clone()
-    } else {
-        upgrade_single_source(obj, current)
-    };
+    let normalized =
+        if version >= 3 || obj.contains_key("sources") { doc.clone() } else { upgrade_single_source(obj, current) };
     let mut md: Metadata = from_value(&normalized, path)?;
     md.version = 3;
     md.other.shift_remove("version");

@@ -18,7 +18,9 @@ use crate::metadata::args::{expected, parse_failed, Args};
 use crate::metadata::consistency::{check_indexed, DbIndex, Found, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, RelKind, Source, TableEntry};
 use crate::metadata::names::{dq, dq_q};
-use crate::metadata::{computed_fields, document, functions, permissions, relationships, tables, track_all};
+use crate::metadata::{
+    computed_fields, document, functions, permissions, relationships, tables, track_all, unsupported,
+};
 
 /// The result of one metadata request.
 #[derive(Clone, Debug, PartialEq)]
@@ -255,7 +257,7 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
         "pg_drop_delete_permission" | "drop_delete_permission" => permissions::drop(md, env, &args()?, Delete),
         "pg_set_permission_comment" | "set_permission_comment" => permissions::set_comment(md, env, &args()?),
 
-        other if is_known_hasura_command(other) => Err(MetadataError::new(
+        other if unsupported::is_known_hasura_command(other) => Err(MetadataError::new(
             "not-supported",
             &req.path,
             format!("metadata command {} is not supported by Graft yet", dq(other)),
@@ -271,7 +273,10 @@ fn bulk(md: &mut Metadata, env: &Env, req: &Request, depth: usize, keep_going: b
     if depth >= MAX_BULK_DEPTH {
         return Err(MetadataError::new("bad-request", &req.path, "bulk requests are nested too deeply"));
     }
-    let list = req.args.as_array().ok_or_else(|| expected(&format!("{}.args", req.path), "[RQLMetadata]", "Array", req.args))?;
+    let list = req
+        .args
+        .as_array()
+        .ok_or_else(|| expected(&format!("{}.args", req.path), "[RQLMetadata]", "Array", req.args))?;
     let mut responses = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let result = Request::parse(item, "$").and_then(|inner| {
@@ -361,11 +366,8 @@ pub(crate) fn reject_new_inconsistencies(
     let after = env.check(md);
     env.known_consistent.set(after.is_empty());
     let new: Vec<_> = after.into_iter().filter(|f| !before.contains(&f.id)).collect();
-    let reasons: Vec<&str> = new
-        .iter()
-        .filter(|f| Some(&f.id) == object)
-        .map(|f| f.inconsistency.reason.as_str())
-        .collect();
+    let reasons: Vec<&str> =
+        new.iter().filter(|f| Some(&f.id) == object).map(|f| f.inconsistency.reason.as_str()).collect();
     if !reasons.is_empty() {
         return Err(MetadataError::new("invalid-configuration", "$.args", reasons.join(", ")));
     }
@@ -375,93 +377,4 @@ pub(crate) fn reject_new_inconsistencies(
         return Err(e);
     }
     Ok(())
-}
-
-/// Hasura commands Graft does not implement (yet): answered with `not-supported` rather than
-/// the parse error an unknown command gets.
-fn is_known_hasura_command(ty: &str) -> bool {
-    const KNOWN: &[&str] = &[
-        "add_remote_schema",
-        "update_remote_schema",
-        "remove_remote_schema",
-        "reload_remote_schema",
-        "introspect_remote_schema",
-        "add_remote_schema_permissions",
-        "drop_remote_schema_permissions",
-        "create_remote_schema_remote_relationship",
-        "update_remote_schema_remote_relationship",
-        "delete_remote_schema_remote_relationship",
-        "create_cron_trigger",
-        "delete_cron_trigger",
-        "create_scheduled_event",
-        "delete_scheduled_event",
-        "get_scheduled_events",
-        "get_scheduled_event_invocations",
-        "get_cron_triggers",
-        "create_action",
-        "drop_action",
-        "update_action",
-        "create_action_permission",
-        "drop_action_permission",
-        "set_custom_types",
-        "create_query_collection",
-        "rename_query_collection",
-        "drop_query_collection",
-        "add_query_to_collection",
-        "drop_query_from_collection",
-        "add_collection_to_allowlist",
-        "drop_collection_from_allowlist",
-        "update_scope_of_collection_in_allowlist",
-        "create_rest_endpoint",
-        "drop_rest_endpoint",
-        "set_api_limits",
-        "remove_api_limits",
-        "set_metrics_config",
-        "remove_metrics_config",
-        "add_inherited_role",
-        "drop_inherited_role",
-        "add_host_to_tls_allowlist",
-        "drop_host_from_tls_allowlist",
-        "dump_internal_state",
-        "get_catalog_state",
-        "set_catalog_state",
-        "set_graphql_schema_introspection_options",
-        "test_webhook_transform",
-        "set_query_tags",
-        "set_opentelemetry_config",
-        "set_opentelemetry_status",
-        "rename_source",
-        "list_source_kinds",
-        "get_source_kind_capabilities",
-        "get_table_info",
-        "run_sql",
-        "create_event_trigger",
-        "delete_event_trigger",
-        "redeliver_event",
-        "invoke_event_trigger",
-        "create_remote_relationship",
-        "update_remote_relationship",
-        "delete_remote_relationship",
-    ];
-    let base = ty.strip_prefix("pg_").unwrap_or(ty);
-    KNOWN.contains(&ty)
-        || KNOWN.contains(&base)
-        || matches!(
-            base,
-            "add_source"
-                | "drop_source"
-                | "update_source"
-                | "get_source_tables"
-                | "set_apollo_federation_config"
-                | "suggest_relationships"
-                | "get_event_logs"
-                | "get_event_invocation_logs"
-                | "get_event_by_id"
-                | "get_source_trackables"
-                | "track_native_query"
-                | "untrack_native_query"
-                | "track_logical_model"
-                | "untrack_logical_model"
-                | "run_sql"
-        )
 }

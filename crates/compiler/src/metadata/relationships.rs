@@ -1,7 +1,6 @@
 //! `pg_create_object_relationship`, `pg_create_array_relationship`, `pg_drop_relationship`,
 //! `pg_rename_relationship`, `pg_set_relationship_comment` (and their un-prefixed forms).
 
-
 use serde_json::Value;
 
 use crate::error::MetadataError;
@@ -79,11 +78,16 @@ fn parse_fk(v: &Value, path: &str, kind: RelKind) -> Result<FkOn, MetadataError>
         Value::Array(items) if kind == RelKind::Object => items
             .iter()
             .enumerate()
-            .map(|(i, c)| c.as_str().map(str::to_string).ok_or_else(|| expected(&format!("{path}[{i}]"), "Text", "String", c)))
+            .map(|(i, c)| {
+                c.as_str().map(str::to_string).ok_or_else(|| expected(&format!("{path}[{i}]"), "Text", "String", c))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(FkOn::Columns),
         Value::Object(o) => {
-            let table = qualified(o.get("table").ok_or_else(|| parse_failed(path, "key \"table\" not found"))?, &format!("{path}.table"))?;
+            let table = qualified(
+                o.get("table").ok_or_else(|| parse_failed(path, "key \"table\" not found"))?,
+                &format!("{path}.table"),
+            )?;
             let column = match o.get("column") {
                 Some(Value::String(c)) => Some(c.clone()),
                 None | Some(Value::Null) => None,

@@ -6,26 +6,38 @@ use crate::metadata::ops::apply;
 #[test]
 fn bulk_runs_in_order() {
     let mut md = Metadata::default();
-    let out = ok(&mut md, json!({"type": "bulk", "args": [
-        req("pg_track_table", json!({"table": "author"})),
-        req("pg_track_table", json!({"table": "article"})),
-        req("pg_create_object_relationship", json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}})),
-        {"type": "bulk", "args": [req("pg_track_table", json!({"table": "comment"}))]},
-    ]}));
-    assert_eq!(out, json!([{"message": "success"}, {"message": "success"}, {"message": "success"}, [{"message": "success"}]]));
+    let out = ok(
+        &mut md,
+        json!({"type": "bulk", "args": [
+            req("pg_track_table", json!({"table": "author"})),
+            req("pg_track_table", json!({"table": "article"})),
+            req("pg_create_object_relationship", json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}})),
+            {"type": "bulk", "args": [req("pg_track_table", json!({"table": "comment"}))]},
+        ]}),
+    );
+    assert_eq!(
+        out,
+        json!([{"message": "success"}, {"message": "success"}, {"message": "success"}, [{"message": "success"}]])
+    );
     assert_eq!(md.default_source().unwrap().tables.len(), 3);
 }
 
 #[test]
 fn bulk_is_all_or_nothing() {
     let mut md = tracked(&["author"]);
-    let e = err(&mut md, json!({"type": "bulk", "args": [
-        req("pg_track_table", json!({"table": "article"})),
-        req("pg_create_object_relationship", json!({"table": "comment", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}})),
-    ]}));
+    let e = err(
+        &mut md,
+        json!({"type": "bulk", "args": [
+            req("pg_track_table", json!({"table": "article"})),
+            req("pg_create_object_relationship", json!({"table": "comment", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}})),
+        ]}),
+    );
     assert_err(&e, "not-exists", "$.args[1].args.table", "table \"comment\" does not exist");
     assert_eq!(md.default_source().unwrap().tables.len(), 1);
-    let e = err(&mut md, json!({"type": "bulk_atomic", "args": [req("pg_track_table", json!({"table": "article"})), {"args": {}}]}));
+    let e = err(
+        &mut md,
+        json!({"type": "bulk_atomic", "args": [req("pg_track_table", json!({"table": "article"})), {"args": {}}]}),
+    );
     assert_err(&e, "parse-failed", "$.args[1]", "key \"type\" not found");
     let e = err(&mut md, json!({"type": "bulk", "args": {}}));
     assert_err(&e, "parse-failed", "$.args", "parsing [RQLMetadata] failed, expected Array, but encountered Object");
@@ -34,17 +46,26 @@ fn bulk_is_all_or_nothing() {
 #[test]
 fn bulk_keep_going_reports_each() {
     let mut md = tracked(&["author"]);
-    let out = apply(&mut md, &db(), &json!({"type": "bulk_keep_going", "args": [
-        req("pg_track_table", json!({"table": "article"})),
-        req("pg_track_table", json!({"table": "author"})),
-        req("pg_track_table", json!({"table": "comment"})),
-    ]}), 1).unwrap();
+    let out = apply(
+        &mut md,
+        &db(),
+        &json!({"type": "bulk_keep_going", "args": [
+            req("pg_track_table", json!({"table": "article"})),
+            req("pg_track_table", json!({"table": "author"})),
+            req("pg_track_table", json!({"table": "comment"})),
+        ]}),
+        1,
+    )
+    .unwrap();
     assert!(out.changed);
-    assert_eq!(out.response, json!([
-        {"message": "success"},
-        {"error": "view/table already tracked: \"author\"", "path": "$.args[1].args", "code": "already-tracked"},
-        {"message": "success"},
-    ]));
+    assert_eq!(
+        out.response,
+        json!([
+            {"message": "success"},
+            {"error": "view/table already tracked: \"author\"", "path": "$.args[1].args", "code": "already-tracked"},
+            {"message": "success"},
+        ])
+    );
     assert_eq!(md.default_source().unwrap().tables.len(), 3);
 }
 
@@ -74,7 +95,11 @@ fn resource_version_must_match() {
 #[test]
 fn changed_only_when_the_document_changed() {
     let mut md = tracked(&["author"]);
-    for r in [req("export_metadata", json!({})), req("get_inconsistent_metadata", json!({})), req("reload_metadata", json!({}))] {
+    for r in [
+        req("export_metadata", json!({})),
+        req("get_inconsistent_metadata", json!({})),
+        req("reload_metadata", json!({})),
+    ] {
         assert!(!apply(&mut md, &db(), &r, 1).unwrap().changed);
     }
     // Setting the same comment twice: the second is a no-op.

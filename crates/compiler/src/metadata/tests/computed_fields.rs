@@ -12,7 +12,13 @@ const CF: &str = "Inconsistent object: in table \"author\": in computed field";
 fn add_scalar_and_set_returning() {
     let mut md = tracked(&["author", "article"]);
     ok(&mut md, add("full_name", json!({"function": "full_name"})));
-    ok(&mut md, req("add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": {"schema": "public", "name": "author_articles"}, "table_argument": "author_row"}, "comment": "every article"})));
+    ok(
+        &mut md,
+        req(
+            "add_computed_field",
+            json!({"table": "author", "name": "all_articles", "definition": {"function": {"schema": "public", "name": "author_articles"}, "table_argument": "author_row"}, "comment": "every article"}),
+        ),
+    );
     ok(&mut md, add("test_session", json!({"function": "test_session", "session_argument": "session"})));
     let author = table(&md, "author");
     assert_eq!(author.computed_fields.len(), 3);
@@ -23,7 +29,13 @@ fn add_scalar_and_set_returning() {
 #[test]
 fn table_must_be_tracked() {
     let mut md = tracked(&["author"]);
-    let e = err(&mut md, req("pg_add_computed_field", json!({"table": "random", "name": "full_name", "definition": {"function": "full_name"}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_add_computed_field",
+            json!({"table": "random", "name": "full_name", "definition": {"function": "full_name"}}),
+        ),
+    );
     assert_err(&e, "not-exists", "$.args.table", "table \"random\" does not exist");
 }
 
@@ -31,9 +43,19 @@ fn table_must_be_tracked() {
 fn clashes() {
     let mut md = blog();
     let e = err(&mut md, add("name", json!({"function": "full_name"})));
-    assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: field definition conflicts with postgres column");
+    assert_err(
+        &e,
+        "invalid-configuration",
+        "$.args",
+        "Inconsistent object: field definition conflicts with postgres column",
+    );
     let e = err(&mut md, add("articles", json!({"function": "full_name"})));
-    assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: conflicting definitions for field \"articles\"");
+    assert_err(
+        &e,
+        "invalid-configuration",
+        "$.args",
+        "Inconsistent object: conflicting definitions for field \"articles\"",
+    );
     ok(&mut md, add("full_name", json!({"function": "full_name"})));
     let e = err(&mut md, add("full_name", json!({"function": "full_name"})));
     assert_err(&e, "already-exists", "$.args", "field with name \"full_name\" already exists in table \"author\"");
@@ -43,9 +65,19 @@ fn clashes() {
 fn function_must_exist_once() {
     let mut md = tracked(&["author"]);
     let e = err(&mut md, add("full_name", json!({"function": "random_function"})));
-    assert_err(&e, "invalid-configuration", "$.args", &format!("{CF} \"full_name\": no such function exists: \"random_function\""));
+    assert_err(
+        &e,
+        "invalid-configuration",
+        "$.args",
+        &format!("{CF} \"full_name\": no such function exists: \"random_function\""),
+    );
     let e = err(&mut md, add("o", json!({"function": "overloaded"})));
-    assert_err(&e, "invalid-configuration", "$.args", &format!("{CF} \"o\": function \"overloaded\" is overloaded. Overloaded functions are not supported"));
+    assert_err(
+        &e,
+        "invalid-configuration",
+        "$.args",
+        &format!("{CF} \"o\": function \"overloaded\" is overloaded. Overloaded functions are not supported"),
+    );
 }
 
 #[test]
@@ -54,7 +86,8 @@ fn function_shape_errors() {
     let e = err(&mut md, add("full_name", json!({"function": "full_name", "table_argument": "random"})));
     assert_err(&e, "invalid-configuration", "$.args", &format!(
         "{CF} \"full_name\": the computed field \"full_name\" cannot be added to table \"author\" because \"random\" is not an input argument of \"full_name\" function"));
-    let e = err(&mut md, add("get_articles", json!({"function": "fetch_articles_volatile", "table_argument": "random"})));
+    let e =
+        err(&mut md, add("get_articles", json!({"function": "fetch_articles_volatile", "table_argument": "random"})));
     assert_err(&e, "invalid-configuration", "$.args", &format!(
         "{CF} \"get_articles\": the computed field \"get_articles\" cannot be added to table \"author\" for the following reasons:\n  \
          • the function \"fetch_articles_volatile\" is of type VOLATILE; cannot be added as a computed field\n  \
@@ -109,7 +142,12 @@ fn drop_computed_field_used_by_a_permission() {
     let perm = json!({"columns": ["id"], "computed_fields": ["full_name"], "filter": {}});
     ok(&mut md, req("pg_create_select_permission", json!({"table": "author", "role": "user", "permission": perm})));
     let e = err(&mut md, req("pg_drop_computed_field", json!({"table": "author", "name": "full_name"})));
-    assert_err(&e, "dependency-error", "$.args", "cannot drop due to the following dependent objects: permission author.user.select in source \"default\"");
+    assert_err(
+        &e,
+        "dependency-error",
+        "$.args",
+        "cannot drop due to the following dependent objects: permission author.user.select in source \"default\"",
+    );
     ok(&mut md, req("pg_drop_computed_field", json!({"table": "author", "name": "full_name", "cascade": true})));
     assert!(table(&md, "author").select_permissions.is_empty());
 }

@@ -7,22 +7,25 @@ use crate::metadata::ops::apply;
 /// A metadata touching every exported part of a table and function.
 fn rich() -> Metadata {
     let mut md = Metadata::default();
-    ok(&mut md, json!({"type": "bulk", "args": [
-        req("pg_track_table", json!({"table": "colors", "is_enum": true})),
-        req("pg_track_table", json!({"table": "article"})),
-        req("pg_track_table", json!({"table": "author", "configuration": {
-            "custom_root_fields": {"select_by_pk": {"name": "writer", "comment": "one"}, "select": "writers"},
-            "column_config": {"name": {"custom_name": "fullName"}, "age": {"comment": "years"}},
-            "custom_name": "writer_t",
-        }})),
-        req("pg_create_array_relationship", json!({"table": "author", "name": "articles", "comment": "all", "using": {"foreign_key_constraint_on": {"table": "article", "columns": ["author_id"]}}})),
-        req("pg_create_object_relationship", json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": ["author_id"]}})),
-        req("pg_create_object_relationship", json!({"table": "article", "name": "another_author", "using": {"manual_configuration": {"remote_table": "author", "column_mapping": {"author_id": "id"}}}})),
-        req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name", "table_argument": "author_row"}})),
-        req("pg_create_select_permission", json!({"table": "author", "role": "user", "permission": {"columns": ["id"], "filter": {}}})),
-        req("pg_create_select_permission", json!({"table": "author", "role": "anonymous", "permission": {"columns": ["id"], "filter": {}}, "comment": "public"})),
-        req("pg_track_function", json!({"function": "search_articles", "configuration": {"exposed_as": "query"}})),
-    ]}));
+    ok(
+        &mut md,
+        json!({"type": "bulk", "args": [
+            req("pg_track_table", json!({"table": "colors", "is_enum": true})),
+            req("pg_track_table", json!({"table": "article"})),
+            req("pg_track_table", json!({"table": "author", "configuration": {
+                "custom_root_fields": {"select_by_pk": {"name": "writer", "comment": "one"}, "select": "writers"},
+                "column_config": {"name": {"custom_name": "fullName"}, "age": {"comment": "years"}},
+                "custom_name": "writer_t",
+            }})),
+            req("pg_create_array_relationship", json!({"table": "author", "name": "articles", "comment": "all", "using": {"foreign_key_constraint_on": {"table": "article", "columns": ["author_id"]}}})),
+            req("pg_create_object_relationship", json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": ["author_id"]}})),
+            req("pg_create_object_relationship", json!({"table": "article", "name": "another_author", "using": {"manual_configuration": {"remote_table": "author", "column_mapping": {"author_id": "id"}}}})),
+            req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name", "table_argument": "author_row"}})),
+            req("pg_create_select_permission", json!({"table": "author", "role": "user", "permission": {"columns": ["id"], "filter": {}}})),
+            req("pg_create_select_permission", json!({"table": "author", "role": "anonymous", "permission": {"columns": ["id"], "filter": {}}, "comment": "public"})),
+            req("pg_track_function", json!({"function": "search_articles", "configuration": {"exposed_as": "query"}})),
+        ]}),
+    );
     md
 }
 
@@ -73,7 +76,8 @@ fn export_metadata_is_hasuras_json() {
 #[test]
 fn export_metadata_v2_wraps_with_resource_version() {
     let mut md = tracked(&["author"]);
-    let out = apply(&mut md, &db(), &json!({"type": "export_metadata", "version": 2, "args": {}}), 42).unwrap().response;
+    let out =
+        apply(&mut md, &db(), &json!({"type": "export_metadata", "version": 2, "args": {}}), 42).unwrap().response;
     assert_eq!(out["resource_version"], json!(42));
     assert_eq!(out["metadata"]["sources"][0]["tables"], json!([{"table": {"name": "author", "schema": "public"}}]));
     assert_eq!(serde_json::to_string(&out).unwrap().find("resource_version"), Some(2));
@@ -136,17 +140,23 @@ fn replace_refuses_inconsistent_documents_unless_allowed() {
     assert_err(&e, "unexpected", "$.args", "cannot continue due to inconsistent metadata");
     let e = err(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"metadata": doc.clone()}}));
     assert_eq!(e.error, "cannot continue due to inconsistent metadata");
-    let out = ok(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": doc}}));
-    assert_eq!(out, json!({"is_consistent": false, "inconsistent_objects": [
-        {"definition": {"name": "foobar", "schema": "public"},
-         "name": "table foobar in source default",
-         "reason": "Inconsistent object: no such table/view exists in source: \"foobar\"",
-         "type": "table"},
-        {"definition": {"comment": null, "name": "author", "source": "default", "table": {"name": "article", "schema": "public"}, "using": {"foreign_key_constraint_on": "author_id"}},
-         "name": "object_relation author in table article in source default",
-         "reason": "Inconsistent object: table \"author\" is not tracked",
-         "type": "object_relation"},
-    ]}));
+    let out = ok(
+        &mut md,
+        json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": doc}}),
+    );
+    assert_eq!(
+        out,
+        json!({"is_consistent": false, "inconsistent_objects": [
+            {"definition": {"name": "foobar", "schema": "public"},
+             "name": "table foobar in source default",
+             "reason": "Inconsistent object: no such table/view exists in source: \"foobar\"",
+             "type": "table"},
+            {"definition": {"comment": null, "name": "author", "source": "default", "table": {"name": "article", "schema": "public"}, "using": {"foreign_key_constraint_on": "author_id"}},
+             "name": "object_relation author in table article in source default",
+             "reason": "Inconsistent object: table \"author\" is not tracked",
+             "type": "object_relation"},
+        ]})
+    );
     assert_eq!(md.default_source().unwrap().tables.len(), 2);
     // get_inconsistent_metadata reports the same; drop_inconsistent_metadata removes them.
     let report = ok(&mut md, req("get_inconsistent_metadata", json!({})));
@@ -154,7 +164,10 @@ fn replace_refuses_inconsistent_documents_unless_allowed() {
     assert_eq!(report["inconsistent_objects"].as_array().unwrap().len(), 2);
     assert_eq!(ok(&mut md, req("reload_metadata", json!({})))["is_consistent"], json!(false));
     ok(&mut md, req("drop_inconsistent_metadata", json!({})));
-    assert_eq!(ok(&mut md, req("get_inconsistent_metadata", json!({}))), json!({"is_consistent": true, "inconsistent_objects": []}));
+    assert_eq!(
+        ok(&mut md, req("get_inconsistent_metadata", json!({}))),
+        json!({"is_consistent": true, "inconsistent_objects": []})
+    );
     let article = table(&md, "article");
     assert!(article.object_relationships.is_empty());
 }
@@ -176,13 +189,23 @@ fn replace_parse_errors() {
     let roots = json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": [
         {"table": "author", "configuration": {"custom_root_fields": {"select": "a", "insert": "a"}}}]}]});
     let e = err(&mut md, req("replace_metadata", roots));
-    assert_err(&e, "parse-failed", "$.args.sources[0].tables[0].configuration.custom_root_fields", "the following custom root field names are duplicated: a");
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.sources[0].tables[0].configuration.custom_root_fields",
+        "the following custom root field names are duplicated: a",
+    );
     let rels = json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": [
         {"table": "author", "array_relationships": [
             {"name": "a", "using": {"foreign_key_constraint_on": {"table": "article", "column": "author_id"}}},
             {"name": "a", "using": {"foreign_key_constraint_on": {"table": "article", "column": "author_id"}}}]}]}]});
     let e = err(&mut md, req("replace_metadata", rels));
-    assert_err(&e, "parse-failed", "$.args.sources[0].tables[0]", "multiple declarations exist for the following array relationships: a");
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.sources[0].tables[0]",
+        "multiple declarations exist for the following array relationships: a",
+    );
     let e = err(&mut md, req("replace_metadata", json!({"version": 3, "sources": [{"kind": "postgres"}]})));
     assert_eq!((e.code, e.path.as_str()), ("parse-failed", "$.args"));
 }
@@ -202,7 +225,10 @@ fn clear_metadata_keeps_the_default_source() {
 #[test]
 fn reload_metadata_reports_consistency() {
     let mut md = rich();
-    assert_eq!(ok(&mut md, req("reload_metadata", json!({"reload_remote_schemas": true}))), json!({"message": "success", "is_consistent": true}));
+    assert_eq!(
+        ok(&mut md, req("reload_metadata", json!({"reload_remote_schemas": true}))),
+        json!({"message": "success", "is_consistent": true})
+    );
 }
 
 #[test]
@@ -214,15 +240,21 @@ fn consistency_follows_the_database() {
     db.functions.retain(|f| f.name != "full_name");
     let found = consistency::check(&md, &db);
     let summary: Vec<(&str, &str)> = found.iter().map(|i| (i.kind.as_str(), i.name.as_str())).collect();
-    assert_eq!(summary, [
-        ("table", "table article in source default"),
-        ("array_relation", "array_relation articles in table author in source default"),
-        ("computed_field", "computed_field full_name in table author in source default"),
-        ("function", "function search_articles in source default"),
-    ]);
+    assert_eq!(
+        summary,
+        [
+            ("table", "table article in source default"),
+            ("array_relation", "array_relation articles in table author in source default"),
+            ("computed_field", "computed_field full_name in table author in source default"),
+            ("function", "function search_articles in source default"),
+        ]
+    );
     assert_eq!(found[1].reason, "Inconsistent object: table \"article\" is not tracked");
     assert_eq!(found[2].reason, "Inconsistent object: in table \"author\": in computed field \"full_name\": no such function exists: \"full_name\"");
-    assert_eq!(found[2].definition, json!({"comment": null, "definition": {"function": {"name": "full_name", "schema": "public"}, "session_argument": null, "table_argument": "author_row"}, "name": "full_name", "source": "default", "table": {"name": "author", "schema": "public"}}));
+    assert_eq!(
+        found[2].definition,
+        json!({"comment": null, "definition": {"function": {"name": "full_name", "schema": "public"}, "session_argument": null, "table_argument": "author_row"}, "name": "full_name", "source": "default", "table": {"name": "author", "schema": "public"}})
+    );
     // (Postgres drops a function with the table it returns; if the type is gone, it isn't a row type.)
     assert_eq!(found[3].reason, "Inconsistent object: in function \"search_articles\": the function \"search_articles\" cannot be tracked because the function does not return a \"COMPOSITE\" type");
 }

@@ -12,10 +12,21 @@ fn create_every_kind() {
     ok(&mut md, perm("pg_create_insert_permission", "user"));
     ok(&mut md, perm("pg_create_select_permission", "user"));
     ok(&mut md, perm("create_update_permission", "user"));
-    ok(&mut md, req("create_delete_permission", json!({"table": "author", "role": "user", "permission": {"filter": {}}, "comment": "own rows"})));
+    ok(
+        &mut md,
+        req(
+            "create_delete_permission",
+            json!({"table": "author", "role": "user", "permission": {"filter": {}}, "comment": "own rows"}),
+        ),
+    );
     let t = table(&md, "author");
     assert_eq!(
-        (t.insert_permissions.len(), t.select_permissions.len(), t.update_permissions.len(), t.delete_permissions.len()),
+        (
+            t.insert_permissions.len(),
+            t.select_permissions.len(),
+            t.update_permissions.len(),
+            t.delete_permissions.len()
+        ),
         (1, 1, 1, 1)
     );
     assert_eq!(t.delete_permissions[0].comment.as_deref(), Some("own rows"));
@@ -27,13 +38,27 @@ fn create_errors() {
     let mut md = tracked(&["author"]);
     ok(&mut md, perm("pg_create_select_permission", "user"));
     let e = err(&mut md, perm("pg_create_select_permission", "user"));
-    assert_err(&e, "already-exists", "$.args", "select permission already defined on table \"author\" with role \"user\"");
+    assert_err(
+        &e,
+        "already-exists",
+        "$.args",
+        "select permission already defined on table \"author\" with role \"user\"",
+    );
     let e = err(&mut md, perm("pg_create_select_permission", "admin"));
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": in permission for role \"admin\": cannot define permission for admin role");
-    let e = err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
+    let e =
+        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
     assert_err(&e, "not-exists", "$.args.table", "table \"article\" does not exist");
-    let e = err(&mut md, req("pg_create_select_permission", json!({"table": "author", "role": "editor", "permission": []})));
-    assert_err(&e, "parse-failed", "$.args.permission", "parsing PermDef failed, expected Object, but encountered Array");
+    let e = err(
+        &mut md,
+        req("pg_create_select_permission", json!({"table": "author", "role": "editor", "permission": []})),
+    );
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.permission",
+        "parsing PermDef failed, expected Object, but encountered Array",
+    );
     let e = err(&mut md, req("pg_create_select_permission", json!({"table": "author", "permission": {}})));
     assert_err(&e, "parse-failed", "$.args", "key \"role\" not found");
 }
@@ -54,10 +79,20 @@ fn drop_permission() {
 fn permission_comment() {
     let mut md = tracked(&["author"]);
     ok(&mut md, perm("pg_create_select_permission", "user"));
-    ok(&mut md, req("pg_set_permission_comment", json!({"table": "author", "role": "user", "type": "select", "comment": "readers"})));
+    ok(
+        &mut md,
+        req(
+            "pg_set_permission_comment",
+            json!({"table": "author", "role": "user", "type": "select", "comment": "readers"}),
+        ),
+    );
     assert_eq!(table(&md, "author").select_permissions[0].comment.as_deref(), Some("readers"));
-    let e = err(&mut md, req("set_permission_comment", json!({"table": "author", "role": "user", "type": "insert", "comment": "x"})));
+    let e = err(
+        &mut md,
+        req("set_permission_comment", json!({"table": "author", "role": "user", "type": "insert", "comment": "x"})),
+    );
     assert_err(&e, "permission-denied", "$.args", "insert permission on \"author\" for role \"user\" does not exist");
-    let e = err(&mut md, req("pg_set_permission_comment", json!({"table": "author", "role": "user", "type": "upsert"})));
+    let e =
+        err(&mut md, req("pg_set_permission_comment", json!({"table": "author", "role": "user", "type": "upsert"})));
     assert_err(&e, "parse-failed", "$.args.type", "expected one of insert, select, update, delete, got \"upsert\"");
 }

@@ -54,17 +54,18 @@ fn skips_what_exists() {
 fn other_schemas_are_separate() {
     let md = Metadata::default();
     let bulk = track_all_request(&md, &db(), "other");
-    assert_eq!(bulk, json!({"type": "bulk", "args": [
-        {"type": "pg_track_table", "args": {"source": "default", "table": {"name": "thing", "schema": "other"}}}]}));
+    assert_eq!(
+        bulk,
+        json!({"type": "bulk", "args": [
+        {"type": "pg_track_table", "args": {"source": "default", "table": {"name": "thing", "schema": "other"}}}]})
+    );
 }
 
 /// `person` ← `post` through `writer_id` (clashing with a `writer` column), `editor_id` and
 /// `reviewer_id`, and a two-column key to `slot`.
 fn clashing_db(reverse: bool) -> crate::dbcatalog::DbCatalog {
     let col = |n: &str| json!({"name": n, "type_name": "int4", "nullable": false});
-    let fk = |name: &str, cols: &[&str], table: &str, refs: &[&str]| {
-        json!({"name": name, "columns": cols, "ref_schema": "public", "ref_table": table, "ref_columns": refs})
-    };
+    let fk = |name: &str, cols: &[&str], table: &str, refs: &[&str]| json!({"name": name, "columns": cols, "ref_schema": "public", "ref_table": table, "ref_columns": refs});
     let mut fks = vec![
         fk("post_editor_fkey", &["editor_id"], "person", &["id"]),
         fk("post_reviewer_fkey", &["reviewer_id"], "person", &["id"]),
@@ -95,13 +96,19 @@ fn clashing_names_get_by_suffixes() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|op| Some((op["args"]["table"]["name"].as_str()?.to_string(), op["args"]["name"].as_str()?.to_string())))
+        .filter_map(|op| {
+            Some((op["args"]["table"]["name"].as_str()?.to_string(), op["args"]["name"].as_str()?.to_string()))
+        })
         .collect();
     let expected = [
-        ("post", "editor"), ("person", "post_by_editor_id"),
-        ("post", "reviewer"), ("person", "post_by_reviewer_id"),
-        ("post", "slot"), ("slot", "post"),
-        ("post", "person_by_writer_id"), ("person", "post_by_writer_id"),
+        ("post", "editor"),
+        ("person", "post_by_editor_id"),
+        ("post", "reviewer"),
+        ("person", "post_by_reviewer_id"),
+        ("post", "slot"),
+        ("slot", "post"),
+        ("post", "person_by_writer_id"),
+        ("person", "post_by_writer_id"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     assert_eq!(names, expected);
