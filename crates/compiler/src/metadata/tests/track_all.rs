@@ -26,9 +26,9 @@ fn tracks_everything_with_default_names() {
     let bulk = track_all_request(&md, &db(), "public");
     let expected = json!({"type": "bulk", "args": [
         track("article"), track("author"), track("author_view"), track("colors"), track("comment"), track("employee"),
-        obj("article", "author", "author_id"), arr("author", "article", "article", "author_id"),
-        obj("comment", "article", "article_id"), arr("article", "comment", "comment", "article_id"),
-        obj("comment", "author", "author_id"), arr("author", "comment", "comment", "author_id"),
+        obj("article", "author", "author_id"), arr("author", "articles", "article", "author_id"),
+        obj("comment", "article", "article_id"), arr("article", "comments", "comment", "article_id"),
+        obj("comment", "author", "author_id"), arr("author", "comments", "comment", "author_id"),
     ]});
     assert_eq!(serde_json::to_string_pretty(&bulk).unwrap(), serde_json::to_string_pretty(&expected).unwrap());
     // The request applies cleanly, and afterwards there is nothing left to do.
@@ -44,8 +44,8 @@ fn skips_what_exists() {
     let bulk = track_all_request(&md, &db(), "public");
     let expected = json!({"type": "bulk", "args": [
         track("author_view"), track("colors"), track("comment"), track("employee"),
-        obj("comment", "article", "article_id"), arr("article", "comment", "comment", "article_id"),
-        obj("comment", "author", "author_id"), arr("author", "comment", "comment", "author_id"),
+        obj("comment", "article", "article_id"), arr("article", "comments", "comment", "article_id"),
+        obj("comment", "author", "author_id"), arr("author", "comments", "comment", "author_id"),
     ]});
     assert_eq!(bulk, expected);
 }
@@ -102,13 +102,13 @@ fn clashing_names_get_by_suffixes() {
         .collect();
     let expected = [
         ("post", "editor"),
-        ("person", "post_by_editor_id"),
+        ("person", "posts"),
         ("post", "reviewer"),
-        ("person", "post_by_reviewer_id"),
+        ("person", "posts_by_reviewer_id"),
         ("post", "slot"),
-        ("slot", "post"),
+        ("slot", "posts"),
         ("post", "person_by_writer_id"),
-        ("person", "post_by_writer_id"),
+        ("person", "posts_by_writer_id"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     assert_eq!(names, expected);
