@@ -44,7 +44,8 @@ fn resolve_inner(
         Err(e) => return Ok(e.response().to_string()),
     };
     let state = cache::state()?;
-    let schema = state.borrow_mut().schema(&session.role);
+    let backend_only = session.get("x-hasura-use-backend-only-permissions").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
+    let schema = state.borrow_mut().schema(&session.role, backend_only);
     let limits = Limits { max_depth: settings::max_depth(), ..Limits::default() };
     // A compiler bug must not take the backend down: a panic becomes an `unexpected` error.
     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
