@@ -85,7 +85,8 @@ pub fn state() -> Result<Rc<RefCell<State>>, GraftError> {
     }
     let loaded = (|| {
         let (metadata, _resource_version) = catalog::load_metadata()?;
-        let db = catalog::load_db_catalog()?;
+        let mut db = catalog::load_db_catalog()?;
+        catalog::load_enum_values(&metadata, &mut db)?;
         let mut watched: HashSet<u32> = db.tables.iter().map(|t| t.oid).collect();
         watched.insert(catalog::metadata_store_oid()?.to_u32());
         WATCHED.with(|w| *w.borrow_mut() = watched);

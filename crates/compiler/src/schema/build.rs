@@ -32,11 +32,13 @@ pub fn build_schema_for(metadata: &Metadata, db: &DbCatalog, role: &str, backend
     let mut b = Builder { types: IndexMap::new(), tables: vec![], functions: vec![], problems: vec![] };
     if let Some(source) = metadata.default_source() {
         b.resolve_tables(source, db);
+        b.apply_enum_references(db);
         b.resolve_functions(source, db);
         if role != "admin" {
             b.apply_permissions(source, db, role, backend_only);
         }
     }
+    b.emit_enum_types(db);
     b.emit()
 }
 
@@ -312,6 +314,42 @@ impl Builder {
         })
     }
 
+    /// Columns whose foreign key points at an enum table's key take the GraphQL enum
+    /// `<T>_enum` instead of their scalar.
+    fn apply_enum_references(&mut self, db: &DbCatalog) {
+        let enums: Vec<(QualifiedName, String)> = self
+            .tables
+            .iter()
+            .filter(|t| t.is_enum && t.primary_key.len() == 1)
+            .map(|t| (t.name.clone(), format!("{}_enum", t.type_name)))
+            .collect();
+        for t in self.tables.iter_mut() {
+            let Some(dbt) = db.table(&t.name.schema, &t.name.name) else { continue };
+            for fk in dbt.foreign_keys.iter().filter(|fk| fk.columns.len() == 1) {
+                let target = QualifiedName::new(&fk.ref_schema, &fk.ref_table);
+                if let Some((_, enum_name)) = enums.iter().find(|(q, _)| q == &target) {
+                    if let Some(c) = t.columns.iter_mut().find(|c| c.name == fk.columns[0]) {
+                        c.scalar = enum_name.clone();
+                        c.category = TypeCategory::EnumRef;
+                    }
+                }
+            }
+        }
+    }
+
+    fn emit_enum_types(&mut self, db: &DbCatalog) {
+        for t in self.tables.clone().iter().filter(|t| t.is_enum && t.primary_key.len() == 1) {
+            let rows = db.enum_values.get(&format!("{}.{}", t.name.schema, t.name.name)).cloned().unwrap_or_default();
+            let values = rows
+                .iter()
+                .filter(|r| super::names::is_valid_graphql_name(&r.value))
+                .map(|r| (r.value.clone(), EnumValue { name: r.value.clone(), description: r.comment.clone() }))
+                .collect();
+            let name = format!("{}_enum", t.type_name);
+            self.types.insert(name.clone(), TypeDef { name, description: None, kind: TypeKind::Enum { values } });
+        }
+    }
+
     /// Restrict tables, columns, relationships and computed fields to what `role` may use.
     fn apply_permissions(&mut self, source: &Source, db: &DbCatalog, role: &str, backend_only: bool) {
         for t in self.tables.iter_mut() {
@@ -490,10 +528,11 @@ impl Builder {
                 );
             }
         }
+        let mut function_mutations = vec![];
         for fi in 0..self.functions.len() {
             let f = self.functions[fi].clone();
-            if f.is_mutation || !self.tables[f.returns_table].can_select() {
-                continue; // volatile functions arrive with the mutation root
+            if !self.tables[f.returns_table].can_select() {
+                continue; // function permissions are inferred from the returned table's
             }
             let target = self.tables[f.returns_table].type_name.clone();
             let mut args = IndexMap::new();
@@ -514,16 +553,22 @@ impl Builder {
             }
             args.extend(select_args(&target));
             let desc = format!("execute function \"{}\" which returns \"{}\"", f.name.name, target);
-            query_fields.insert(
-                f.field_name.clone(),
-                Field {
-                    name: f.field_name.clone(),
-                    description: Some(desc.clone()),
-                    args: args.clone(),
-                    ty: TypeRef::nn_list_nn(target.clone()),
-                    kind: FieldKind::RootFunction { function: fi },
-                },
-            );
+            let field = Field {
+                name: f.field_name.clone(),
+                description: Some(desc.clone()),
+                args: args.clone(),
+                ty: TypeRef::nn_list_nn(target.clone()),
+                kind: FieldKind::RootFunction { function: fi },
+            };
+            if f.is_mutation {
+                // VOLATILE functions (or `exposed_as: mutation`) are mutation root fields.
+                function_mutations.push(field);
+                continue;
+            }
+            query_fields.insert(f.field_name.clone(), field);
+            if !self.tables[f.returns_table].allow_aggregations() {
+                continue;
+            }
             query_fields.insert(
                 f.aggregate_field_name.clone(),
                 Field {
@@ -540,7 +585,10 @@ impl Builder {
             query_fields.insert(f.name.clone(), f);
         }
         self.add("query_root", None, TypeKind::Object { fields: query_fields });
-        let mutation_fields = self.mutation_fields();
+        let mut mutation_fields = self.mutation_fields();
+        for f in function_mutations {
+            mutation_fields.insert(f.name.clone(), f);
+        }
         let has_mutations = !mutation_fields.is_empty();
         if has_mutations {
             self.add("mutation_root", Some("mutation root".into()), TypeKind::Object { fields: mutation_fields });
@@ -772,6 +820,15 @@ impl Builder {
         let mut add = |n: &str, ty: TypeRef| {
             fields.insert(n.to_string(), input(n, ty, None));
         };
+        if category == TypeCategory::EnumRef {
+            add("_eq", value.clone());
+            add("_in", list.clone());
+            add("_is_null", TypeRef::named("Boolean"));
+            add("_neq", value.clone());
+            add("_nin", list);
+            self.add(&name, Some(format!("Boolean expression to compare columns of type \"{scalar}\". All fields are combined with logical 'AND'.")), TypeKind::InputObject { fields });
+            return name;
+        }
         if category == TypeCategory::Jsonb && !is_array {
             self.emit_jsonb_cast();
             add("_cast", TypeRef::named("jsonb_cast_exp"));

@@ -275,6 +275,8 @@ pub enum TypeCategory {
     Jsonb,
     /// Dates, times, uuids, enums … anything ordered but neither numeric nor text.
     Other,
+    /// A reference to an enum table: the GraphQL enum `<T>_enum`, compared by equality only.
+    EnumRef,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -58,6 +58,12 @@ pub fn compile_mutation(
                 (true, steps)
             }
             FieldKind::Delete { table } => (false, vec![delete(schema, session, table, f, false)?]),
+            FieldKind::RootFunction { .. } => {
+                // A volatile tracked function: its rows, as a query would return them.
+                let mut ctx = Ctx::new(schema, session);
+                let expr = ctx.root_field(&def.kind, f)?;
+                (false, vec![MutationStep::Query(Stmt { sql: format!("SELECT ({expr})::text"), params: ctx.params.values })])
+            }
             FieldKind::DeleteByPk { table } => (false, vec![delete(schema, session, table, f, true)?]),
             ref other => {
                 return Err(GqlError::new("unexpected", &f.path, format!("cannot resolve mutation field of kind {other:?}")))

@@ -156,6 +156,11 @@ impl RowsQuery {
     }
 }
 
+/// Scalars Hasura prints as strings under `stringify_numeric_types`.
+fn is_big_number(scalar: &str) -> bool {
+    matches!(scalar, "bigint" | "numeric" | "float8" | "money")
+}
+
 fn direction(v: &str) -> &'static str {
     match v {
         "asc_nulls_first" => "ASC NULLS FIRST",
@@ -231,7 +236,7 @@ impl<'s> Ctx<'s> {
         self.depth -= 1;
     }
 
-    fn root_field(&mut self, kind: &FieldKind, f: &SelField) -> Result<String, GqlError> {
+    pub(super) fn root_field(&mut self, kind: &FieldKind, f: &SelField) -> Result<String, GqlError> {
         let schema = self.schema;
         match kind {
             FieldKind::RootSelect { table } => {
@@ -505,7 +510,16 @@ impl<'s> Ctx<'s> {
                                         let ci = t
                                             .column_by_gql(&c.name)
                                             .ok_or_else(|| GqlError::validation(&c.path, "unknown column"))?;
-                                        format!("{op}({})", rc.col(&t.columns[ci].name))
+                                        let e = format!("{op}({})", rc.col(&t.columns[ci].name));
+                                        // sum/max/min keep the column's type; stringify as the column would be.
+                                        if self.session.stringify_numeric
+                                            && matches!(op, "sum" | "max" | "min")
+                                            && is_big_number(&t.columns[ci].scalar)
+                                        {
+                                            format!("({e})::text")
+                                        } else {
+                                            e
+                                        }
                                     };
                                     opairs.push((c.alias.clone(), e));
                                 }
@@ -547,6 +561,7 @@ impl<'s> Ctx<'s> {
                 FieldKind::Column { column, .. } => {
                     let c = &t.columns[*column];
                     let r = rc.col(&c.name);
+                    let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
                     match s.args.get("path").and_then(|p| p.as_str()) {
                         Some(p) => {
                             let steps = json_path(p).map_err(|m| GqlError::validation(format!("{}.args.path", s.path), m))?;
