@@ -1,0 +1,200 @@
+//! Runs compiled SQL: prepared plans cached per backend by SQL text, text parameters, and a
+//! subtransaction only where a Postgres error must become a GraphQL error (mutations, and
+//! queries whose values only Postgres can validate).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Stmt};
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use serde_json::json;
+
+use crate::errors::GraftError;
+
+const PLAN_CACHE_LIMIT: usize = 1024;
+
+thread_local! {
+    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+}
+
+fn plan(client: &SpiClient<'_>, sql: &str, nparams: usize, mutating: bool) -> Result<Rc<OwnedPreparedStatement>, GraftError> {
+    if let Some(p) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
+        return Ok(p);
+    }
+    let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nparams];
+    let prepared = if mutating { client.prepare_mut(sql, &types)? } else { client.prepare(sql, &types)? };
+    let owned = Rc::new(prepared.keep());
+    PLANS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= PLAN_CACHE_LIMIT {
+            p.clear();
+        }
+        p.insert(sql.to_string(), owned.clone());
+    });
+    Ok(owned)
+}
+
+/// Run one statement returning a single text-able value per column; returns the first row.
+fn run_stmt(client: &SpiClient<'_>, stmt: &Stmt, mutating: bool, ncols: usize) -> Result<Vec<Option<String>>, GraftError> {
+    let p = plan(client, &stmt.sql, stmt.params.len(), mutating)?;
+    let args: Vec<DatumWithOid> = stmt.params.iter().map(|v| DatumWithOid::from(v.clone())).collect();
+    let table = client.select(&*p, Some(1), &args)?;
+    let mut out = vec![];
+    if let Some(row) = table.into_iter().next() {
+        for i in 1..=ncols {
+            out.push(row.get::<String>(i)?);
+        }
+    }
+    Ok(out)
+}
+
+fn json_text(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "null".into())
+}
+
+/// A plain query: one statement, the response as JSON text.
+pub fn run_query(c: &CompiledSql) -> Result<String, GraftError> {
+    let stmt = wrap_text(&Stmt { sql: c.sql.clone(), params: c.params.clone() });
+    let run = move || Spi::connect(|client| run_stmt(&client, &stmt, false, 1)).map(|mut r| json_text(r.pop().flatten()));
+    if c.guarded {
+        guarded(run).map(|r| r.unwrap_or_else(|e| e))
+    } else {
+        run()
+    }
+}
+
+/// A mutation: fields in order, in one subtransaction, with `hasura.user` set.
+pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, GraftError> {
+    let run = || {
+        Spi::connect_mut(|client| {
+            let set = Stmt { sql: "SELECT set_config('hasura.user', $1, true)".into(), params: vec![Some(session_json.to_string())] };
+            run_stmt(client, &set, true, 1)?;
+            let mut data = String::from("{\"data\":{");
+            for (i, f) in plan.fields.iter().enumerate() {
+                if i > 0 {
+                    data.push(',');
+                }
+                data.push_str(&serde_json::to_string(&f.alias).unwrap_or_default());
+                data.push(':');
+                let mut values = vec![];
+                for step in &f.steps {
+                    let v = match step {
+                        MutationStep::Static(s) => s.clone(),
+                        MutationStep::Query(q) => json_text(run_stmt(client, &wrap_text(q), true, 1)?.pop().flatten()),
+                        MutationStep::WriteRead { write, read } => {
+                            let w = run_stmt(client, write, true, 2)?;
+                            let mut read = read.clone();
+                            read.params[0] = w.first().cloned().flatten();
+                            read.params[1] = w.get(1).cloned().flatten();
+                            json_text(run_stmt(client, &wrap_text(&read), true, 1)?.pop().flatten())
+                        }
+                    };
+                    values.push(v);
+                }
+                if f.many {
+                    data.push('[');
+                    data.push_str(&values.join(","));
+                    data.push(']');
+                } else {
+                    data.push_str(values.first().map(|s| s.as_str()).unwrap_or("null"));
+                }
+            }
+            data.push_str("}}");
+            Ok::<_, GraftError>(data)
+        })
+    };
+    guarded(run).map(|r| r.unwrap_or_else(|e| e))
+}
+
+/// Wrap a statement whose single column is `json` so SPI hands back its text.
+fn wrap_text(s: &Stmt) -> Stmt {
+    Stmt { sql: format!("SELECT (q.v)::text FROM ({}) AS q(v)", s.sql), params: s.params.clone() }
+}
+
+/// Run `f` in an internal subtransaction, as PL/pgSQL's exception blocks do. A Postgres error
+/// rolls the subtransaction back and comes back as `Ok(Err(graphql error json))`.
+fn guarded<F>(f: F) -> Result<Result<String, String>, GraftError>
+where
+    F: FnOnce() -> Result<String, GraftError> + std::panic::UnwindSafe,
+{
+    unsafe {
+        let old_context = pg_sys::CurrentMemoryContext;
+        let old_owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(old_context);
+        let result = PgTryBuilder::new(move || {
+            let r = f();
+            match r {
+                Ok(v) => {
+                    pg_sys::ReleaseCurrentSubTransaction();
+                    pg_sys::MemoryContextSwitchTo(old_context);
+                    pg_sys::CurrentResourceOwner = old_owner;
+                    Ok(Ok(v))
+                }
+                Err(e) => {
+                    pg_sys::RollbackAndReleaseCurrentSubTransaction();
+                    pg_sys::MemoryContextSwitchTo(old_context);
+                    pg_sys::CurrentResourceOwner = old_owner;
+                    Err(e)
+                }
+            }
+        })
+        .catch_others(move |caught| {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            pg_sys::MemoryContextSwitchTo(old_context);
+            pg_sys::CurrentResourceOwner = old_owner;
+            match caught {
+                CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                    Ok(Err(hasura_error(report.sql_error_code(), report.message(), report.detail())))
+                }
+                CaughtError::RustPanic { ereport, .. } => Ok(Err(json!({"errors": [{"message": ereport.message(),
+                    "extensions": {"path": "$", "code": "unexpected"}}]})
+                .to_string())),
+            }
+        })
+        .execute();
+        result
+    }
+}
+
+/// Hasura's mapping of Postgres errors to GraphQL errors.
+fn hasura_error(code: PgSqlErrorCode, message: &str, detail: Option<&str>) -> String {
+    use PgSqlErrorCode::*;
+    let (ecode, msg) = match code {
+        ERRCODE_UNIQUE_VIOLATION => ("constraint-violation", format!("Uniqueness violation. {message}")),
+        ERRCODE_FOREIGN_KEY_VIOLATION => ("constraint-violation", format!("Foreign key violation. {message}")),
+        ERRCODE_NOT_NULL_VIOLATION => ("constraint-violation", format!("Not-NULL violation. {message}")),
+        ERRCODE_EXCLUSION_VIOLATION => ("constraint-violation", format!("Exclusion violation. {message}")),
+        ERRCODE_RESTRICT_VIOLATION | ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION => {
+            ("constraint-violation", format!("Can not delete or update due to data being referred. {message}"))
+        }
+        ERRCODE_CHECK_VIOLATION => ("permission-error", format!("Check constraint violation. {message}")),
+        ERRCODE_INVALID_ESCAPE_SEQUENCE => ("bad-request", message.to_string()),
+        ERRCODE_T_R_SERIALIZATION_FAILURE => ("concurrent-update", message.to_string()),
+        ERRCODE_INVALID_COLUMN_REFERENCE => ("constraint-error", message.to_string()),
+        c if format!("{c:?}").starts_with("ERRCODE_DATA_EXCEPTION")
+            || is_data_exception(c) =>
+        {
+            ("data-exception", message.to_string())
+        }
+        _ => ("unexpected", "database query error".to_string()),
+    };
+    let mut err = json!({"message": msg, "extensions": {"path": "$", "code": ecode}});
+    if ecode == "unexpected" {
+        err["extensions"]["internal"] = json!({"error": {"message": message, "description": detail}});
+    }
+    json!({"errors": [err]}).to_string()
+}
+
+/// SQLSTATE class 22 (data exception).
+fn is_data_exception(code: PgSqlErrorCode) -> bool {
+    let sqlstate = code as i32;
+    // MAKE_SQLSTATE packs 6-bit chars; class '22' is the two lowest chars.
+    let c1 = (sqlstate & 0x3f) as u8 + b'0';
+    let c2 = ((sqlstate >> 6) & 0x3f) as u8 + b'0';
+    c1 == b'2' && c2 == b'2'
+}
