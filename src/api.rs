@@ -9,6 +9,7 @@ use pgrx::datum::Json;
 use serde_json::{json, Value};
 
 use crate::errors::GraftError;
+use crate::json_text::JsonText;
 use crate::{cache, catalog, execute, settings};
 
 fn error_json(code: &'static str, path: &str, message: impl Into<String>) -> String {
@@ -22,16 +23,11 @@ fn resolve(
     variables: default!(Option<Json>, "NULL"),
     session: default!(Option<Json>, "NULL"),
     operation_name: default!(Option<&str>, "NULL"),
-) -> Json {
-    // pgrx 0.18 maps only `Json(Value)` to SQL `json`, so the response text is parsed once here;
-    // serde_json keeps key order (preserve_order).
-    let text = match resolve_inner(query, variables.map(|j| j.0), session.map(|j| j.0), operation_name) {
-        Ok(s) => s,
+) -> JsonText {
+    match resolve_inner(query, variables.map(|j| j.0), session.map(|j| j.0), operation_name) {
+        Ok(s) => JsonText(s),
         Err(e) => e.raise(),
-    };
-    Json(serde_json::from_str(&text).unwrap_or_else(|e| {
-        json!({"errors": [{"message": format!("invalid response: {e}"), "extensions": {"path": "$", "code": "unexpected"}}]})
-    }))
+    }
 }
 
 fn resolve_inner(
@@ -105,11 +101,12 @@ fn helper(request: Value) -> Json {
     }
 }
 
-/// `'author'`, `'public.author'`, `'"My Schema"."T"'` → `{schema, name}` via regclass.
+/// `'author'`, `'public.author'`, `'"My Schema"."T"'` → `{schema, name}` via regclass; a name
+/// that resolves to nothing is passed on as written, so the metadata API reports it.
 fn table_ref(table: &str) -> Value {
     let row: Result<(Option<String>, Option<String>), _> = Spi::get_two_with_args(
         "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::regclass",
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
         &[table.into()],
     );
     match row {

@@ -84,13 +84,13 @@ pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, G
                 for step in &f.steps {
                     let v = match step {
                         MutationStep::Static(s) => s.clone(),
-                        MutationStep::Query(q) => json_text(run_stmt(client, &wrap_text(q), true, 1)?.pop().flatten()),
+                        MutationStep::Query(q) => json_text(run_stmt(client, q, true, 1)?.pop().flatten()),
                         MutationStep::WriteRead { write, read } => {
                             let w = run_stmt(client, write, true, 2)?;
                             let mut read = read.clone();
                             read.params[0] = w.first().cloned().flatten();
                             read.params[1] = w.get(1).cloned().flatten();
-                            json_text(run_stmt(client, &wrap_text(&read), true, 1)?.pop().flatten())
+                            json_text(run_stmt(client, &read, true, 1)?.pop().flatten())
                         }
                     };
                     values.push(v);

@@ -9,6 +9,7 @@ mod cache;
 mod catalog;
 mod errors;
 mod execute;
+mod json_text;
 mod settings;
 
 ::pgrx::pg_module_magic!();
