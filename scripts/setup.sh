@@ -148,7 +148,7 @@ Graft is running.
   URL:      postgresql://postgres@127.0.0.1:$PORT/$DB
 
 Try a first query:
-  psql -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"
+  psql -At -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"
 
 Stop it with scripts/stop.sh; run scripts/setup.sh again to start it (data is kept).
 EOF
