@@ -39,12 +39,14 @@ fn resolve_inner(
     let Some(query) = query.filter(|q| !q.trim().is_empty()) else {
         return Ok(error_json("bad-request", "$.query", "the query is empty"));
     };
-    let session = match Session::from_json(session.as_ref()) {
+    let mut session = match Session::from_json(session.as_ref()) {
         Ok(s) => s,
         Err(e) => return Ok(e.response().to_string()),
     };
+    session.stringify_numeric = settings::stringify_numeric();
     let state = cache::state()?;
-    let schema = state.borrow_mut().schema(&session.role);
+    let backend_only = session.get("x-hasura-use-backend-only-permissions").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
+    let schema = state.borrow_mut().schema(&session.role, backend_only);
     let limits = Limits { max_depth: settings::max_depth(), ..Limits::default() };
     // A compiler bug must not take the backend down: a panic becomes an `unexpected` error.
     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -85,8 +87,13 @@ pub fn apply_metadata(request: &Value) -> Result<Value, GraftError> {
     }
     let db = catalog::load_db_catalog()?;
     let outcome = ops::apply(&mut md, &db, request, version).map_err(GraftError::Metadata)?;
-    if outcome.changed {
-        catalog::store_metadata(&md, version + 1)?;
+    // reload_metadata changes nothing stored but must still make every backend reload (e.g.
+    // after enum-table rows changed).
+    let reload = request.get("type").and_then(|t| t.as_str()) == Some("reload_metadata");
+    if outcome.changed || reload {
+        if outcome.changed {
+            catalog::store_metadata(&md, version + 1)?;
+        }
         unsafe { pg_sys::CacheInvalidateRelcacheByRelid(catalog::metadata_store_oid()?) };
         cache::invalidate();
     }

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use graft_compiler::metadata::model::Metadata;
-use graft_compiler::schema::build::build_schema;
+use graft_compiler::schema::build::build_schema_for;
 use graft_compiler::{DbCatalog, Schema};
 use pgrx::pg_sys;
 
@@ -85,7 +85,8 @@ pub fn state() -> Result<Rc<RefCell<State>>, GraftError> {
     }
     let loaded = (|| {
         let (metadata, _resource_version) = catalog::load_metadata()?;
-        let db = catalog::load_db_catalog()?;
+        let mut db = catalog::load_db_catalog()?;
+        catalog::load_enum_values(&metadata, &mut db)?;
         let mut watched: HashSet<u32> = db.tables.iter().map(|t| t.oid).collect();
         watched.insert(catalog::metadata_store_oid()?.to_u32());
         WATCHED.with(|w| *w.borrow_mut() = watched);
@@ -109,14 +110,15 @@ pub fn state() -> Result<Rc<RefCell<State>>, GraftError> {
 }
 
 impl State {
-    /// The schema `role` sees, built on first use.
-    pub fn schema(&mut self, role: &str) -> Rc<Schema> {
-        if let Some(s) = self.schemas.get(role) {
+    /// The schema `role` sees (with backend-only mutations when asked), built on first use.
+    pub fn schema(&mut self, role: &str, backend_only: bool) -> Rc<Schema> {
+        let key = if backend_only { format!("{role}\u{0}backend_only") } else { role.to_string() };
+        if let Some(s) = self.schemas.get(&key) {
             return s.clone();
         }
-        let (schema, _problems) = build_schema(&self.metadata, &self.db, role);
+        let (schema, _problems) = build_schema_for(&self.metadata, &self.db, role, backend_only);
         let schema = Rc::new(schema);
-        self.schemas.insert(role.to_string(), schema.clone());
+        self.schemas.insert(key, schema.clone());
         schema
     }
 }

@@ -87,6 +87,33 @@ SELECT json_build_object(
 )::text
 "#;
 
+/// Rows of every tracked enum table (`is_enum`): key value and comment column, read once per
+/// cache load. Identifiers come from the catalog and are quoted; no value is spliced.
+pub fn load_enum_values(md: &Metadata, db: &mut DbCatalog) -> Result<(), GraftError> {
+    use graft_compiler::schema::names::{quote_ident, quote_qualified};
+    let Some(source) = md.default_source() else { return Ok(()) };
+    for entry in source.tables.iter().filter(|e| e.is_enum) {
+        let Some(t) = db.table(&entry.table.schema, &entry.table.name) else { continue };
+        let Some(pk) = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1) else { continue };
+        let key = quote_ident(&pk.columns[0]);
+        let comment = t
+            .columns
+            .iter()
+            .find(|c| c.name != pk.columns[0])
+            .map(|c| format!("t.{}::text", quote_ident(&c.name)))
+            .unwrap_or_else(|| "NULL::text".into());
+        let sql = format!(
+            "SELECT coalesce(json_agg(json_build_object('value', t.{key}::text, 'comment', {comment}) ORDER BY t.{key}), '[]')::text FROM {} AS t",
+            quote_qualified(&t.schema, &t.name)
+        );
+        let text: Option<String> = Spi::get_one(&sql)?;
+        let rows = serde_json::from_str(&text.unwrap_or_else(|| "[]".into()))
+            .map_err(|e| GraftError::Internal(format!("cannot read enum table {}: {e}", entry.table)))?;
+        db.enum_values.insert(format!("{}.{}", t.schema, t.name), rows);
+    }
+    Ok(())
+}
+
 pub fn load_db_catalog() -> Result<DbCatalog, GraftError> {
     let text: Option<String> = Spi::get_one(CATALOG_SQL)?;
     let text = text.ok_or_else(|| GraftError::Internal("catalog query returned nothing".into()))?;

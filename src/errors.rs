@@ -9,6 +9,9 @@ pub enum GraftError {
     Spi(#[from] SpiError),
     #[error("{0}")]
     Internal(String),
+    /// A GraphQL error response (JSON text) that must also undo the request's writes.
+    #[error("{0}")]
+    Graphql(String),
     /// A metadata API error (Hasura's `{"error","path","code"}`), raised from the SQL helpers.
     #[error("{0}")]
     Metadata(graft_compiler::MetadataError),

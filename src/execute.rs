@@ -86,7 +86,14 @@ pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, G
                         MutationStep::Static(s) => s.clone(),
                         MutationStep::Query(q) => json_text(run_stmt(client, q, true, 1)?.pop().flatten()),
                         MutationStep::WriteRead { write, read } => {
-                            let w = run_stmt(client, write, true, 2)?;
+                            let w = run_stmt(client, write, true, 3)?;
+                            if w.get(2).cloned().flatten().as_deref() == Some("false") {
+                                return Err(GraftError::Graphql(
+                                    json!({"errors": [{"message": "check constraint of an insert/update permission has failed",
+                                        "extensions": {"path": "$", "code": "permission-error"}}]})
+                                    .to_string(),
+                                ));
+                            }
                             let mut read = read.clone();
                             read.params[0] = w.first().cloned().flatten();
                             read.params[1] = w.get(1).cloned().flatten();
@@ -139,7 +146,10 @@ where
                     pg_sys::RollbackAndReleaseCurrentSubTransaction();
                     pg_sys::MemoryContextSwitchTo(old_context);
                     pg_sys::CurrentResourceOwner = old_owner;
-                    Err(e)
+                    match e {
+                        GraftError::Graphql(body) => Ok(Err(body)),
+                        other => Err(other),
+                    }
                 }
             }
         })

@@ -3,6 +3,7 @@
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 static MAX_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(64);
+static STRINGIFY_NUMERIC: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -15,6 +16,18 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"graft.stringify_numeric_types",
+        c"Return bigint, numeric, float8 and money values as JSON strings.",
+        c"Hasura's HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: keeps precision for clients that parse JSON numbers as doubles.",
+        &STRINGIFY_NUMERIC,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+pub fn stringify_numeric() -> bool {
+    STRINGIFY_NUMERIC.get()
 }
 
 pub fn max_depth() -> usize {

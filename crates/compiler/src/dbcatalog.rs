@@ -29,6 +29,17 @@ pub struct DbCatalog {
     pub tables: Vec<DbTable>,
     #[serde(default)]
     pub functions: Vec<DbFunction>,
+    /// Rows of tracked enum tables (`is_enum`), keyed `schema.name`: the primary-key value and
+    /// the comment column, if the table has one.
+    #[serde(default)]
+    pub enum_values: std::collections::BTreeMap<String, Vec<EnumRow>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EnumRow {
+    pub value: String,
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

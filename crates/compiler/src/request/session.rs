@@ -11,11 +11,14 @@ pub struct Session {
     pub role: String,
     /// Lower-cased keys, string values.
     pub variables: IndexMap<String, String>,
+    /// Response option of this request: `bigint`, `numeric`, `float8` and `money` values as JSON
+    /// strings (`HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`, GUC `graft.stringify_numeric_types`).
+    pub stringify_numeric: bool,
 }
 
 impl Session {
     pub fn admin() -> Session {
-        Session { role: "admin".into(), variables: IndexMap::new() }
+        Session { role: "admin".into(), variables: IndexMap::new(), stringify_numeric: false }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -43,7 +46,7 @@ impl Session {
             }
         }
         let role = variables.get("x-hasura-role").cloned().unwrap_or_else(|| "admin".into());
-        Ok(Session { role, variables })
+        Ok(Session { role, variables, stringify_numeric: false })
     }
 
     /// A session variable's value; `name` in any case.
