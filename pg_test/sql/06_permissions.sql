@@ -50,4 +50,12 @@ SELECT graphql.resolve('mutation { update_articles(where: {id: {_eq: 1}}, _set: 
 SELECT title FROM articles WHERE id = 1;
 SELECT graphql.resolve('mutation { delete_articles(where: {id: {_in: [4, 5]}}) { affected_rows } }', NULL, :'user1');
 SELECT graphql.resolve('mutation { delete_articles(where: {title: {_eq: "Renamed"}, published: {_eq: false}}) { affected_rows returning { id } } }', NULL, :'user1');
+-- Inherited role "staff" = user + editor: rows either may see; a cell only editor may see
+-- (rating) reads as null on rows only user reaches.
+SELECT graphql.metadata('{"type": "pg_create_select_permission", "args": {"table": "articles", "role": "editor",
+  "permission": {"columns": ["id", "title", "rating"], "filter": {"published": {"_eq": false}}}}}');
+SELECT graphql.metadata('{"type": "add_inherited_role", "args": {"role_name": "staff", "role_set": ["user", "editor"]}}');
+SELECT graphql.metadata('{"type": "add_inherited_role", "args": {"role_name": "loop", "role_set": ["loop"]}}');
+SELECT graphql.resolve('{ articles(order_by: {id: asc}, limit: 20) { id published rating } }', NULL, '{"x-hasura-role": "staff", "x-hasura-user-id": "2"}');
+SELECT graphql.resolve('{ articles { body } }', NULL, '{"x-hasura-role": "staff", "x-hasura-user-id": "2"}');
 ROLLBACK;

@@ -26,3 +26,4 @@ pub(crate) mod unsupported;
 
 #[cfg(test)]
 mod tests;
+pub mod inherited_roles;

@@ -256,6 +256,8 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
         "pg_drop_update_permission" | "drop_update_permission" => permissions::drop(md, env, &args()?, Update),
         "pg_drop_delete_permission" | "drop_delete_permission" => permissions::drop(md, env, &args()?, Delete),
         "pg_set_permission_comment" | "set_permission_comment" => permissions::set_comment(md, env, &args()?),
+        "add_inherited_role" => super::inherited_roles::add(md, &args()?),
+        "drop_inherited_role" => super::inherited_roles::drop(md, &args()?),
 
         other if unsupported::is_known_hasura_command(other) => Err(MetadataError::new(
             "not-supported",

@@ -42,8 +42,6 @@ pub(crate) fn is_known_hasura_command(ty: &str) -> bool {
         "remove_api_limits",
         "set_metrics_config",
         "remove_metrics_config",
-        "add_inherited_role",
-        "drop_inherited_role",
         "add_host_to_tls_allowlist",
         "drop_host_from_tls_allowlist",
         "dump_internal_state",

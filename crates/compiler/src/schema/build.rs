@@ -35,7 +35,7 @@ pub fn build_schema_for(metadata: &Metadata, db: &DbCatalog, role: &str, backend
         b.apply_enum_references(db);
         b.resolve_functions(source, db);
         if role != "admin" {
-            b.apply_permissions(source, db, role, backend_only);
+            b.apply_permissions(metadata, source, db, role, backend_only);
         }
     }
     b.emit_enum_types(db);
@@ -351,10 +351,11 @@ impl Builder {
     }
 
     /// Restrict tables, columns, relationships and computed fields to what `role` may use.
-    fn apply_permissions(&mut self, source: &Source, db: &DbCatalog, role: &str, backend_only: bool) {
+    fn apply_permissions(&mut self, metadata: &Metadata, source: &Source, db: &DbCatalog, role: &str, backend_only: bool) {
         for t in self.tables.iter_mut() {
             let (Some(entry), Some(dbt)) = (source.table(&t.name), db.table(&t.name.schema, &t.name.name)) else { continue };
-            let perms = super::permissions::table_perms(entry, dbt, role, backend_only);
+            let parents_of = |r: &str| crate::metadata::inherited_roles::parents(metadata, r);
+            let perms = super::permissions::resolve_perms(entry, dbt, role, backend_only, &parents_of, 0);
             for (ci, c) in t.columns.iter_mut().enumerate() {
                 let sel = perms.select.as_ref().map(|s| s.columns[ci]).unwrap_or(false);
                 let ins = perms.insert.as_ref().map(|p| p.columns[ci] && !p.set.iter().any(|(k, _)| k == &c.name)).unwrap_or(false);

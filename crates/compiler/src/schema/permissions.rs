@@ -19,6 +19,9 @@ pub struct TablePerms {
 pub struct SelectPerm {
     /// Per column (by index into the table's columns): selectable.
     pub columns: Vec<bool>,
+    /// Inherited roles: per column, the filter under which the cell is shown (`None`: always,
+    /// when the row is visible). Cells outside it read as null, as Hasura defines it.
+    pub column_filters: Vec<Option<Value>>,
     pub computed_fields: Vec<String>,
     /// Row filter in Hasura's permission boolean-expression syntax (SQL column names).
     pub filter: Value,
@@ -86,6 +89,7 @@ fn object_or_empty(v: Option<&Value>) -> Value {
 pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only: bool) -> TablePerms {
     let select = for_role(&entry.select_permissions, role).map(|p| SelectPerm {
         columns: columns(t, p.get("columns")),
+        column_filters: vec![None; t.columns.len()],
         computed_fields: p
             .get("computed_fields")
             .and_then(|c| c.as_array())
@@ -118,6 +122,88 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
         backend_only: flag(p, "backend_only"),
     });
     TablePerms { select, insert, update, delete }
+}
+
+/// Permissions of `role`, which may be an inherited role: a permission defined on the role
+/// itself wins; otherwise select permissions are the union of the parents' (row filter OR-ed,
+/// columns shown per cell), and mutation permissions are inherited only when every parent has
+/// the same one.
+pub fn resolve_perms(
+    entry: &TableEntry,
+    t: &DbTable,
+    role: &str,
+    backend_only: bool,
+    parents_of: &dyn Fn(&str) -> Vec<String>,
+    depth: usize,
+) -> TablePerms {
+    let own = table_perms(entry, t, role, backend_only);
+    let parents = parents_of(role);
+    if parents.is_empty() || depth > 16 {
+        return own;
+    }
+    let inherited: Vec<TablePerms> =
+        parents.iter().map(|p| resolve_perms(entry, t, p, backend_only, parents_of, depth + 1)).collect();
+    TablePerms {
+        select: own.select.or_else(|| union_select(&inherited, t.columns.len())),
+        insert: own.insert.or_else(|| same(inherited.iter().map(|p| p.insert.clone()))),
+        update: own.update.or_else(|| same(inherited.iter().map(|p| p.update.clone()))),
+        delete: own.delete.or_else(|| same(inherited.iter().map(|p| p.delete.clone()))),
+    }
+}
+
+/// The one permission every parent has, if they all have it and it is the same.
+fn same<P: Clone + std::fmt::Debug>(mut perms: impl Iterator<Item = Option<P>>) -> Option<P> {
+    let first = perms.next()??;
+    let key = format!("{first:?}");
+    for p in perms {
+        if format!("{:?}", p?) != key {
+            return None;
+        }
+    }
+    Some(first)
+}
+
+fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
+    let sels: Vec<&SelectPerm> = parents.iter().filter_map(|p| p.select.as_ref()).collect();
+    if sels.is_empty() {
+        return None;
+    }
+    let filter = if sels.len() == 1 {
+        sels[0].filter.clone()
+    } else {
+        serde_json::json!({"_or": sels.iter().map(|s| s.filter.clone()).collect::<Vec<_>>()})
+    };
+    let mut columns = vec![false; ncols];
+    let mut column_filters = vec![None; ncols];
+    for ci in 0..ncols {
+        let granting: Vec<&&SelectPerm> = sels.iter().filter(|s| s.columns[ci]).collect();
+        columns[ci] = !granting.is_empty();
+        if !granting.is_empty() && granting.len() < sels.len() {
+            let fs: Vec<Value> = granting.iter().map(|s| s.filter.clone()).collect();
+            column_filters[ci] = Some(if fs.len() == 1 { fs[0].clone() } else { serde_json::json!({"_or": fs}) });
+        }
+    }
+    let limit = if sels.iter().any(|s| s.limit.is_none()) { None } else { sels.iter().filter_map(|s| s.limit).max() };
+    let query_root_fields = if sels.iter().any(|s| s.query_root_fields.is_none()) {
+        None
+    } else {
+        let mut all: Vec<String> = sels.iter().flat_map(|s| s.query_root_fields.clone().unwrap_or_default()).collect();
+        all.sort();
+        all.dedup();
+        Some(all)
+    };
+    let mut computed_fields: Vec<String> = sels.iter().flat_map(|s| s.computed_fields.clone()).collect();
+    computed_fields.sort();
+    computed_fields.dedup();
+    Some(SelectPerm {
+        columns,
+        column_filters,
+        computed_fields,
+        filter,
+        limit,
+        allow_aggregations: sels.iter().any(|s| s.allow_aggregations),
+        query_root_fields,
+    })
 }
 
 impl TablePerms {

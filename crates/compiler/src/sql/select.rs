@@ -561,6 +561,19 @@ impl<'s> Ctx<'s> {
                 FieldKind::Column { column, .. } => {
                     let c = &t.columns[*column];
                     let r = rc.col(&c.name);
+                    // Inherited roles: a cell only some parent roles may see reads as null
+                    // on rows only the other parents reach.
+                    let cell_filter = t.perms.as_ref().and_then(|p| p.select.as_ref()).and_then(|s| s.column_filters[*column].clone());
+                    let r = match cell_filter {
+                        Some(f) => {
+                            let row = rc.row_alias().to_string();
+                            match self.permission_condition(ti, &row, &f)? {
+                                Some(cond) => rc.whole_row(format!("CASE WHEN {cond} THEN {row}.{} END", quote_ident(&c.name))),
+                                None => r,
+                            }
+                        }
+                        None => r,
+                    };
                     let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
                     match s.args.get("path").and_then(|p| p.as_str()) {
                         Some(p) => {
