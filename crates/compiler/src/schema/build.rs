@@ -1194,7 +1194,7 @@ pub(crate) mod tests {
             is_updatable: true,
             is_deletable: true,
         };
-        let db = DbCatalog { tables: vec![author, article], functions: vec![] };
+        let db = DbCatalog { tables: vec![author, article], ..Default::default() };
         let md: Metadata = serde_json::from_value(serde_json::json!({
             "version": 3,
             "sources": [{"name": "default", "kind": "postgres", "tables": [

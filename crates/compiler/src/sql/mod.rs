@@ -57,7 +57,10 @@ pub(crate) fn json_object(pairs: &[(String, String)]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod chunk_tests {
     use super::*;
 
     #[test]
