@@ -42,6 +42,27 @@ graft_extension_installed ||
        (scripts/test.sh and scripts/setup.sh do this for you)"
 port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is in use (a leftover test cluster?); set GRAFT_TEST_PORT"
 
+# A test without an expected file makes pg_regress itself fail (exit 2): with --update start
+# it from an empty one, otherwise say what to do.
+if [ "${#tests[@]}" -gt 0 ]; then
+    # 00_setup creates the objects every other test uses.
+    [ "${tests[0]}" = 00_setup ] || tests=(00_setup "${tests[@]}")
+    to_run=("${tests[@]}")
+else
+    read -r -a to_run <<< "$(sed -n 's/^test:[[:space:]]*//p' "$TEST_DIR/schedule" | tr '\n' ' ')"
+fi
+for t in "${to_run[@]}"; do
+    [ -f "$TEST_DIR/sql/$t.sql" ] || die "no such test: pg_test/sql/$t.sql"
+    if [ ! -f "$TEST_DIR/expected/$t.out" ]; then
+        if [ "$UPDATE" = 1 ]; then
+            mkdir -p "$TEST_DIR/expected"
+            : > "$TEST_DIR/expected/$t.out"
+        else
+            die "pg_test/expected/$t.out does not exist. Run pg_test/run.sh --update to create it from the actual output, then review it."
+        fi
+    fi
+done
+
 # ---- throwaway cluster -------------------------------------------------------------------
 TMP="$(mktemp -d /tmp/graft-pg_test.XXXXXX)"
 PGDATA_DIR="$TMP/data"
@@ -95,34 +116,10 @@ args=(
     --inputdir="$TEST_DIR" --outputdir="$TEST_DIR"
 )
 if [ "${#tests[@]}" -gt 0 ]; then
-    for t in "${tests[@]}"; do
-        [ -f "$TEST_DIR/sql/$t.sql" ] || die "no such test: pg_test/sql/$t.sql"
-    done
-    # 00_setup creates the objects every other test uses.
-    [ "${tests[0]}" = 00_setup ] || tests=(00_setup "${tests[@]}")
     args+=("${tests[@]}")
 else
     args+=(--schedule="$TEST_DIR/schedule")
 fi
-
-# A test without an expected file makes pg_regress itself fail (exit 2): with --update start
-# it from an empty one, otherwise say what to do.
-if [ "${#tests[@]}" -gt 0 ]; then
-    to_run=("${tests[@]}")
-else
-    read -r -a to_run <<< "$(sed -n 's/^test:[[:space:]]*//p' "$TEST_DIR/schedule" | tr '\n' ' ')"
-fi
-for t in "${to_run[@]}"; do
-    [ -f "$TEST_DIR/sql/$t.sql" ] || die "pg_test/schedule names $t, but pg_test/sql/$t.sql does not exist"
-    if [ ! -f "$TEST_DIR/expected/$t.out" ]; then
-        if [ "$UPDATE" = 1 ]; then
-            mkdir -p "$TEST_DIR/expected"
-            : > "$TEST_DIR/expected/$t.out"
-        else
-            die "pg_test/expected/$t.out does not exist. Run pg_test/run.sh --update to create it from the actual output, then review it."
-        fi
-    fi
-done
 
 log "pg_regress (${tests[*]:-schedule: pg_test/schedule})"
 # Error messages name files relative to the cwd: run from the repository root so they are

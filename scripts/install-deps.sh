@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing Graft needs, and only what is missing:
 #   - Debian packages: postgresql-15, postgresql-server-dev-15, clang, libclang-dev, sudo
+#     (and nodejs + npm if node is missing: tests/introspection runs on node)
 #   - cargo-pgrx 0.18.0 (cargo install, about 5 minutes the first time)
 #   - cargo pgrx init against the system PostgreSQL 15
 # Safe to run again: with everything present it changes nothing.
@@ -38,6 +39,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 else
     info "all present"
+fi
+
+# --- Node.js (tests/introspection checks the schema with graphql-js) --------------------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "node/npm missing (needed by tests/introspection): installing Debian's nodejs and npm"
+    apt_install nodejs npm
 fi
 
 # --- Rust / cargo -------------------------------------------------------------------------

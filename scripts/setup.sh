@@ -97,8 +97,45 @@ if [ "$("${PSQL[@]}" -d "$DB" -Atc "SELECT to_regclass('public.authors') IS NULL
 else
     info "demo tables present, keeping their data"
 fi
-log "CREATE EXTENSION IF NOT EXISTS graft"
-"${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS graft"
+# While Graft is developed its version stays the same but its install script changes, and
+# CREATE EXTENSION IF NOT EXISTS would keep the old functions. So remember which script the
+# database was set up with and, when it changed, re-create the extension, carrying the
+# metadata (tracked tables, permissions, ...) over with export_metadata / replace_metadata.
+default_version="$("${PSQL[@]}" -d "$DB" -Atc "SELECT default_version FROM pg_available_extensions WHERE name = 'graft'")"
+[ -n "$default_version" ] || die "PostgreSQL does not see the graft extension; did step 2 install it?"
+script="$("$PG_CONFIG" --sharedir)/extension/graft--$default_version.sql"
+script_sum="$(cat "$script" "$("$PG_CONFIG" --sharedir)/extension/graft.control" | sha256sum | cut -d' ' -f1)"
+stamp="$PGDATA_DIR/graft-extension.$DB.sha256"
+installed_version="$("${PSQL[@]}" -d "$DB" -Atc "SELECT extversion FROM pg_extension WHERE extname = 'graft'")"
+if [ -z "$installed_version" ]; then
+    log "CREATE EXTENSION graft ($default_version)"
+    "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION graft"
+elif [ "$installed_version" = "$default_version" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$script_sum" ]; then
+    info "extension graft $installed_version is up to date"
+else
+    log "the graft extension changed since $DB was set up: re-creating it, keeping the metadata"
+    saved="$(mktemp)"
+    if "${PSQL[@]}" -d "$DB" -Atc "SELECT graphql.export_metadata()" > "$saved" 2>/dev/null && [ -s "$saved" ]; then
+        info "saved the metadata ($(wc -c < "$saved") bytes)"
+    else
+        warn "could not export the metadata of the old extension; tables are tracked again below"
+        : > "$saved"
+    fi
+    "${PSQL[@]}" -d "$DB" -c "DROP EXTENSION graft CASCADE" -c "CREATE EXTENSION graft"
+    if [ -s "$saved" ]; then
+        if "${PSQL[@]}" -d "$DB" -v md="$(cat "$saved")" >/dev/null <<'SQL'
+SELECT graphql.metadata(json_build_object('type', 'replace_metadata', 'args', :'md'::json));
+SQL
+        then
+            info "metadata restored"
+        else
+            warn "could not restore the saved metadata (kept in $saved); tables are tracked again below"
+            saved=
+        fi
+    fi
+    [ -z "$saved" ] || rm -f "$saved"
+fi
+echo "$script_sum" > "$stamp"
 log "SELECT graphql.track_all('public')"
 "${PSQL[@]}" -d "$DB" -Atc "SELECT graphql.track_all('public')" >/dev/null
 section_end
@@ -111,7 +148,7 @@ Graft is running.
   URL:      postgresql://postgres@127.0.0.1:$PORT/$DB
 
 Try a first query:
-  psql -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"
+  psql -At -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"
 
 Stop it with scripts/stop.sh; run scripts/setup.sh again to start it (data is kept).
 EOF

@@ -5,6 +5,10 @@
 #   3. SQL regression suite          cargo pgrx install --release, then pg_test/run.sh
 #   4. introspection check           tests/introspection (node), skipped until it exists
 #
+#   scripts/test.sh                       all four, in order
+#   scripts/test.sh regress introspection  only the named steps (compiler, pgrx, regress,
+#                                          introspection); introspection needs regress
+#
 # Expects the dependencies from scripts/install-deps.sh (setup.sh and .ci/run run it).
 # Build outputs in target/ are reused between steps and runs; the release build happens once.
 #
@@ -19,6 +23,23 @@ export GRAFT_TEST_PORT="$TEST_PORT"
 PGRX_PGDATA="${GRAFT_PGRX_PGDATA:-/tmp/graft-pgrx-test}"
 INTRO_DIR="$GRAFT_ROOT/tests/introspection"
 WORK="$(mktemp -d /tmp/graft-test.XXXXXX)"
+
+steps=("$@")
+for s in "${steps[@]}"; do
+    case "$s" in
+        compiler|pgrx|regress|introspection) ;;
+        *) echo "usage: scripts/test.sh [compiler] [pgrx] [regress] [introspection]" >&2; exit 2 ;;
+    esac
+done
+want() {
+    [ "${#steps[@]}" -eq 0 ] && return 0
+    local s; for s in "${steps[@]}"; do [ "$s" = "$1" ] && return 0; done
+    return 1
+}
+if want introspection && ! want regress; then
+    echo "scripts/test.sh: the introspection step queries the regression cluster: add 'regress'" >&2
+    exit 2
+fi
 
 total_start=$(date +%s)
 total_passed=0
@@ -76,66 +97,83 @@ cargo pgrx --version >/dev/null 2>&1 || die "cargo-pgrx not found; run scripts/i
 require_pg_binaries
 
 # ---- 1 ------------------------------------------------------------------------------------
-current="1/4 compiler unit tests (cargo test -p graft-compiler)"
-section "$current"
-t0=$(date +%s)
-cargo test -p graft-compiler 2>&1 | tee "$WORK/compiler.log"
-count_cargo "$WORK/compiler.log"
-summary+=("1/4 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
+if want compiler; then
+    current="1/4 compiler unit tests (cargo test -p graft-compiler)"
+    section "$current"
+    t0=$(date +%s)
+    cargo test -p graft-compiler 2>&1 | tee "$WORK/compiler.log"
+    count_cargo "$WORK/compiler.log"
+    summary+=("1/4 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("1/4 compiler unit tests: not selected")
+fi
 
 # ---- 2 ------------------------------------------------------------------------------------
-current="2/4 extension tests (cargo pgrx test pg15)"
-section "$current"
-t0=$(date +%s)
-# pgrx initdb's its own cluster here as postgres; start from an empty directory it can write.
-rm -rf "$PGRX_PGDATA"
-mkdir -p "$PGRX_PGDATA"
-as_root chown postgres: "$PGRX_PGDATA"
-cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
-count_cargo "$WORK/pgrx.log"
-summary+=("2/4 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
+if want pgrx; then
+    current="2/4 extension tests (cargo pgrx test pg15)"
+    section "$current"
+    t0=$(date +%s)
+    # pgrx initdb's its own cluster here as postgres; start from an empty directory it can write.
+    rm -rf "$PGRX_PGDATA"
+    mkdir -p "$PGRX_PGDATA"
+    as_root chown postgres: "$PGRX_PGDATA"
+    cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
+    count_cargo "$WORK/pgrx.log"
+    summary+=("2/4 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("2/4 extension tests: not selected")
+fi
 
 # ---- 3 ------------------------------------------------------------------------------------
-current="3/4 SQL regression suite (pg_test/run.sh)"
-section "$current"
-t0=$(date +%s)
-# Always (re)install: step 2 leaves its debug, pg_test-featured build installed.
-log "cargo pgrx install --release"
-install_extension
-# Keep the cluster running afterwards: step 4 queries it. finish() stops it.
-PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
-line=$(grep -E '^pg_regress: [0-9]+ passed, [0-9]+ failed' "$WORK/pg_regress.log" | tail -1)
-p=$(echo "$line" | awk '{print $2}'); f=$(echo "$line" | awk '{print $4}')
-total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
-summary+=("3/4 SQL regression suite: ${p:-0} passed, ${f:-0} failed ($(( $(date +%s) - t0 ))s)")
+if want regress; then
+    current="3/4 SQL regression suite (pg_test/run.sh)"
+    section "$current"
+    t0=$(date +%s)
+    # Always (re)install: step 2 leaves its debug, pg_test-featured build installed.
+    log "cargo pgrx install --release"
+    install_extension
+    # Keep the cluster running afterwards: step 4 queries it. finish() stops it.
+    PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
+    line=$(grep -E '^pg_regress: [0-9]+ passed, [0-9]+ failed' "$WORK/pg_regress.log" | tail -1)
+    p=$(echo "$line" | awk '{print $2}'); f=$(echo "$line" | awk '{print $4}')
+    total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
+    summary+=("3/4 SQL regression suite: ${p:-0} passed, ${f:-0} failed ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("3/4 SQL regression suite: not selected")
+fi
 
 # ---- 4 ------------------------------------------------------------------------------------
-current="4/4 introspection check (tests/introspection)"
-section "$current"
-t0=$(date +%s)
-if [ ! -f "$INTRO_DIR/package.json" ] || [ ! -f "$INTRO_DIR/check.mjs" ] || [ ! -f "$INTRO_DIR/print-query.mjs" ]; then
-    info "SKIPPED: tests/introspection/{package.json,check.mjs,print-query.mjs} do not exist yet"
-    summary+=("4/4 introspection check: skipped (tests/introspection not written yet)")
-else
-    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
-        die "node and npm are needed for tests/introspection (apt-get install nodejs npm)"
-    if [ -f "$INTRO_DIR/package-lock.json" ]; then
-        (cd "$INTRO_DIR" && npm ci --no-audit --no-fund)
+if want introspection; then
+    current="4/4 introspection check (tests/introspection)"
+    section "$current"
+    t0=$(date +%s)
+    if [ ! -f "$INTRO_DIR/package.json" ] || [ ! -f "$INTRO_DIR/check.mjs" ] || [ ! -f "$INTRO_DIR/print-query.mjs" ]; then
+        info "SKIPPED: tests/introspection/{package.json,check.mjs,print-query.mjs} do not exist yet"
+        summary+=("4/4 introspection check: skipped (tests/introspection not written yet)")
     else
-        (cd "$INTRO_DIR" && npm install --no-audit --no-fund)
+        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+            die "node and npm are needed for tests/introspection (apt-get install nodejs npm)"
+        if [ -f "$INTRO_DIR/package-lock.json" ]; then
+            (cd "$INTRO_DIR" && npm ci --no-audit --no-fund)
+        else
+            (cd "$INTRO_DIR" && npm install --no-audit --no-fund)
+        fi
+        node "$INTRO_DIR/print-query.mjs" > "$WORK/introspection.graphql"
+        [ -s "$WORK/introspection.graphql" ] || die "tests/introspection/print-query.mjs printed nothing"
+        # The regression cluster (database graft_regress, demo blog tracked by 01_metadata).
+        # The query goes in as a psql variable, i.e. a quoted literal, never spliced as SQL.
+        echo "SELECT graphql.resolve(:'q');" |
+            "$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TEST_PORT" -U postgres \
+                -d graft_regress -v q="$(cat "$WORK/introspection.graphql")" > "$WORK/introspection.json"
+        info "introspection response: $(wc -c < "$WORK/introspection.json") bytes"
+        # check.mjs reads the response file named by its first argument (also in INTROSPECTION_RESPONSE).
+        INTROSPECTION_RESPONSE="$WORK/introspection.json" node "$INTRO_DIR/check.mjs" "$WORK/introspection.json"
+        total_passed=$((total_passed + 1))
+        summary+=("4/4 introspection check: passed ($(( $(date +%s) - t0 ))s)")
     fi
-    node "$INTRO_DIR/print-query.mjs" > "$WORK/introspection.graphql"
-    [ -s "$WORK/introspection.graphql" ] || die "tests/introspection/print-query.mjs printed nothing"
-    # The regression cluster (database graft_regress, demo blog tracked by 01_metadata).
-    # The query goes in as a psql variable, i.e. a quoted literal, never spliced as SQL.
-    echo "SELECT graphql.resolve(:'q');" |
-        "$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TEST_PORT" -U postgres \
-            -d graft_regress -v q="$(cat "$WORK/introspection.graphql")" > "$WORK/introspection.json"
-    info "introspection response: $(wc -c < "$WORK/introspection.json") bytes"
-    # check.mjs reads the response file named by its first argument (also in INTROSPECTION_RESPONSE).
-    INTROSPECTION_RESPONSE="$WORK/introspection.json" node "$INTRO_DIR/check.mjs" "$WORK/introspection.json"
-    total_passed=$((total_passed + 1))
-    summary+=("4/4 introspection check: passed ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("4/4 introspection check: not selected")
 fi
+
 current=
 section_end
