@@ -16,4 +16,21 @@ SELECT graphql.resolve('mutation { a: insert_authors_one(object: {name: "Ghost"}
 SELECT count(*) FROM authors WHERE name = 'Ghost';
 SELECT graphql.resolve('mutation { insert_authors_one(object: {id: 1, name: "dup"}) { id } }');
 SELECT graphql.resolve('mutation { insert_articles_one(object: {author_id: 1}) { id } }');
+-- Upsert whose where excludes the conflicting row: nothing updated, nothing inserted.
+SELECT graphql.resolve('mutation { insert_authors(objects: [{id: 2, name: "Not me"}], on_conflict: {constraint: authors_pkey, update_columns: [name], where: {name: {_eq: "nobody"}}}) { affected_rows } }');
+SELECT graphql.resolve('mutation { insert_authors(objects: [{id: 2, name: "Alan M. Turing"}], on_conflict: {constraint: authors_pkey, update_columns: [name], where: {name: {_like: "Alan%"}}}) { affected_rows returning { id name } } }');
+-- Every jsonb update operator.
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _prepend: {metadata: {first: 1}}) { metadata } }');
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _delete_key: {metadata: "first"}) { metadata } }');
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _delete_at_path: {metadata: ["refs", "0"]}) { metadata } }');
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _set: {metadata: [1, 2, 3]}) { metadata } }');
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _delete_elem: {metadata: 1}) { metadata } }');
+SELECT graphql.resolve('mutation { update_articles(where: {id: {_eq: 4}}, _set: {title: "x"}, _inc: {rating: 1}, _delete_key: {metadata: "a"}) { affected_rows } }');
+SELECT graphql.resolve('mutation { update_articles(where: {id: {_eq: 4}}) { affected_rows } }');
+-- Check constraints, data exceptions and variables in mutations.
+ALTER TABLE articles ADD CONSTRAINT rating_range CHECK (rating BETWEEN 0 AND 6) NOT VALID;
+SELECT graphql.resolve('mutation { update_articles_by_pk(pk_columns: {id: 4}, _inc: {rating: 10}) { rating } }');
+SELECT graphql.resolve('mutation { insert_articles_one(object: {author_id: 1, title: "t", published_at: "yesterday-ish"}) { id } }');
+SELECT graphql.resolve('mutation ($o: [articles_insert_input!]!) { insert_articles(objects: $o) { affected_rows returning { title tags } } }',
+                       '{"o": [{"author_id": 1, "title": "v1", "tags": ["a", "b\"c"]}, {"author_id": 2, "title": "v2"}]}');
 ROLLBACK;

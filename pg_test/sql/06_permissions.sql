@@ -49,7 +49,7 @@ SELECT graphql.resolve('mutation { update_articles(where: {}, _set: {title: "Ren
 SELECT graphql.resolve('mutation { update_articles(where: {id: {_eq: 1}}, _set: {title: "forbidden title"}) { affected_rows } }', NULL, :'user1');
 SELECT title FROM articles WHERE id = 1;
 SELECT graphql.resolve('mutation { delete_articles(where: {id: {_in: [4, 5]}}) { affected_rows } }', NULL, :'user1');
-SELECT graphql.resolve('mutation { delete_articles(where: {title: {_eq: "Renamed"}, published: {_eq: false}}) { affected_rows returning { id } } }', NULL, :'user1');
+SELECT graphql.resolve('mutation { delete_articles(where: {title: {_eq: "Renamed"}, published: {_eq: false}}) { affected_rows returning { title } } }', NULL, :'user1');
 -- Inherited role "staff" = user + editor: rows either may see; a cell only editor may see
 -- (rating) reads as null on rows only user reaches.
 SELECT graphql.metadata('{"type": "pg_create_select_permission", "args": {"table": "articles", "role": "editor",
