@@ -144,3 +144,17 @@ fn unknown_operator_names_the_path() {
     let e = compile(&s, &deep, None, None, &Session::admin(), &Limits::default()).unwrap_err();
     assert!(e.message.contains("maximum depth"), "{}", e.message);
 }
+
+/// Rough timing of the compiler on a by-pk query (run with `--ignored --nocapture`, release).
+#[test]
+#[ignore]
+fn compile_speed() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let n = 100_000;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = compile(&s, "{ author_by_pk(id: 1) { id name } }", None, None, &Session::admin(), &Limits::default()).unwrap();
+    }
+    println!("compile: {:.2} µs per call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+}
