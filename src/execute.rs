@@ -1,55 +1,104 @@
-//! Runs compiled SQL: prepared plans cached per backend by SQL text, text parameters, and a
+//! Runs compiled SQL: generic plans kept per backend by SQL text, text parameters, and a
 //! subtransaction only where a Postgres error must become a GraphQL error (mutations, and
 //! queries whose values only Postgres can validate).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Stmt};
-use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 use serde_json::json;
 
 use crate::errors::GraftError;
 
 const PLAN_CACHE_LIMIT: usize = 1024;
 
-thread_local! {
-    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+/// A plan kept for the life of the backend (until evicted), prepared for text arguments.
+struct KeptPlan(NonNull<pg_sys::_SPI_plan>);
+
+impl Drop for KeptPlan {
+    fn drop(&mut self) {
+        // SAFETY: the plan was kept with SPI_keepplan and is dropped once.
+        unsafe {
+            pg_sys::SPI_freeplan(self.0.as_ptr());
+        }
+    }
 }
 
-fn plan(client: &SpiClient<'_>, sql: &str, nparams: usize, mutating: bool) -> Result<Rc<OwnedPreparedStatement>, GraftError> {
+thread_local! {
+    static PLANS: RefCell<HashMap<String, Rc<KeptPlan>>> = RefCell::new(HashMap::new());
+}
+
+/// The kept plan for `sql`, prepared on first use. Every value of a compiled statement is a
+/// parameter, so the plan is prepared as a generic plan (`CURSOR_OPT_GENERIC_PLAN`, unless
+/// `graft.generic_plans` is off): left to itself, the plan cache keeps re-planning statements
+/// whose generic plan it estimates dearer than a custom one, and planning then costs more
+/// than running. Must be called inside an SPI connection.
+fn plan(sql: &str, nparams: usize) -> Result<Rc<KeptPlan>, GraftError> {
     if let Some(p) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
         return Ok(p);
     }
-    let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nparams];
-    let prepared = if mutating { client.prepare_mut(sql, &types)? } else { client.prepare(sql, &types)? };
-    let owned = Rc::new(prepared.keep());
+    let csql = std::ffi::CString::new(sql).map_err(|_| GraftError::Internal("SQL text contains a NUL byte".into()))?;
+    let mut types = vec![pg_sys::TEXTOID; nparams];
+    let options = if crate::settings::generic_plans() { pg_sys::CURSOR_OPT_GENERIC_PLAN as i32 } else { 0 };
+    // SAFETY: SPI is connected (callers run inside Spi::connect); errors raise through pgrx's guard.
+    let raw = unsafe { pg_sys::SPI_prepare_cursor(csql.as_ptr(), nparams as i32, types.as_mut_ptr(), options) };
+    let raw = NonNull::new(raw).ok_or_else(|| GraftError::Internal(format!("SPI_prepare failed ({})", unsafe { pg_sys::SPI_result })))?;
+    // SAFETY: a freshly prepared, unsaved plan.
+    unsafe {
+        pg_sys::SPI_keepplan(raw.as_ptr());
+    }
+    let kept = Rc::new(KeptPlan(raw));
     PLANS.with(|p| {
         let mut p = p.borrow_mut();
         if p.len() >= PLAN_CACHE_LIMIT {
             p.clear();
         }
-        p.insert(sql.to_string(), owned.clone());
+        p.insert(sql.to_string(), kept.clone());
     });
-    Ok(owned)
+    Ok(kept)
 }
 
-/// Run one statement returning a single text-able value per column; returns the first row.
-fn run_stmt(client: &SpiClient<'_>, stmt: &Stmt, mutating: bool, ncols: usize) -> Result<Vec<Option<String>>, GraftError> {
-    let p = plan(client, &stmt.sql, stmt.params.len(), mutating)?;
-    let args: Vec<DatumWithOid> = stmt.params.iter().map(|v| DatumWithOid::from(v.clone())).collect();
-    let table = client.select(&*p, Some(1), &args)?;
-    let mut out = vec![];
-    if let Some(row) = table.into_iter().next() {
-        for i in 1..=ncols {
-            out.push(row.get::<String>(i)?);
+/// Run one statement with text parameters; returns the first row's first `ncols` columns as
+/// text. Must be called inside an SPI connection.
+fn run_stmt(stmt: &Stmt, mutating: bool, ncols: usize) -> Result<Vec<Option<String>>, GraftError> {
+    let p = plan(&stmt.sql, stmt.params.len())?;
+    let mut datums: Vec<pg_sys::Datum> = Vec::with_capacity(stmt.params.len());
+    let mut nulls: Vec<std::ffi::c_char> = Vec::with_capacity(stmt.params.len());
+    for v in &stmt.params {
+        match v.as_deref().and_then(|s| s.into_datum()) {
+            Some(d) => {
+                datums.push(d);
+                nulls.push(b' ' as std::ffi::c_char);
+            }
+            None => {
+                datums.push(pg_sys::Datum::from(0));
+                nulls.push(b'n' as std::ffi::c_char);
+            }
         }
     }
-    Ok(out)
+    // SAFETY: SPI is connected; datums/nulls match the plan's argument count; results are read
+    // before any other SPI call.
+    unsafe {
+        let rc = pg_sys::SPI_execute_plan(p.0.as_ptr(), datums.as_mut_ptr(), nulls.as_ptr(), !mutating, 1);
+        if rc < 0 {
+            return Err(GraftError::Internal(format!("SPI_execute_plan failed ({rc})")));
+        }
+        let table = pg_sys::SPI_tuptable;
+        let mut out = Vec::with_capacity(ncols);
+        if table.is_null() || pg_sys::SPI_processed == 0 {
+            return Ok(out);
+        }
+        let tuple = *(*table).vals;
+        for i in 1..=ncols {
+            let v = pg_sys::SPI_getvalue(tuple, (*table).tupdesc, i as i32);
+            out.push(if v.is_null() { None } else { Some(std::ffi::CStr::from_ptr(v).to_string_lossy().into_owned()) });
+        }
+        Ok(out)
+    }
 }
 
 fn json_text(v: Option<String>) -> String {
@@ -59,7 +108,7 @@ fn json_text(v: Option<String>) -> String {
 /// A plain query: one statement, the response as JSON text.
 pub fn run_query(c: &CompiledSql) -> Result<String, GraftError> {
     let stmt = wrap_text(&Stmt { sql: c.sql.clone(), params: c.params.clone() });
-    let run = move || Spi::connect(|client| run_stmt(&client, &stmt, false, 1)).map(|mut r| json_text(r.pop().flatten()));
+    let run = move || Spi::connect(|_client| run_stmt(&stmt, false, 1)).map(|mut r| json_text(r.pop().flatten()));
     if c.guarded {
         guarded(run).map(|r| r.unwrap_or_else(|e| e))
     } else {
@@ -70,9 +119,9 @@ pub fn run_query(c: &CompiledSql) -> Result<String, GraftError> {
 /// A mutation: fields in order, in one subtransaction, with `hasura.user` set.
 pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, GraftError> {
     let run = || {
-        Spi::connect_mut(|client| {
+        Spi::connect_mut(|_client| {
             let set = Stmt { sql: "SELECT set_config('hasura.user', $1, true)".into(), params: vec![Some(session_json.to_string())] };
-            run_stmt(client, &set, true, 1)?;
+            run_stmt(&set, true, 1)?;
             let mut data = String::from("{\"data\":{");
             for (i, f) in plan.fields.iter().enumerate() {
                 if i > 0 {
@@ -84,9 +133,9 @@ pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, G
                 for step in &f.steps {
                     let v = match step {
                         MutationStep::Static(s) => s.clone(),
-                        MutationStep::Query(q) => json_text(run_stmt(client, q, true, 1)?.pop().flatten()),
+                        MutationStep::Query(q) => json_text(run_stmt(q, true, 1)?.pop().flatten()),
                         MutationStep::WriteRead { write, read } => {
-                            let w = run_stmt(client, write, true, 3)?;
+                            let w = run_stmt(write, true, 3)?;
                             if w.get(2).cloned().flatten().as_deref() == Some("false") {
                                 return Err(GraftError::Graphql(
                                     json!({"errors": [{"message": "check constraint of an insert/update permission has failed",
@@ -97,7 +146,7 @@ pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, G
                             let mut read = read.clone();
                             read.params[0] = w.first().cloned().flatten();
                             read.params[1] = w.get(1).cloned().flatten();
-                            json_text(run_stmt(client, &read, true, 1)?.pop().flatten())
+                            json_text(run_stmt(&read, true, 1)?.pop().flatten())
                         }
                     };
                     values.push(v);

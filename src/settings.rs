@@ -4,6 +4,7 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 static MAX_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(64);
 static STRINGIFY_NUMERIC: GucSetting<bool> = GucSetting::<bool>::new(false);
+static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -17,6 +18,14 @@ pub fn register() {
         GucFlags::default(),
     );
     GucRegistry::define_bool_guc(
+        c"graft.generic_plans",
+        c"Prepare compiled statements as generic plans.",
+        c"Every value is a bound parameter, so one generic plan per statement is reused; turn off to let PostgreSQL re-plan with each request's values.",
+        &GENERIC_PLANS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
         c"graft.stringify_numeric_types",
         c"Return bigint, numeric, float8 and money values as JSON strings.",
         c"Hasura's HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES: keeps precision for clients that parse JSON numbers as doubles.",
@@ -24,6 +33,10 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+}
+
+pub fn generic_plans() -> bool {
+    GENERIC_PLANS.get()
 }
 
 pub fn stringify_numeric() -> bool {
