@@ -113,6 +113,8 @@ psql_db() { "${PSQL[@]}" -d "${PGDB:-$DB}" "$@"; }
 sql_value() { psql_db -At -c "$1"; }
 
 record() { echo "$1" >> "$RESULTS"; }
+tool() { node "$BENCH_DIR/lib/tool.mjs" "$@"; }
+jobj() { tool obj "$@"; }
 # A failure (wrong answer, or a query that errors) makes the run exit 1 after the report.
 # $1 = what failed: a query (part 1) or query@impl (part 2), which is then not timed; or "".
 # $2 = the message.
@@ -178,8 +180,7 @@ tree_rss_kb() {
 RUN_START=$(date +%s)
 section "Graft benchmark ($MODE): rounds $ROUNDS x ${DURATION}s, scale $SCALE, parts $PARTS"
 info "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM; load $(load_now)"
-command -v jq >/dev/null 2>&1 || die "jq is needed (apt-get install jq)"
-command -v node >/dev/null 2>&1 || die "node is needed for the report (apt-get install nodejs npm)"
+command -v node >/dev/null 2>&1 || die "node is needed (JSON helpers, the report, PostGraphile): scripts/install-deps.sh installs it"
 require_pg_binaries
 [ -x "$PG_BINDIR/pgbench" ] || die "pgbench not found in $PG_BINDIR (it comes with postgresql-$GRAFT_PG_MAJOR)"
 port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is in use (a leftover bench cluster?); use --port or GRAFT_BENCH_PORT"
@@ -265,21 +266,21 @@ SELECT graphql.metadata('{"type": "pg_create_select_permission",
            "permission": {"columns": ["id", "title", "rating"],
                           "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}}}}');
 SQL
-# metadata() answers errors as JSON instead of raising: check the permission really exists.
-sql_value "SELECT graphql.export_metadata()" |
-    jq -e '.sources[0].tables[] | select(.table.name == "articles") | .select_permissions[] | select(.role == "user")' >/dev/null ||
-    die "the select permission for role user on articles was not created (graphql.metadata)"
+# metadata() answers errors as JSON instead of raising: check the permission and the
+# relationships the queries use really exist.
 sql_value "SELECT graphql.export_metadata()" > "$OUT/metadata.json"
-for rel in 'users:articles' 'articles:comments' 'comments:user'; do
-    jq -e --arg t "${rel%%:*}" --arg r "${rel##*:}" \
-        '.sources[0].tables[] | select(.table.name == $t) | [.object_relationships[]?, .array_relationships[]?] | map(.name) | index($r)' \
-        "$OUT/metadata.json" >/dev/null ||
-        die "track_all did not create relationship ${rel##*:} on ${rel%%:*}, which the benchmark queries use (see $OUT/metadata.json)"
-done
+missing=$(sql_value "WITH t AS (SELECT json_array_elements(graphql.export_metadata()->'sources'->0->'tables') AS t),
+    have AS (SELECT t->'table'->>'name' || ':' || (r->>'name') AS x FROM t,
+               json_array_elements(coalesce(t->'object_relationships', '[]')) r
+             UNION ALL SELECT t->'table'->>'name' || ':' || (r->>'name') FROM t, json_array_elements(coalesce(t->'array_relationships', '[]')) r
+             UNION ALL SELECT t->'table'->>'name' || ':select_permission:' || (p->>'role') FROM t, json_array_elements(coalesce(t->'select_permissions', '[]')) p)
+    SELECT string_agg(w, ', ') FROM unnest(ARRAY['users:articles', 'articles:comments', 'comments:user', 'articles:select_permission:user']) w
+    WHERE w NOT IN (SELECT x FROM have)")
+[ -z "$missing" ] || die "missing after track_all / pg_create_select_permission: $missing (see bench/out/metadata.json)"
 
 # ---- queries ---------------------------------------------------------------------------
 # The GraphQL text of query $1 (bench/kit/gql/$1.hasura.json).
-gql_text() { jq -r .query "$KIT/gql/$1.hasura.json"; }
+gql_text() { tool get "$KIT/gql/$1.hasura.json" query; }
 # The hand-written SQL of query $1 without its trailing semicolon and comment lines.
 ideal_sql() { grep -v '^[[:space:]]*--' "$KIT/sql/$1.sql" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' | sed '$ s/;[[:space:]]*$//'; }
 session_sql() { if [ "$1" = b5_perm ]; then echo "'$B5_SESSION'"; else echo NULL; fi; }
@@ -313,7 +314,7 @@ SQL
         info "$q: graphql.resolve = hand-written SQL ($(wc -c < "$OUT/check/$q.ideal.json") bytes of JSON)"
     else
         fail "$q" "$q: graphql.resolve's JSON differs from the hand-written SQL's (bench/out/check/$q.*.json)"
-        diff <(jq -S . "$OUT/check/$q.ideal.json") <(jq -S . "$OUT/check/$q.graft.json" 2>/dev/null || cat "$OUT/check/$q.graft.json") |
+        diff <(tool pretty "$OUT/check/$q.ideal.json") <(tool pretty "$OUT/check/$q.graft.json") |
             head -20 | sed 's/^/      /' >&2 || true
     fi
 }
@@ -352,7 +353,7 @@ if want_part 1 || want_part profile; then
     for q in "${QUERIES[@]}"; do
         if [ "$q" = b6_insert ]; then check_insert; else check_read_query "$q"; fi
     done
-    record "$(jq -cn --argjson f "${#FAILURES[@]}" '{part: "check1", failures: $f}')"
+    record "$(jobj part=check1 failures:="${#FAILURES[@]}")"
 fi
 
 # ---- part 1 ----------------------------------------------------------------------------
@@ -400,9 +401,7 @@ if want_part 1; then
             for impl in "${order[@]}"; do
                 if res=$(run_pgbench "$OUT/pgbench/$q.$impl.sql" "$DURATION" "$OUT/pgbench/$q.$impl.r$r.log"); then
                     read -r tps lat failed <<< "$res"
-                    record "$(jq -cn --arg q "$q" --arg impl "$impl" --argjson r "$r" --argjson tps "$tps" \
-                        --argjson lat "$lat" --argjson failed "$failed" --arg load "$(load_now)" \
-                        '{part: 1, query: $q, impl: $impl, round: $r, tps: $tps, lat_ms: $lat, failed: $failed, load: $load}')"
+                    record "$(jobj part:=1 query="$q" impl="$impl" round:="$r" tps:="$tps" lat_ms:="$lat" failed:="$failed" load="$(load_now)")"
                     line+=$(printf '  %-5s %9.1f tps %8.3f ms' "$impl" "$tps" "$lat")
                     [ "$failed" = 0 ] || fail "" "$q ($impl): $failed failed transactions in round $r"
                 else
@@ -433,12 +432,11 @@ if want_part profile; then
         done
         if [ "$q" = b6_insert ]; then reset_inserts; fi
         # toplevel: the statement pgbench sent; nested: what graphql.resolve ran through SPI.
-        psql_db -At -c "SELECT coalesce(json_agg(json_build_object('toplevel', toplevel, 'calls', calls,
-                'mean_exec_ms', mean_exec_time, 'mean_plan_ms', mean_plan_time, 'plans', plans,
-                'rows', rows, 'shared_blks_hit', shared_blks_hit, 'query', query) ORDER BY total_exec_time DESC), '[]')
+        psql_db -At -c "SELECT json_build_object('part', 'profile', 'query', '$q', 'statements', coalesce(json_agg(json_build_object(
+                'toplevel', toplevel, 'calls', calls, 'mean_exec_ms', mean_exec_time, 'mean_plan_ms', mean_plan_time,
+                'plans', plans, 'rows', rows, 'shared_blks_hit', shared_blks_hit, 'query', query) ORDER BY total_exec_time DESC), '[]'))
             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND calls >= 5 AND query !~ 'pg_stat_statements_reset'" |
-            jq -c --arg q "$q" '{part: "profile", query: $q, statements: .}' >> "$RESULTS"
+              AND calls >= 5 AND query !~ 'pg_stat_statements_reset'" >> "$RESULTS"
         # EXPLAIN ANALYZE of the 7th call in one backend: Graft's SPI plan and pgbench's
         # prepared statement have both settled (custom vs generic plan) by then.
         for impl in graft ideal; do
@@ -484,7 +482,7 @@ SQL
 }
 # Start `graft serve` on database $1, time it to its first answered query; prints "ms rss_kb".
 cold_sidecar() {
-    local db="$1" t0 pid ms body
+    local db="$1" t0 pid ms
     t0=$(now_ms)
     HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/$db" \
     HASURA_GRAPHQL_SERVER_HOST=127.0.0.1 HASURA_GRAPHQL_SERVER_PORT="$GRAFT_HTTP_PORT" \
@@ -492,18 +490,12 @@ cold_sidecar() {
         "$GRAFT_BIN" serve > "$OUT/graft-serve-cold.log" 2>&1 &
     pid=$!
     PIDS_TO_STOP+=("$pid")
-    body=$(jq -cn --arg q "$WIDE_QUERY" '{query: $q}')
-    while :; do
-        if curl -s -m 2 -H 'content-type: application/json' --data "$body" "http://127.0.0.1:$GRAFT_HTTP_PORT/v1/graphql" 2>/dev/null |
-            jq -e '.data' >/dev/null 2>&1; then
-            ms=$(( $(now_ms) - t0 ))
-            break
-        fi
-        kill -0 "$pid" 2>/dev/null || { cat "$OUT/graft-serve-cold.log" >&2; echo "fail 0"; return 0; }
-        (( $(now_ms) - t0 < 60000 )) || { echo "timeout 0"; kill_tree "$pid"; return 0; }
-        sleep 0.01
-    done
-    echo "$ms $(tree_rss_kb "$pid")"
+    if ms=$(tool wait "http://127.0.0.1:$GRAFT_HTTP_PORT/v1/graphql" "$(tool obj query="$WIDE_QUERY")" "$t0" "$pid" 60000); then
+        echo "$ms $(tree_rss_kb "$pid")"
+    else
+        tail -5 "$OUT/graft-serve-cold.log" >&2
+        echo "failed 0"
+    fi
     kill_tree "$pid"
 }
 
@@ -519,8 +511,7 @@ if want_part 3; then
         track_ms=$(( $(now_ms) - t0 ))
         tracked=$(PGDB="wide$n" sql_value "SELECT json_array_length(graphql.export_metadata()->'sources'->0->'tables')")
         info "wide$n: $tracked tables tracked (generated in ${gen_ms}ms, track_all in ${track_ms}ms)"
-        record "$(jq -cn --argjson n "$n" --argjson gen "$gen_ms" --argjson track "$track_ms" --argjson tracked "$tracked" \
-            '{part: "3setup", tables: $n, tracked: $tracked, gen_ms: $gen, track_all_ms: $track}')"
+        record "$(jobj part=3setup tables:="$n" tracked:="$tracked" gen_ms:="$gen_ms" track_all_ms:="$track_ms")"
         # Correctness: the answer must match what the hand-written join returns.
         ok=$(PGDB="wide$n" sql_value "SELECT graphql.resolve(\$gql\$$WIDE_QUERY\$gql\$)::jsonb =
             (SELECT json_build_object('data', json_build_object('t50', coalesce(json_agg(json_build_object('id', t.id, 'name', t.name,
@@ -530,19 +521,16 @@ if want_part 3; then
         [ "$ok" = t ] || fail "" "part 3 (wide$n): graphql.resolve's answer differs from the hand-written SQL's"
         for r in $(seq 1 "$WIDE_ROUNDS"); do
             read -r first second rss0 rss1 anon0 anon1 <<< "$(cold_backend "wide$n")"
-            record "$(jq -cn --argjson n "$n" --argjson r "$r" --argjson first "$first" --argjson second "$second" \
-                --argjson rss0 "$rss0" --argjson rss1 "$rss1" --argjson anon0 "$anon0" --argjson anon1 "$anon1" --arg load "$(load_now)" \
-                '{part: 3, kind: "backend", tables: $n, round: $r, first_ms: $first, second_ms: $second,
-                  rss_before_kb: $rss0, rss_after_kb: $rss1, anon_before_kb: $anon0, anon_after_kb: $anon1, load: $load}')"
+            record "$(jobj part:=3 kind=backend tables:="$n" round:="$r" first_ms:="$first" second_ms:="$second" \
+                rss_before_kb:="$rss0" rss_after_kb:="$rss1" anon_before_kb:="$anon0" anon_after_kb:="$anon1" load="$(load_now)")"
+            printf '    round %d: first resolve %.1f ms, second %.2f ms, backend RSS %d -> %d MB\n' \
+                "$r" "$first" "$second" $((rss0 / 1024)) $((rss1 / 1024))
         done
-        jq -r --argjson n "$n" 'select(.part == 3 and .kind == "backend" and .tables == $n) |
-            "    round \(.round): first resolve \(.first_ms | . * 10 | round / 10) ms, second \(.second_ms | . * 100 | round / 100) ms, backend RSS \(.rss_before_kb / 1024 | round) -> \(.rss_after_kb / 1024 | round) MB"' "$RESULTS"
         if [ "$HAVE_SIDECAR" = 1 ]; then
             for r in $(seq 1 "$WIDE_ROUNDS"); do
                 read -r ms rss <<< "$(cold_sidecar "wide$n")"
                 if [[ "$ms" =~ ^[0-9]+$ ]]; then
-                    record "$(jq -cn --argjson n "$n" --argjson r "$r" --argjson ms "$ms" --argjson rss "$rss" \
-                        '{part: 3, kind: "sidecar", tables: $n, round: $r, first_ms: $ms, rss_kb: $rss}')"
+                    record "$(jobj part:=3 kind=sidecar tables:="$n" round:="$r" first_ms:="$ms" rss_kb:="$rss")"
                     info "round $r: graft serve start -> first answer ${ms} ms, sidecar RSS $((rss / 1024)) MB"
                 else
                     fail "" "part 3 (wide$n): graft serve did not answer ($ms; bench/out/graft-serve-cold.log)"
@@ -580,25 +568,21 @@ start_graft_serve() {
 }
 # Wait (up to 60s) until a GraphQL endpoint answers { __typename }.
 wait_http() {
-    local url="$1" pid="$2" logf="$3" i
-    for i in $(seq 1 600); do
-        if curl -s -m 2 -H 'content-type: application/json' --data '{"query":"{ __typename }"}' "$url" 2>/dev/null |
-            jq -e '.data' >/dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "the server behind $url exited (log: $logf)"; }
-        sleep 0.1
-    done
-    tail -20 "$logf" >&2
-    die "the server behind $url did not answer within 60s (log: $logf)"
+    local url="$1" pid="$2" logf="$3" ms
+    if ms=$(tool wait "$url" '{"query":"{ __typename }"}' "$(now_ms)" "$pid" 60000); then
+        info "answering after ${ms} ms"
+    else
+        tail -20 "$logf" >&2
+        die "the server behind $url did not answer (log: $logf)"
+    fi
 }
 # The request body and headers per implementation and query.
 http_body() {
     local impl="$1" q="$2"
     if [ "$impl" = graft ]; then
-        jq -c . "$KIT/gql/$q.hasura.json"
+        tr -d '\n' < "$KIT/gql/$q.hasura.json"
     else
-        jq -cn --arg q "$(grep -v '^#' "$BENCH_DIR/postgraphile/$q.graphql")" '{query: $q}'
+        tool gql-body "$BENCH_DIR/postgraphile/$q.graphql"
     fi
 }
 http_url() { if [ "$1" = graft ]; then echo "http://127.0.0.1:$GRAFT_HTTP_PORT/v1/graphql"; else echo "http://127.0.0.1:$PG_HTTP_PORT/graphql"; fi; }
@@ -616,8 +600,8 @@ http_headers() {
 }
 http_request() {
     local impl="$1" q="$2" args=() h
-    while IFS= read -r h; do args+=(-H "$h"); done < <(http_headers "$impl" "$q")
-    curl -s -m 30 "${args[@]}" --data "$(http_body "$impl" "$q")" "$(http_url "$impl")"
+    while IFS= read -r h; do args+=("$h"); done < <(http_headers "$impl" "$q")
+    tool post "$(http_url "$impl")" "$(http_body "$impl" "$q")" "${args[@]}"
 }
 # Check one server's answer to query $2 against the hand-written SQL.
 check_http() {
@@ -626,7 +610,11 @@ check_http() {
     printf '%s\n' "$resp" > "$OUT/check/$q.$impl-http.json"
     if [ "$q" = b6_insert ]; then
         local id
-        if [ "$impl" = graft ]; then id=$(jq -r '.data.insert_comments_one.id // empty' <<< "$resp"); else id=$(jq -r '.data.createComment.comment.id // empty' <<< "$resp"); fi
+        if [ "$impl" = graft ]; then
+            id=$(tool get "$OUT/check/$q.$impl-http.json" data.insert_comments_one.id 2>/dev/null || true)
+        else
+            id=$(tool get "$OUT/check/$q.$impl-http.json" data.createComment.comment.id 2>/dev/null || true)
+        fi
         ok=f
         [[ "$id" =~ ^[0-9]+$ ]] && ok=$(sql_value "SELECT count(*) = 1 FROM comments WHERE id = $id AND article_id = 1 AND user_id = 2 AND body = 'bench'")
         reset_inserts
@@ -673,11 +661,7 @@ run_oha() {
         -d "$(http_body "$impl" "$q")" "$(http_url "$impl")" > "$json" 2> "$json.err" || true
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
-    jq -e '.summary' "$json" >/dev/null 2>&1 || { cat "$json.err" >&2; return 1; }
-    local max_rss
-    max_rss=$(sort -n "$rssf" | tail -1)
-    jq -r --argjson rss "${max_rss:-0}" '[.summary.requestsPerSec, (.latencyPercentiles.p50 * 1000), (.latencyPercentiles.p99 * 1000),
-        .summary.successRate, $rss] | map(tostring) | join(" ")' "$json"
+    tool oha "$json" "$rssf" 2>/dev/null || { cat "$json.err" >&2; return 1; }
 }
 
 if want_part 2 || want_part 4; then
@@ -695,6 +679,7 @@ if want_part 2 || want_part 4; then
         # PostGraphile's permissioned query: a JWT role and row-level security on articles (the
         # superuser connections of Graft and the hand-written SQL bypass RLS).
         psql_db -o /dev/null <<'SQL'
+SET client_min_messages = warning;
 DO $$ BEGIN CREATE ROLE bench_user NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 GRANT USAGE ON SCHEMA public TO bench_user;
 GRANT SELECT ON articles TO bench_user;
@@ -711,10 +696,10 @@ SQL
             IMPLS=(graft postgraphile)
             sleep 2
             idle=$(tree_rss_kb "$GRAFT_PID")
-            record "$(jq -cn --argjson rss "$idle" '{part: 4, impl: "graft", state: "idle after start", rss_kb: $rss}')"
+            record "$(jobj part:=4 impl=graft state="idle after start" rss_kb:="$idle")"
             info "graft serve idle RSS: $((idle / 1024)) MB"
         fi
-        record "$(jq -cn --argjson rss "$(tree_rss_kb "$PGL_PID")" '{part: 4, impl: "postgraphile", state: "idle after start", rss_kb: $rss}')"
+        record "$(jobj part:=4 impl=postgraphile state="idle after start" rss_kb:="$(tree_rss_kb "$PGL_PID")")"
         log "correctness over HTTP"
         for q in "${QUERIES[@]}"; do
             [ -f "$OUT/check/$q.ideal.json" ] || { psql_db -At -c "$(ideal_sql "$q")" > "$OUT/check/$q.ideal.json"; }
@@ -722,11 +707,11 @@ SQL
         done
         if [ "$HAVE_SIDECAR" = 1 ]; then
             idle=$(tree_rss_kb "$GRAFT_PID")
-            record "$(jq -cn --argjson rss "$idle" '{part: 4, impl: "graft", state: "idle after one request per query", rss_kb: $rss}')"
+            record "$(jobj part:=4 impl=graft state="idle after one request per query" rss_kb:="$idle")"
         fi
-        log "warm-up: every query on every server for 1s"
+        log "warm-up: every query on every server for ${WARMUP}s"
         for q in "${QUERIES[@]}"; do
-            for impl in "${IMPLS[@]}"; do run_oha "$impl" "$q" 1 "$OUT/oha.warmup.json" >/dev/null || true; done
+            for impl in "${IMPLS[@]}"; do run_oha "$impl" "$q" "$WARMUP" "$OUT/oha.warmup.json" >/dev/null || true; done
             if [ "$q" = b6_insert ]; then reset_inserts; fi
         done
         for r in $(seq 1 "$ROUNDS"); do
@@ -739,9 +724,8 @@ SQL
                 for impl in "${order[@]}"; do
                     if res=$(run_oha "$impl" "$q" "$DURATION" "$OUT/oha.$q.$impl.r$r.json"); then
                         read -r rps p50 p99 okrate rss <<< "$res"
-                        record "$(jq -cn --arg q "$q" --arg impl "$impl" --argjson r "$r" --argjson rps "$rps" \
-                            --argjson p50 "$p50" --argjson p99 "$p99" --argjson ok "$okrate" --argjson rss "$rss" --arg load "$(load_now)" \
-                            '{part: 2, query: $q, impl: $impl, round: $r, rps: $rps, p50_ms: $p50, p99_ms: $p99, success: $ok, rss_max_kb: $rss, load: $load}')"
+                        record "$(jobj part:=2 query="$q" impl="$impl" round:="$r" rps:="$rps" p50_ms:="$p50" p99_ms:="$p99" \
+                            success:="$okrate" rss_max_kb:="$rss" load="$(load_now)")"
                         line+=$(printf '  %-12s %8.1f req/s p50 %7.2f ms p99 %7.2f ms' "$impl" "$rps" "$p50" "$p99")
                     else
                         fail "" "$q ($impl): oha failed in round $r (bench/out/oha.$q.$impl.r$r.json.err)"
@@ -753,9 +737,9 @@ SQL
         done
         if [ "$HAVE_SIDECAR" = 1 ]; then
             sleep 2
-            record "$(jq -cn --argjson rss "$(tree_rss_kb "$GRAFT_PID")" '{part: 4, impl: "graft", state: "idle after the load", rss_kb: $rss}')"
+            record "$(jobj part:=4 impl=graft state="idle after the load" rss_kb:="$(tree_rss_kb "$GRAFT_PID")")"
         fi
-        record "$(jq -cn --argjson rss "$(tree_rss_kb "$PGL_PID")" '{part: 4, impl: "postgraphile", state: "idle after the load", rss_kb: $rss}')"
+        record "$(jobj part:=4 impl=postgraphile state="idle after the load" rss_kb:="$(tree_rss_kb "$PGL_PID")")"
         if [ -n "$GRAFT_PID" ]; then kill_tree "$GRAFT_PID"; fi
         kill_tree "$PGL_PID"
     fi
@@ -770,24 +754,23 @@ if [ "$(md5sum "$GRAFT_SO" | cut -d' ' -f1)" != "$GRAFT_SO_SUM" ]; then
 else
     GRAFT_SO_CHANGED=false
 fi
-jq -n \
-    --arg mode "$MODE" --arg command "bench/run.sh ${ORIG_ARGS[*]}" \
-    --arg commit "$(cd "$GRAFT_ROOT" && git rev-parse --short HEAD)$(cd "$GRAFT_ROOT" && git diff --quiet HEAD -- src crates sql 2>/dev/null || echo '+dirty')" \
-    --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
-    --arg nproc "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
-    --arg ram "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
-    --arg kernel "$(uname -r)" --arg os "$(. /etc/os-release && echo "$PRETTY_NAME")" \
-    --arg load_start "$LOAD_START" --arg load_end "$LOAD_END" \
-    --arg pg "$PG_VERSION" --arg pg_settings "$PG_SETTINGS" \
-    --arg rows "$ROWS" --arg db_size "$DB_SIZE" --arg load_seconds "$LOAD_SECONDS" --arg scale "$SCALE" \
-    --argjson rounds "$ROUNDS" --argjson duration "$DURATION" --argjson clients "$CLIENTS" --argjson concurrency "$CONCURRENCY" \
-    --arg parts "$PARTS" --argjson sidecar "$HAVE_SIDECAR" --argjson so_changed "$GRAFT_SO_CHANGED" \
-    --arg pgl_workers "${BENCH_POSTGRAPHILE_WORKERS:-$(nproc)}" \
-    --arg postgraphile "$(node -p "require('$BENCH_DIR/node_modules/postgraphile/package.json').version" 2>/dev/null || echo 'not installed')" \
-    --arg oha "$( [ -n "$OHA" ] && "$OHA" --version || echo '')" \
-    --arg node "$(node --version)" --arg wall "$(elapsed)" \
-    --argjson failures "$(printf '%s\n' "${FAILURES[@]:-}" | jq -R . | jq -s 'map(select(. != ""))')" \
-    '$ARGS.named' > "$OUT/meta.json"
+jobj \
+    mode="$MODE" command="bench/run.sh ${ORIG_ARGS[*]}" \
+    commit="$(cd "$GRAFT_ROOT" && git rev-parse --short HEAD)$(cd "$GRAFT_ROOT" && git diff --quiet HEAD -- src crates sql 2>/dev/null || echo '+dirty')" \
+    date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
+    nproc="$(nproc)" cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
+    ram="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
+    kernel="$(uname -r)" os="$(. /etc/os-release && echo "$PRETTY_NAME")" \
+    load_start="$LOAD_START" load_end="$LOAD_END" \
+    pg="$PG_VERSION" pg_settings="$PG_SETTINGS" \
+    rows="$ROWS" db_size="$DB_SIZE" load_seconds="$LOAD_SECONDS" scale="$SCALE" \
+    rounds:="$ROUNDS" duration:="$DURATION" clients:="$CLIENTS" concurrency:="$CONCURRENCY" \
+    parts="$PARTS" sidecar:="$HAVE_SIDECAR" so_changed:="$GRAFT_SO_CHANGED" \
+    pgl_workers="${BENCH_POSTGRAPHILE_WORKERS:-$(nproc)}" \
+    postgraphile="$(node -p "require('$BENCH_DIR/node_modules/postgraphile/package.json').version" 2>/dev/null || echo 'not installed')" \
+    oha="$( [ -n "$OHA" ] && "$OHA" --version || echo '')" \
+    node="$(node --version)" wall="$(elapsed)" \
+    failures:="$(tool arr "${FAILURES[@]}")" > "$OUT/meta.json"
 node "$BENCH_DIR/lib/report.mjs" "$OUT/meta.json" "$RESULTS" "$OUT_FILE"
 log "wrote ${OUT_FILE#"$GRAFT_ROOT"/} (raw: bench/out/results.jsonl) in $(elapsed)"
 
