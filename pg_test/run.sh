@@ -16,6 +16,9 @@
 # pg_test/log/server.log (all git-ignored). PG_TEST_KEEP=1 leaves the cluster running.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# The server must print the same errors everywhere: pgrx appends a Rust backtrace to errors
+# that pass through Rust code when RUST_BACKTRACE is set in its environment.
+export RUST_BACKTRACE=0
 
 TEST_DIR="$GRAFT_ROOT/pg_test"
 PORT="${GRAFT_TEST_PORT:-54329}"

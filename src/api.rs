@@ -2,7 +2,7 @@
 //! metadata requests (one implementation behind both).
 
 use graft_compiler::metadata::ops;
-use graft_compiler::request::{compile, Compiled, Limits, Session};
+use graft_compiler::request::{Compiled, Limits, Session};
 use graft_compiler::GqlError;
 use pgrx::prelude::*;
 use pgrx::datum::Json;
@@ -47,10 +47,12 @@ fn resolve_inner(
     let state = cache::state()?;
     let backend_only = session.get("x-hasura-use-backend-only-permissions").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
     let schema = state.borrow_mut().schema(&session.role, backend_only);
+    let schema_key = cache::State::schema_key(&session.role, backend_only);
     let limits = Limits { max_depth: settings::max_depth(), ..Limits::default() };
     // A compiler bug must not take the backend down: a panic becomes an `unexpected` error.
     let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        compile(&schema, query, variables.as_ref(), operation_name, &session, &limits)
+        let mut st = state.borrow_mut();
+        st.compiled.compile(&schema_key, &schema, query, variables.as_ref(), operation_name, &session, &limits)
     }));
     match compiled {
         Err(_) => Ok(error_json("unexpected", "$", "internal error while compiling the request")),
@@ -73,8 +75,9 @@ fn metadata(request: Json) -> Json {
 
 /// The one path every metadata change takes.
 pub fn apply_metadata(request: &Value) -> Result<Value, GraftError> {
-    // Serialize writers; readers keep reading the committed document.
-    Spi::run("LOCK TABLE graphql.metadata_store IN SHARE ROW EXCLUSIVE MODE")?;
+    // Serialize writers; readers keep reading the committed document. Advisory, so callers
+    // need no privilege on the store table itself.
+    Spi::run("SELECT pg_catalog.pg_advisory_xact_lock(hashtext('graft.metadata_store'))")?;
     let (mut md, version) = catalog::load_metadata()?;
     if let Some(expected) = request.get("resource_version").and_then(|v| v.as_i64()) {
         if expected != version {

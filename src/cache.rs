@@ -10,12 +10,16 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use graft_compiler::metadata::model::Metadata;
+use graft_compiler::request::cache::CompileCache;
 use graft_compiler::schema::build::build_schema_for;
 use graft_compiler::{DbCatalog, Schema};
 use pgrx::pg_sys;
 
 use crate::catalog;
 use crate::errors::GraftError;
+
+/// Compiled requests kept per backend.
+const COMPILE_CACHE_SIZE: usize = 1024;
 
 /// Set by invalidation callbacks; checked (cheaply) on every call.
 static DIRTY: AtomicBool = AtomicBool::new(true);
@@ -24,6 +28,8 @@ pub struct State {
     pub metadata: Rc<Metadata>,
     pub db: Rc<DbCatalog>,
     schemas: HashMap<String, Rc<Schema>>,
+    /// Compiled requests for this state's schemas; dropped with them on reload.
+    pub compiled: CompileCache,
 }
 
 thread_local! {
@@ -94,6 +100,7 @@ pub fn state() -> Result<Rc<RefCell<State>>, GraftError> {
             metadata: Rc::new(metadata),
             db: Rc::new(db),
             schemas: HashMap::new(),
+            compiled: CompileCache::new(COMPILE_CACHE_SIZE),
         })
     })();
     match loaded {
@@ -110,9 +117,18 @@ pub fn state() -> Result<Rc<RefCell<State>>, GraftError> {
 }
 
 impl State {
+    /// Key of the schema `role` sees (with or without backend-only mutations).
+    pub fn schema_key(role: &str, backend_only: bool) -> String {
+        if backend_only {
+            format!("{role}\u{0}backend_only")
+        } else {
+            role.to_string()
+        }
+    }
+
     /// The schema `role` sees (with backend-only mutations when asked), built on first use.
     pub fn schema(&mut self, role: &str, backend_only: bool) -> Rc<Schema> {
-        let key = if backend_only { format!("{role}\u{0}backend_only") } else { role.to_string() };
+        let key = Self::schema_key(role, backend_only);
         if let Some(s) = self.schemas.get(&key) {
             return s.clone();
         }

@@ -115,13 +115,58 @@ pub fn load_enum_values(md: &Metadata, db: &mut DbCatalog) -> Result<(), GraftEr
 }
 
 pub fn load_db_catalog() -> Result<DbCatalog, GraftError> {
-    let text: Option<String> = Spi::get_one(CATALOG_SQL)?;
+    // The query's estimated cost crosses jit_above_cost on large catalogs, and compiling it with
+    // LLVM costs more than running it: turn JIT off for this statement only.
+    let jit: Option<String> = Spi::get_one("SELECT current_setting('jit')")?;
+    Spi::run("SELECT set_config('jit', 'off', true)")?;
+    let text: Result<Option<String>, _> = Spi::get_one(CATALOG_SQL);
+    Spi::run_with_args("SELECT set_config('jit', $1, true)", &[jit.unwrap_or_else(|| "on".into()).into()])?;
+    let text = text?;
     let text = text.ok_or_else(|| GraftError::Internal("catalog query returned nothing".into()))?;
     serde_json::from_str(&text).map_err(|e| GraftError::Internal(format!("cannot read the catalog: {e}")))
 }
 
+/// Runs the enclosed SPI statements as the owner of `graphql.metadata_store`, as a SECURITY
+/// DEFINER function would: `graphql.resolve` runs with the caller's rights, and application
+/// roles must be able to *use* the metadata without being able to *read* it (it may hold
+/// webhook headers). `SECURITY_RESTRICTED_OPERATION` keeps anything in that window from
+/// changing session state. Switches back when dropped, also while a Postgres error unwinds.
+struct AsStoreOwner {
+    saved_user: pg_sys::Oid,
+    saved_context: i32,
+}
+
+impl AsStoreOwner {
+    fn enter() -> Result<AsStoreOwner, GraftError> {
+        let owner: Option<pg_sys::Oid> = Spi::get_one(
+            "SELECT c.relowner FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'graphql' AND c.relname = 'metadata_store'",
+        )?;
+        let owner = owner.ok_or_else(|| GraftError::Internal("graphql.metadata_store is missing: reinstall graft".into()))?;
+        let mut saved_user = pg_sys::InvalidOid;
+        let mut saved_context = 0;
+        // SAFETY: reads and writes of backend-global state, on the backend's main thread.
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+            pg_sys::SetUserIdAndSecContext(
+                owner,
+                saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32 | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
+            );
+        }
+        Ok(AsStoreOwner { saved_user, saved_context })
+    }
+}
+
+impl Drop for AsStoreOwner {
+    fn drop(&mut self) {
+        // SAFETY: see `enter`.
+        unsafe { pg_sys::SetUserIdAndSecContext(self.saved_user, self.saved_context) }
+    }
+}
+
 /// The stored metadata and its resource version (1 and empty metadata before the first write).
 pub fn load_metadata() -> Result<(Metadata, i64), GraftError> {
+    let _owner = AsStoreOwner::enter()?;
     let row: (Option<i64>, Option<JsonString>) =
         Spi::get_two("SELECT resource_version, metadata FROM graphql.metadata_store WHERE id = 1")
             .or_else(|e| match e {
@@ -139,6 +184,7 @@ pub fn load_metadata() -> Result<(Metadata, i64), GraftError> {
 }
 
 pub fn store_metadata(md: &Metadata, resource_version: i64) -> Result<(), GraftError> {
+    let _owner = AsStoreOwner::enter()?;
     let doc = serde_json::to_string(md).map_err(|e| GraftError::Internal(e.to_string()))?;
     Spi::run_with_args(
         "INSERT INTO graphql.metadata_store (id, resource_version, metadata) VALUES (1, $1, $2::json) \

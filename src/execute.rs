@@ -159,6 +159,12 @@ where
             pg_sys::CurrentResourceOwner = old_owner;
             match caught {
                 CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                    // Cancellation, timeouts, resource exhaustion and internal errors are not
+                    // answers to the request: re-raise them (the subtransaction is already gone).
+                    let class = sqlstate_class(report.sql_error_code());
+                    if matches!(class.as_str(), "57" | "53" | "58" | "XX") {
+                        CaughtError::PostgresError(report).rethrow();
+                    }
                     Ok(Err(hasura_error(report.sql_error_code(), report.message(), report.detail())))
                 }
                 CaughtError::RustPanic { ereport, .. } => Ok(Err(json!({"errors": [{"message": ereport.message(),
@@ -186,11 +192,7 @@ fn hasura_error(code: PgSqlErrorCode, message: &str, detail: Option<&str>) -> St
         ERRCODE_INVALID_ESCAPE_SEQUENCE => ("bad-request", message.to_string()),
         ERRCODE_T_R_SERIALIZATION_FAILURE => ("concurrent-update", message.to_string()),
         ERRCODE_INVALID_COLUMN_REFERENCE => ("constraint-error", message.to_string()),
-        c if format!("{c:?}").starts_with("ERRCODE_DATA_EXCEPTION")
-            || is_data_exception(c) =>
-        {
-            ("data-exception", message.to_string())
-        }
+        c if sqlstate_class(c) == "22" => ("data-exception", message.to_string()),
         _ => ("unexpected", "database query error".to_string()),
     };
     let mut err = json!({"message": msg, "extensions": {"path": "$", "code": ecode}});
@@ -200,11 +202,10 @@ fn hasura_error(code: PgSqlErrorCode, message: &str, detail: Option<&str>) -> St
     json!({"errors": [err]}).to_string()
 }
 
-/// SQLSTATE class 22 (data exception).
-fn is_data_exception(code: PgSqlErrorCode) -> bool {
+/// The two-character class of a SQLSTATE (`"22"`, `"57"`, `"XX"` …).
+fn sqlstate_class(code: PgSqlErrorCode) -> String {
     let sqlstate = code as i32;
-    // MAKE_SQLSTATE packs 6-bit chars; class '22' is the two lowest chars.
-    let c1 = (sqlstate & 0x3f) as u8 + b'0';
-    let c2 = ((sqlstate >> 6) & 0x3f) as u8 + b'0';
-    c1 == b'2' && c2 == b'2'
+    let c1 = ((sqlstate & 0x3f) as u8 + b'0') as char;
+    let c2 = (((sqlstate >> 6) & 0x3f) as u8 + b'0') as char;
+    format!("{c1}{c2}")
 }

@@ -11,8 +11,8 @@ SELECT graphql.resolve('{ articles(where: {tags: {_contains: ["history"]}}, orde
 SELECT graphql.resolve('{ articles(where: {metadata: {_has_key: "featured"}}, order_by: {id: asc}, limit: 3) { id metadata } }');
 SELECT graphql.resolve('{ articles(where: {author: {name: {_eq: "Ada Lovelace"}}}, order_by: {id: asc}) { id author { name } } }');
 SELECT graphql.resolve('{ authors(where: {articles: {published: {_eq: false}}}, order_by: {id: asc}) { id } }');
-SELECT graphql.resolve('{ authors(order_by: {articles_aggregate: {count: desc}}, limit: 3) { name articles_aggregate { aggregate { count } } } }');
-SELECT graphql.resolve('{ articles(order_by: {author: {name: asc}}, limit: 3, offset: 1) { id author { name } } }');
+SELECT graphql.resolve('{ authors(order_by: [{articles_aggregate: {count: desc}}, {id: asc}], limit: 3) { name articles_aggregate { aggregate { count } } } }');
+SELECT graphql.resolve('{ articles(order_by: [{author: {name: asc}}, {id: asc}], limit: 3, offset: 1) { id author { name } } }');
 SELECT graphql.resolve('{ articles(distinct_on: author_id, order_by: [{author_id: asc}, {id: desc}]) { author_id id } }');
 SELECT graphql.resolve('{ articles_aggregate(where: {published: {_eq: true}}) { aggregate { count sum { rating } avg { rating } max { rating published_at } min { title } } } }');
 SELECT graphql.resolve('{ articles_aggregate { aggregate { count(columns: [author_id], distinct: true) } } }');

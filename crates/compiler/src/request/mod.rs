@@ -1,6 +1,7 @@
 //! A GraphQL request against a role's schema: parse, pick the operation, validate, coerce
 //! variables and arguments into a normalized selection tree, and lower it to SQL.
 
+pub mod cache;
 mod coerce;
 pub mod selection;
 pub mod session;
