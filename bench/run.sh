@@ -138,13 +138,13 @@ cleanup() {
     for pid in "${PIDS_TO_STOP[@]}"; do
         kill_tree "$pid"
     done
-    if [ -n "$TMP" ] && [ -d "$TMP/data" ]; then
+    if [ -n "$TMP" ] && [ -d "$TMP" ]; then
         [ -f "$TMP/server.log" ] && cp "$TMP/server.log" "$OUT/server.log" 2>/dev/null || true
-        if [ "$KEEP" = 1 ] && cluster_running "$TMP/data"; then
+        if [ "$KEEP" = 1 ] && [ -d "$TMP/data" ] && cluster_running "$TMP/data"; then
             log "--keep: cluster left running: psql -h 127.0.0.1 -p $PORT -U postgres $DB"
             log "stop it with: runuser -u postgres -- $PG_BINDIR/pg_ctl -D $TMP/data stop; rm -rf $TMP"
         else
-            if cluster_running "$TMP/data"; then
+            if [ -d "$TMP/data" ] && cluster_running "$TMP/data"; then
                 stop_cluster "$TMP/data" || warn "could not stop the bench cluster in $TMP/data"
             fi
             rm -rf "$TMP"
@@ -195,9 +195,46 @@ else
     log "--no-build: using the graft extension installed in PostgreSQL $GRAFT_PG_MAJOR"
 fi
 graft_extension_installed || die "the graft extension is not installed ($("$PG_CONFIG" --sharedir)/extension/graft.control); drop --no-build"
-GRAFT_SO="$("$PG_CONFIG" --pkglibdir)/graft.so"
-GRAFT_SO_SUM=$(md5sum "$GRAFT_SO" | cut -d' ' -f1)
-info "graft.so md5 $GRAFT_SO_SUM (checked again at the end: the system install is shared)"
+
+# The system PostgreSQL is shared: anyone's `cargo pgrx install` replaces graft.so, and every
+# new backend (each pgbench run connects anew) would load whatever is installed at that moment.
+# So the cluster runs from a private copy of the PostgreSQL installation (binaries, pkglibdir,
+# sharedir; PostgreSQL finds them relative to its binary) taken right after the install.
+TMP="$(mktemp -d /tmp/graft-bench.XXXXXX)"
+chmod 755 "$TMP"
+snapshot_pg() {
+    local root="$TMP/pg" sys_share sys_lib
+    sys_share="$("$PG_CONFIG" --sharedir)"
+    sys_lib="$("$PG_CONFIG" --pkglibdir)"
+    rm -rf "$root"
+    mkdir -p "$root"
+    # (not cp --parents: coreutils 9.1 fails on it with -a)
+    local d
+    for d in "$(dirname "$PG_BINDIR")" "$sys_share"; do
+        mkdir -p "$root$(dirname "$d")"
+        cp -a "$d" "$root$(dirname "$d")/"
+    done
+    if [ ! -f "$root$sys_lib/graft.so" ]; then
+        mkdir -p "$root$(dirname "$sys_lib")"
+        cp -a "$sys_lib" "$root$(dirname "$sys_lib")/"
+    fi
+    GRAFT_SO_SUM=$(md5sum "$root$sys_lib/graft.so" | cut -d' ' -f1)
+}
+SYS_GRAFT_SO="$("$PG_CONFIG" --pkglibdir)/graft.so"
+BUILT_SO="$GRAFT_ROOT/target/release/libgraft.so"
+for attempt in 1 2 3; do
+    snapshot_pg
+    # After our own install the copy must be the library we just built.
+    if [ "$BUILD" = 0 ] || [ "$GRAFT_SO_SUM" = "$(md5sum "$BUILT_SO" | cut -d' ' -f1)" ]; then
+        break
+    fi
+    [ "$attempt" -lt 3 ] || die "the installed graft.so keeps differing from $BUILT_SO (another install running?)"
+    warn "the installed graft.so is not the one just built (someone else installed in between): installing again"
+    install_extension
+done
+SYS_PG_BINDIR="$PG_BINDIR"
+PG_BINDIR="$TMP/pg$SYS_PG_BINDIR"
+info "private PostgreSQL copy: $TMP/pg (graft.so md5 $GRAFT_SO_SUM)"
 HAVE_SIDECAR=0
 if want_part 2 || want_part 3 || want_part 4; then
     if [ -f "$GRAFT_ROOT/crates/server/Cargo.toml" ]; then
@@ -214,8 +251,6 @@ fi
 
 # ---- cluster ---------------------------------------------------------------------------
 section "cluster"
-TMP="$(mktemp -d /tmp/graft-bench.XXXXXX)"
-chmod 755 "$TMP"
 as_root chown postgres: "$TMP"
 log "initdb + start PostgreSQL $GRAFT_PG_MAJOR on 127.0.0.1:$PORT ($TMP/data)"
 init_cluster "$TMP/data" --no-sync
@@ -748,11 +783,8 @@ fi
 # ---- report ----------------------------------------------------------------------------
 section "report"
 LOAD_END=$(load_now)
-if [ "$(md5sum "$GRAFT_SO" | cut -d' ' -f1)" != "$GRAFT_SO_SUM" ]; then
-    warn "graft.so changed during the run (another cargo pgrx install on this machine): new backends may have run other code"
-    GRAFT_SO_CHANGED=true
-else
-    GRAFT_SO_CHANGED=false
+if [ "$(md5sum "$SYS_GRAFT_SO" | cut -d' ' -f1)" != "$GRAFT_SO_SUM" ]; then
+    info "the system graft.so changed during the run (another install); this run used its private copy throughout"
 fi
 jobj \
     mode="$MODE" command="bench/run.sh ${ORIG_ARGS[*]}" \
@@ -765,7 +797,7 @@ jobj \
     pg="$PG_VERSION" pg_settings="$PG_SETTINGS" \
     rows="$ROWS" db_size="$DB_SIZE" load_seconds="$LOAD_SECONDS" scale="$SCALE" \
     rounds:="$ROUNDS" duration:="$DURATION" clients:="$CLIENTS" concurrency:="$CONCURRENCY" \
-    parts="$PARTS" sidecar:="$HAVE_SIDECAR" so_changed:="$GRAFT_SO_CHANGED" \
+    parts="$PARTS" sidecar:="$HAVE_SIDECAR" graft_so="$GRAFT_SO_SUM" \
     pgl_workers="${BENCH_POSTGRAPHILE_WORKERS:-$(nproc)}" \
     postgraphile="$(node -p "require('$BENCH_DIR/node_modules/postgraphile/package.json').version" 2>/dev/null || echo 'not installed')" \
     oha="$( [ -n "$OHA" ] && "$OHA" --version || echo '')" \

@@ -69,7 +69,8 @@ p(`- data: \`gen_synth.sql\` scale ${meta.scale}: ${meta.rows} (${meta.db_size})
 p(`- rounds: ${meta.rounds} × ${meta.duration}s per query and implementation, interleaved` +
   ` (the order alternates every round); part 1 pgbench \`-M prepared\` with ${meta.clients} clients,` +
   ` part 2 oha with ${meta.concurrency} connections`);
-if (meta.so_changed) p("- **warning**: the installed graft.so changed during the run (another `cargo pgrx install` on this machine)");
+p(`- extension: the release build installed by the run, graft.so md5 \`${meta.graft_so}\`; the cluster ran from a private copy` +
+  " of the PostgreSQL installation, so another `cargo pgrx install` on this shared machine could not swap it mid-run");
 p();
 p("Every result below was preceded by a correctness check: each answer equals the hand-written SQL's JSON");
 p("(`jsonb` equality in SQL; PostGraphile's differently shaped answers are mapped and compared value by value).");
