@@ -185,3 +185,38 @@ fn reload() -> bool {
     cache::invalidate();
     true
 }
+
+/// `pg_create_<kind>_permission` from SQL: `kind` is select, insert, update or delete.
+fn create_permission(kind: &str, table: &str, role: &str, permission: Json, comment: Option<&str>) -> Json {
+    let mut args = json!({"table": table_ref(table), "role": role, "permission": permission.0});
+    if let Some(c) = comment {
+        args["comment"] = json!(c);
+    }
+    helper(json!({"type": format!("pg_create_{kind}_permission"), "args": args}))
+}
+
+#[pg_extern(volatile)]
+fn create_select_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+    create_permission("select", table, role, permission, comment)
+}
+
+#[pg_extern(volatile)]
+fn create_insert_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+    create_permission("insert", table, role, permission, comment)
+}
+
+#[pg_extern(volatile)]
+fn create_update_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+    create_permission("update", table, role, permission, comment)
+}
+
+#[pg_extern(volatile)]
+fn create_delete_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+    create_permission("delete", table, role, permission, comment)
+}
+
+/// `pg_drop_<kind>_permission` from SQL.
+#[pg_extern(volatile)]
+fn drop_permission(table: &str, role: &str, kind: &str) -> Json {
+    helper(json!({"type": format!("pg_drop_{kind}_permission"), "args": {"table": table_ref(table), "role": role}}))
+}

@@ -31,3 +31,10 @@ SELECT graphql.resolve('{ authors(order_by: {id: asc}, limit: 2) { name article_
 SELECT graphql.resolve('{ search_articles(args: {search: "comput"}, order_by: {id: asc}) { id title } }');
 SELECT graphql.resolve('{ published_articles(order_by: {id: asc}, limit: 2) { id title } }');
 SELECT graphql.resolve('query ($n: Int = 2) { articles(limit: $n, offset: 1, order_by: {published_at: asc_nulls_first}) { id published_at } }');
+-- The remaining operators and aggregates.
+SELECT graphql.resolve('{ articles(where: {title: {_nilike: "%the%", _nsimilar: "%(Go|COBOL)%", _gt: "C", _lte: "P"}}, order_by: {id: asc}) { id title } }');
+SELECT graphql.resolve('{ articles(where: {title: {_iregex: "^on ", _nregex: "Cruelty"}}, order_by: {id: asc}) { id } }');
+SELECT graphql.resolve('{ articles(where: {metadata: {_has_keys_all: ["words", "featured"], _contained_in: {words: 1200, featured: true, extra: 1}}}) { id } }');
+SELECT graphql.resolve('{ articles(where: {published_at: {_gte: "2024-03-01", _lt: "2024-05-01"}, id: {_neq: 5}}, order_by: {published_at: desc}) { id published_at } }');
+SELECT graphql.resolve('{ articles_aggregate(where: {rating: {_is_null: false}}) { aggregate { stddev { rating } stddev_pop { rating } stddev_samp { rating } var_pop { rating } var_samp { rating } variance { rating } } } }');
+SELECT graphql.resolve('{ authors(order_by: {articles_aggregate: {max: {rating: desc_nulls_last}}}, limit: 2) { id } articles(order_by: [{published_at: desc_nulls_last}, {id: asc}], limit: 2) { id } }');

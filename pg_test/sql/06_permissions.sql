@@ -59,3 +59,15 @@ SELECT graphql.metadata('{"type": "add_inherited_role", "args": {"role_name": "l
 SELECT graphql.resolve('{ articles(order_by: {id: asc}, limit: 20) { id published rating } }', NULL, '{"x-hasura-role": "staff", "x-hasura-user-id": "2"}');
 SELECT graphql.resolve('{ articles { body } }', NULL, '{"x-hasura-role": "staff", "x-hasura-user-id": "2"}');
 ROLLBACK;
+-- SQL helpers of the same shape, and column comparison operators in filters.
+BEGIN;
+SELECT graphql.create_select_permission('authors', 'reviewer', '{"columns": ["id", "name"], "filter": {"id": {"_ceq": "id"}, "name": {"_cneq": "email"}}}');
+SELECT graphql.create_select_permission('comments', 'reviewer', '{"columns": ["id", "author_id", "article_id"], "filter": {"author_id": {"_cgt": "article_id"}}}');
+SELECT graphql.resolve('{ authors(limit: 2, order_by: {id: asc}) { id } comments(order_by: {id: asc}) { id author_id article_id } }', NULL, '{"x-hasura-role": "reviewer"}');
+SELECT graphql.drop_permission('comments', 'reviewer', 'select');
+SELECT graphql.resolve('{ comments { id } }', NULL, '{"x-hasura-role": "reviewer"}');
+-- Array session variables for _in.
+SELECT graphql.create_select_permission('articles', 'reviewer', '{"columns": ["id"], "filter": {"id": {"_in": "X-Hasura-Allowed-Ids"}}}');
+SELECT graphql.resolve('{ articles(order_by: {id: asc}) { id } }', NULL, '{"x-hasura-role": "reviewer", "x-hasura-allowed-ids": "{2,5,9}"}');
+SELECT graphql.create_select_permission('authors', 'reviewer', '{"columns": "*"}');
+ROLLBACK;

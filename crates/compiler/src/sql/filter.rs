@@ -67,7 +67,25 @@ impl<'s> Ctx<'s> {
         if let Some(ci) = t.column_by_gql(key) {
             let c = &t.columns[ci];
             let expr = format!("{alias}.{}", quote_ident(&c.name));
-            return self.comparison(&expr, &c.sql_type, c.category, c.is_array, v, path);
+            // Column-to-column operators (`_ceq` …) exist in permission expressions only.
+            let (col_ops, ops): (serde_json::Map<String, Value>, serde_json::Map<String, Value>) = match v {
+                Value::Object(o) if self.in_permission => o.clone().into_iter().partition(|(k, _)| COLUMN_OPS.iter().any(|(n, _)| n == k)),
+                Value::Object(o) => (serde_json::Map::new(), o.clone()),
+                _ => (serde_json::Map::new(), serde_json::Map::new()),
+            };
+            let mut conds = vec![];
+            for (op, other) in &col_ops {
+                let sym = COLUMN_OPS.iter().find(|(n, _)| n == op).map(|(_, s)| *s).unwrap_or("=");
+                let other_col = other
+                    .as_str()
+                    .and_then(|o| t.column_by_sql(o))
+                    .ok_or_else(|| GqlError::new("unexpected", path, format!("{op} needs a column of \"{}\", got {other}", t.name)))?;
+                conds.push(format!("({expr} {sym} {alias}.{})", quote_ident(&t.columns[other_col].name)));
+            }
+            if !ops.is_empty() || conds.is_empty() {
+                conds.push(self.comparison(&expr, &c.sql_type, c.category, c.is_array, &Value::Object(ops), path)?);
+            }
+            return Ok(if conds.len() == 1 { conds.pop().unwrap() } else { format!("({})", conds.join(" AND ")) });
         }
         if let Some(ri) = t.rel_by_name(key) {
             let r = &t.relationships[ri];
@@ -282,6 +300,9 @@ impl<'s> Ctx<'s> {
         })
     }
 }
+
+/// Hasura's column comparison operators and their SQL.
+const COLUMN_OPS: [(&str, &str); 6] = [("_ceq", "="), ("_cneq", "<>"), ("_cgt", ">"), ("_clt", "<"), ("_cgte", ">="), ("_clte", "<=")];
 
 /// `count(*)`, `count(col)`, `count(DISTINCT col)`, or over several columns as a row.
 pub fn count_expr(cols: &[String], distinct: bool) -> String {
