@@ -33,10 +33,11 @@ thread_local! {
 }
 
 /// The kept plan for `sql`, prepared on first use. Every value of a compiled statement is a
-/// parameter, so the plan is prepared as a generic plan (`CURSOR_OPT_GENERIC_PLAN`, unless
-/// `graft.generic_plans` is off): left to itself, the plan cache keeps re-planning statements
-/// whose generic plan it estimates dearer than a custom one, and planning then costs more
-/// than running. Must be called inside an SPI connection.
+/// parameter; by default PostgreSQL's plan cache decides between a generic plan and custom
+/// plans per call (custom plans see skewed values, e.g. one author with many articles, at the
+/// price of planning each call). `graft.generic_plans = on` forces one generic plan per
+/// statement (`CURSOR_OPT_GENERIC_PLAN`): cheaper for key lookups, worse for skewed filters
+/// (bench/RESULTS.md). Must be called inside an SPI connection.
 fn plan(sql: &str, nparams: usize) -> Result<Rc<KeptPlan>, GraftError> {
     if let Some(p) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
         return Ok(p);

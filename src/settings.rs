@@ -4,7 +4,7 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 static MAX_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(64);
 static STRINGIFY_NUMERIC: GucSetting<bool> = GucSetting::<bool>::new(false);
-static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(true);
+static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -20,7 +20,7 @@ pub fn register() {
     GucRegistry::define_bool_guc(
         c"graft.generic_plans",
         c"Prepare compiled statements as generic plans.",
-        c"Every value is a bound parameter, so one generic plan per statement is reused; turn off to let PostgreSQL re-plan with each request's values.",
+        c"Off (default): PostgreSQL chooses custom or generic plans per call. On: one generic plan per statement, no re-planning; better for key lookups, worse for skewed filters.",
         &GENERIC_PLANS,
         GucContext::Userset,
         GucFlags::default(),
