@@ -70,9 +70,17 @@ HASURA_GRAPHQL_JWT_SECRET="{\"type\": \"HS256\", \"key\": \"$JWT_KEY\"}" \
 HASURA_GRAPHQL_UNAUTHORIZED_ROLE="anonymous" \
     "$BIN" serve > "$TMP/sidecar.log" 2>&1 &
 SIDECAR_PID=$!
-for _ in $(seq 1 50); do
-    curl -fsS "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-done
+# Wait for /healthz (python, not curl: a fresh machine may not have curl).
+python3 - "$HTTP_PORT" <<'PY' || die "graft serve did not become healthy"
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1).status == 200:
+            sys.exit(0)
+    except Exception:
+        pass
+    time.sleep(0.2)
+sys.exit(1)
+PY
 
 "$TMP/venv/bin/python" tests/sidecar/test_http.py
