@@ -91,16 +91,8 @@ impl<'s> Ctx<'s> {
             let r = &t.relationships[ri];
             let target = &schema.tables[r.target];
             let x = self.alias("x");
-            let mut conds: Vec<String> = r
-                .mapping
-                .iter()
-                .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
-                .collect();
+            let mut conds = self.rel_join(r, &x, alias)?;
             conds.push(self.bool_exp(r.target, &x, v, path)?);
-            // A role filtering through a relationship only reaches rows it may read.
-            if let Some(f) = self.select_filter(r.target, &x)? {
-                conds.push(f);
-            }
             return Ok(format!(
                 "EXISTS (SELECT 1 FROM {} AS {x} WHERE {})",
                 quote_qualified(&target.name.schema, &target.name.name),
@@ -142,16 +134,9 @@ impl<'s> Ctx<'s> {
                 return Err(GqlError::validation(bpath, format!("aggregate predicate '{agg}' is not supported")));
             }
             let x = self.alias("x");
-            let mut where_ = r
-                .mapping
-                .iter()
-                .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
-                .collect::<Vec<_>>();
+            let mut where_ = self.rel_join(r, &x, alias)?;
             if let Some(filter) = body.get("filter").filter(|f| !f.is_null()) {
                 where_.push(self.bool_exp(r.target, &x, filter, &format!("{bpath}.filter"))?);
-            }
-            if let Some(f) = self.select_filter(r.target, &x)? {
-                where_.push(f);
             }
             let cols: Vec<String> = body
                 .get("arguments")

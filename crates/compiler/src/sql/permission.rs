@@ -6,10 +6,23 @@ use serde_json::{Map, Value};
 
 use super::select::Ctx;
 use crate::error::GqlError;
-use crate::schema::names::quote_qualified;
+use crate::schema::model::RelInfo;
+use crate::schema::names::{quote_ident, quote_qualified};
 use crate::QualifiedName;
 
 impl<'s> Ctx<'s> {
+    /// Conditions joining rows of relationship `r`'s target (aliased `x`) to the row `alias`,
+    /// plus the role's select filter on the target: a role reaches related rows only where it
+    /// may read them.
+    pub(super) fn rel_join(&mut self, r: &RelInfo, x: &str, alias: &str) -> Result<Vec<String>, GqlError> {
+        let mut conds: Vec<String> =
+            r.mapping.iter().map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l))).collect();
+        if let Some(f) = self.select_filter(r.target, x)? {
+            conds.push(f);
+        }
+        Ok(conds)
+    }
+
     /// The role's select filter on rows of `ti` aliased `alias`; `None` when unrestricted
     /// (admin, or an empty filter).
     pub fn select_filter(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {

@@ -378,16 +378,7 @@ impl<'s> Ctx<'s> {
             } else if let Some(ri) = t.rel_by_name(key).filter(|&ri| t.relationships[ri].kind == RelKindInfo::Object) {
                 let r = &t.relationships[ri];
                 let x = self.alias("x");
-                let link = r
-                    .mapping
-                    .iter()
-                    .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                let link = match self.select_filter(r.target, &x)? {
-                    Some(pf) => format!("{link} AND {pf}"),
-                    None => link,
-                };
+                let link = self.rel_join(r, &x, alias)?.join(" AND ");
                 let mut nested = vec![];
                 self.order_keys(r.target, &x, v, &kpath, &mut nested)?;
                 let target = table_sql(&schema.tables[r.target]);
@@ -404,16 +395,7 @@ impl<'s> Ctx<'s> {
                 let target = table_sql(target_t);
                 for (op, spec) in v.as_object().into_iter().flatten() {
                     let x = self.alias("x");
-                    let link = r
-                        .mapping
-                        .iter()
-                        .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
-                        .collect::<Vec<_>>()
-                        .join(" AND ");
-                    let link = match self.select_filter(r.target, &x)? {
-                        Some(pf) => format!("{link} AND {pf}"),
-                        None => link,
-                    };
+                    let link = self.rel_join(r, &x, alias)?.join(" AND ");
                     if op == "count" {
                         out.push((format!("(SELECT count(*) FROM {target} AS {x} WHERE {link})"), direction(spec.as_str().unwrap_or("asc"))));
                         continue;
