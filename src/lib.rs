@@ -1,4 +1,46 @@
-//! The graft extension: the SQL API over the compiler, catalog loading, plan cache.
+//! The graft extension: the SQL API over the compiler, catalog loading, caches, execution.
+//!
+//! | module | what |
+//! |---|---|
+//! | `api` | `#[pg_extern]` functions of schema `graphql` |
+//! | `catalog` | the one catalog query → `DbCatalog` |
+//! | `metadata_store` | the `graphql.metadata_store` row |
+//! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
+//! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
+//! | `errors` | the layer's error type and its conversions at the boundary |
+//! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;
 
+pub mod api;
+pub mod cache;
+pub mod catalog;
+pub mod errors;
+pub mod execute;
+pub mod guc;
+pub mod json_text;
+pub mod metadata_store;
+
 ::pgrx::pg_module_magic!();
+
+// The catalog tables, before any function.
+pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+// Grants, after every function exists.
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::register();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

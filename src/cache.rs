@@ -1,0 +1,272 @@
+//! The per-backend cache: metadata, database catalog and each role's GraphQL schema.
+//!
+//! Steady state costs nothing: a request reads the cache without any query. Freshness comes
+//! from Postgres' own invalidation messages, which every backend processes at transaction start
+//! and lock acquisition:
+//!
+//! * a relcache callback fires for DDL on any relation (ALTER TABLE, DROP TABLE, new
+//!   constraints …) and for `graphql.metadata_store`, which `graphql.metadata()` invalidates
+//!   explicitly when it stores new metadata ([`invalidate_everywhere`]);
+//! * syscache callbacks fire for functions (`PROCOID`), types (`TYPEOID`), enum labels
+//!   (`ENUMOID`) and schemas (`NAMESPACEOID`).
+//!
+//! Callbacks only set a flag (they run in the middle of catalog operations and must not do
+//! anything else). Relation and syscache invalidations for objects the catalog does not mention
+//! are ignored, so churn elsewhere (temporary tables in other sessions) costs nothing. When the
+//! flag is up, the next request re-reads the metadata version and the catalog (two queries);
+//! schemas are rebuilt only if either really changed.
+//!
+//! Not covered: `COMMENT ON` sends no invalidation at all; new comments appear after the next
+//! other change or `graphql.reload()`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+
+use graft_compiler::schema::build::build_schema;
+use graft_compiler::{DbCatalog, Metadata, Schema};
+use pgrx::pg_sys;
+
+use crate::catalog;
+use crate::errors::{panic_message, GraftError, Result};
+use crate::metadata_store::{self, StoreTable};
+
+/// More roles than this and the schema map starts over: role names come from requests, and a
+/// caller inventing role names must not grow a backend's memory without bound.
+const MAX_CACHED_ROLES: usize = 256;
+
+/// The cached state of one backend.
+struct Cache {
+    store: StoreTable,
+    resource_version: i64,
+    metadata: Rc<Metadata>,
+    catalog: Rc<DbCatalog>,
+    catalog_text: String,
+    schemas: HashMap<String, Rc<Schema>>,
+    /// A schema build reported metadata objects the database lacks.
+    inconsistent: bool,
+}
+
+/// What the invalidation callbacks compare against. Kept apart from [`Cache`] so a callback
+/// never needs to borrow the cache (it may fire while the cache is being rebuilt).
+#[derive(Default)]
+struct Watched {
+    relids: HashSet<pg_sys::Oid>,
+    type_hashes: HashSet<u32>,
+    proc_hashes: HashSet<u32>,
+    /// The metadata names objects the database lacks: any new relation may be one of them.
+    all_relations: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+    static WATCHED: RefCell<Watched> = RefCell::new(Watched::default());
+    static DIRTY: Cell<bool> = const { Cell::new(true) };
+    static CALLBACKS_REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A consistent view of the cache for one request.
+pub struct Snapshot {
+    pub resource_version: i64,
+    pub metadata: Rc<Metadata>,
+    pub catalog: Rc<DbCatalog>,
+}
+
+/// The schema `role` sees, building (and caching) it if needed.
+pub fn schema_for(role: &str) -> Result<Rc<Schema>> {
+    ensure_fresh()?;
+    if let Some(s) = CACHE.with_borrow(|c| c.as_ref().and_then(|c| c.schemas.get(role).cloned())) {
+        return Ok(s);
+    }
+    let (metadata, catalog) = CACHE.with_borrow(|c| {
+        let c = c.as_ref().expect("ensure_fresh filled the cache");
+        (c.metadata.clone(), c.catalog.clone())
+    });
+    // The compiler is pure Rust: a bug there is a panic, which must become an error response
+    // rather than an ERROR (or worse) in the caller's transaction.
+    let (schema, inconsistencies) = std::panic::catch_unwind(AssertUnwindSafe(|| build_schema(&metadata, &catalog, role)))
+        .map_err(|p| GraftError::Internal(format!("schema builder panicked: {}", panic_message(&*p))))?;
+    let inconsistent = !inconsistencies.is_empty();
+    if inconsistent {
+        WATCHED.with_borrow_mut(|w| w.all_relations = true);
+    }
+    let schema = Rc::new(schema);
+    CACHE.with_borrow_mut(|c| {
+        if let Some(c) = c.as_mut() {
+            c.inconsistent |= inconsistent;
+            if c.schemas.len() >= MAX_CACHED_ROLES {
+                c.schemas.clear();
+            }
+            c.schemas.insert(role.to_string(), schema.clone());
+        }
+    });
+    Ok(schema)
+}
+
+/// The cached metadata and catalog.
+pub fn snapshot() -> Result<Snapshot> {
+    ensure_fresh()?;
+    Ok(CACHE.with_borrow(|c| {
+        let c = c.as_ref().expect("ensure_fresh filled the cache");
+        Snapshot { resource_version: c.resource_version, metadata: c.metadata.clone(), catalog: c.catalog.clone() }
+    }))
+}
+
+/// Drop everything this backend cached (`graphql.reload()`).
+pub fn reset() {
+    CACHE.with_borrow_mut(|c| *c = None);
+    WATCHED.with_borrow_mut(|w| *w = Watched::default());
+    DIRTY.set(true);
+}
+
+/// Mark this backend's cache stale (after it wrote metadata: the relcache message it queued
+/// reaches this backend only at the next command boundary).
+pub fn mark_dirty() {
+    DIRTY.set(true);
+}
+
+/// Tell every backend, this one included, that the metadata changed. Delivered at commit, so
+/// other sessions never see metadata their snapshot cannot see; dropped on rollback.
+pub fn invalidate_everywhere(store: StoreTable) {
+    // SAFETY: queues a shared-invalidation message; valid inside a transaction, which every
+    // SQL-callable function runs in.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(store.relid) };
+    mark_dirty();
+}
+
+/// Whether the cache would be rebuilt by the next request (for tests).
+pub fn is_dirty() -> bool {
+    DIRTY.get()
+}
+
+fn ensure_fresh() -> Result<()> {
+    register_callbacks();
+    if !DIRTY.get() && CACHE.with_borrow(|c| c.is_some()) {
+        return Ok(());
+    }
+    // Lower the flag before reading: an invalidation arriving while we read raises it again,
+    // and the next request reloads once more. Reading first and lowering after could lose it.
+    DIRTY.set(false);
+    match reload() {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            DIRTY.set(true);
+            Err(e)
+        }
+    }
+}
+
+fn reload() -> Result<()> {
+    let store = metadata_store::locate()?;
+    let known_version = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.store.relid == store.relid).map(|c| c.resource_version));
+    let stored = metadata_store::read(store, known_version)?;
+    let loaded = catalog::load()?;
+    update_watched(store, &loaded);
+
+    CACHE.with_borrow_mut(|slot| match (slot.as_mut(), stored.metadata) {
+        // Same metadata version, same catalog: the invalidation was about something that does
+        // not show in the GraphQL schema (ANALYZE, an index, a trigger …). Keep the schemas.
+        (Some(c), None) if c.catalog_text == loaded.text => {
+            c.store = store;
+            WATCHED.with_borrow_mut(|w| w.all_relations = c.inconsistent);
+            Ok(())
+        }
+        // Metadata unchanged, catalog changed: keep the parsed metadata, rebuild schemas.
+        (Some(c), None) => {
+            c.store = store;
+            c.catalog = Rc::new(loaded.catalog);
+            c.catalog_text = loaded.text;
+            c.schemas.clear();
+            c.inconsistent = false;
+            Ok(())
+        }
+        (_, Some(metadata)) => {
+            *slot = Some(Cache {
+                store,
+                resource_version: stored.resource_version,
+                metadata: Rc::new(metadata),
+                catalog: Rc::new(loaded.catalog),
+                catalog_text: loaded.text,
+                schemas: HashMap::new(),
+                inconsistent: false,
+            });
+            Ok(())
+        }
+        // `read` returns no metadata only when told which version we hold, which needs a cache.
+        (None, None) => Err(GraftError::Internal("metadata_store::read skipped the metadata of an empty cache".into())),
+    })
+}
+
+fn update_watched(store: StoreTable, loaded: &catalog::LoadedCatalog) {
+    let mut relids: HashSet<pg_sys::Oid> = loaded.relids.iter().copied().collect();
+    relids.insert(store.relid);
+    let type_hashes = loaded.typoids.iter().map(|o| syscache_hash(pg_sys::SysCacheIdentifier::TYPEOID, *o)).collect();
+    let proc_hashes = loaded.procoids.iter().map(|o| syscache_hash(pg_sys::SysCacheIdentifier::PROCOID, *o)).collect();
+    // `all_relations` is raised again by `schema_for` if the metadata still has objects the
+    // database lacks.
+    WATCHED.with_borrow_mut(|w| *w = Watched { relids, type_hashes, proc_hashes, all_relations: false });
+}
+
+/// The hash a syscache invalidation message carries for the entry keyed by `oid`.
+fn syscache_hash(cache: pg_sys::SysCacheIdentifier::Type, oid: pg_sys::Oid) -> u32 {
+    // SAFETY: computes a hash from the key using the cache's hash functions; the catalog caches
+    // are initialized inside a transaction, where this runs.
+    unsafe { pg_sys::GetSysCacheHashValue(cache as i32, pg_sys::Datum::from(oid), 0.into(), 0.into(), 0.into()) }
+}
+
+fn register_callbacks() {
+    if CALLBACKS_REGISTERED.get() {
+        return;
+    }
+    // SAFETY: registers static functions in Postgres' per-backend callback arrays; they live as
+    // long as the backend (there is no unregister, hence the once-per-backend flag).
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0));
+        for cache in [
+            pg_sys::SysCacheIdentifier::PROCOID,
+            pg_sys::SysCacheIdentifier::TYPEOID,
+            pg_sys::SysCacheIdentifier::ENUMOID,
+            pg_sys::SysCacheIdentifier::NAMESPACEOID,
+        ] {
+            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_syscache_invalidation), pg_sys::Datum::from(0));
+        }
+    }
+    CALLBACKS_REGISTERED.set(true);
+}
+
+/// `relid` is `InvalidOid` when everything must be dropped (sinval queue overflow).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if DIRTY.get() {
+        return;
+    }
+    let relevant = relid == pg_sys::InvalidOid
+        || WATCHED.with(|w| match w.try_borrow() {
+            Ok(w) => w.all_relations || w.relids.contains(&relid),
+            Err(_) => true,
+        });
+    if relevant {
+        DIRTY.set(true);
+    }
+}
+
+/// `hashvalue` is 0 when the whole cache is reset.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_syscache_invalidation(_arg: pg_sys::Datum, cacheid: i32, hashvalue: u32) {
+    if DIRTY.get() {
+        return;
+    }
+    let relevant = hashvalue == 0
+        || WATCHED.with(|w| match w.try_borrow() {
+            Ok(w) => match cacheid as pg_sys::SysCacheIdentifier::Type {
+                pg_sys::SysCacheIdentifier::TYPEOID => w.type_hashes.contains(&hashvalue),
+                pg_sys::SysCacheIdentifier::PROCOID => w.proc_hashes.contains(&hashvalue),
+                _ => true,
+            },
+            Err(_) => true,
+        });
+    if relevant {
+        DIRTY.set(true);
+    }
+}
