@@ -6,7 +6,10 @@
 -- DBA grants access function by function (GRANT EXECUTE ON FUNCTION graphql.resolve ...).
 GRANT USAGE ON SCHEMA graphql TO PUBLIC;
 
--- The Hasura metadata (export format, version 3) and its resource version, one row.
+-- The Hasura metadata (export format, version 3) and its resource version, one row, as
+-- Hasura keeps it (hdb_catalog.hdb_metadata). `json`, not `jsonb`: the document keeps the key
+-- order it was given, so an export prints sections Graft does not interpret exactly as they
+-- came in.
 --
 -- The row is NOT inserted here: pg_dump dumps the data of a configuration table after
 -- CREATE EXTENSION, so a seed row would make every restore fail with a duplicate key. A missing
@@ -15,7 +18,7 @@ GRANT USAGE ON SCHEMA graphql TO PUBLIC;
 CREATE TABLE graphql.metadata_store (
     id               int    PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     resource_version bigint NOT NULL,
-    metadata         jsonb  NOT NULL
+    metadata         json   NOT NULL
 );
 
 -- Only the extension (running as the table owner) reads or writes the metadata: it may hold

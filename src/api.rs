@@ -64,6 +64,7 @@ pub fn resolve_request(
     match compiled {
         Compiled::Json(v) => Ok(v.to_string()),
         Compiled::Sql(sql) => execute::run(&sql, &session),
+        Compiled::Mutation(plan) => execute::run_mutation(&plan, &session),
     }
 }
 

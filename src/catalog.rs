@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use crate::errors::{GraftError, Result};
 
-/// The catalog query. Its output is the `DbCatalog` JSON plus the oids of every relation,
-/// type and function it lists (the cache uses them to ignore invalidations of unrelated objects).
+/// The catalog query. Its output is the `DbCatalog` JSON (tables carry their oid) plus the oids
+/// of the types and functions it mentions: the cache uses them to ignore invalidations of
+/// unrelated objects.
 pub const CATALOG_SQL: &str = r#"
 WITH
 user_ns AS (
@@ -53,8 +54,10 @@ cols AS (
                'elem_type', et.typname,
                'enum_values', en.labels,
                'nullable', NOT a.attnotnull,
-               'has_default', a.atthasdef,
+               -- An identity column can be omitted on insert like a column with a default.
+               'has_default', a.atthasdef OR a.attidentity <> '',
                'is_identity', a.attidentity <> '',
+               'identity_always', a.attidentity = 'a',
                'is_generated', a.attgenerated <> '',
                'comment', d.description
            ) ORDER BY a.attnum) AS columns
@@ -132,6 +135,7 @@ fks AS (
 tables AS (
     SELECT r.oid,
            json_build_object(
+               'oid', r.oid::int8,
                'schema', r.nspname,
                'name', r.relname,
                'kind', CASE r.relkind
@@ -225,7 +229,6 @@ typoids AS (
 SELECT json_build_object(
     'tables', coalesce((SELECT json_agg(body ORDER BY nspname, relname) FROM tables), '[]'::json),
     'functions', coalesce((SELECT json_agg(body ORDER BY nspname, proname, oid) FROM functions), '[]'::json),
-    'relids', coalesce((SELECT json_agg(oid::int8) FROM tables), '[]'::json),
     'typoids', coalesce((SELECT json_agg(oid::int8) FROM typoids), '[]'::json),
     'procoids', coalesce((SELECT json_agg(oid::int8) FROM functions), '[]'::json)
 )::text
@@ -236,7 +239,6 @@ SELECT json_build_object(
 struct CatalogRow {
     tables: Vec<DbTable>,
     functions: Vec<DbFunction>,
-    relids: Vec<u32>,
     typoids: Vec<u32>,
     procoids: Vec<u32>,
 }
@@ -244,6 +246,7 @@ struct CatalogRow {
 /// The introspected catalog and the oids of the relations in it.
 pub struct LoadedCatalog {
     pub catalog: DbCatalog,
+    /// Oids of the relations in `catalog`.
     pub relids: Vec<pg_sys::Oid>,
     pub typoids: Vec<pg_sys::Oid>,
     pub procoids: Vec<pg_sys::Oid>,
@@ -263,8 +266,8 @@ pub fn load() -> Result<LoadedCatalog> {
 pub fn parse(text: String) -> Result<LoadedCatalog> {
     let row: CatalogRow = serde_json::from_str(&text).map_err(|e| GraftError::Catalog(e.to_string()))?;
     Ok(LoadedCatalog {
+        relids: row.tables.iter().map(|t| pg_sys::Oid::from(t.oid)).collect(),
         catalog: DbCatalog { tables: row.tables, functions: row.functions },
-        relids: row.relids.into_iter().map(pg_sys::Oid::from).collect(),
         typoids: row.typoids.into_iter().map(pg_sys::Oid::from).collect(),
         procoids: row.procoids.into_iter().map(pg_sys::Oid::from).collect(),
         text,

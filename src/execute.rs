@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
-use graft_compiler::request::{CompiledSql, Session};
+use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Session, Stmt};
 use pgrx::datum::{DatumWithOid, JsonString};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 use serde_json::Value;
 
 use crate::errors::{graphql_error_from_pg, panic_message, GraftError, Result};
@@ -59,39 +59,130 @@ pub fn clear_plans() {
 /// GraphQL error response; an unguarded statement's Postgres error is raised as usual (the
 /// compiler guards every statement that can fail on user input).
 pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
-    let user = if compiled.is_mutation {
-        Some(serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))?)
-    } else {
-        None
+    let user = if compiled.is_mutation { Some(session_json(session)?) } else { None };
+    let stmt = Stmt { sql: compiled.sql.clone(), params: compiled.params.clone() };
+    let exec = || {
+        Spi::connect_mut(|client| {
+            if let Some(user) = &user {
+                set_hasura_user(client, user)?;
+            }
+            Ok(json_value(client, &stmt, compiled.is_mutation)?.unwrap_or_else(|| "null".into()))
+        })
     };
-    if !compiled.guarded {
-        return execute(compiled, user.as_deref());
+    if compiled.guarded {
+        guarded(exec, session)
+    } else {
+        exec()
     }
-    match in_subtransaction(|| execute(compiled, user.as_deref())) {
+}
+
+/// Run a mutation: its fields in order, every statement in one subtransaction (a failure
+/// anywhere leaves nothing written), `hasura.user` set first. Each field's JSON goes under its
+/// alias in `data`, assembled as text: the values are Postgres' `json` output, kept verbatim.
+pub fn run_mutation(plan: &MutationPlan, session: &Session) -> Result<String> {
+    let user = session_json(session)?;
+    guarded(
+        || {
+            Spi::connect_mut(|client| {
+                set_hasura_user(client, &user)?;
+                let mut out = String::from("{\"data\":{");
+                for (i, field) in plan.fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(field.alias.clone()).to_string());
+                    out.push(':');
+                    if field.many {
+                        out.push('[');
+                    }
+                    for (j, step) in field.steps.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&run_step(client, step)?);
+                    }
+                    if field.many {
+                        out.push(']');
+                    } else if field.steps.is_empty() {
+                        out.push_str("null");
+                    }
+                }
+                out.push_str("}}");
+                Ok(out)
+            })
+        },
+        session,
+    )
+}
+
+fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
+    let value = match step {
+        MutationStep::Static(json) => Some(json.clone()),
+        MutationStep::Query(stmt) => json_value(client, stmt, true)?,
+        MutationStep::WriteRead { write, read } => {
+            // The write reports `(affected, tids)` as text; the read takes them as $1 and $2.
+            let stmt = plan(client, &write.sql, write.params.len(), true)?;
+            let table = client.update(&*stmt, None, &text_args(&write.params))?.first();
+            let affected = column_text(&table, 1)?;
+            let tids = column_text(&table, 2)?;
+            let mut params = read.params.clone();
+            if params.len() < 2 {
+                return Err(GraftError::Internal("a read-back statement lacks its $1/$2 placeholders".into()));
+            }
+            params[0] = affected;
+            params[1] = tids;
+            json_value(client, &Stmt { sql: read.sql.clone(), params }, true)?
+        }
+    };
+    Ok(value.unwrap_or_else(|| "null".into()))
+}
+
+/// Run `stmt` and return its first row's first column as JSON text (`None` for NULL or no row).
+/// `writes`: plan and run read-write, so the statement sees what earlier ones wrote.
+fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<Option<String>> {
+    let prepared = plan(client, &stmt.sql, stmt.params.len(), writes)?;
+    let args = text_args(&stmt.params);
+    let table = if writes { client.update(&*prepared, None, &args)? } else { client.select(&*prepared, None, &args)? };
+    if table.is_empty() {
+        return Ok(None);
+    }
+    column_text(&table.first(), 1)
+}
+
+/// A column's value as text: `json` as Postgres printed it, `text` as is, anything else cast
+/// by its output function would be a compiler bug, reported as such.
+fn column_text(table: &SpiTupleTable<'_>, ordinal: usize) -> Result<Option<String>> {
+    let oid = table.column_type_oid(ordinal)?.value();
+    if oid == pg_sys::JSONOID {
+        Ok(table.get::<JsonString>(ordinal)?.map(|j| j.0))
+    } else if oid == pg_sys::TEXTOID {
+        Ok(table.get::<String>(ordinal)?)
+    } else {
+        Err(GraftError::Internal(format!("a compiled statement returned type oid {oid:?} instead of json or text")))
+    }
+}
+
+fn text_args(params: &[Option<String>]) -> Vec<DatumWithOid<'_>> {
+    params.iter().map(|p| p.as_deref().into()).collect()
+}
+
+fn session_json(session: &Session) -> Result<String> {
+    serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))
+}
+
+fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
+    let stmt = plan(client, SET_HASURA_USER_SQL, 1, true)?;
+    client.update(&*stmt, None, &[user.into()])?;
+    Ok(())
+}
+
+/// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
+fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
+    match in_subtransaction(exec) {
         Ok(result) => result,
         Err(Caught::Postgres(report)) => Ok(graphql_error_from_pg(&report, session.is_admin()).to_string()),
         Err(Caught::Panic(message)) => Err(GraftError::Internal(format!("panic while running a statement: {message}"))),
     }
-}
-
-fn execute(compiled: &CompiledSql, hasura_user: Option<&str>) -> Result<String> {
-    Spi::connect_mut(|client| {
-        if let Some(user) = hasura_user {
-            let stmt = plan(client, SET_HASURA_USER_SQL, 1, true)?;
-            client.update(&*stmt, None, &[user.into()])?;
-        }
-        let stmt = plan(client, &compiled.sql, compiled.params.len(), compiled.is_mutation)?;
-        let args: Vec<DatumWithOid> = compiled.params.iter().map(|p| p.as_deref().into()).collect();
-        let table = if compiled.is_mutation {
-            client.update(&*stmt, None, &args)?
-        } else {
-            client.select(&*stmt, None, &args)?
-        };
-        match table.first().get_one::<JsonString>()? {
-            Some(JsonString(text)) => Ok(text),
-            None => Err(GraftError::Internal("the compiled statement returned no row or NULL".into())),
-        }
-    })
 }
 
 /// The kept plan for `sql`, preparing it on first use. The `Rc` lets a statement outlive its

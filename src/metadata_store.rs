@@ -31,9 +31,9 @@ const READ_FOR_UPDATE_SQL: &str =
     "SELECT resource_version, metadata::text FROM graphql.metadata_store WHERE id = 1 FOR UPDATE";
 
 const SEED_SQL: &str = "INSERT INTO graphql.metadata_store (id, resource_version, metadata) \
-     VALUES (1, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING";
+     VALUES (1, $1, $2::json) ON CONFLICT (id) DO NOTHING";
 
-const WRITE_SQL: &str = "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::jsonb WHERE id = 1";
+const WRITE_SQL: &str = "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::json WHERE id = 1";
 
 /// The store table's identity.
 #[derive(Clone, Copy, Debug)]

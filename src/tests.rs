@@ -634,6 +634,38 @@ mod tests {
     }
 
     #[pg_test]
+    fn test_failed_mutation_leaves_nothing() {
+        run(BLOG);
+        run("SELECT graphql.track_all('public')");
+        let r = json_of(
+            r#"SELECT graphql.resolve('mutation { a: insert_author_one(object: {name: "Cy"}) { id } b: insert_article_one(object: {author_id: 999, title: "x"}) { id } }')"#,
+        );
+        assert_eq!(r["errors"][0]["extensions"]["code"], json!("constraint-violation"), "{r}");
+        assert!(r["errors"][0]["message"].as_str().unwrap().starts_with("Foreign key violation. "), "{r}");
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM public.author WHERE name = 'Cy'").unwrap(), Some(0));
+        // The transaction goes on, and a good mutation works.
+        let r = json_of(r#"SELECT graphql.resolve('mutation { insert_author_one(object: {name: "Di"}) { name } }')"#);
+        assert_eq!(r, json!({"data": {"insert_author_one": {"name": "Di"}}}));
+    }
+
+    #[pg_test]
+    fn test_mutation_session_visible_to_triggers() {
+        run(BLOG);
+        run("SELECT graphql.track_all('public')");
+        run(
+            "CREATE TABLE audit (who text);
+             CREATE FUNCTION audit_fn() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO audit VALUES (current_setting('hasura.user', true)::json->>'x-hasura-user-id'); RETURN NEW; END $$;
+             CREATE TRIGGER t AFTER INSERT ON public.author FOR EACH ROW EXECUTE FUNCTION audit_fn();",
+        );
+        let r = json_of(
+            r#"SELECT graphql.resolve('mutation { insert_author_one(object: {name: "Dee"}) { name } }', NULL, '{"X-Hasura-User-Id": "42"}')"#,
+        );
+        assert_eq!(r, json!({"data": {"insert_author_one": {"name": "Dee"}}}));
+        assert_eq!(Spi::get_one::<String>("SELECT who FROM audit").unwrap().as_deref(), Some("42"));
+    }
+
+    #[pg_test]
     fn test_resolve_sees_new_column_in_same_session() {
         run(BLOG);
         run("SELECT graphql.track_all('public')");
@@ -669,10 +701,14 @@ mod sessions {
     /// Undo what a test committed, whatever state it stopped in.
     fn cleanup(c: &mut Client, schema: &str) {
         // Untrack through a direct write: the tables may be gone, and this must not depend on
-        // the metadata operations under test. Bumping the version invalidates nothing by
-        // itself, so finish with a real metadata write path call.
+        // the metadata operations under test. No other backend needs telling: every other test
+        // runs in a new backend, with a cold cache.
         c.batch_execute(&format!(
-            "UPDATE graphql.metadata_store SET metadata = jsonb_set(metadata, '{{sources,0,tables}}',                coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(metadata->'sources'->0->'tables') t                          WHERE t->'table'->>'schema' IS DISTINCT FROM '{schema}'), '[]'::jsonb)),                resource_version = resource_version + 1;              DROP SCHEMA IF EXISTS {schema} CASCADE"
+            "UPDATE graphql.metadata_store SET metadata = jsonb_set(metadata::jsonb, '{{sources,0,tables}}', \
+               coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(metadata::jsonb->'sources'->0->'tables') t \
+                         WHERE t->'table'->>'schema' IS DISTINCT FROM '{schema}'), '[]'::jsonb))::json, \
+               resource_version = resource_version + 1; \
+             DROP SCHEMA IF EXISTS {schema} CASCADE"
         ))
         .unwrap();
     }

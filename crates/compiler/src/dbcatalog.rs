@@ -43,6 +43,9 @@ pub enum RelKind {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DbTable {
+    /// `pg_class.oid`, so the extension can tell which relation invalidations matter.
+    #[serde(default)]
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     pub kind: RelKind,
@@ -97,6 +100,9 @@ pub struct DbColumn {
     pub has_default: bool,
     #[serde(default)]
     pub is_identity: bool,
+    /// `GENERATED ALWAYS AS IDENTITY`: Postgres rejects explicit values.
+    #[serde(default)]
+    pub identity_always: bool,
     /// `GENERATED ALWAYS AS (...) STORED` columns can't be written.
     #[serde(default)]
     pub is_generated: bool,

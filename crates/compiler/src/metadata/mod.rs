@@ -1,2 +1,24 @@
+//! Hasura's metadata: the v3 document ([`model`]), the `/v1/metadata` API over it ([`ops`]), and
+//! its consistency with the database ([`consistency`]).
+//!
+//! One module per group of requests: [`tables`], [`relationships`], [`computed_fields`],
+//! [`functions`], [`permissions`], [`document`] (export/replace/clear/reload/inconsistencies);
+//! [`export`] prints Hasura's export JSON; [`track_all`] builds the "track everything" bulk.
+
+pub(crate) mod args;
+pub(crate) mod computed_fields;
+pub mod consistency;
+pub(crate) mod dependents;
+pub(crate) mod document;
+pub mod export;
+pub(crate) mod functions;
 pub mod model;
+pub mod names;
 pub mod ops;
+pub(crate) mod permissions;
+pub(crate) mod relationships;
+pub(crate) mod tables;
+pub(crate) mod track_all;
+
+#[cfg(test)]
+mod tests;

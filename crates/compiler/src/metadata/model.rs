@@ -92,9 +92,23 @@ fn public() -> String {
     "public".into()
 }
 
+/// Hasura prints qualified names with sorted keys: `{"name": …, "schema": …}`.
+pub fn serialize_qualified<S: serde::Serializer>(q: &QualifiedName, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(2))?;
+    m.serialize_entry("name", &q.name)?;
+    m.serialize_entry("schema", &q.schema)?;
+    m.end()
+}
+
+/// The JSON Hasura prints for a qualified name.
+pub fn qualified_json(q: &QualifiedName) -> Value {
+    serde_json::json!({"name": q.name, "schema": q.schema})
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TableEntry {
-    #[serde(deserialize_with = "deserialize_qualified")]
+    #[serde(deserialize_with = "deserialize_qualified", serialize_with = "serialize_qualified")]
     pub table: QualifiedName,
     #[serde(default, skip_serializing_if = "TableConfig::is_empty")]
     pub configuration: TableConfig,
@@ -124,8 +138,8 @@ impl TableEntry {
     pub fn new(table: QualifiedName) -> Self {
         TableEntry {
             table,
-            configuration: TableConfig::default(),
             is_enum: false,
+            configuration: TableConfig::default(),
             object_relationships: vec![],
             array_relationships: vec![],
             computed_fields: vec![],
@@ -147,19 +161,61 @@ impl TableEntry {
     }
 }
 
+/// Table customization. Fields are in Hasura's export order (sorted keys). On read the deprecated
+/// `custom_column_names` is folded into `column_config` (an explicit `column_config` name wins).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(from = "RawTableConfig")]
 pub struct TableConfig {
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub column_config: IndexMap<String, ColumnConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Deprecated form of `column_config.<col>.custom_name`; always empty after reading.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub custom_column_names: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_name: Option<String>,
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub custom_root_fields: IndexMap<String, CustomRootField>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub column_config: IndexMap<String, ColumnConfig>,
-    /// Deprecated form of `column_config.<col>.custom_name`; folded into `column_config` on read.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub custom_column_names: IndexMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawTableConfig {
+    #[serde(default)]
+    column_config: Option<IndexMap<String, ColumnConfig>>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    custom_column_names: Option<IndexMap<String, String>>,
+    #[serde(default)]
+    custom_name: Option<String>,
+    #[serde(default)]
+    custom_root_fields: Option<IndexMap<String, Option<CustomRootField>>>,
+}
+
+impl From<RawTableConfig> for TableConfig {
+    fn from(raw: RawTableConfig) -> Self {
+        let mut column_config = raw.column_config.unwrap_or_default();
+        for (col, name) in raw.custom_column_names.unwrap_or_default() {
+            let entry = column_config.entry(col).or_default();
+            if entry.custom_name.is_none() {
+                entry.custom_name = Some(name);
+            }
+        }
+        let custom_root_fields = raw
+            .custom_root_fields
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        TableConfig {
+            column_config,
+            comment: raw.comment,
+            custom_column_names: IndexMap::new(),
+            custom_name: raw.custom_name,
+            custom_root_fields,
+        }
+    }
 }
 
 impl TableConfig {
@@ -184,10 +240,10 @@ impl TableConfig {
 pub enum CustomRootField {
     Name(String),
     Full {
-        #[serde(default)]
-        name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         comment: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
 }
 
@@ -209,9 +265,9 @@ impl CustomRootField {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ColumnConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -243,12 +299,12 @@ pub enum FkOn {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoteFk {
-    #[serde(deserialize_with = "deserialize_qualified")]
-    pub table: QualifiedName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    #[serde(deserialize_with = "deserialize_qualified", serialize_with = "serialize_qualified")]
+    pub table: QualifiedName,
 }
 
 impl RemoteFk {
@@ -263,11 +319,11 @@ impl RemoteFk {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ManualConfig {
-    #[serde(deserialize_with = "deserialize_qualified")]
-    pub remote_table: QualifiedName,
     pub column_mapping: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insertion_order: Option<String>,
+    #[serde(deserialize_with = "deserialize_qualified", serialize_with = "serialize_qualified")]
+    pub remote_table: QualifiedName,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -280,12 +336,12 @@ pub struct ComputedField {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ComputedFieldDef {
-    #[serde(deserialize_with = "deserialize_qualified")]
+    #[serde(deserialize_with = "deserialize_qualified", serialize_with = "serialize_qualified")]
     pub function: QualifiedName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table_argument: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_argument: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_argument: Option<String>,
 }
 
 /// A permission entry; the body is interpreted by the permissions layer (issue 4).
@@ -299,7 +355,7 @@ pub struct Permission {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionEntry {
-    #[serde(deserialize_with = "deserialize_qualified")]
+    #[serde(deserialize_with = "deserialize_qualified", serialize_with = "serialize_qualified")]
     pub function: QualifiedName,
     #[serde(default, skip_serializing_if = "FunctionConfig::is_empty")]
     pub configuration: FunctionConfig,
@@ -316,9 +372,9 @@ pub struct FunctionConfig {
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub custom_root_fields: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_argument: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposed_as: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_argument: Option<String>,
 }
 
 impl FunctionConfig {
@@ -337,5 +393,112 @@ impl Metadata {
     /// The default source; Graft serves the database it is installed in as `default`.
     pub fn default_source(&self) -> Option<&Source> {
         self.source(DEFAULT_SOURCE)
+    }
+}
+
+/// Object or array relationship.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelKind {
+    Object,
+    Array,
+}
+
+impl RelKind {
+    /// Hasura's metadata object type: `object_relation` / `array_relation`.
+    pub fn object_type(self) -> &'static str {
+        match self {
+            RelKind::Object => "object_relation",
+            RelKind::Array => "array_relation",
+        }
+    }
+}
+
+/// The four table permission kinds, in Hasura's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PermKind {
+    Insert,
+    Select,
+    Update,
+    Delete,
+}
+
+impl PermKind {
+    pub const ALL: [PermKind; 4] = [PermKind::Insert, PermKind::Select, PermKind::Update, PermKind::Delete];
+
+    /// `insert`, `select`, `update`, `delete`.
+    pub fn code(self) -> &'static str {
+        match self {
+            PermKind::Insert => "insert",
+            PermKind::Select => "select",
+            PermKind::Update => "update",
+            PermKind::Delete => "delete",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<PermKind> {
+        PermKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+impl TableEntry {
+    pub fn relationships(&self, kind: RelKind) -> &Vec<Relationship> {
+        match kind {
+            RelKind::Object => &self.object_relationships,
+            RelKind::Array => &self.array_relationships,
+        }
+    }
+    pub fn relationships_mut(&mut self, kind: RelKind) -> &mut Vec<Relationship> {
+        match kind {
+            RelKind::Object => &mut self.object_relationships,
+            RelKind::Array => &mut self.array_relationships,
+        }
+    }
+    /// The relationship called `name` and its kind.
+    pub fn relationship(&self, name: &str) -> Option<(RelKind, &Relationship)> {
+        [RelKind::Object, RelKind::Array]
+            .into_iter()
+            .find_map(|k| self.relationships(k).iter().find(|r| r.name == name).map(|r| (k, r)))
+    }
+    pub fn relationship_mut(&mut self, name: &str) -> Option<&mut Relationship> {
+        self.object_relationships
+            .iter_mut()
+            .chain(self.array_relationships.iter_mut())
+            .find(|r| r.name == name)
+    }
+    pub fn permissions(&self, kind: PermKind) -> &Vec<Permission> {
+        match kind {
+            PermKind::Insert => &self.insert_permissions,
+            PermKind::Select => &self.select_permissions,
+            PermKind::Update => &self.update_permissions,
+            PermKind::Delete => &self.delete_permissions,
+        }
+    }
+    pub fn permissions_mut(&mut self, kind: PermKind) -> &mut Vec<Permission> {
+        match kind {
+            PermKind::Insert => &mut self.insert_permissions,
+            PermKind::Select => &mut self.select_permissions,
+            PermKind::Update => &mut self.update_permissions,
+            PermKind::Delete => &mut self.delete_permissions,
+        }
+    }
+}
+
+impl Source {
+    pub fn function(&self, name: &QualifiedName) -> Option<&FunctionEntry> {
+        self.functions.iter().find(|f| &f.function == name)
+    }
+    pub fn function_mut(&mut self, name: &QualifiedName) -> Option<&mut FunctionEntry> {
+        self.functions.iter_mut().find(|f| &f.function == name)
+    }
+}
+
+impl FkOn {
+    /// The columns named, whichever form was used.
+    pub fn columns(&self) -> Vec<String> {
+        match self {
+            FkOn::Column(c) => vec![c.clone()],
+            FkOn::Columns(cs) => cs.clone(),
+            FkOn::Remote(r) => r.column_list(),
+        }
     }
 }

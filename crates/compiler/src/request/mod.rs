@@ -1,12 +1,15 @@
 //! A GraphQL request against a role's schema: parse, pick the operation, validate, coerce
 //! variables and arguments into a normalized selection tree, and lower it to SQL.
 
+mod coerce;
 pub mod selection;
 pub mod session;
+mod validate;
 
 pub use selection::SelField;
 pub use session::Session;
 
+use async_graphql_parser::types::OperationType;
 use serde_json::Value;
 
 use crate::error::GqlError;
@@ -35,6 +38,43 @@ pub enum Compiled {
     Sql(CompiledSql),
     /// A response computed without the database (introspection, `__typename` only).
     Json(Value),
+    /// A mutation: run in a subtransaction, with `hasura.user` set, field after field.
+    Mutation(MutationPlan),
+}
+
+/// Mutation fields run in order; each one's JSON goes under its alias in `data`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MutationPlan {
+    pub fields: Vec<MutationField>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MutationField {
+    /// Response key.
+    pub alias: String,
+    /// `update_T_many`: the steps' values form a JSON array; otherwise there is one step.
+    pub many: bool,
+    pub steps: Vec<MutationStep>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MutationStep {
+    /// A value known without the database (JSON text), e.g. `__typename`.
+    Static(String),
+    /// One statement returning one `json` value: the field's result.
+    Query(Stmt),
+    /// `write` returns one row `(affected int8, tids text)`; `read` is then run with those two
+    /// values as `$1` and `$2` (its own parameters follow) and returns the field's `json`.
+    /// Reading back in a second statement lets `returning` see rows the write inserted in
+    /// other tables (nested inserts), which a single statement's snapshot would not.
+    WriteRead { write: Stmt, read: Stmt },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    pub sql: String,
+    /// Text parameters (`None` = NULL). For `WriteRead::read`, `$1`/`$2` are placeholders here.
+    pub params: Vec<Option<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -52,12 +92,28 @@ pub struct CompiledSql {
 
 /// Compile one request for the role whose schema is `schema`.
 pub fn compile(
-    _schema: &Schema,
-    _query: &str,
-    _variables: Option<&Value>,
-    _operation_name: Option<&str>,
-    _session: &Session,
-    _limits: &Limits,
+    schema: &Schema,
+    query: &str,
+    variables: Option<&Value>,
+    operation_name: Option<&str>,
+    session: &Session,
+    limits: &Limits,
 ) -> Result<Compiled, GqlError> {
-    unimplemented!("request compiler")
+    let doc = validate::parse(query, limits)?;
+    let op = validate::select_operation(&doc, operation_name)?;
+    let operation = validate::validate(schema, &doc, &op.node, variables, limits)?;
+    let root = match operation.ty {
+        OperationType::Query => schema.query_type.as_str(),
+        OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),
+        OperationType::Mutation => schema.mutation_type.as_deref().unwrap_or("mutation_root"),
+    };
+    if operation.ty == OperationType::Mutation {
+        return crate::sql::compile_mutation(schema, &operation.fields, root, session).map(Compiled::Mutation);
+    }
+    match crate::sql::compile_operation(schema, &operation.fields, root, session)? {
+        crate::sql::Generated::Json(v) => Ok(Compiled::Json(v)),
+        crate::sql::Generated::Sql { sql, params, guarded } => {
+            Ok(Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded }))
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use indexmap::IndexMap;
 
-use crate::dbcatalog::{DbCatalog, DbColumn, DbFunction, DbTable, QualifiedName};
+use crate::dbcatalog::{DbCatalog, DbColumn, DbFunction, DbTable, QualifiedName, RelKind};
 use crate::metadata::model::{FkOn, Metadata, RelUsing, Relationship, Source, TableEntry};
 
 use super::model::*;
@@ -32,14 +32,14 @@ pub fn build_schema(metadata: &Metadata, db: &DbCatalog, role: &str) -> (Schema,
     b.emit()
 }
 
-struct Builder {
-    types: IndexMap<String, TypeDef>,
-    tables: Vec<TableInfo>,
-    functions: Vec<FunctionInfo>,
+pub(super) struct Builder {
+    pub(super) types: IndexMap<String, TypeDef>,
+    pub(super) tables: Vec<TableInfo>,
+    pub(super) functions: Vec<FunctionInfo>,
     problems: Vec<Inconsistency>,
 }
 
-fn table_label(q: &QualifiedName) -> String {
+pub(super) fn table_label(q: &QualifiedName) -> String {
     if q.schema == "public" {
         q.name.clone()
     } else {
@@ -75,6 +75,7 @@ fn column_info(c: &DbColumn, gql_name: String, description: Option<String>) -> C
         nullable: c.nullable,
         description: description.or_else(|| c.comment.clone()),
         category,
+        generated: c.is_generated || c.identity_always,
     }
 }
 
@@ -122,8 +123,18 @@ impl Builder {
                 columns,
                 relationships: vec![],
                 computed_fields: vec![],
+                constraints: t
+                    .primary_key
+                    .iter()
+                    .chain(t.unique_constraints.iter())
+                    .map(|k| (k.name.clone(), k.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect()))
+                    .collect(),
                 primary_key,
                 is_enum: entry.is_enum,
+                is_view: !matches!(t.kind, RelKind::Table | RelKind::PartitionedTable),
+                insertable: t.kind == RelKind::Table || t.kind == RelKind::PartitionedTable || t.is_insertable,
+                updatable: t.kind == RelKind::Table || t.kind == RelKind::PartitionedTable || t.is_updatable,
+                deletable: t.kind == RelKind::Table || t.kind == RelKind::PartitionedTable || t.is_deletable,
             });
             entries.push((entry, t));
         }
@@ -210,7 +221,20 @@ impl Builder {
             }
             _ => true,
         };
-        Ok(RelInfo { name: r.name.clone(), kind, target: target_idx, mapping, nullable, description: r.comment.clone() })
+        let insert_before = match &r.using {
+            RelUsing::ForeignKey(FkOn::Column(_) | FkOn::Columns(_)) => true,
+            RelUsing::ForeignKey(FkOn::Remote(_)) => false,
+            RelUsing::Manual(m) => kind == RelKindInfo::Object && m.insertion_order.as_deref() != Some("after_parent"),
+        };
+        Ok(RelInfo {
+            name: r.name.clone(),
+            kind,
+            target: target_idx,
+            mapping,
+            nullable,
+            insert_before,
+            description: r.comment.clone(),
+        })
     }
 
     fn fk_from_here(&self, t: &DbTable, cols: &[String]) -> Result<(QualifiedName, Vec<(String, String)>), String> {
@@ -326,11 +350,11 @@ impl Builder {
 
     // ------------------------------------------------------------------ type emission
 
-    fn add(&mut self, name: &str, description: Option<String>, kind: TypeKind) {
+    pub(super) fn add(&mut self, name: &str, description: Option<String>, kind: TypeKind) {
         self.types.entry(name.to_string()).or_insert(TypeDef { name: name.to_string(), description, kind });
     }
 
-    fn scalar(&mut self, name: &str) {
+    pub(super) fn scalar(&mut self, name: &str) {
         if !self.types.contains_key(name) {
             self.add(name, None, TypeKind::Scalar);
         }
@@ -457,6 +481,11 @@ impl Builder {
             query_fields.insert(f.name.clone(), f);
         }
         self.add("query_root", None, TypeKind::Object { fields: query_fields });
+        let mutation_fields = self.mutation_fields();
+        let has_mutations = !mutation_fields.is_empty();
+        if has_mutations {
+            self.add("mutation_root", Some("mutation root".into()), TypeKind::Object { fields: mutation_fields });
+        }
         let has_subscriptions = !subscription_fields.is_empty();
         if has_subscriptions {
             self.add("subscription_root", None, TypeKind::Object { fields: subscription_fields });
@@ -465,7 +494,7 @@ impl Builder {
         let schema = Schema {
             types: self.types,
             query_type: "query_root".into(),
-            mutation_type: None,
+            mutation_type: has_mutations.then(|| "mutation_root".to_string()),
             subscription_type: has_subscriptions.then(|| "subscription_root".to_string()),
             tables: self.tables,
             functions: self.functions,
@@ -907,7 +936,7 @@ pub fn agg_op_applies(op: &str, c: &ColumnInfo) -> bool {
     }
 }
 
-fn column_type(c: &ColumnInfo) -> TypeRef {
+pub(super) fn column_type(c: &ColumnInfo) -> TypeRef {
     if c.is_array {
         TypeRef::list_nn(c.scalar.clone())
     } else {
@@ -915,7 +944,7 @@ fn column_type(c: &ColumnInfo) -> TypeRef {
     }
 }
 
-fn input(name: &str, ty: TypeRef, description: Option<String>) -> InputValue {
+pub(super) fn input(name: &str, ty: TypeRef, description: Option<String>) -> InputValue {
     InputValue { name: name.to_string(), description, ty, default_value: None }
 }
 
@@ -967,6 +996,7 @@ pub(crate) mod tests {
             nullable,
             has_default: false,
             is_identity: false,
+            identity_always: false,
             is_generated: false,
             comment: None,
         }
@@ -975,6 +1005,7 @@ pub(crate) mod tests {
     /// author(id, name, meta jsonb, tags text[]) ← article(id, author_id, title, rating numeric, published bool)
     pub fn fixture() -> (Metadata, DbCatalog) {
         let author = DbTable {
+            oid: 1,
             schema: "public".into(),
             name: "author".into(),
             kind: RelKind::Table,
@@ -988,6 +1019,7 @@ pub(crate) mod tests {
             is_deletable: true,
         };
         let article = DbTable {
+            oid: 2,
             schema: "public".into(),
             name: "article".into(),
             kind: RelKind::Table,

@@ -1,3 +1,4 @@
 pub mod build;
 pub mod model;
+mod mutations;
 pub mod names;

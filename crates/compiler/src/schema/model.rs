@@ -154,6 +154,13 @@ pub enum FieldKind {
     /// `__schema`, `__type` on the query root.
     IntrospectionSchema,
     IntrospectionType,
+    Insert { table: usize },
+    InsertOne { table: usize },
+    Update { table: usize },
+    UpdateByPk { table: usize },
+    UpdateMany { table: usize },
+    Delete { table: usize },
+    DeleteByPk { table: usize },
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +175,13 @@ pub struct TableInfo {
     /// Indices into `columns`.
     pub primary_key: Vec<usize>,
     pub is_enum: bool,
+    /// Unique and primary-key constraints: (name, column indices), for `T_constraint`.
+    pub constraints: Vec<(String, Vec<usize>)>,
+    /// Views (and other relations without `ctid`): mutations return rows straight from RETURNING.
+    pub is_view: bool,
+    pub insertable: bool,
+    pub updatable: bool,
+    pub deletable: bool,
 }
 
 impl TableInfo {
@@ -201,6 +215,8 @@ pub struct ColumnInfo {
     pub description: Option<String>,
     /// Broad category used to pick operators and aggregates.
     pub category: TypeCategory,
+    /// `GENERATED ALWAYS` (stored or identity): never written by mutations.
+    pub generated: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +246,9 @@ pub struct RelInfo {
     pub mapping: Vec<(String, String)>,
     /// Object relationships: whether the field may be null.
     pub nullable: bool,
+    /// Nested inserts: the related row is inserted before this one (it holds the key this
+    /// row's columns point at), else after (it points at this row).
+    pub insert_before: bool,
     pub description: Option<String>,
 }
 

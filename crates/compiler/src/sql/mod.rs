@@ -1,1 +1,69 @@
-//! SQL generation: IR → one statement returning the response JSON, values as `$n` parameters.
+//! SQL generation: the validated selection tree → ONE statement returning the whole response as
+//! `json`, with every value bound as a `$n` text parameter cast to its column type. Aliases are
+//! numbered deterministically, so the same query text always yields the same SQL (and reuses the
+//! same cached plan).
+
+mod filter;
+mod mutation;
+mod params;
+mod select;
+
+pub use params::Params;
+pub use mutation::compile_mutation;
+pub use select::{compile_operation, Generated};
+
+use crate::schema::names::quote_literal;
+
+/// `json_build_object` takes at most 100 arguments; wider objects are built in chunks whose
+/// texts are spliced together, which keeps key order (a `jsonb` merge would not).
+pub(crate) fn json_object(pairs: &[(String, String)]) -> String {
+    const CHUNK: usize = 50;
+    let build = |chunk: &[(String, String)]| {
+        let mut s = String::from("json_build_object(");
+        for (i, (k, v)) in chunk.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&quote_literal(k));
+            s.push_str(", ");
+            s.push_str(v);
+        }
+        s.push(')');
+        s
+    };
+    if pairs.len() <= CHUNK {
+        return build(pairs);
+    }
+    let parts: Vec<String> = pairs.chunks(CHUNK).map(build).collect();
+    // '{"a":1}' and '{"b":2}' → '{"a":1, "b":2}': drop the closing/opening braces and join.
+    let mut s = String::from("(");
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" || ', ' || ");
+        }
+        let first = i == 0;
+        let last = i == parts.len() - 1;
+        let t = format!("({p})::text");
+        let t = match (first, last) {
+            (true, _) => format!("left({t}, -1)"),
+            (false, true) => format!("substr({t}, 2)"),
+            (false, false) => format!("substr(left({t}, -1), 2)"),
+        };
+        s.push_str(&t);
+    }
+    s.push_str(")::json");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_objects_are_chunked() {
+        let pairs: Vec<(String, String)> = (0..120).map(|i| (format!("k{i}"), i.to_string())).collect();
+        let sql = json_object(&pairs);
+        assert!(sql.starts_with("(left((json_build_object("));
+        assert_eq!(sql.matches("json_build_object(").count(), 3);
+    }
+}

@@ -1,0 +1,519 @@
+//! Which metadata objects do not match the database — Hasura's "inconsistent objects".
+//!
+//! The checks mirror what Hasura's schema-cache build rejects: tracked tables/functions that are
+//! gone, relationships whose foreign key, columns or target table vanished, computed fields whose
+//! function is missing or unsuitable, enum tables that are not enum-shaped, column customizations
+//! for missing columns, fields clashing with columns. An object on an inconsistent table is not
+//! reported separately (it is dropped with its table), but objects on *other* tables that point at
+//! it are (`table "author" is not tracked`). The same checks validate every metadata request.
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::IndexMap;
+use serde_json::{json, Value};
+
+use crate::dbcatalog::{DbCatalog, DbFunction, DbTable, QualifiedName};
+use crate::metadata::model::{
+    qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, Permission, RelKind, RelUsing,
+    Relationship, Source, TableEntry,
+};
+use crate::metadata::names::{display, dq, dq_q, english_list, pg_type_display, reasons};
+use crate::schema::build::Inconsistency;
+
+/// Identity of a metadata object, as Hasura's `MetadataObjId`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectId {
+    Table { source: String, table: QualifiedName },
+    Relationship { source: String, table: QualifiedName, name: String, kind: RelKind },
+    ComputedField { source: String, table: QualifiedName, name: String },
+    Permission { source: String, table: QualifiedName, role: String, kind: PermKind },
+    Function { source: String, function: QualifiedName },
+}
+
+/// One inconsistent object: which it is, and what `get_inconsistent_metadata` says about it.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub id: ObjectId,
+    pub inconsistency: Inconsistency,
+}
+
+/// Every inconsistent object of `md` against `db`, in Hasura's order (tables, then per table its
+/// relationships, computed fields and permissions, then functions).
+pub fn check(md: &Metadata, db: &DbCatalog) -> Vec<Inconsistency> {
+    check_objects(md, db).into_iter().map(|f| f.inconsistency).collect()
+}
+
+pub fn check_objects(md: &Metadata, db: &DbCatalog) -> Vec<Found> {
+    let mut out = Vec::new();
+    for source in &md.sources {
+        SourceCheck { source, db, good: HashSet::new() }.run(&mut out);
+    }
+    out
+}
+
+const PREFIX: &str = "Inconsistent object: ";
+
+struct SourceCheck<'a> {
+    source: &'a Source,
+    db: &'a DbCatalog,
+    /// Tracked tables that exist and are themselves consistent.
+    good: HashSet<QualifiedName>,
+}
+
+impl<'a> SourceCheck<'a> {
+    fn run(mut self, out: &mut Vec<Found>) {
+        let src = self.source;
+        for t in &src.tables {
+            let problem = match self.db.table(&t.table.schema, &t.table.name) {
+                None => Some(format!("no such table/view exists in source: {}", dq_q(&t.table))),
+                Some(dbt) => table_problem(t, dbt),
+            };
+            match problem {
+                Some(reason) => out.push(self.found(
+                    ObjectId::Table { source: src.name.clone(), table: t.table.clone() },
+                    "table",
+                    format!("table {} in source {}", display(&t.table), src.name),
+                    qualified_json(&t.table),
+                    reason,
+                )),
+                None => {
+                    self.good.insert(t.table.clone());
+                }
+            }
+        }
+        for t in &src.tables {
+            if let Some(dbt) = self.good_table(&t.table) {
+                self.check_fields(t, dbt, out);
+            }
+        }
+        for f in &src.functions {
+            if let Err(reason) = self.function_problem(f) {
+                out.push(self.found(
+                    ObjectId::Function { source: src.name.clone(), function: f.function.clone() },
+                    "function",
+                    format!("function {} in source {}", display(&f.function), src.name),
+                    function_definition(&src.name, f),
+                    reason,
+                ));
+            }
+        }
+    }
+
+    fn found(&self, id: ObjectId, kind: &str, name: String, definition: Value, reason: String) -> Found {
+        Found {
+            id,
+            inconsistency: Inconsistency {
+                definition,
+                name,
+                reason: format!("{PREFIX}{reason}"),
+                kind: kind.to_string(),
+            },
+        }
+    }
+
+    fn good_table(&self, q: &QualifiedName) -> Option<&'a DbTable> {
+        if self.good.contains(q) {
+            self.db.table(&q.schema, &q.name)
+        } else {
+            None
+        }
+    }
+
+    /// Relationships, computed fields and permissions of one consistent table.
+    fn check_fields(&self, t: &'a TableEntry, dbt: &DbTable, out: &mut Vec<Found>) {
+        let src = &self.source.name;
+        let gql_columns: HashMap<String, &str> = dbt
+            .columns
+            .iter()
+            .map(|c| (t.configuration.column_custom_name(&c.name).unwrap_or(&c.name).to_string(), c.name.as_str()))
+            .collect();
+        let mut fields: HashSet<&str> = HashSet::new();
+        let mut name_problem = |name: &'a str| -> Option<String> {
+            if dbt.column(name).is_some() {
+                Some("field definition conflicts with postgres column".into())
+            } else if let Some(col) = gql_columns.get(name) {
+                Some(format!("field definition conflicts with custom field name for postgres column {}", dq(col)))
+            } else if !fields.insert(name) {
+                Some(format!("conflicting definitions for field {}", dq(name)))
+            } else {
+                None
+            }
+        };
+        for kind in [RelKind::Object, RelKind::Array] {
+            for rel in t.relationships(kind) {
+                let problem = self.relationship_problem(&t.table, dbt, rel, kind).err();
+                if let Some(reason) = problem.or_else(|| name_problem(&rel.name)) {
+                    out.push(self.found(
+                        ObjectId::Relationship { source: src.clone(), table: t.table.clone(), name: rel.name.clone(), kind },
+                        kind.object_type(),
+                        format!("{} {} in table {} in source {}", kind.object_type(), rel.name, display(&t.table), src),
+                        relationship_definition(src, &t.table, rel),
+                        reason,
+                    ));
+                }
+            }
+        }
+        for cf in &t.computed_fields {
+            let problem = self.computed_field_problem(&t.table, cf).err();
+            if let Some(reason) = problem.or_else(|| name_problem(&cf.name)) {
+                out.push(self.found(
+                    ObjectId::ComputedField { source: src.clone(), table: t.table.clone(), name: cf.name.clone() },
+                    "computed_field",
+                    format!("computed_field {} in table {} in source {}", cf.name, display(&t.table), src),
+                    computed_field_definition(src, &t.table, cf),
+                    reason,
+                ));
+            }
+        }
+        for kind in PermKind::ALL {
+            for p in t.permissions(kind) {
+                if p.role == "admin" {
+                    let reason = format!(
+                        "in table {}: in permission for role {}: cannot define permission for admin role",
+                        dq_q(&t.table),
+                        dq(&p.role)
+                    );
+                    out.push(self.found(
+                        ObjectId::Permission { source: src.clone(), table: t.table.clone(), role: p.role.clone(), kind },
+                        &format!("{}_permission", kind.code()),
+                        format!("{}_permission {} in table {} in source {}", kind.code(), p.role, display(&t.table), src),
+                        permission_definition(src, &t.table, p),
+                        reason,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn not_tracked(&self, q: &QualifiedName) -> Result<&'a DbTable, String> {
+        self.good_table(q).ok_or_else(|| format!("table {} is not tracked", dq_q(q)))
+    }
+
+    fn relationship_problem(
+        &self,
+        table: &QualifiedName,
+        dbt: &DbTable,
+        rel: &Relationship,
+        kind: RelKind,
+    ) -> Result<(), String> {
+        let in_rel = |m: &str| format!("in table {}: in relationship {}: {m}", dq_q(table), dq(&rel.name));
+        match &rel.using {
+            RelUsing::ForeignKey(FkOn::Remote(remote)) => {
+                let rdb = self.not_tracked(&remote.table)?;
+                let cols = remote.column_list();
+                single_fk(rdb, &cols, |fk| fk.ref_schema == table.schema && fk.ref_table == table.name)
+                    .map_err(in_rel)?;
+                Ok(())
+            }
+            RelUsing::ForeignKey(on) => {
+                if kind == RelKind::Array {
+                    return Err(in_rel("an array relationship needs foreign_key_constraint_on: {table, column(s)}"));
+                }
+                let fk = single_fk(dbt, &on.columns(), |_| true).map_err(in_rel)?;
+                self.not_tracked(&QualifiedName::new(&fk.ref_schema, &fk.ref_table))?;
+                Ok(())
+            }
+            RelUsing::Manual(m) => {
+                let rdb = self.not_tracked(&m.remote_table)?;
+                for (local, remote) in &m.column_mapping {
+                    if dbt.column(local).is_none() {
+                        return Err(format!("table {} has no field named {}", dq_q(table), dq(local)));
+                    }
+                    if rdb.column(remote).is_none() {
+                        return Err(format!("table {} has no field named {}", dq_q(&m.remote_table), dq(remote)));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn computed_field_problem(&self, table: &QualifiedName, cf: &ComputedField) -> Result<(), String> {
+        let fname = &cf.definition.function;
+        let in_cf = |m: String| format!("in table {}: in computed field {}: {m}", dq_q(table), dq(&cf.name));
+        let f = single_function(self.db, fname).map_err(in_cf)?;
+        let fq = dq_q(fname);
+        let mut errs = Vec::new();
+        if f.volatility == "v" {
+            errs.push(format!("the function {fq} is of type VOLATILE; cannot be added as a computed field"));
+        }
+        match return_table(self.db, f) {
+            Some(rt) if f.returns_set => {
+                if self.good_table(&rt).is_none() {
+                    errs.push(format!(
+                        "the function {fq} returning set of table {} is not tracked or not found in database",
+                        dq_q(&rt)
+                    ));
+                }
+            }
+            _ if f.returns_set || is_pseudo_type(&f.return_type) || return_table(self.db, f).is_some() => {
+                let set = if f.returns_set { "SETOF " } else { "" };
+                errs.push(format!("the function {fq} returning type {set}{} is not a BASE type", f.return_type));
+            }
+            _ => {}
+        }
+        let check_table_arg = |i: usize, subject: String, errs: &mut Vec<String>| {
+            let ty = arg_type(self.db, f, i);
+            let shown = dq(&format!("{}.{}", ty.schema, ty.name));
+            let not_the_table =
+                format!("{subject} of type {shown} is not the table to which the computed field is being added");
+            match self.db.table(&ty.schema, &ty.name) {
+                Some(_) if &ty == table => {}
+                Some(_) => errs.push(not_the_table),
+                None => {
+                    errs.push(format!("{subject} is not COMPOSITE type"));
+                    errs.push(not_the_table);
+                }
+            }
+        };
+        match &cf.definition.table_argument {
+            Some(arg) => match f.arg_names.iter().position(|n| n == arg) {
+                None => errs.push(format!("{} is not an input argument of {fq} function", dq(arg))),
+                Some(i) => check_table_arg(i, format!("{} argument of the function {fq}", dq(arg)), &mut errs),
+            },
+            None if f.arg_types.is_empty() => errs.push(format!("the function {fq} has no input arguments")),
+            None => check_table_arg(0, format!("first argument of the function {fq}"), &mut errs),
+        }
+        if let Some(arg) = &cf.definition.session_argument {
+            match f.arg_names.iter().position(|n| n == arg) {
+                None => errs.push(format!("{} is not an input argument of the function {fq}", dq(arg))),
+                Some(i) if !is_json(&f.arg_types[i]) => {
+                    errs.push(format!("session argument {} of the function {fq} is not of type json or jsonb", dq(arg)))
+                }
+                Some(_) => {}
+            }
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(in_cf(format!(
+                "the computed field {} cannot be added to table {} {}",
+                dq(&cf.name),
+                dq_q(table),
+                reasons(&errs)
+            )))
+        }
+    }
+
+    fn function_problem(&self, fe: &FunctionEntry) -> Result<(), String> {
+        let fname = &fe.function;
+        let in_fn = |m: String| format!("in function {}: {m}", dq_q(fname));
+        let f = single_function(self.db, fname).map_err(in_fn)?;
+        let mut errs = Vec::new();
+        let rt = return_table(self.db, f);
+        if rt.is_none() {
+            errs.push("the function does not return a \"COMPOSITE\" type".to_string());
+        }
+        let cfg = &fe.configuration;
+        if cfg.exposed_as.as_deref() == Some("mutation") && f.volatility != "v" {
+            errs.push(
+                "the function was requested to be exposed as a mutation, but is not marked VOLATILE. \
+                 Maybe the function was given the wrong volatility when it was defined?"
+                    .to_string(),
+            );
+        }
+        if let Some(arg) = &cfg.session_argument {
+            match f.arg_names.iter().position(|n| n == arg) {
+                None => errs.push(format!("given session argument {} is not an input argument of the function", dq(arg))),
+                Some(i) if !is_json(&f.arg_types[i]) => {
+                    errs.push(format!("given session argument {} is not of type json", dq(arg)))
+                }
+                Some(_) => {}
+            }
+        }
+        if !errs.is_empty() {
+            return Err(in_fn(format!("the function {} cannot be tracked {}", dq_q(fname), reasons(&errs))));
+        }
+        if let Some(rt) = rt {
+            self.not_tracked(&rt)?;
+        }
+        Ok(())
+    }
+}
+
+/// Table-level problems: column customization, enum shape.
+fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
+    let in_table = |m: String| format!("in table {}: {m}", dq_q(&t.table));
+    for (col, cc) in &t.configuration.column_config {
+        if dbt.column(col).is_none() {
+            return Some(in_table(match &cc.custom_name {
+                Some(n) => format!("the custom field name {} was given for the column {}, but no such column exists", dq(n), dq(col)),
+                None => format!("the column {} was given a configuration, but no such column exists", dq(col)),
+            }));
+        }
+    }
+    let mut by_field: IndexMap<&str, Vec<String>> = IndexMap::new();
+    for c in &dbt.columns {
+        let field = t.configuration.column_custom_name(&c.name).unwrap_or(&c.name);
+        by_field.entry(field).or_default().push(dq(&c.name));
+    }
+    if let Some((field, cols)) = by_field.iter().find(|(_, cols)| cols.len() > 1) {
+        return Some(in_table(format!(
+            "the definitions of columns {} are in conflict: they are mapped to the same field name, {}",
+            english_list("and", cols),
+            dq(field)
+        )));
+    }
+    if t.is_enum {
+        return enum_problem(&t.table, dbt);
+    }
+    None
+}
+
+/// Why `dbt` can't be an enum table: a single-column text primary key and at most one other
+/// (text) comment column.
+pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
+    let mut errs = Vec::new();
+    let pk_cols: Vec<&str> = dbt.primary_key.iter().flat_map(|pk| pk.columns.iter().map(|c| c.as_str())).collect();
+    // As in Hasura, an unusable primary key counts among the "other" columns below.
+    let mut usable_pk = None;
+    match pk_cols.as_slice() {
+        [] => errs.push("the table must have a primary key".to_string()),
+        [col] => match dbt.column(col) {
+            Some(c) if !is_text(&c.type_name) => errs.push(format!(
+                "the table’s primary key ({}) must have type \"text\", not type {}",
+                dq(col),
+                dq(&pg_type_display(&c.type_name))
+            )),
+            _ => usable_pk = Some(*col),
+        },
+        many => {
+            let mut cols: Vec<&str> = many.to_vec();
+            cols.sort();
+            errs.push(format!("the table’s primary key must not span multiple columns ({})", cols.join(", ")));
+        }
+    }
+    let others: Vec<_> = dbt.columns.iter().filter(|c| Some(c.name.as_str()) != usable_pk).collect();
+    match others.as_slice() {
+        [] => {}
+        [comment] => {
+            if !is_text(&comment.type_name) {
+                errs.push(format!(
+                    "the table’s comment column ({}) must have type \"text\", not type {}",
+                    dq(&comment.name),
+                    dq(&pg_type_display(&comment.type_name))
+                ));
+            }
+        }
+        _ => {
+            let mut cols: Vec<&str> = others.iter().map(|c| c.name.as_str()).collect();
+            cols.sort();
+            errs.push(format!(
+                "the table must have exactly one primary key and optionally one comment column, not {} columns ({})",
+                cols.len(),
+                cols.join(", ")
+            ));
+        }
+    }
+    if errs.is_empty() {
+        None
+    } else {
+        Some(format!("the table {} cannot be used as an enum {}", dq_q(table), reasons(&errs)))
+    }
+}
+
+fn is_text(type_name: &str) -> bool {
+    type_name == "text"
+}
+
+fn is_json(type_name: &str) -> bool {
+    matches!(type_name, "json" | "jsonb")
+}
+
+fn is_pseudo_type(type_name: &str) -> bool {
+    matches!(type_name, "void" | "record" | "trigger" | "event_trigger" | "anyelement" | "internal")
+}
+
+/// The foreign key of `table` whose columns are exactly `cols` (any order) and that satisfies
+/// `also`; Hasura's messages when there is none or more than one.
+pub fn single_fk<'t>(
+    table: &'t DbTable,
+    cols: &[String],
+    also: impl Fn(&crate::dbcatalog::DbForeignKey) -> bool,
+) -> Result<&'t crate::dbcatalog::DbForeignKey, &'static str> {
+    let wanted: HashSet<&str> = cols.iter().map(|c| c.as_str()).collect();
+    let matching: Vec<_> = table
+        .foreign_keys
+        .iter()
+        .filter(|fk| also(fk) && fk.columns.iter().map(|c| c.as_str()).collect::<HashSet<_>>() == wanted)
+        .collect();
+    match matching.as_slice() {
+        [fk] if !wanted.is_empty() => Ok(fk),
+        [] | [_] => Err("no foreign constraint exists on the given column(s)"),
+        _ => Err("more than one foreign key constraint exists on the given column(s)"),
+    }
+}
+
+/// The one function called `name`, or Hasura's "no such function" / "overloaded" message.
+pub fn single_function<'d>(db: &'d DbCatalog, name: &QualifiedName) -> Result<&'d DbFunction, String> {
+    let fns: Vec<&DbFunction> = db.functions_named(&name.schema, &name.name).collect();
+    match fns.as_slice() {
+        [f] => Ok(f),
+        [] => Err(format!("no such function exists: {}", dq_q(name))),
+        _ => Err(format!("function {} is overloaded. Overloaded functions are not supported", dq_q(name))),
+    }
+}
+
+/// The table or view whose row type `f` returns, if any.
+pub fn return_table(db: &DbCatalog, f: &DbFunction) -> Option<QualifiedName> {
+    db.table(&f.return_type_schema, &f.return_type).map(|t| t.qualified())
+}
+
+/// The (schema-qualified) type of input argument `i`.
+fn arg_type(db: &DbCatalog, f: &DbFunction, i: usize) -> QualifiedName {
+    let name = f.arg_types[i].clone();
+    match f.arg_type_schemas.get(i).filter(|s| !s.is_empty()) {
+        Some(schema) => QualifiedName::new(schema.clone(), name),
+        None => {
+            let tables: Vec<_> = db.tables.iter().filter(|t| t.name == name).collect();
+            match tables.as_slice() {
+                [t] => QualifiedName::new(t.schema.clone(), name),
+                _ => QualifiedName::new("pg_catalog", name),
+            }
+        }
+    }
+}
+
+/// `{comment, name, source, table, using}` — the definition Hasura reports for a relationship.
+pub fn relationship_definition(source: &str, table: &QualifiedName, rel: &Relationship) -> Value {
+    json!({
+        "comment": rel.comment,
+        "name": rel.name,
+        "source": source,
+        "table": qualified_json(table),
+        "using": crate::metadata::export::using_json(&rel.using),
+    })
+}
+
+pub fn computed_field_definition(source: &str, table: &QualifiedName, cf: &ComputedField) -> Value {
+    json!({
+        "comment": cf.comment,
+        "definition": {
+            "function": qualified_json(&cf.definition.function),
+            "session_argument": cf.definition.session_argument,
+            "table_argument": cf.definition.table_argument,
+        },
+        "name": cf.name,
+        "source": source,
+        "table": qualified_json(table),
+    })
+}
+
+pub fn permission_definition(source: &str, table: &QualifiedName, p: &Permission) -> Value {
+    json!({
+        "comment": p.comment,
+        "permission": p.permission,
+        "role": p.role,
+        "source": source,
+        "table": qualified_json(table),
+    })
+}
+
+pub fn function_definition(source: &str, f: &FunctionEntry) -> Value {
+    json!({
+        "comment": f.comment,
+        "configuration": serde_json::to_value(&f.configuration).unwrap_or(Value::Null),
+        "function": qualified_json(&f.function),
+        "source": source,
+    })
+}

@@ -1,0 +1,365 @@
+//! Parse a document, pick the operation, coerce variables, and walk the selection set against
+//! the schema into the normalized [`SelField`] tree. Every validation error carries Hasura's
+//! message and JSON path.
+
+use std::collections::HashMap;
+
+use async_graphql_parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, OperationType,
+    Selection, SelectionSet, Type,
+};
+use async_graphql_parser::Positioned;
+use async_graphql_value::Name;
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::coerce::Coercer;
+use super::selection::SelField;
+use super::Limits;
+use crate::error::GqlError;
+use crate::schema::model::{Schema, TypeKind, TypeRef};
+
+pub struct Operation {
+    pub ty: OperationType,
+    pub fields: Vec<SelField>,
+}
+
+/// Cheap pre-parse bounds: size, and brace nesting (the parser recurses on it).
+fn precheck(query: &str, limits: &Limits) -> Result<(), GqlError> {
+    if query.len() > limits.max_query_bytes {
+        return Err(GqlError::validation("$.query", format!("query is larger than the limit of {} bytes", limits.max_query_bytes)));
+    }
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut in_string = false;
+    let mut prev = ' ';
+    for c in query.chars() {
+        match c {
+            '"' if prev != '\\' => in_string = !in_string,
+            '{' | '[' | '(' if !in_string => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' | ']' | ')' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    // Arguments and list/object literals also nest; allow them room beyond selection depth.
+    if max > limits.max_depth * 4 {
+        return Err(GqlError::validation("$.query", format!("query is nested too deeply (limit {})", limits.max_depth)));
+    }
+    Ok(())
+}
+
+pub fn parse(query: &str, limits: &Limits) -> Result<ExecutableDocument, GqlError> {
+    precheck(query, limits)?;
+    async_graphql_parser::parse_query(query)
+        .map_err(|_| GqlError::validation("$.query", "not a valid graphql query"))
+}
+
+fn type_ref(t: &Type) -> TypeRef {
+    let base = match &t.base {
+        BaseType::Named(n) => TypeRef::Named(n.to_string()),
+        BaseType::List(inner) => TypeRef::List(Box::new(type_ref(inner))),
+    };
+    if t.nullable {
+        base
+    } else {
+        base.non_null()
+    }
+}
+
+pub fn select_operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Result<&'d Positioned<OperationDefinition>, GqlError> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), None) => Ok(op),
+        (DocumentOperations::Single(op), Some(name)) => {
+            // A single named operation must match; a single anonymous one is taken as is.
+            let _ = op;
+            Err(GqlError::validation("$", format!("no such operation found in the document: \"{name}\"")))
+        }
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get(name)
+            .ok_or_else(|| GqlError::validation("$", format!("no such operation found in the document: \"{name}\""))),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => Ok(ops.values().next().unwrap()),
+        (DocumentOperations::Multiple(_), None) => Err(GqlError::validation(
+            "$",
+            "exactly one operation has to be present in the document when operationName is not specified",
+        )),
+    }
+}
+
+pub fn validate(
+    schema: &Schema,
+    doc: &ExecutableDocument,
+    op: &OperationDefinition,
+    variables: Option<&Value>,
+    limits: &Limits,
+) -> Result<Operation, GqlError> {
+    let root = match op.ty {
+        OperationType::Query => schema.query_type.clone(),
+        OperationType::Mutation => schema
+            .mutation_type
+            .clone()
+            .ok_or_else(|| GqlError::validation("$", "no mutations exist"))?,
+        OperationType::Subscription => schema
+            .subscription_type
+            .clone()
+            .ok_or_else(|| GqlError::validation("$", "no subscriptions exist"))?,
+    };
+    let empty = serde_json::Map::new();
+    let given = match variables {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(GqlError::validation("$.variables", "variables must be a JSON object")),
+    };
+    let mut variable_types = IndexMap::new();
+    for vd in &op.variable_definitions {
+        variable_types.insert(vd.node.name.node.to_string(), type_ref(&vd.node.var_type.node));
+    }
+    let mut values = IndexMap::new();
+    {
+        let no_vars = IndexMap::new();
+        let c = Coercer { schema, variables: &no_vars, variable_types: &variable_types };
+        for vd in &op.variable_definitions {
+            let name = vd.node.name.node.as_str();
+            let ty = type_ref(&vd.node.var_type.node);
+            let input_ok = schema
+                .get(ty.base_name())
+                .map(|d| !matches!(d.kind, TypeKind::Object { .. }))
+                .unwrap_or(false);
+            if !input_ok {
+                return Err(GqlError::validation(
+                    "$",
+                    format!("variable \"{name}\" has an unknown or non-input type '{}'", ty.base_name()),
+                ));
+            }
+            let path = format!("$.variableValues.{name}");
+            match given.get(name) {
+                Some(v) => {
+                    values.insert(name.to_string(), c.variable(v, &ty, &path)?);
+                }
+                None => match &vd.node.default_value {
+                    Some(d) => {
+                        let json = d.node.clone().into_json().unwrap_or(Value::Null);
+                        values.insert(name.to_string(), c.variable(&json, &ty, &path)?);
+                    }
+                    None if ty.is_non_null() => {
+                        return Err(GqlError::validation(
+                            "$",
+                            format!("expecting a value for non-nullable variable: \"{name}\""),
+                        ))
+                    }
+                    None => {}
+                },
+            }
+        }
+    }
+    let walker = Walker {
+        schema,
+        fragments: &doc.fragments,
+        coercer: Coercer { schema, variables: &values, variable_types: &variable_types },
+        max_depth: limits.max_depth,
+    };
+    let mut visiting = vec![];
+    let fields = walker.selection_set(&op.selection_set.node, &root, "$", 1, &mut visiting)?;
+    Ok(Operation { ty: op.ty, fields })
+}
+
+struct Walker<'a> {
+    schema: &'a Schema,
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    coercer: Coercer<'a>,
+    max_depth: usize,
+}
+
+impl<'a> Walker<'a> {
+    /// `@skip(if:)` / `@include(if:)`: whether the selection is kept.
+    fn included(&self, directives: &[Positioned<async_graphql_parser::types::Directive>], path: &str) -> Result<bool, GqlError> {
+        for d in directives {
+            let name = d.node.name.node.as_str();
+            match name {
+                "skip" | "include" => {
+                    let arg = d
+                        .node
+                        .get_argument("if")
+                        .ok_or_else(|| GqlError::validation(path, format!("missing required argument 'if' of directive '{name}'")))?;
+                    let v = self.coercer.literal(&arg.node, &TypeRef::named("Boolean").non_null(), path)?;
+                    let b = v.and_then(|v| v.as_bool()).unwrap_or(false);
+                    if (name == "skip" && b) || (name == "include" && !b) {
+                        return Ok(false);
+                    }
+                }
+                // Hasura's query-level directive; field-level use is accepted and has no effect here.
+                "cached" => {}
+                other => return Err(GqlError::validation(path, format!("directive '{other}' is not defined"))),
+            }
+        }
+        Ok(true)
+    }
+
+    fn selection_set(
+        &self,
+        set: &SelectionSet,
+        type_name: &str,
+        path: &str,
+        depth: usize,
+        visiting: &mut Vec<String>,
+    ) -> Result<Vec<SelField>, GqlError> {
+        if depth > self.max_depth {
+            return Err(GqlError::validation(path, format!("the query exceeds the maximum depth of {}", self.max_depth)));
+        }
+        let mut out: Vec<SelField> = vec![];
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    let f = &f.node;
+                    let key = f.response_key().node.to_string();
+                    let name = f.name.node.as_str();
+                    let fpath = format!("{path}.selectionSet.{key}");
+                    if !self.included(&f.directives, &fpath)? {
+                        continue;
+                    }
+                    let sel = self.field(f, name, key, type_name, &fpath, depth, visiting)?;
+                    merge_into(&mut out, sel, &fpath)?;
+                }
+                Selection::FragmentSpread(s) => {
+                    let fname = s.node.fragment_name.node.as_str();
+                    if !self.included(&s.node.directives, path)? {
+                        continue;
+                    }
+                    let frag = self
+                        .fragments
+                        .get(fname)
+                        .ok_or_else(|| GqlError::validation(path, format!("fragment '{fname}' not found")))?;
+                    if visiting.iter().any(|v| v == fname) {
+                        return Err(GqlError::validation(path, format!("the fragment definition(s) {fname} form a cycle")));
+                    }
+                    let on = frag.node.type_condition.node.on.node.as_str();
+                    self.check_condition(on, type_name, path)?;
+                    visiting.push(fname.to_string());
+                    let fields = self.selection_set(&frag.node.selection_set.node, type_name, path, depth, visiting)?;
+                    visiting.pop();
+                    for sel in fields {
+                        let p = sel.path.clone();
+                        merge_into(&mut out, sel, &p)?;
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    if !self.included(&i.node.directives, path)? {
+                        continue;
+                    }
+                    if let Some(tc) = &i.node.type_condition {
+                        self.check_condition(tc.node.on.node.as_str(), type_name, path)?;
+                    }
+                    let fields = self.selection_set(&i.node.selection_set.node, type_name, path, depth, visiting)?;
+                    for sel in fields {
+                        let p = sel.path.clone();
+                        merge_into(&mut out, sel, &p)?;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn check_condition(&self, on: &str, type_name: &str, path: &str) -> Result<(), GqlError> {
+        // Graft's schemas have no interfaces or unions: a fragment applies only to its own type.
+        if on != type_name {
+            if self.schema.get(on).is_none() {
+                return Err(GqlError::validation(path, format!("type '{on}' not found")));
+            }
+            return Err(GqlError::validation(
+                path,
+                format!("cannot spread fragment of type '{on}' on type '{type_name}'"),
+            ));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn field(
+        &self,
+        f: &async_graphql_parser::types::Field,
+        name: &str,
+        key: String,
+        type_name: &str,
+        path: &str,
+        depth: usize,
+        visiting: &mut Vec<String>,
+    ) -> Result<SelField, GqlError> {
+        if name == "__typename" {
+            if !f.arguments.is_empty() || !f.selection_set.node.items.is_empty() {
+                return Err(GqlError::validation(path, "'__typename' takes no arguments or sub-selection"));
+            }
+            return Ok(SelField { alias: key, name: name.into(), args: IndexMap::new(), selection: vec![], path: path.into() });
+        }
+        let def = self
+            .schema
+            .object_field(type_name, name)
+            .ok_or_else(|| GqlError::validation(path, format!("field '{name}' not found in type: '{type_name}'")))?;
+        let mut args = IndexMap::new();
+        for (an, av) in &f.arguments {
+            let an = an.node.as_str();
+            let apath = format!("{path}.args.{an}");
+            let adef = def
+                .args
+                .get(an)
+                .ok_or_else(|| GqlError::validation(path, format!("'{name}' has no argument named '{an}'")))?;
+            if args.contains_key(an) {
+                return Err(GqlError::validation(path, format!("argument '{an}' is given more than once")));
+            }
+            if let Some(v) = self.coercer.literal(&av.node, &adef.ty, &apath)? {
+                args.insert(an.to_string(), v);
+            }
+        }
+        for (an, adef) in &def.args {
+            if adef.ty.is_non_null() && adef.default_value.is_none() && !args.contains_key(an) {
+                return Err(GqlError::validation(path, format!("missing required field '{an}'")));
+            }
+        }
+        // Keep schema order of arguments so identical queries compile identically.
+        let args = def.args.keys().filter_map(|k| args.get(k).map(|v| (k.clone(), v.clone()))).collect();
+        let base = def.ty.base_name();
+        let base_def = self
+            .schema
+            .get(base)
+            .ok_or_else(|| GqlError::new("unexpected", path, format!("unknown type '{base}'")))?;
+        let has_sub = !f.selection_set.node.items.is_empty();
+        let selection = match (&base_def.kind, has_sub) {
+            (TypeKind::Object { .. }, true) => {
+                self.selection_set(&f.selection_set.node, base, path, depth + 1, visiting)?
+            }
+            (TypeKind::Object { .. }, false) => {
+                return Err(GqlError::validation(path, format!("missing selection set for '{name}'")))
+            }
+            (_, true) => {
+                return Err(GqlError::validation(path, format!("unexpected subselection set for non-object field '{name}'")))
+            }
+            (_, false) => vec![],
+        };
+        Ok(SelField { alias: key, name: name.into(), args, selection, path: path.into() })
+    }
+}
+
+/// Add `sel` to `out`, merging with an earlier field of the same response key (which must be the
+/// same field with the same arguments).
+fn merge_into(out: &mut Vec<SelField>, sel: SelField, path: &str) -> Result<(), GqlError> {
+    if let Some(prev) = out.iter_mut().find(|p| p.alias == sel.alias) {
+        if prev.name != sel.name || prev.args != sel.args {
+            return Err(GqlError::validation(
+                path,
+                format!("field '{}' is selected more than once with different definitions", sel.alias),
+            ));
+        }
+        for child in sel.selection {
+            let p = child.path.clone();
+            merge_into(&mut prev.selection, child, &p)?;
+        }
+        return Ok(());
+    }
+    out.push(sel);
+    Ok(())
+}

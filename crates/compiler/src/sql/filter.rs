@@ -1,0 +1,287 @@
+//! `T_bool_exp` → SQL condition over a table alias. Relationships become `EXISTS`, aggregate
+//! predicates become correlated `count(*)` subqueries, values become parameters.
+
+use serde_json::Value;
+
+use super::select::Ctx;
+use crate::error::GqlError;
+use crate::schema::model::{ComputedReturn, RelKindInfo, TypeCategory};
+use crate::schema::names::{quote_ident, quote_qualified};
+
+impl<'s> Ctx<'s> {
+    /// Condition for `exp` (a coerced `T_bool_exp` object) on rows of table `ti` aliased `alias`.
+    pub fn bool_exp(&mut self, ti: usize, alias: &str, exp: &Value, path: &str) -> Result<String, GqlError> {
+        self.enter()?;
+        let out = self.bool_exp_inner(ti, alias, exp, path);
+        self.leave();
+        out
+    }
+
+    fn bool_exp_inner(&mut self, ti: usize, alias: &str, exp: &Value, path: &str) -> Result<String, GqlError> {
+        let Value::Object(obj) = exp else {
+            return Ok("true".into());
+        };
+        let mut conds = vec![];
+        for (key, v) in obj {
+            let kpath = format!("{path}.{key}");
+            let cond = match key.as_str() {
+                "_and" | "_or" => {
+                    let items = v.as_array().cloned().unwrap_or_default();
+                    let parts = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| self.bool_exp(ti, alias, e, &format!("{kpath}[{i}]")))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    match (key.as_str(), parts.is_empty()) {
+                        ("_and", true) => "true".to_string(),
+                        ("_or", true) => "false".to_string(),
+                        ("_and", false) => format!("({})", parts.join(" AND ")),
+                        _ => format!("({})", parts.join(" OR ")),
+                    }
+                }
+                "_not" => {
+                    if v.is_null() {
+                        "true".to_string()
+                    } else {
+                        format!("(NOT {})", self.bool_exp(ti, alias, v, &kpath)?)
+                    }
+                }
+                _ => self.field_cond(ti, alias, key, v, &kpath)?,
+            };
+            conds.push(cond);
+        }
+        Ok(match conds.len() {
+            0 => "true".into(),
+            1 => conds.pop().unwrap(),
+            _ => format!("({})", conds.join(" AND ")),
+        })
+    }
+
+    fn field_cond(&mut self, ti: usize, alias: &str, key: &str, v: &Value, path: &str) -> Result<String, GqlError> {
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        if v.is_null() {
+            return Err(GqlError::validation(path, format!("unexpected null value for field '{key}'")));
+        }
+        if let Some(ci) = t.column_by_gql(key) {
+            let c = &t.columns[ci];
+            let expr = format!("{alias}.{}", quote_ident(&c.name));
+            return self.comparison(&expr, &c.sql_type, c.category, c.is_array, v, path);
+        }
+        if let Some(ri) = t.rel_by_name(key) {
+            let r = &t.relationships[ri];
+            let target = &schema.tables[r.target];
+            let x = self.alias("x");
+            let mut conds: Vec<String> = r
+                .mapping
+                .iter()
+                .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
+                .collect();
+            conds.push(self.bool_exp(r.target, &x, v, path)?);
+            return Ok(format!(
+                "EXISTS (SELECT 1 FROM {} AS {x} WHERE {})",
+                quote_qualified(&target.name.schema, &target.name.name),
+                conds.join(" AND ")
+            ));
+        }
+        if let Some(rel_name) = key.strip_suffix("_aggregate") {
+            if let Some(ri) = t.rel_by_name(rel_name).filter(|&ri| t.relationships[ri].kind == RelKindInfo::Array) {
+                return self.aggregate_predicate(ti, ri, alias, v, path);
+            }
+        }
+        if let Some(fi) = t.computed_by_name(key) {
+            let cf = &t.computed_fields[fi];
+            let call = self.computed_call(ti, fi, alias, None, path)?;
+            return match &cf.returns {
+                ComputedReturn::Scalar { sql_type, category, .. } => {
+                    let (sql_type, category) = (sql_type.clone(), *category);
+                    self.comparison(&call, &sql_type, category, false, v, path)
+                }
+                ComputedReturn::SetOf { table } => {
+                    let x = self.alias("x");
+                    let inner = self.bool_exp(*table, &x, v, path)?;
+                    Ok(format!("EXISTS (SELECT 1 FROM {call} AS {x} WHERE {inner})"))
+                }
+            };
+        }
+        Err(GqlError::validation(path, format!("field '{key}' not found in type: '{}_bool_exp'", t.type_name)))
+    }
+
+    /// `rel_aggregate: {count: {arguments, distinct, filter, predicate}}`.
+    fn aggregate_predicate(&mut self, ti: usize, ri: usize, alias: &str, v: &Value, path: &str) -> Result<String, GqlError> {
+        let schema = self.schema;
+        let r = &schema.tables[ti].relationships[ri];
+        let target = &schema.tables[r.target];
+        let mut conds = vec![];
+        for (agg, body) in v.as_object().into_iter().flatten() {
+            let bpath = format!("{path}.{agg}");
+            if agg != "count" {
+                return Err(GqlError::validation(bpath, format!("aggregate predicate '{agg}' is not supported")));
+            }
+            let x = self.alias("x");
+            let mut where_ = r
+                .mapping
+                .iter()
+                .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
+                .collect::<Vec<_>>();
+            if let Some(filter) = body.get("filter").filter(|f| !f.is_null()) {
+                where_.push(self.bool_exp(r.target, &x, filter, &format!("{bpath}.filter"))?);
+            }
+            let cols: Vec<String> = body
+                .get("arguments")
+                .and_then(|a| a.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str())
+                        .filter_map(|c| target.column_by_gql(c))
+                        .map(|ci| format!("{x}.{}", quote_ident(&target.columns[ci].name)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let distinct = body.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
+            let count = count_expr(&cols, distinct);
+            let sub = format!(
+                "(SELECT {count} FROM {} AS {x} WHERE {})",
+                quote_qualified(&target.name.schema, &target.name.name),
+                where_.join(" AND ")
+            );
+            let pred = body.get("predicate").cloned().unwrap_or(Value::Null);
+            conds.push(self.comparison(&sub, "\"pg_catalog\".\"int8\"", TypeCategory::Numeric, false, &pred, &format!("{bpath}.predicate"))?);
+        }
+        Ok(if conds.is_empty() { "true".into() } else { format!("({})", conds.join(" AND ")) })
+    }
+
+    /// A `<Scalar>_comparison_exp` applied to `expr`.
+    pub fn comparison(
+        &mut self,
+        expr: &str,
+        sql_type: &str,
+        category: TypeCategory,
+        is_array: bool,
+        ops: &Value,
+        path: &str,
+    ) -> Result<String, GqlError> {
+        let Value::Object(obj) = ops else {
+            return Ok("true".into());
+        };
+        let elem_type = sql_type.strip_suffix("[]").unwrap_or(sql_type);
+        let mut conds = vec![];
+        for (op, v) in obj {
+            let opath = format!("{path}.{op}");
+            if v.is_null() && op != "_is_null" {
+                return Err(GqlError::validation(opath, "unexpected null value for type operand".replace("operand", op)));
+            }
+            let value_param = |ctx: &mut Self, v: &Value| -> String {
+                if is_array {
+                    ctx.params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), elem_type)
+                } else if matches!(category, TypeCategory::Json | TypeCategory::Jsonb) {
+                    ctx.params.json(v, sql_type)
+                } else {
+                    ctx.params.scalar(v, sql_type)
+                }
+            };
+            let binop = |sym: &str, ctx: &mut Self, v: &Value| format!("({expr} {sym} {})", value_param(ctx, v));
+            let cond = match op.as_str() {
+                "_eq" => binop("=", self, v),
+                "_neq" => binop("<>", self, v),
+                "_gt" => binop(">", self, v),
+                "_lt" => binop("<", self, v),
+                "_gte" => binop(">=", self, v),
+                "_lte" => binop("<=", self, v),
+                "_in" | "_nin" => {
+                    let items = v.as_array().cloned().unwrap_or_default();
+                    let p = if is_array {
+                        // Each item is itself an array: compare as arrays of arrays.
+                        self.params.needs_guard = true;
+                        self.params.text(super::params::array_literal(&items), &format!("{elem_type}[]"))
+                    } else if matches!(category, TypeCategory::Json | TypeCategory::Jsonb) {
+                        let texts: Vec<Value> = items.iter().map(|i| Value::String(i.to_string())).collect();
+                        self.params.array(&texts, sql_type)
+                    } else {
+                        self.params.array(&items, sql_type)
+                    };
+                    if op == "_in" {
+                        format!("({expr} = ANY({p}))")
+                    } else {
+                        format!("(NOT ({expr} = ANY({p})))")
+                    }
+                }
+                "_is_null" => match v.as_bool() {
+                    Some(true) => format!("({expr} IS NULL)"),
+                    Some(false) => format!("({expr} IS NOT NULL)"),
+                    None => "true".into(),
+                },
+                "_like" | "_nlike" | "_ilike" | "_nilike" | "_similar" | "_nsimilar" | "_regex" | "_iregex" | "_nregex"
+                | "_niregex" => {
+                    let sym = match op.as_str() {
+                        "_like" => "LIKE",
+                        "_nlike" => "NOT LIKE",
+                        "_ilike" => "ILIKE",
+                        "_nilike" => "NOT ILIKE",
+                        "_similar" => "SIMILAR TO",
+                        "_nsimilar" => "NOT SIMILAR TO",
+                        "_regex" => "~",
+                        "_iregex" => "~*",
+                        "_nregex" => "!~",
+                        _ => "!~*",
+                    };
+                    // Patterns can be invalid (bad regex, trailing escape): Postgres decides.
+                    self.params.needs_guard = true;
+                    let p = self.params.scalar(v, "\"pg_catalog\".\"text\"");
+                    format!("({expr} {sym} {p})")
+                }
+                "_contains" => binop("@>", self, v),
+                "_contained_in" => binop("<@", self, v),
+                "_has_key" => {
+                    let p = self.params.scalar(v, "\"pg_catalog\".\"text\"");
+                    format!("({expr} ? {p})")
+                }
+                "_has_keys_any" | "_has_keys_all" => {
+                    let items = v.as_array().cloned().unwrap_or_default();
+                    let p = self.params.array(&items, "\"pg_catalog\".\"text\"");
+                    let sym = if op == "_has_keys_any" { "?|" } else { "?&" };
+                    format!("({expr} {sym} {p})")
+                }
+                "_cast" => {
+                    let mut parts = vec![];
+                    for (target, sub) in v.as_object().into_iter().flatten() {
+                        if target != "String" {
+                            return Err(GqlError::validation(format!("{opath}.{target}"), format!("cannot cast to '{target}'")));
+                        }
+                        let cast = format!("({expr})::text");
+                        parts.push(self.comparison(&cast, "\"pg_catalog\".\"text\"", TypeCategory::String, false, sub, &format!("{opath}.{target}"))?);
+                    }
+                    if parts.is_empty() {
+                        "true".into()
+                    } else {
+                        parts.join(" AND ")
+                    }
+                }
+                other => {
+                    return Err(GqlError::validation(opath, format!("operator '{other}' is not supported")));
+                }
+            };
+            conds.push(cond);
+        }
+        Ok(match conds.len() {
+            0 => "true".into(),
+            1 => conds.pop().unwrap(),
+            _ => format!("({})", conds.join(" AND ")),
+        })
+    }
+}
+
+/// `count(*)`, `count(col)`, `count(DISTINCT col)`, or over several columns as a row.
+pub fn count_expr(cols: &[String], distinct: bool) -> String {
+    let d = if distinct { "DISTINCT " } else { "" };
+    match cols.len() {
+        0 if distinct => "count(*)".into(),
+        0 => "count(*)".into(),
+        1 => format!("count({d}{})", cols[0]),
+        _ => format!(
+            "count({d}CASE WHEN {} THEN ({}) END)",
+            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
+            cols.join(", ")
+        ),
+    }
+}

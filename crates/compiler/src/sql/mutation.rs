@@ -1,0 +1,506 @@
+//! Mutations: inserts (with upserts and nested inserts through relationships), updates and
+//! deletes, each field compiled to data-modifying CTEs.
+//!
+//! Inserts and updates into tables are written by one statement that reports the affected row
+//! count and the `ctid`s of the root rows, then read back by a second statement, so `returning`
+//! (with its relationships) sees everything the write did. Deletes, and writes through views,
+//! return rows straight from `RETURNING`.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::json_object;
+use super::params::Params;
+use super::select::{table_sql, Ctx, RowCtx};
+use crate::error::GqlError;
+use crate::request::{MutationField, MutationPlan, MutationStep, SelField, Session, Stmt};
+use crate::schema::model::{FieldKind, RelKindInfo, Schema, TableInfo, TypeCategory};
+use crate::schema::names::{quote_ident, quote_literal};
+
+pub fn compile_mutation(
+    schema: &Schema,
+    fields: &[SelField],
+    root_type: &str,
+    session: &Session,
+) -> Result<MutationPlan, GqlError> {
+    let mut out = vec![];
+    for f in fields {
+        if f.name == "__typename" {
+            out.push(MutationField {
+                alias: f.alias.clone(),
+                many: false,
+                steps: vec![MutationStep::Static(Value::String(root_type.into()).to_string())],
+            });
+            continue;
+        }
+        let def = schema
+            .object_field(root_type, &f.name)
+            .ok_or_else(|| GqlError::validation(&f.path, format!("field '{}' not found in type: '{root_type}'", f.name)))?;
+        let (many, steps) = match def.kind {
+            FieldKind::Insert { table } => {
+                let objects = f.args.get("objects").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+                (false, vec![insert(schema, session, table, &objects, f.args.get("on_conflict"), f, false)?])
+            }
+            FieldKind::InsertOne { table } => {
+                let object = f.args.get("object").cloned().unwrap_or(Value::Null);
+                (false, vec![insert(schema, session, table, &[object], f.args.get("on_conflict"), f, true)?])
+            }
+            FieldKind::Update { table } => (false, vec![update(schema, session, table, &f.args, f, Target::Where, false)?]),
+            FieldKind::UpdateByPk { table } => (false, vec![update(schema, session, table, &f.args, f, Target::PkColumns, true)?]),
+            FieldKind::UpdateMany { table } => {
+                let mut steps = vec![];
+                for (i, u) in f.args.get("updates").and_then(|v| v.as_array()).into_iter().flatten().enumerate() {
+                    let args: IndexMap<String, Value> = u.as_object().cloned().unwrap_or_default().into_iter().collect();
+                    let mut sub = f.clone();
+                    sub.path = format!("{}.args.updates[{i}]", f.path);
+                    steps.push(update(schema, session, table, &args, &sub, Target::Where, false)?);
+                }
+                (true, steps)
+            }
+            FieldKind::Delete { table } => (false, vec![delete(schema, session, table, f, false)?]),
+            FieldKind::DeleteByPk { table } => (false, vec![delete(schema, session, table, f, true)?]),
+            ref other => {
+                return Err(GqlError::new("unexpected", &f.path, format!("cannot resolve mutation field of kind {other:?}")))
+            }
+        };
+        out.push(MutationField { alias: f.alias.clone(), many, steps });
+    }
+    Ok(MutationPlan { fields: out })
+}
+
+enum Target {
+    Where,
+    PkColumns,
+}
+
+/// The `returning`-side JSON of a mutation field over the rows of `rows` (a FROM clause that
+/// names them `rc`'s alias). `single`: the field returns one row (`_one`, `_by_pk`), else a
+/// `T_mutation_response`.
+#[allow(clippy::too_many_arguments)]
+fn response_json(
+    ctx: &mut Ctx,
+    ti: usize,
+    f: &SelField,
+    single: bool,
+    affected: &str,
+    rows: &str,
+    mut rc: RowCtx,
+    order: &str,
+) -> Result<String, GqlError> {
+    let t = &ctx.schema.tables[ti];
+    if single {
+        let row = ctx.row_json(ti, &mut rc, &f.selection)?;
+        return Ok(format!("(SELECT {row} FROM {rows} LIMIT 1)"));
+    }
+    let mut pairs = vec![];
+    for s in &f.selection {
+        let e = match s.name.as_str() {
+            "__typename" => quote_literal(&format!("{}_mutation_response", t.type_name)),
+            "affected_rows" => affected.to_string(),
+            "returning" => {
+                let row = ctx.row_json(ti, &mut rc, &s.selection)?;
+                format!("(SELECT coalesce(json_agg({row}{order}), '[]') FROM {rows})")
+            }
+            other => return Err(GqlError::validation(&s.path, format!("field '{other}' not found in type: '{}_mutation_response'", t.type_name))),
+        };
+        pairs.push((s.alias.clone(), e));
+    }
+    Ok(json_object(&pairs))
+}
+
+/// The read-back statement: rows of table `ti` whose ctids are in `$2`, in that order, read
+/// through the table itself so computed fields get a proper row.
+fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<Stmt, GqlError> {
+    let mut ctx = Ctx::new(schema, session);
+    ctx.params.values.push(None); // $1: affected rows
+    ctx.params.values.push(None); // $2: ctids
+    let t = &schema.tables[ti];
+    let r = ctx.alias("r");
+    let rows = if single {
+        format!("{} AS {r} WHERE {r}.ctid = (($2)::tid[])[1]", table_sql(t))
+    } else {
+        format!("{} AS {r} WHERE {r}.ctid = ANY(($2)::tid[])", table_sql(t))
+    };
+    let order = format!(" ORDER BY array_position(($2)::tid[], {r}.ctid)");
+    let json = response_json(&mut ctx, ti, f, single, "($1)::int8", &rows, RowCtx::direct(&r), &order)?;
+    Ok(Stmt { sql: format!("SELECT {json}"), params: ctx.params.values })
+}
+
+fn check_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, GqlError> {
+    v.as_object().ok_or_else(|| GqlError::validation(path, "expected an object"))
+}
+
+/// Bind a column value with its column's type.
+fn bind(params: &mut Params, t: &TableInfo, ci: usize, v: &Value) -> String {
+    let c = &t.columns[ci];
+    if v.is_null() {
+        return format!("NULL::{}", c.sql_type);
+    }
+    if c.is_array {
+        let elem = c.sql_type.strip_suffix("[]").unwrap_or(&c.sql_type);
+        return params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), elem);
+    }
+    if matches!(c.category, TypeCategory::Json | TypeCategory::Jsonb) {
+        return params.json(v, &c.sql_type);
+    }
+    params.scalar(v, &c.sql_type)
+}
+
+struct InsertWriter<'c, 's> {
+    ctx: &'c mut Ctx<'s>,
+    ctes: Vec<(String, String)>,
+}
+
+impl<'c, 's> InsertWriter<'c, 's> {
+    fn on_conflict(&mut self, ti: usize, alias: &str, oc: Option<&Value>, path: &str) -> Result<String, GqlError> {
+        let Some(oc) = oc.filter(|v| !v.is_null()) else { return Ok(String::new()) };
+        let t = &self.ctx.schema.tables[ti];
+        let constraint = oc.get("constraint").and_then(|c| c.as_str()).unwrap_or_default();
+        let cols: Vec<String> = oc
+            .get("update_columns")
+            .and_then(|u| u.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str())
+            .filter_map(|c| t.column_by_gql(c))
+            .map(|ci| quote_ident(&t.columns[ci].name))
+            .collect();
+        if cols.is_empty() {
+            return Ok(format!(" ON CONFLICT ON CONSTRAINT {} DO NOTHING", quote_ident(constraint)));
+        }
+        let set = cols.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
+        let mut s = format!(" ON CONFLICT ON CONSTRAINT {} DO UPDATE SET {set}", quote_ident(constraint));
+        if let Some(w) = oc.get("where").filter(|w| !w.is_null()) {
+            let cond = self.ctx.bool_exp(ti, alias, w, &format!("{path}.where"))?;
+            s.push_str(&format!(" WHERE {cond}"));
+        }
+        Ok(s)
+    }
+
+    /// Insert several plain objects (no nested relationships) with one multi-row VALUES.
+    fn flat(&mut self, ti: usize, objects: &[Value], oc: Option<&Value>, path: &str) -> Result<String, GqlError> {
+        let schema = self.ctx.schema;
+        let t = &schema.tables[ti];
+        let mut cols: Vec<usize> = vec![];
+        for (i, o) in objects.iter().enumerate() {
+            for k in check_object(o, &format!("{path}[{i}]"))?.keys() {
+                let ci = t
+                    .column_by_gql(k)
+                    .ok_or_else(|| GqlError::validation(format!("{path}[{i}].{k}"), format!("field '{k}' not found in type: '{}_insert_input'", t.type_name)))?;
+                if !cols.contains(&ci) {
+                    cols.push(ci);
+                }
+            }
+        }
+        let alias = self.ctx.alias("t");
+        let mut rows = vec![];
+        for o in objects {
+            let obj = o.as_object().unwrap();
+            let vals: Vec<String> = cols
+                .iter()
+                .map(|&ci| match obj.get(&t.columns[ci].gql_name) {
+                    Some(v) => bind(&mut self.ctx.params, t, ci, v),
+                    None => "DEFAULT".to_string(),
+                })
+                .collect();
+            rows.push(format!("({})", vals.join(", ")));
+        }
+        let conflict = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
+        let name = self.ctx.alias("m");
+        let target = if cols.is_empty() {
+            // Every row takes all defaults.
+            format!("{} AS {alias} {}", table_sql(t), if rows.len() == 1 { "DEFAULT VALUES".to_string() } else { String::new() })
+        } else {
+            format!(
+                "{} AS {alias} ({}) VALUES {}",
+                table_sql(t),
+                cols.iter().map(|&ci| quote_ident(&t.columns[ci].name)).collect::<Vec<_>>().join(", "),
+                rows.join(", ")
+            )
+        };
+        if cols.is_empty() && rows.len() > 1 {
+            // DEFAULT VALUES takes one row; insert the others from a generated series.
+            let sql = format!(
+                "INSERT INTO {} AS {alias} SELECT FROM generate_series(1, {}){conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"",
+                table_sql(t),
+                rows.len()
+            );
+            self.ctes.push((name.clone(), sql));
+            return Ok(name);
+        }
+        let sql = format!("INSERT INTO {target}{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"");
+        self.ctes.push((name.clone(), sql));
+        Ok(name)
+    }
+
+    /// Insert one object with its nested relationships; returns the CTE holding its row.
+    /// `parent`: the CTE of the row this one points at, with (my column, parent column) pairs.
+    fn nested(
+        &mut self,
+        ti: usize,
+        obj: &Value,
+        oc: Option<&Value>,
+        parent: Option<(&str, &[(String, String)])>,
+        path: &str,
+    ) -> Result<String, GqlError> {
+        self.ctx.enter()?;
+        let schema = self.ctx.schema;
+        let t = &schema.tables[ti];
+        let obj = check_object(obj, path)?;
+        let mut cols: Vec<String> = vec![];
+        let mut vals: Vec<String> = vec![];
+        let mut from: Vec<String> = vec![];
+        let mut after: Vec<(usize, &Value, String)> = vec![];
+        if let Some((cte, pairs)) = parent {
+            for (mine, theirs) in pairs {
+                cols.push(quote_ident(mine));
+                vals.push(format!("{cte}.{}", quote_ident(theirs)));
+            }
+            from.push(cte.to_string());
+        }
+        for (k, v) in obj {
+            let kpath = format!("{path}.{k}");
+            if let Some(ci) = t.column_by_gql(k) {
+                let name = quote_ident(&t.columns[ci].name);
+                if cols.contains(&name) {
+                    continue; // set from the parent row
+                }
+                cols.push(name);
+                vals.push(bind(&mut self.ctx.params, t, ci, v));
+                continue;
+            }
+            let ri = t
+                .rel_by_name(k)
+                .ok_or_else(|| GqlError::validation(&kpath, format!("field '{k}' not found in type: '{}_insert_input'", t.type_name)))?;
+            let r = &t.relationships[ri];
+            if r.insert_before && r.kind == RelKindInfo::Object {
+                let data = v.get("data").cloned().unwrap_or(Value::Null);
+                let cte = self.nested(r.target, &data, v.get("on_conflict"), None, &format!("{kpath}.data"))?;
+                for (mine, theirs) in &r.mapping {
+                    let q = quote_ident(mine);
+                    if let Some(pos) = cols.iter().position(|c| c == &q) {
+                        cols.remove(pos);
+                        vals.remove(pos);
+                    }
+                    cols.push(q);
+                    vals.push(format!("{cte}.{}", quote_ident(theirs)));
+                }
+                from.push(cte);
+            } else {
+                after.push((ri, v, kpath));
+            }
+        }
+        let alias = self.ctx.alias("t");
+        let conflict = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
+        let name = self.ctx.alias("m");
+        let source = if from.is_empty() { String::new() } else { format!(" FROM {}", from.join(", ")) };
+        let sql = if cols.is_empty() && from.is_empty() {
+            format!("INSERT INTO {} AS {alias} DEFAULT VALUES{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"", table_sql(t))
+        } else {
+            format!(
+                "INSERT INTO {} AS {alias} ({}) SELECT {}{source}{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"",
+                table_sql(t),
+                cols.join(", "),
+                vals.join(", ")
+            )
+        };
+        self.ctes.push((name.clone(), sql));
+        for (ri, v, kpath) in after {
+            let r = &t.relationships[ri];
+            // The child's columns take this row's values: (child column, my column).
+            let pairs: Vec<(String, String)> = r.mapping.iter().map(|(mine, theirs)| (theirs.clone(), mine.clone())).collect();
+            let oc = v.get("on_conflict");
+            match (r.kind, v.get("data")) {
+                (RelKindInfo::Array, Some(Value::Array(items))) => {
+                    for (i, item) in items.iter().enumerate() {
+                        self.nested(r.target, item, oc, Some((&name, &pairs)), &format!("{kpath}.data[{i}]"))?;
+                    }
+                }
+                (_, Some(item)) => {
+                    self.nested(r.target, item, oc, Some((&name, &pairs)), &format!("{kpath}.data"))?;
+                }
+                _ => {}
+            }
+        }
+        self.ctx.leave();
+        Ok(name)
+    }
+}
+
+fn has_relationship_keys(t: &TableInfo, objects: &[Value]) -> bool {
+    objects.iter().any(|o| o.as_object().map(|m| m.keys().any(|k| t.column_by_gql(k).is_none())).unwrap_or(false))
+}
+
+fn insert(
+    schema: &Schema,
+    session: &Session,
+    ti: usize,
+    objects: &[Value],
+    on_conflict: Option<&Value>,
+    f: &SelField,
+    single: bool,
+) -> Result<MutationStep, GqlError> {
+    let t = &schema.tables[ti];
+    let mut ctx = Ctx::new(schema, session);
+    let arg = if single { "object" } else { "objects" };
+    let path = format!("{}.args.{arg}", f.path);
+    let mut w = InsertWriter { ctx: &mut ctx, ctes: vec![] };
+    let mut roots = vec![];
+    if objects.is_empty() {
+        // Nothing to write.
+    } else if has_relationship_keys(t, objects) {
+        for (i, o) in objects.iter().enumerate() {
+            let p = if single { path.clone() } else { format!("{path}[{i}]") };
+            roots.push(w.nested(ti, o, on_conflict, None, &p)?);
+        }
+    } else {
+        roots.push(w.flat(ti, objects, on_conflict, &path)?);
+    }
+    let ctes = std::mem::take(&mut w.ctes);
+    let with = if ctes.is_empty() {
+        String::new()
+    } else {
+        format!("WITH {} ", ctes.iter().map(|(n, s)| format!("{n} AS ({s})")).collect::<Vec<_>>().join(", "))
+    };
+    if t.is_view {
+        // No ctid to read back by: answer from RETURNING in the same statement.
+        let rows = if roots.is_empty() {
+            format!("(SELECT * FROM {} WHERE false)", table_sql(t))
+        } else {
+            format!("({})", roots.iter().map(|r| format!("SELECT * FROM {r}")).collect::<Vec<_>>().join(" UNION ALL "))
+        };
+        let affected = affected_sum(&ctes);
+        let o = ctx.alias("o");
+        let rc = RowCtx::returning(&o, &table_sql(t));
+        let json = response_json(&mut ctx, ti, f, single, &affected, &format!("{rows} AS {o}"), rc, "")?;
+        return Ok(MutationStep::Query(Stmt { sql: format!("{with}SELECT {json}"), params: ctx.params.values }));
+    }
+    let tids = if roots.is_empty() {
+        "'{}'".to_string()
+    } else {
+        format!(
+            "({})::text",
+            roots.iter().map(|r| format!("ARRAY(SELECT \"graft.tid\" FROM {r})")).collect::<Vec<_>>().join(" || ")
+        )
+    };
+    let write = Stmt { sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids", affected_sum(&ctes)), params: ctx.params.values };
+    let read = read_back(schema, session, ti, f, single)?;
+    Ok(MutationStep::WriteRead { write, read })
+}
+
+fn affected_sum(ctes: &[(String, String)]) -> String {
+    if ctes.is_empty() {
+        return "0".into();
+    }
+    ctes.iter().map(|(n, _)| format!("(SELECT count(*) FROM {n})")).collect::<Vec<_>>().join(" + ")
+}
+
+/// `WHERE` of an update or delete: the `where` argument, or the primary key.
+fn target_condition(ctx: &mut Ctx, ti: usize, alias: &str, args: &IndexMap<String, Value>, target: Target, pk: Option<&Value>, path: &str) -> Result<String, GqlError> {
+    let t = &ctx.schema.tables[ti];
+    match target {
+        Target::Where => {
+            let w = args.get("where").cloned().unwrap_or(Value::Object(Map::new()));
+            ctx.bool_exp(ti, alias, &w, &format!("{path}.args.where"))
+        }
+        Target::PkColumns => {
+            let pk = pk.cloned().unwrap_or(Value::Null);
+            let mut conds = vec![];
+            for &ci in &t.primary_key {
+                let c = &t.columns[ci];
+                let v = pk.get(&c.gql_name).cloned().unwrap_or(Value::Null);
+                let p = ctx.params.scalar(&v, &c.sql_type);
+                conds.push(format!("{alias}.{} = {p}", quote_ident(&c.name)));
+            }
+            Ok(conds.join(" AND "))
+        }
+    }
+}
+
+fn update(
+    schema: &Schema,
+    session: &Session,
+    ti: usize,
+    args: &IndexMap<String, Value>,
+    f: &SelField,
+    target: Target,
+    single: bool,
+) -> Result<MutationStep, GqlError> {
+    let t = &schema.tables[ti];
+    let mut ctx = Ctx::new(schema, session);
+    let alias = ctx.alias("t");
+    let mut sets: Vec<(usize, String)> = vec![];
+    for op in ["_set", "_inc", "_append", "_prepend", "_delete_key", "_delete_elem", "_delete_at_path"] {
+        let Some(Value::Object(cols)) = args.get(op) else { continue };
+        for (k, v) in cols {
+            let ci = t
+                .column_by_gql(k)
+                .ok_or_else(|| GqlError::validation(format!("{}.args.{op}.{k}", f.path), format!("field '{k}' not found")))?;
+            if sets.iter().any(|(c, _)| *c == ci) {
+                return Err(GqlError::validation(
+                    format!("{}.args", f.path),
+                    format!("column found in multiple operators; \"{k}\" in _set, _inc, _append, _prepend, _delete_key, _delete_elem, _delete_at_path"),
+                ));
+            }
+            let col = format!("{alias}.{}", quote_ident(&t.columns[ci].name));
+            let expr = match op {
+                "_set" => bind(&mut ctx.params, t, ci, v),
+                "_inc" => format!("{col} + {}", bind(&mut ctx.params, t, ci, v)),
+                "_append" => format!("{col} || {}", ctx.params.json(v, "\"pg_catalog\".\"jsonb\"")),
+                "_prepend" => format!("{} || {col}", ctx.params.json(v, "\"pg_catalog\".\"jsonb\"")),
+                "_delete_key" => format!("{col} - {}", ctx.params.scalar(v, "\"pg_catalog\".\"text\"")),
+                "_delete_elem" => format!("{col} - {}", ctx.params.scalar(v, "\"pg_catalog\".\"int4\"")),
+                _ => format!(
+                    "{col} #- {}",
+                    ctx.params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), "\"pg_catalog\".\"text\"")
+                ),
+            };
+            sets.push((ci, expr));
+        }
+    }
+    if sets.is_empty() {
+        return Err(GqlError::validation(
+            format!("{}.args", f.path),
+            "at least any one of _set, _inc, _append, _prepend, _delete_key, _delete_elem, _delete_at_path is expected",
+        ));
+    }
+    let cond = target_condition(&mut ctx, ti, &alias, args, target, args.get("pk_columns"), &f.path)?;
+    let set_sql = sets.iter().map(|(ci, e)| format!("{} = {e}", quote_ident(&t.columns[*ci].name))).collect::<Vec<_>>().join(", ");
+    let m = ctx.alias("m");
+    let upd = format!("UPDATE {} AS {alias} SET {set_sql} WHERE {cond}", table_sql(t));
+    if t.is_view {
+        let o = ctx.alias("o");
+        let rc = RowCtx::returning(&o, &table_sql(t));
+        let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
+        return Ok(MutationStep::Query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT {json}"), params: ctx.params.values }));
+    }
+    let write = Stmt {
+        sql: format!(
+            "WITH {m} AS ({upd} RETURNING {alias}.ctid AS \"graft.tid\") SELECT count(*)::text AS affected, coalesce(array_agg(\"graft.tid\")::text, '{{}}') AS tids FROM {m}"
+        ),
+        params: ctx.params.values,
+    };
+    let read = read_back(schema, session, ti, f, single)?;
+    Ok(MutationStep::WriteRead { write, read })
+}
+
+fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<MutationStep, GqlError> {
+    let t = &schema.tables[ti];
+    let mut ctx = Ctx::new(schema, session);
+    let alias = ctx.alias("t");
+    let (target, pk) = if single {
+        // delete_T_by_pk takes the key columns as arguments directly.
+        (Target::PkColumns, Some(Value::Object(f.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect())))
+    } else {
+        (Target::Where, None)
+    };
+    let cond = target_condition(&mut ctx, ti, &alias, &f.args, target, pk.as_ref(), &f.path)?;
+    let m = ctx.alias("m");
+    let o = ctx.alias("o");
+    let rc = RowCtx::returning(&o, &table_sql(t));
+    let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
+    Ok(MutationStep::Query(Stmt {
+        sql: format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT {json}", table_sql(t)),
+        params: ctx.params.values,
+    }))
+}

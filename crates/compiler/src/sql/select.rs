@@ -1,0 +1,757 @@
+//! Queries: root fields, lists, by-pk lookups, aggregates, relationships and computed fields,
+//! all nested into one statement.
+//!
+//! A list of rows of table T compiles to
+//! ```sql
+//! (SELECT coalesce(json_agg(<row json over _o> ORDER BY _o."graft.o0" …), '[]')
+//!  FROM (SELECT _i."col" …, <order keys> AS "graft.oN", <whole-row values> AS "graft.cN"
+//!        FROM T AS _i WHERE <link to parent> AND <where> ORDER BY … LIMIT n OFFSET m) AS _o)
+//! ```
+//! The inner query picks the rows (filter, order, limit) and everything that needs the table's
+//! whole row (computed fields); the outer one builds JSON only for the rows that survive. A
+//! single object (object relationship, by-pk) reads the table directly.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::filter::count_expr;
+use super::json_object;
+use super::params::Params;
+use crate::error::GqlError;
+use crate::request::{SelField, Session};
+use crate::schema::model::{ComputedReturn, FieldKind, RelKindInfo, Schema, TableInfo};
+use crate::schema::names::{quote_ident, quote_literal, quote_qualified};
+
+/// Maximum nesting of generated subqueries (relationships, boolean expressions); bounds
+/// recursion so no input can exhaust the backend's stack.
+const MAX_NESTING: usize = 200;
+
+pub struct Ctx<'s> {
+    pub schema: &'s Schema,
+    pub params: Params,
+    pub session: &'s Session,
+    next_alias: usize,
+    depth: usize,
+}
+
+pub enum Generated {
+    /// SQL returning the whole response as one `json` value.
+    Sql { sql: String, params: Vec<Option<String>>, guarded: bool },
+    /// The response, computed without the database.
+    Json(Value),
+}
+
+/// Where row values come from while building a row's JSON.
+pub(super) struct RowCtx {
+    /// Alias whose columns the JSON reads.
+    outer: String,
+    /// Alias of the table itself inside the row-picking subquery, when there is one; whole-row
+    /// expressions are evaluated there and exposed as extra columns.
+    inner: Option<String>,
+    cols: Vec<String>,
+    extra: Vec<(String, String)>,
+    /// Cast for the whole-row reference when the row comes from a CTE, not the table.
+    row_cast: Option<String>,
+}
+
+impl RowCtx {
+    /// Rows of a CTE shaped like table `table_sql` (mutation RETURNING).
+    pub(super) fn returning(alias: &str, table_sql: &str) -> Self {
+        let mut rc = RowCtx::direct(alias);
+        rc.row_cast = Some(format!("({alias}::{table_sql})"));
+        rc
+    }
+    pub(super) fn direct(alias: &str) -> Self {
+        RowCtx { outer: alias.into(), inner: None, cols: vec![], extra: vec![], row_cast: None }
+    }
+    fn sub(outer: &str, inner: &str) -> Self {
+        RowCtx { outer: outer.into(), inner: Some(inner.into()), cols: vec![], extra: vec![], row_cast: None }
+    }
+    /// Reference to a column of the current row.
+    fn col(&mut self, name: &str) -> String {
+        if self.inner.is_some() && !self.cols.iter().any(|c| c == name) {
+            self.cols.push(name.to_string());
+        }
+        format!("{}.{}", self.outer, quote_ident(name))
+    }
+    /// The alias naming the table row, for whole-row expressions.
+    fn row_alias(&self) -> &str {
+        if let Some(c) = &self.row_cast {
+            return c;
+        }
+        self.inner.as_deref().unwrap_or(&self.outer)
+    }
+    /// Evaluate `expr` (over `row_alias`) per row; returns how to read it from the JSON side.
+    fn whole_row(&mut self, expr: String) -> String {
+        if self.inner.is_none() {
+            return expr;
+        }
+        let name = format!("graft.c{}", self.extra.len());
+        let r = format!("{}.{}", self.outer, quote_ident(&name));
+        self.extra.push((name, expr));
+        r
+    }
+}
+
+/// Rows picked from a table: alias names and the clauses of the inner query.
+pub(super) struct RowsQuery {
+    from: String,
+    inner: String,
+    outer: String,
+    conds: Vec<String>,
+    /// (expression over `inner`, direction SQL)
+    order: Vec<(String, &'static str)>,
+    distinct: Vec<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl RowsQuery {
+    fn inner_sql(&self, rc: &RowCtx) -> String {
+        let mut sel: Vec<String> = rc.cols.iter().map(|c| format!("{}.{}", self.inner, quote_ident(c))).collect();
+        for (i, (e, _)) in self.order.iter().enumerate() {
+            sel.push(format!("{e} AS {}", quote_ident(&format!("graft.o{i}"))));
+        }
+        for (n, e) in &rc.extra {
+            sel.push(format!("{e} AS {}", quote_ident(n)));
+        }
+        let mut s = String::from("SELECT ");
+        if !self.distinct.is_empty() {
+            s.push_str(&format!("DISTINCT ON ({}) ", self.distinct.join(", ")));
+        }
+        s.push_str(&sel.join(", "));
+        s.push_str(&format!(" FROM {} AS {}", self.from, self.inner));
+        if !self.conds.is_empty() {
+            s.push_str(" WHERE ");
+            s.push_str(&self.conds.join(" AND "));
+        }
+        if !self.order.is_empty() {
+            s.push_str(" ORDER BY ");
+            s.push_str(&self.order.iter().map(|(e, d)| format!("{e} {d}")).collect::<Vec<_>>().join(", "));
+        }
+        if let Some(l) = self.limit {
+            s.push_str(&format!(" LIMIT {l}"));
+        }
+        if let Some(o) = self.offset {
+            s.push_str(&format!(" OFFSET {o}"));
+        }
+        s
+    }
+
+    /// ` ORDER BY …` for the aggregate over the outer alias (empty when unordered).
+    fn outer_order(&self) -> String {
+        if self.order.is_empty() {
+            return String::new();
+        }
+        let keys: Vec<String> = self
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, (_, d))| format!("{}.{} {d}", self.outer, quote_ident(&format!("graft.o{i}"))))
+            .collect();
+        format!(" ORDER BY {}", keys.join(", "))
+    }
+}
+
+fn direction(v: &str) -> &'static str {
+    match v {
+        "asc_nulls_first" => "ASC NULLS FIRST",
+        "desc" | "desc_nulls_first" => "DESC NULLS FIRST",
+        "desc_nulls_last" => "DESC NULLS LAST",
+        _ => "ASC NULLS LAST",
+    }
+}
+
+pub(super) fn table_sql(t: &TableInfo) -> String {
+    quote_qualified(&t.name.schema, &t.name.name)
+}
+
+/// Compile the root fields of a query (or subscription) operation.
+pub fn compile_operation(
+    schema: &Schema,
+    fields: &[SelField],
+    root_type: &str,
+    session: &Session,
+) -> Result<Generated, GqlError> {
+    let mut ctx = Ctx::new(schema, session);
+    let mut pairs = vec![];
+    let mut static_data = serde_json::Map::new();
+    let mut needs_db = false;
+    for f in fields {
+        if f.name == "__typename" {
+            pairs.push((f.alias.clone(), quote_literal(root_type)));
+            static_data.insert(f.alias.clone(), Value::String(root_type.into()));
+            continue;
+        }
+        let def = schema
+            .object_field(root_type, &f.name)
+            .ok_or_else(|| GqlError::validation(&f.path, format!("field '{}' not found in type: '{root_type}'", f.name)))?;
+        let expr = match &def.kind {
+            FieldKind::IntrospectionSchema | FieldKind::IntrospectionType => {
+                let v = crate::introspection::resolve(schema, f)?;
+                static_data.insert(f.alias.clone(), v.clone());
+                ctx.params.json(&v, "json")
+            }
+            kind => {
+                needs_db = true;
+                ctx.root_field(kind, f)?
+            }
+        };
+        pairs.push((f.alias.clone(), expr));
+    }
+    if !needs_db {
+        return Ok(Generated::Json(serde_json::json!({ "data": Value::Object(static_data) })));
+    }
+    let sql = format!("SELECT json_build_object('data', {})", json_object(&pairs));
+    Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values })
+}
+
+impl<'s> Ctx<'s> {
+    pub fn new(schema: &'s Schema, session: &'s Session) -> Self {
+        Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0 }
+    }
+
+    pub fn alias(&mut self, prefix: &str) -> String {
+        self.next_alias += 1;
+        format!("_{prefix}{}", self.next_alias)
+    }
+
+    pub fn enter(&mut self) -> Result<(), GqlError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(GqlError::validation("$", "the query is nested too deeply"));
+        }
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn root_field(&mut self, kind: &FieldKind, f: &SelField) -> Result<String, GqlError> {
+        let schema = self.schema;
+        match kind {
+            FieldKind::RootSelect { table } => {
+                let from = table_sql(&schema.tables[*table]);
+                self.list(*table, from, vec![], &f.args, &f.selection, &f.path)
+            }
+            FieldKind::RootAggregate { table } => {
+                let from = table_sql(&schema.tables[*table]);
+                self.aggregate(*table, from, vec![], &f.args, &f.selection, &f.path)
+            }
+            FieldKind::RootByPk { table } => self.by_pk(*table, f),
+            FieldKind::RootFunction { function } | FieldKind::RootFunctionAggregate { function } => {
+                let fi = &schema.functions[*function];
+                let call = self.function_call(
+                    &quote_qualified(&fi.name.schema, &fi.name.name),
+                    &fi.args,
+                    fi.session_arg_pos,
+                    None,
+                    fi.num_args,
+                    f.args.get("args"),
+                    &format!("{}.args.args", f.path),
+                )?;
+                if matches!(kind, FieldKind::RootFunction { .. }) {
+                    self.list(fi.returns_table, call, vec![], &f.args, &f.selection, &f.path)
+                } else {
+                    self.aggregate(fi.returns_table, call, vec![], &f.args, &f.selection, &f.path)
+                }
+            }
+            other => Err(GqlError::new("unexpected", &f.path, format!("cannot resolve root field of kind {other:?}"))),
+        }
+    }
+
+    fn by_pk(&mut self, ti: usize, f: &SelField) -> Result<String, GqlError> {
+        let t = &self.schema.tables[ti];
+        let a = self.alias("t");
+        let mut conds = vec![];
+        for &ci in &t.primary_key {
+            let c = &t.columns[ci];
+            let v = f.args.get(&c.gql_name).cloned().unwrap_or(Value::Null);
+            let p = self.params.scalar(&v, &c.sql_type);
+            conds.push(format!("{a}.{} = {p}", quote_ident(&c.name)));
+        }
+        let mut rc = RowCtx::direct(&a);
+        let row = self.row_json(ti, &mut rc, &f.selection)?;
+        Ok(format!("(SELECT {row} FROM {} AS {a} WHERE {})", table_sql(t), conds.join(" AND ")))
+    }
+
+    /// Pick rows of table `ti` from `from`, linked to the parent by `link` (parent expression,
+    /// target column), applying where/order_by/distinct_on/limit/offset.
+    pub(super) fn rows_query(
+        &mut self,
+        ti: usize,
+        from: String,
+        link: Vec<(String, String)>,
+        args: &IndexMap<String, Value>,
+        path: &str,
+    ) -> Result<RowsQuery, GqlError> {
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let inner = self.alias("i");
+        let outer = self.alias("o");
+        let mut conds: Vec<String> =
+            link.iter().map(|(pexpr, col)| format!("{inner}.{} = {pexpr}", quote_ident(col))).collect();
+        if let Some(w) = args.get("where").filter(|w| !w.is_null()) {
+            let c = self.bool_exp(ti, &inner, w, &format!("{path}.args.where"))?;
+            if c != "true" {
+                conds.push(c);
+            }
+        }
+        let mut order = vec![];
+        if let Some(Value::Array(items)) = args.get("order_by") {
+            for (i, item) in items.iter().enumerate() {
+                self.order_keys(ti, &inner, item, &format!("{path}.args.order_by[{i}]"), &mut order)?;
+            }
+        }
+        let mut distinct = vec![];
+        if let Some(Value::Array(cols)) = args.get("distinct_on") {
+            for c in cols.iter().filter_map(|c| c.as_str()) {
+                let ci = t.column_by_gql(c).ok_or_else(|| GqlError::validation(path, format!("unknown column '{c}'")))?;
+                distinct.push(format!("{inner}.{}", quote_ident(&t.columns[ci].name)));
+            }
+            if !distinct.is_empty() {
+                let given = order.len();
+                let prefix_ok = distinct.iter().enumerate().all(|(i, d)| order.get(i).map(|(e, _)| e == d).unwrap_or(i >= given));
+                if !prefix_ok || (given > 0 && given < distinct.len()) {
+                    return Err(GqlError::validation(
+                        format!("{path}.args"),
+                        "\"distinct_on\" columns must match initial \"order_by\" columns",
+                    ));
+                }
+                if given == 0 {
+                    order = distinct.iter().map(|d| (d.clone(), "ASC NULLS LAST")).collect();
+                }
+            }
+        }
+        let int_arg = |name: &str| -> Result<Option<i64>, GqlError> {
+            match args.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => match v.as_i64() {
+                    Some(n) if n >= 0 => Ok(Some(n)),
+                    _ => Err(GqlError::validation(format!("{path}.args.{name}"), format!("unexpected negative value for '{name}'"))),
+                },
+            }
+        };
+        Ok(RowsQuery { from, inner, outer, conds, order, distinct, limit: int_arg("limit")?, offset: int_arg("offset")? })
+    }
+
+    /// Append the ordering keys of one `T_order_by` object.
+    fn order_keys(
+        &mut self,
+        ti: usize,
+        alias: &str,
+        item: &Value,
+        path: &str,
+        out: &mut Vec<(String, &'static str)>,
+    ) -> Result<(), GqlError> {
+        self.enter()?;
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        for (key, v) in item.as_object().into_iter().flatten() {
+            if v.is_null() {
+                continue;
+            }
+            let kpath = format!("{path}.{key}");
+            if let Some(ci) = t.column_by_gql(key) {
+                out.push((format!("{alias}.{}", quote_ident(&t.columns[ci].name)), direction(v.as_str().unwrap_or("asc"))));
+            } else if let Some(ri) = t.rel_by_name(key).filter(|&ri| t.relationships[ri].kind == RelKindInfo::Object) {
+                let r = &t.relationships[ri];
+                let x = self.alias("x");
+                let link = r
+                    .mapping
+                    .iter()
+                    .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let mut nested = vec![];
+                self.order_keys(r.target, &x, v, &kpath, &mut nested)?;
+                let target = table_sql(&schema.tables[r.target]);
+                for (e, d) in nested {
+                    out.push((format!("(SELECT {e} FROM {target} AS {x} WHERE {link} LIMIT 1)"), d));
+                }
+            } else if let Some(ri) = key
+                .strip_suffix("_aggregate")
+                .and_then(|n| t.rel_by_name(n))
+                .filter(|&ri| t.relationships[ri].kind == RelKindInfo::Array)
+            {
+                let r = &t.relationships[ri];
+                let target_t = &schema.tables[r.target];
+                let target = table_sql(target_t);
+                for (op, spec) in v.as_object().into_iter().flatten() {
+                    let x = self.alias("x");
+                    let link = r
+                        .mapping
+                        .iter()
+                        .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    if op == "count" {
+                        out.push((format!("(SELECT count(*) FROM {target} AS {x} WHERE {link})"), direction(spec.as_str().unwrap_or("asc"))));
+                        continue;
+                    }
+                    for (col, dir) in spec.as_object().into_iter().flatten() {
+                        let ci = target_t
+                            .column_by_gql(col)
+                            .ok_or_else(|| GqlError::validation(&kpath, format!("unknown column '{col}'")))?;
+                        out.push((
+                            format!(
+                                "(SELECT {op}({x}.{}) FROM {target} AS {x} WHERE {link})",
+                                quote_ident(&target_t.columns[ci].name)
+                            ),
+                            direction(dir.as_str().unwrap_or("asc")),
+                        ));
+                    }
+                }
+            } else if let Some(fi) = t.computed_by_name(key) {
+                let call = self.computed_call(ti, fi, alias, None, &kpath)?;
+                out.push((call, direction(v.as_str().unwrap_or("asc"))));
+            } else {
+                return Err(GqlError::validation(kpath, format!("field '{key}' not found in type: '{}_order_by'", t.type_name)));
+            }
+        }
+        self.leave();
+        Ok(())
+    }
+
+    /// A JSON array of rows.
+    fn list(
+        &mut self,
+        ti: usize,
+        from: String,
+        link: Vec<(String, String)>,
+        args: &IndexMap<String, Value>,
+        selection: &[SelField],
+        path: &str,
+    ) -> Result<String, GqlError> {
+        self.enter()?;
+        let q = self.rows_query(ti, from, link, args, path)?;
+        let mut rc = RowCtx::sub(&q.outer, &q.inner);
+        let row = self.row_json(ti, &mut rc, selection)?;
+        let inner = q.inner_sql(&rc);
+        self.leave();
+        Ok(format!("(SELECT coalesce(json_agg({row}{}), '[]') FROM ({inner}) AS {})", q.outer_order(), q.outer))
+    }
+
+    /// A `T_aggregate` object: `aggregate { count sum {…} … }` and `nodes`.
+    fn aggregate(
+        &mut self,
+        ti: usize,
+        from: String,
+        link: Vec<(String, String)>,
+        args: &IndexMap<String, Value>,
+        selection: &[SelField],
+        path: &str,
+    ) -> Result<String, GqlError> {
+        self.enter()?;
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let q = self.rows_query(ti, from, link, args, path)?;
+        let mut rc = RowCtx::sub(&q.outer, &q.inner);
+        let mut pairs = vec![];
+        for s in selection {
+            let expr = match s.name.as_str() {
+                "__typename" => quote_literal(&format!("{}_aggregate", t.type_name)),
+                "aggregate" => {
+                    let mut apairs = vec![];
+                    for a in &s.selection {
+                        let e = match a.name.as_str() {
+                            "__typename" => quote_literal(&format!("{}_aggregate_fields", t.type_name)),
+                            "count" => {
+                                let cols: Vec<String> = a
+                                    .args
+                                    .get("columns")
+                                    .and_then(|c| c.as_array())
+                                    .map(|cs| {
+                                        cs.iter()
+                                            .filter_map(|c| c.as_str())
+                                            .filter_map(|c| t.column_by_gql(c))
+                                            .map(|ci| rc.col(&t.columns[ci].name))
+                                            .collect()
+                                    })
+                                    .unwrap_or_default();
+                                let distinct = a.args.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
+                                count_expr(&cols, distinct)
+                            }
+                            op => {
+                                let mut opairs = vec![];
+                                for c in &a.selection {
+                                    let e = if c.name == "__typename" {
+                                        quote_literal(&format!("{}_{op}_fields", t.type_name))
+                                    } else {
+                                        let ci = t
+                                            .column_by_gql(&c.name)
+                                            .ok_or_else(|| GqlError::validation(&c.path, "unknown column"))?;
+                                        format!("{op}({})", rc.col(&t.columns[ci].name))
+                                    };
+                                    opairs.push((c.alias.clone(), e));
+                                }
+                                json_object(&opairs)
+                            }
+                        };
+                        apairs.push((a.alias.clone(), e));
+                    }
+                    json_object(&apairs)
+                }
+                "nodes" => {
+                    let row = self.row_json(ti, &mut rc, &s.selection)?;
+                    format!("coalesce(json_agg({row}{}), '[]')", q.outer_order())
+                }
+                other => return Err(GqlError::validation(&s.path, format!("field '{other}' not found in type: '{}_aggregate'", t.type_name))),
+            };
+            pairs.push((s.alias.clone(), expr));
+        }
+        let inner = q.inner_sql(&rc);
+        self.leave();
+        Ok(format!("(SELECT {} FROM ({inner}) AS {})", json_object(&pairs), q.outer))
+    }
+
+    /// JSON object of one row of table `ti`, fields in selection order.
+    pub(super) fn row_json(&mut self, ti: usize, rc: &mut RowCtx, selection: &[SelField]) -> Result<String, GqlError> {
+        self.enter()?;
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let mut pairs = vec![];
+        for s in selection {
+            if s.name == "__typename" {
+                pairs.push((s.alias.clone(), quote_literal(&t.type_name)));
+                continue;
+            }
+            let def = schema
+                .object_field(&t.type_name, &s.name)
+                .ok_or_else(|| GqlError::validation(&s.path, format!("field '{}' not found in type: '{}'", s.name, t.type_name)))?;
+            let expr = match &def.kind {
+                FieldKind::Column { column, .. } => {
+                    let c = &t.columns[*column];
+                    let r = rc.col(&c.name);
+                    match s.args.get("path").and_then(|p| p.as_str()) {
+                        Some(p) => {
+                            let steps = json_path(p).map_err(|m| GqlError::validation(format!("{}.args.path", s.path), m))?;
+                            let arr = self.params.array(&steps.into_iter().map(Value::String).collect::<Vec<_>>(), "\"pg_catalog\".\"text\"");
+                            format!("({r} #> {arr})")
+                        }
+                        None => r,
+                    }
+                }
+                FieldKind::ObjectRel { rel, .. } => {
+                    let r = &t.relationships[*rel];
+                    let target = &schema.tables[r.target];
+                    let x = self.alias("t");
+                    let link = r
+                        .mapping
+                        .iter()
+                        .map(|(l, rcol)| format!("{x}.{} = {}", quote_ident(rcol), rc.col(l)))
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    let mut sub = RowCtx::direct(&x);
+                    let row = self.row_json(r.target, &mut sub, &s.selection)?;
+                    format!("(SELECT {row} FROM {} AS {x} WHERE {link} LIMIT 1)", table_sql(target))
+                }
+                FieldKind::ArrayRel { rel, .. } | FieldKind::ArrayRelAggregate { rel, .. } => {
+                    let r = &t.relationships[*rel];
+                    let link: Vec<(String, String)> = r.mapping.iter().map(|(l, rcol)| (rc.col(l), rcol.clone())).collect();
+                    let from = table_sql(&schema.tables[r.target]);
+                    if matches!(def.kind, FieldKind::ArrayRel { .. }) {
+                        self.list(r.target, from, link, &s.args, &s.selection, &s.path)?
+                    } else {
+                        self.aggregate(r.target, from, link, &s.args, &s.selection, &s.path)?
+                    }
+                }
+                FieldKind::ComputedScalar { field, .. } => {
+                    let row = rc.row_alias().to_string();
+                    let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    rc.whole_row(call)
+                }
+                FieldKind::ComputedSetOf { field, .. } => {
+                    let row = rc.row_alias().to_string();
+                    let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    let ComputedReturn::SetOf { table } = t.computed_fields[*field].returns else {
+                        return Err(GqlError::new("unexpected", &s.path, "computed field is not a set"));
+                    };
+                    let list = self.list(table, call, vec![], &s.args, &s.selection, &s.path)?;
+                    rc.whole_row(list)
+                }
+                other => return Err(GqlError::new("unexpected", &s.path, format!("cannot resolve field of kind {other:?}"))),
+            };
+            pairs.push((s.alias.clone(), expr));
+        }
+        self.leave();
+        Ok(json_object(&pairs))
+    }
+
+    /// `"schema"."fn"(row, args…)` for computed field `fi` of table `ti`.
+    pub fn computed_call(
+        &mut self,
+        ti: usize,
+        fi: usize,
+        row_alias: &str,
+        args: Option<&Value>,
+        path: &str,
+    ) -> Result<String, GqlError> {
+        let cf = &self.schema.tables[ti].computed_fields[fi];
+        self.function_call(
+            &quote_qualified(&cf.function.schema, &cf.function.name),
+            &cf.args,
+            cf.session_arg_pos,
+            Some((cf.table_arg_pos, row_alias)),
+            cf.num_args,
+            args,
+            &format!("{path}.args.args"),
+        )
+    }
+
+    /// A function call with positional arguments, switching to named notation after the first
+    /// omitted argument that has a default.
+    #[allow(clippy::too_many_arguments)]
+    fn function_call(
+        &mut self,
+        name: &str,
+        fargs: &[crate::schema::model::FunctionArg],
+        session_pos: Option<usize>,
+        row: Option<(usize, &str)>,
+        num_args: usize,
+        given: Option<&Value>,
+        path: &str,
+    ) -> Result<String, GqlError> {
+        let mut parts = vec![];
+        let mut named = false;
+        for pos in 0..num_args {
+            if let Some((rp, alias)) = row {
+                if rp == pos {
+                    parts.push(alias.to_string());
+                    continue;
+                }
+            }
+            if session_pos == Some(pos) {
+                let p = self.params.json(&self.session.to_json(), "\"pg_catalog\".\"json\"");
+                parts.push(p);
+                continue;
+            }
+            let Some(a) = fargs.iter().find(|a| a.position == pos) else { continue };
+            match given.and_then(|g| g.get(&a.name)) {
+                Some(v) => {
+                    let p = self.params.scalar(v, &a.sql_type);
+                    if named {
+                        parts.push(format!("{} => {p}", quote_ident(&a.name)));
+                    } else {
+                        parts.push(p);
+                    }
+                }
+                None if a.has_default => named = true,
+                None => {
+                    return Err(GqlError::validation(path, format!("missing required field '{}'", a.name)));
+                }
+            }
+        }
+        Ok(format!("{name}({})", parts.join(", ")))
+    }
+}
+
+/// Hasura's `path` argument: `$.a.b[0]` (the `$.` is optional) → `["a", "b", "0"]`.
+fn json_path(p: &str) -> Result<Vec<String>, String> {
+    let p = p.strip_prefix('$').unwrap_or(p);
+    let mut steps = vec![];
+    let mut cur = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => {
+                if !cur.is_empty() {
+                    steps.push(std::mem::take(&mut cur));
+                }
+            }
+            '[' => {
+                if !cur.is_empty() {
+                    steps.push(std::mem::take(&mut cur));
+                }
+                let mut idx = String::new();
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    idx.push(d);
+                }
+                let idx = idx.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+                if idx.is_empty() {
+                    return Err(format!("invalid JSON path: {p}"));
+                }
+                steps.push(idx);
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        steps.push(cur);
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_path;
+
+    #[test]
+    fn json_paths() {
+        assert_eq!(json_path("$.a.b[0]").unwrap(), vec!["a", "b", "0"]);
+        assert_eq!(json_path("a").unwrap(), vec!["a"]);
+        assert_eq!(json_path("$[\"x\"].y").unwrap(), vec!["x", "y"]);
+    }
+}
+
+#[cfg(test)]
+mod dump {
+    use crate::request::{compile, Compiled, Limits, Session};
+    use crate::schema::build::{build_schema, tests::fixture};
+
+    /// Writes psql scripts for a set of queries to `$GRAFT_SQLDUMP` (run with --ignored).
+    #[test]
+    #[ignore]
+    fn dump_sql() {
+        let dir = std::env::var("GRAFT_SQLDUMP").unwrap_or_else(|_| "/tmp/sqldump".into());
+        std::fs::create_dir_all(&dir).unwrap();
+        let (md, db) = fixture();
+        let (schema, _) = build_schema(&md, &db, "admin");
+        let queries = std::fs::read_to_string(format!("{dir}/queries.txt")).unwrap();
+        for (i, q) in queries.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let out = match compile(&schema, q, None, None, &Session::admin(), &Limits::default()) {
+                Ok(Compiled::Sql(s)) => {
+                    let types = vec!["text"; s.params.len()].join(",");
+                    let args: Vec<String> = s
+                        .params
+                        .iter()
+                        .map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into()))
+                        .collect();
+                    let prep = if s.params.is_empty() { String::new() } else { format!("({types})") };
+                    let exec = if s.params.is_empty() { String::new() } else { format!("({})", args.join(",")) };
+                    format!("\\echo Q{i}: {q}\nPREPARE q{i}{prep} AS {};\nEXECUTE q{i}{exec};\n", s.sql)
+                }
+                Ok(Compiled::Json(v)) => format!("\\echo Q{i}: {q}\n\\echo JSON {v}\n"),
+                Ok(Compiled::Mutation(plan)) => {
+                    use crate::request::MutationStep;
+                    let lit = |ps: &[Option<String>]| -> String {
+                        ps.iter().map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into())).collect::<Vec<_>>().join(",")
+                    };
+                    let mut out = format!("\\echo Q{i}: {q}\nBEGIN;\n");
+                    for (j, f) in plan.fields.iter().enumerate() {
+                        for (k, st) in f.steps.iter().enumerate() {
+                            match st {
+                                MutationStep::Static(s) => out.push_str(&format!("\\echo {s}\n")),
+                                MutationStep::Query(s) => out.push_str(&format!("PREPARE s{j}_{k}({}) AS {};\nEXECUTE s{j}_{k}({});\n", vec!["text"; s.params.len()].join(","), s.sql, lit(&s.params))),
+                                MutationStep::WriteRead { write, read } => {
+                                    out.push_str(&format!("PREPARE w{j}_{k}({}) AS {};\nEXECUTE w{j}_{k}({}) \\gset\n", vec!["text"; write.params.len()].join(","), write.sql, lit(&write.params)));
+                                    let rest = lit(&read.params[2..]);
+                                    let sep = if rest.is_empty() { "" } else { "," };
+                                    out.push_str(&format!("PREPARE r{j}_{k}({}) AS {};\nEXECUTE r{j}_{k}(:'affected', :'tids'{sep}{rest});\n", vec!["text"; read.params.len()].join(","), read.sql));
+                                }
+                            }
+                        }
+                    }
+                    out.push_str("ROLLBACK;\n");
+                    out.replace("PREPARE s0_0() AS", "PREPARE s0_0 AS").replace("EXECUTE s0_0()", "EXECUTE s0_0")
+                }
+                Err(e) => format!("\\echo Q{i}: {q}\n\\echo ERROR {}\n", e.response()),
+            };
+            std::fs::write(format!("{dir}/q{i:03}.sql"), out).unwrap();
+        }
+    }
+}

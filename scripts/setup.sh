@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Set up and start Graft for local development:
+#   1. install missing dependencies (scripts/install-deps.sh)
+#   2. build the extension (release) and install it into the system PostgreSQL 15
+#   3. create (first run) and start a local cluster, run as the `postgres` OS user,
+#      listening on 127.0.0.1 only, trust authentication (development only!)
+#   4. create the `graft_demo` database with the demo blog (demo/demo.sql),
+#      CREATE EXTENSION graft, and track every table of schema public
+#
+# Safe to run again: existing data is kept, a stopped cluster is started, the extension is
+# rebuilt and reinstalled if the sources changed. Stop the cluster with scripts/stop.sh.
+#
+# Environment:
+#   GRAFT_PGDATA   data directory   (default /var/lib/graft/pgdata)
+#   GRAFT_PGPORT   port on 127.0.0.1 (default 5433)
+#   GRAFT_SKIP_DEPS=1   skip step 1
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PGDATA_DIR="${GRAFT_PGDATA:-/var/lib/graft/pgdata}"
+PORT="${GRAFT_PGPORT:-5433}"
+DB=graft_demo
+LOGFILE="$PGDATA_DIR/server.log"
+
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "GRAFT_PGPORT must be a port number, got '$PORT'"
+
+section "1/4 Dependencies"
+if [ "${GRAFT_SKIP_DEPS:-0}" = 1 ]; then
+    info "skipped (GRAFT_SKIP_DEPS=1)"
+else
+    "$GRAFT_ROOT/scripts/install-deps.sh"
+fi
+require_pg_binaries
+
+section "2/4 Build and install the graft extension (release)"
+install_extension
+
+section "3/4 PostgreSQL cluster in $PGDATA_DIR (127.0.0.1:$PORT)"
+if [ -f "$PGDATA_DIR/PG_VERSION" ]; then
+    v="$(cat "$PGDATA_DIR/PG_VERSION")"
+    [ "$v" = "$GRAFT_PG_MAJOR" ] || die "$PGDATA_DIR holds a PostgreSQL $v cluster, not $GRAFT_PG_MAJOR; set GRAFT_PGDATA to another directory"
+    info "cluster exists, keeping its data"
+else
+    [ -z "$(ls -A "$PGDATA_DIR" 2>/dev/null)" ] ||
+        die "$PGDATA_DIR exists, is not empty and is not a PostgreSQL data directory; set GRAFT_PGDATA to another directory"
+    log "initdb $PGDATA_DIR (as postgres)"
+    parent="$(dirname "$PGDATA_DIR")"
+    if [ ! -d "$parent" ]; then
+        as_root mkdir -p "$parent"
+        as_root chown postgres: "$parent"
+    fi
+    as_postgres test -x "$parent" ||
+        die "the postgres OS user cannot reach $parent (check its permissions and those of its parents), or set GRAFT_PGDATA elsewhere"
+    init_cluster "$PGDATA_DIR"
+fi
+
+# Decide what to do before touching the configuration, so a port clash changes nothing.
+action=start
+if cluster_running "$PGDATA_DIR"; then
+    running_port="$(cluster_running_port "$PGDATA_DIR")"
+    if [ "$running_port" = "$PORT" ]; then action=reload; else action=restart; fi
+fi
+if [ "$action" != reload ] && port_in_use "$PORT"; then
+    die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT (or stop that server)"
+fi
+
+# Our settings live in graft.conf (included from postgresql.conf) and are re-written each run.
+write_cluster_conf "$PGDATA_DIR" "$PORT" \
+    "# Trust authentication on loopback: for local development only (see pg_hba.conf)." \
+    "# shared_preload_libraries stays empty for now: a later part (Graft's background worker" \
+    "# for event and scheduled triggers) adds 'graft' here." \
+    "shared_preload_libraries = ''"
+
+case "$action" in
+    reload)
+        log "cluster already running; reloading its configuration"
+        as_postgres "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null ;;
+    restart)
+        log "cluster is running on port $running_port; restarting on $PORT"
+        stop_cluster "$PGDATA_DIR"
+        start_cluster "$PGDATA_DIR" "$LOGFILE" ;;
+    start)
+        log "starting PostgreSQL (log: $LOGFILE)"
+        start_cluster "$PGDATA_DIR" "$LOGFILE" ;;
+esac
+
+PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
+
+section "4/4 Database $DB"
+if [ "$("${PSQL[@]}" -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
+    log "creating database $DB"
+    "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
+fi
+if [ "$("${PSQL[@]}" -d "$DB" -Atc "SELECT to_regclass('public.authors') IS NULL")" = t ]; then
+    log "loading the demo blog (demo/demo.sql)"
+    "${PSQL[@]}" -d "$DB" -f "$GRAFT_ROOT/demo/demo.sql"
+else
+    info "demo tables present, keeping their data"
+fi
+log "CREATE EXTENSION IF NOT EXISTS graft"
+"${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS graft"
+log "SELECT graphql.track_all('public')"
+"${PSQL[@]}" -d "$DB" -Atc "SELECT graphql.track_all('public')" >/dev/null
+section_end
+
+cat <<EOF
+
+Graft is running.
+  cluster:  $PGDATA_DIR  (log: $LOGFILE)
+  connect:  psql -h 127.0.0.1 -p $PORT -U postgres $DB
+  URL:      postgresql://postgres@127.0.0.1:$PORT/$DB
+
+Try a first query:
+  psql -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"
+
+Stop it with scripts/stop.sh; run scripts/setup.sh again to start it (data is kept).
+EOF

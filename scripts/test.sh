@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Run all of Graft's tests, failing fast:
+#   1. compiler unit tests          cargo test -p graft-compiler
+#   2. extension tests (#[pg_test])  cargo pgrx test pg15, cluster run as postgres
+#   3. SQL regression suite          cargo pgrx install --release, then pg_test/run.sh
+#   4. introspection check           tests/introspection (node), skipped until it exists
+#
+# Expects the dependencies from scripts/install-deps.sh (setup.sh and .ci/run run it).
+# Build outputs in target/ are reused between steps and runs; the release build happens once.
+#
+# Environment: GRAFT_TEST_PORT (pg_test cluster, default 54329),
+#              GRAFT_PGRX_PGDATA (cargo pgrx test cluster, default /tmp/graft-pgrx-test).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$GRAFT_ROOT"
+
+TEST_PORT="${GRAFT_TEST_PORT:-54329}"
+export GRAFT_TEST_PORT="$TEST_PORT"
+PGRX_PGDATA="${GRAFT_PGRX_PGDATA:-/tmp/graft-pgrx-test}"
+INTRO_DIR="$GRAFT_ROOT/tests/introspection"
+WORK="$(mktemp -d /tmp/graft-test.XXXXXX)"
+
+total_start=$(date +%s)
+total_passed=0
+total_failed=0
+summary=()
+current=
+
+# Add the "N passed; M failed" counts of every cargo test binary in log $1 to the totals;
+# sets $counted to "N passed, M failed" for the summary.
+counted=
+count_cargo() {
+    local p f
+    p=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" | awk '{s+=$4} END {print s+0}')
+    f=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$1" | awk '{s+=$6} END {print s+0}')
+    total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+    counted="$p passed, $f failed"
+}
+
+# The pg_test cluster kept running (PG_TEST_KEEP=1) for the introspection step.
+stop_kept_cluster() {
+    local datadir
+    datadir=$("$PG_BINDIR/psql" -X -At -h 127.0.0.1 -p "$TEST_PORT" -U postgres -d postgres \
+        -c 'SHOW data_directory' 2>/dev/null) || return 0
+    case "$datadir" in
+        /tmp/graft-pg_test.*/data)
+            as_postgres "$PG_BINDIR/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null 2>&1 || true
+            rm -rf "$(dirname "$datadir")" ;;
+    esac
+}
+
+finish() {
+    local rc=$?
+    section_end
+    stop_kept_cluster
+    rm -rf "$WORK"
+    echo
+    printf '%s==== Summary (%ss) ====%s\n' "$_c_bold" "$(( $(date +%s) - total_start ))" "$_c_off"
+    local line
+    for line in "${summary[@]}"; do echo "  $line"; done
+    if [ "$rc" -ne 0 ]; then
+        [ -z "$current" ] || echo "  FAILED: $current"
+        # A step can fail without a failing test to count (build error, crash): count it.
+        [ "$total_failed" -gt 0 ] || total_failed=1
+        echo "scripts/test.sh: FAILED (exit $rc)"
+    fi
+    echo "total: $total_passed passed, $total_failed failed"
+    exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found (looked in PATH and ~/.cargo/bin); install Rust, then run scripts/install-deps.sh"
+cargo pgrx --version >/dev/null 2>&1 || die "cargo-pgrx not found; run scripts/install-deps.sh"
+require_pg_binaries
+
+# ---- 1 ------------------------------------------------------------------------------------
+current="1/4 compiler unit tests (cargo test -p graft-compiler)"
+section "$current"
+t0=$(date +%s)
+cargo test -p graft-compiler 2>&1 | tee "$WORK/compiler.log"
+count_cargo "$WORK/compiler.log"
+summary+=("1/4 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
+
+# ---- 2 ------------------------------------------------------------------------------------
+current="2/4 extension tests (cargo pgrx test pg15)"
+section "$current"
+t0=$(date +%s)
+# pgrx initdb's its own cluster here as postgres; start from an empty directory it can write.
+rm -rf "$PGRX_PGDATA"
+mkdir -p "$PGRX_PGDATA"
+as_root chown postgres: "$PGRX_PGDATA"
+cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
+count_cargo "$WORK/pgrx.log"
+summary+=("2/4 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
+
+# ---- 3 ------------------------------------------------------------------------------------
+current="3/4 SQL regression suite (pg_test/run.sh)"
+section "$current"
+t0=$(date +%s)
+# Always (re)install: step 2 leaves its debug, pg_test-featured build installed.
+log "cargo pgrx install --release"
+install_extension
+# Keep the cluster running afterwards: step 4 queries it. finish() stops it.
+PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
+line=$(grep -E '^pg_regress: [0-9]+ passed, [0-9]+ failed' "$WORK/pg_regress.log" | tail -1)
+p=$(echo "$line" | awk '{print $2}'); f=$(echo "$line" | awk '{print $4}')
+total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
+summary+=("3/4 SQL regression suite: ${p:-0} passed, ${f:-0} failed ($(( $(date +%s) - t0 ))s)")
+
+# ---- 4 ------------------------------------------------------------------------------------
+current="4/4 introspection check (tests/introspection)"
+section "$current"
+t0=$(date +%s)
+if [ ! -f "$INTRO_DIR/package.json" ] || [ ! -f "$INTRO_DIR/check.mjs" ] || [ ! -f "$INTRO_DIR/print-query.mjs" ]; then
+    info "SKIPPED: tests/introspection/{package.json,check.mjs,print-query.mjs} do not exist yet"
+    summary+=("4/4 introspection check: skipped (tests/introspection not written yet)")
+else
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+        die "node and npm are needed for tests/introspection (apt-get install nodejs npm)"
+    if [ -f "$INTRO_DIR/package-lock.json" ]; then
+        (cd "$INTRO_DIR" && npm ci --no-audit --no-fund)
+    else
+        (cd "$INTRO_DIR" && npm install --no-audit --no-fund)
+    fi
+    node "$INTRO_DIR/print-query.mjs" > "$WORK/introspection.graphql"
+    [ -s "$WORK/introspection.graphql" ] || die "tests/introspection/print-query.mjs printed nothing"
+    # The regression cluster (database graft_regress, demo blog tracked by 01_metadata).
+    # The query goes in as a psql variable, i.e. a quoted literal, never spliced as SQL.
+    echo "SELECT graphql.resolve(:'q');" |
+        "$PG_BINDIR/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$TEST_PORT" -U postgres \
+            -d graft_regress -v q="$(cat "$WORK/introspection.graphql")" > "$WORK/introspection.json"
+    info "introspection response: $(wc -c < "$WORK/introspection.json") bytes"
+    # check.mjs reads the response file named by its first argument (also in INTROSPECTION_RESPONSE).
+    INTROSPECTION_RESPONSE="$WORK/introspection.json" node "$INTRO_DIR/check.mjs" "$WORK/introspection.json"
+    total_passed=$((total_passed + 1))
+    summary+=("4/4 introspection check: passed ($(( $(date +%s) - t0 ))s)")
+fi
+current=
+section_end
