@@ -97,6 +97,10 @@ uidx AS (
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2 WHERE c2.conindid = i.indexrelid)
     GROUP BY i.indrelid, ic.relname
 ),
+pks AS (
+    SELECT conrelid, json_build_object('name', conname, 'columns', columns) AS body
+    FROM keys WHERE contype = 'p'
+),
 uniques AS (
     SELECT rel, json_agg(json_build_object('name', conname, 'columns', columns) ORDER BY conname) AS list
     FROM (
@@ -147,8 +151,7 @@ tables AS (
                        END,
                'comment', d.description,
                'columns', coalesce(c.columns, '[]'::json),
-               'primary_key', (SELECT json_build_object('name', k.conname, 'columns', k.columns)
-                               FROM keys k WHERE k.conrelid = r.oid AND k.contype = 'p'),
+               'primary_key', pk.body,
                'unique_constraints', coalesce(u.list, '[]'::json),
                'foreign_keys', coalesce(f.list, '[]'::json),
                -- pg_relation_is_updatable's bit mask: 1 << CMD_UPDATE (2), CMD_INSERT (3),
@@ -160,6 +163,7 @@ tables AS (
            r.nspname, r.relname
     FROM rels r
     LEFT JOIN cols c ON c.attrelid = r.oid
+    LEFT JOIN pks pk ON pk.conrelid = r.oid
     LEFT JOIN uniques u ON u.rel = r.oid
     LEFT JOIN fks f ON f.conrelid = r.oid
     LEFT JOIN descr d ON d.objoid = r.oid AND d.objsubid = 0
@@ -255,11 +259,40 @@ pub struct LoadedCatalog {
     pub text: String,
 }
 
-/// Run the catalog query (in the caller's SPI context, with the caller's snapshot).
+/// Run the catalog query (with the caller's snapshot).
 pub fn load() -> Result<LoadedCatalog> {
-    let text: Option<String> = Spi::connect(|client| client.select(CATALOG_SQL, Some(1), &[])?.first().get_one::<String>())?;
+    let text: Option<String> =
+        without_jit(|| Spi::connect(|client| client.select(CATALOG_SQL, Some(1), &[])?.first().get_one::<String>()))?;
     let text = text.ok_or_else(|| GraftError::Catalog("the catalog query returned NULL".into()))?;
     parse(text)
+}
+
+/// Run `f` with `jit = off`, restored afterwards, as a function's `SET jit = off` clause does.
+///
+/// The planner's estimates for the catalog query are far too high (aggregates over catalog
+/// joins), which crosses `jit_above_cost`: LLVM compilation then costs more than the query
+/// itself (150 ms of 270 ms for 1,000 tables).
+fn without_jit<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: the GUC nest level protocol of fmgr_security_definer: a new level, a SAVE-action
+    // setting, and AtEOXact_GUC to pop it. If `f` raises, (sub)transaction abort pops the level.
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"jit".as_ptr(),
+            c"off".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let result = f();
+    // SAFETY: pops exactly the level pushed above.
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    result
 }
 
 /// Parse the catalog query's output.

@@ -49,7 +49,14 @@ pub struct Stored {
 }
 
 pub fn locate() -> Result<StoreTable> {
-    let (relid, owner) = Spi::connect(|c| c.select(LOCATE_SQL, Some(1), &[])?.first().get_two::<pg_sys::Oid, pg_sys::Oid>())?;
+    let (relid, owner) = Spi::connect(|c| {
+        let table = c.select(LOCATE_SQL, Some(1), &[])?;
+        if table.is_empty() {
+            Ok((None, None))
+        } else {
+            table.first().get_two::<pg_sys::Oid, pg_sys::Oid>()
+        }
+    })?;
     match (relid, owner) {
         (Some(relid), Some(owner)) => Ok(StoreTable { relid, owner }),
         _ => Err(GraftError::Internal("graphql.metadata_store is missing: reinstall the graft extension".into())),
@@ -63,8 +70,7 @@ pub fn read(store: StoreTable, known_version: Option<i64>) -> Result<Stored> {
         Some(v) => v.into(),
         None => DatumWithOid::null::<i64>(),
     };
-    let (version, text) =
-        Spi::connect(|c| c.select(READ_SQL, Some(1), &[known])?.first().get_two::<i64, String>())?;
+    let (version, text) = Spi::connect(|c| first_row(c.select(READ_SQL, Some(1), &[known])?))?;
     match version {
         None => Ok(Stored {
             resource_version: INITIAL_RESOURCE_VERSION,
@@ -79,11 +85,11 @@ pub fn read(store: StoreTable, known_version: Option<i64>) -> Result<Stored> {
 pub fn read_for_update(store: StoreTable) -> Result<(i64, Metadata)> {
     let _owner = AsStoreOwner::enter(store);
     Spi::connect_mut(|c| {
-        let mut row = c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?.first().get_two::<i64, String>()?;
+        let mut row = first_row(c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?)?;
         if row.0.is_none() {
             let seed = serde_json::to_string(&Metadata::default()).map_err(|e| GraftError::Internal(e.to_string()))?;
             c.update(SEED_SQL, None, &[INITIAL_RESOURCE_VERSION.into(), seed.into()])?;
-            row = c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?.first().get_two::<i64, String>()?;
+            row = first_row(c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?)?;
         }
         match row {
             (Some(v), Some(text)) => Ok((v, parse(&text)?)),
@@ -98,6 +104,15 @@ pub fn write(store: StoreTable, resource_version: i64, metadata: &Metadata) -> R
     let _owner = AsStoreOwner::enter(store);
     Spi::connect_mut(|c| c.update(WRITE_SQL, None, &[resource_version.into(), text.into()]).map(|_| ()))?;
     Ok(())
+}
+
+/// `(resource_version, metadata text)` of the row, both `None` when there is no row.
+fn first_row(table: pgrx::spi::SpiTupleTable<'_>) -> pgrx::spi::Result<(Option<i64>, Option<String>)> {
+    if table.is_empty() {
+        Ok((None, None))
+    } else {
+        table.first().get_two::<i64, String>()
+    }
 }
 
 fn parse(text: &str) -> Result<Metadata> {

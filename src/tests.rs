@@ -10,7 +10,8 @@ use pgrx::prelude::*;
 #[pg_schema]
 mod tests {
     use graft_compiler::request::{CompiledSql, Session};
-    use graft_compiler::{DbTable, Metadata};
+    use graft_compiler::dbcatalog::DbTable;
+    use graft_compiler::Metadata;
     use pgrx::prelude::*;
     use pgrx::Json;
     use serde_json::{json, Value};
@@ -275,7 +276,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn test_catalog_is_fast_with_many_tables() {
+    fn test_cold_start_with_many_tables() {
         run("CREATE SCHEMA wide");
         run(
             "DO $$ BEGIN FOR i IN 1..1000 LOOP \
@@ -285,10 +286,36 @@ mod tests {
         );
         let start = std::time::Instant::now();
         let loaded = catalog::load().unwrap();
-        let elapsed = start.elapsed();
-        assert!(loaded.catalog.tables.iter().filter(|t| t.schema == "wide").count() == 1000);
-        assert!(elapsed.as_millis() < 1000, "catalog of 1,000 tables took {elapsed:?}");
-        pgrx::notice!("catalog of 1,000 tables: {elapsed:?}");
+        let catalog_time = start.elapsed();
+        assert_eq!(loaded.catalog.tables.iter().filter(|t| t.schema == "wide").count(), 1000);
+
+        // Track them all with one object relationship each, written straight to the store:
+        // this measures the extension's cold start, not the metadata operations.
+        let store = metadata_store::locate().unwrap();
+        let (version, mut md) = metadata_store::read_for_update(store).unwrap();
+        let mut doc = serde_json::to_value(&md).unwrap();
+        let tables: Vec<Value> = (1..=1000)
+            .map(|i| {
+                json!({"table": {"schema": "wide", "name": format!("t{i}")},
+                       "object_relationships": [{"name": "parent_t", "using": {"foreign_key_constraint_on": "parent"}}]})
+            })
+            .collect();
+        doc["sources"][0]["tables"] = Value::Array(tables);
+        md = serde_json::from_value(doc).unwrap();
+        metadata_store::write(store, version + 1, &md).unwrap();
+
+        // Cold start of a backend: metadata + catalog + admin schema + first request.
+        cache::reset();
+        let start = std::time::Instant::now();
+        let r = json_of("SELECT graphql.resolve('{ wide_t1(limit: 1) { id parent_t { id } } }')");
+        let cold = start.elapsed();
+        assert!(r.get("data").is_some(), "{r}");
+        let start = std::time::Instant::now();
+        json_of("SELECT graphql.resolve('{ wide_t2(limit: 1) { id } }')");
+        let warm = start.elapsed();
+        pgrx::log!("graft timing, 1,000 tables: catalog {catalog_time:?}, cold resolve {cold:?}, warm resolve {warm:?}");
+        assert!(catalog_time.as_millis() < 1000, "catalog of 1,000 tables took {catalog_time:?}");
+        assert!(cold.as_millis() < 3000, "cold start with 1,000 tracked tables took {cold:?}");
     }
 
     // -----------------------------------------------------------------------------------------
@@ -319,13 +346,17 @@ mod tests {
         // The first temporary table creates this backend's temp schema (a namespace
         // invalidation); later ones must not flush the cache.
         run("CREATE TEMP TABLE scratch0 (a int)");
-        cache::reset();
-        let first = cache::schema_for("admin").unwrap();
-        assert!(!cache::is_dirty());
-        run("CREATE TEMP TABLE scratch1 (a int); DROP TABLE scratch1");
-        run("CREATE INDEX ON scratch0 (a)");
-        assert!(!cache::is_dirty(), "temporary tables are not in the catalog");
-        assert!(std::rc::Rc::ptr_eq(&first, &cache::schema_for("admin").unwrap()));
+        // Concurrent tests create thousands of tables: this backend's invalidation queue may
+        // overflow, which resets every cache (rightly). One clean attempt out of a few proves
+        // the filter.
+        let clean = (0..5).any(|i| {
+            cache::reset();
+            let first = cache::schema_for("admin").unwrap();
+            run(&format!("CREATE TEMP TABLE scratch{} (a int); DROP TABLE scratch{}", i + 1, i + 1));
+            run("CREATE INDEX ON scratch0 (a)");
+            !cache::is_dirty() && std::rc::Rc::ptr_eq(&first, &cache::schema_for("admin").unwrap())
+        });
+        assert!(clean, "temporary tables are not in the catalog: they must not flush the cache");
     }
 
     #[pg_test]
@@ -567,13 +598,16 @@ mod tests {
         assert_eq!(article["object_relationships"][0]["name"], json!("writer"));
         assert_eq!(find("author")["array_relationships"][0]["name"], json!("posts"));
         run("SELECT graphql.drop_relationship('hp.article', 'writer')");
-        run("SELECT graphql.untrack_table('hp.article')");
+        // hp.author's `posts` depends on hp.article: untracking needs cascade, as in Hasura.
+        run("SELECT graphql.untrack_table('hp.article', cascade => true)");
         let md = json_of("SELECT graphql.export_metadata()");
         let tables = md["sources"][0]["tables"].as_array().unwrap();
         assert!(!tables.iter().any(|t| t["table"] == json!({"schema": "hp", "name": "article"})));
+        let author = tables.iter().find(|t| t["table"] == json!({"schema": "hp", "name": "author"})).unwrap();
+        assert!(author["array_relationships"].as_array().is_none_or(|a| a.is_empty()), "cascade dropped `posts`");
     }
 
-    #[pg_test(error = "table already tracked: \"hp2.author\"")]
+    #[pg_test(error = "view/table already tracked: \"hp2.author\"")]
     fn test_helper_raises_metadata_error() {
         run("CREATE SCHEMA hp2; CREATE TABLE hp2.author (id int PRIMARY KEY)");
         run("SELECT graphql.track_table('hp2.author')");
