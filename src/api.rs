@@ -49,7 +49,7 @@ pub fn resolve_request(
 ) -> Result<String> {
     let query = match query {
         None => return Err(GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into()),
-        Some(q) if q.trim().is_empty() => return Err(GqlError::validation("$", "not a valid graphql query").into()),
+        Some(q) if q.trim().is_empty() => return Err(GqlError::new("bad-request", "$.query", "the query is empty").into()),
         Some(q) => q,
     };
     let session = Session::from_json(session)?;

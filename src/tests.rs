@@ -520,7 +520,10 @@ mod tests {
             json_of("SELECT graphql.resolve(NULL)"),
             json!({"errors": [{"message": "Error in $: key \"query\" not found", "extensions": {"path": "$", "code": "parse-failed"}}]})
         );
-        assert_eq!(json_of("SELECT graphql.resolve('  ')")["errors"][0]["extensions"]["code"], json!("validation-failed"));
+        assert_eq!(
+            json_of("SELECT graphql.resolve('  ')"),
+            json!({"errors": [{"message": "the query is empty", "extensions": {"path": "$.query", "code": "bad-request"}}]})
+        );
         assert_eq!(
             json_of("SELECT graphql.resolve('{ a }', session => '[1]')")["errors"][0]["extensions"]["code"],
             json!("invalid-params")

@@ -270,7 +270,10 @@ impl<'s> Resolver<'s> {
                     ("description", _) => json!(def.description.clone().or_else(|| builtin_description(&def.name))),
                     ("fields", TypeKind::Object { fields }) => {
                         let _ = include_deprecated(s);
-                        Value::Array(fields.values().map(|f| self.field_obj(f, &s.selection)).collect())
+                        // `__schema`/`__type` are implicit on the query root, never listed.
+                        Value::Array(
+                            fields.values().filter(|f| !f.name.starts_with("__")).map(|f| self.field_obj(f, &s.selection)).collect(),
+                        )
                     }
                     ("interfaces", TypeKind::Object { .. }) => json!([]),
                     ("enumValues", TypeKind::Enum { values }) => Value::Array(

@@ -26,10 +26,7 @@ pub fn kind_name(v: &Value) -> &'static str {
 }
 
 pub fn expected(path: &str, what: &str, expected: &str, got: &Value) -> MetadataError {
-    parse_failed(
-        path,
-        format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got)),
-    )
+    parse_failed(path, format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got)))
 }
 
 /// A table or function name: `"author"` or `{"schema": "public", "name": "author"}`.

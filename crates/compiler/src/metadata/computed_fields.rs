@@ -1,12 +1,10 @@
 //! `pg_add_computed_field`, `pg_drop_computed_field` (and un-prefixed forms).
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::error::MetadataError;
 use crate::metadata::args::{from_value, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::ObjectId;
 use crate::metadata::dependents::{self, Dependent};
 use crate::metadata::model::{ComputedField, ComputedFieldDef, Metadata};
 use crate::metadata::names::{dq, dq_q};
@@ -56,7 +54,7 @@ pub fn drop(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metadata
         ));
     }
     let deps = dependents::of_field(entry, &name);
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     let src = source_mut(md, &source)?;
     dependents::remove_or_refuse(src, &deps, cascade)?;
     Dependent::ComputedField { table, name }.remove(src);

@@ -9,15 +9,21 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub use crate::metadata::db_index::{DbIndex, Lookup};
+pub use crate::metadata::definitions::{
+    computed_field_definition, function_definition, permission_definition, relationship_definition,
+};
+pub use crate::metadata::enum_tables::enum_problem;
+
 use indexmap::IndexMap;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::dbcatalog::{DbCatalog, DbFunction, DbTable, QualifiedName};
 use crate::metadata::model::{
-    qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, Permission, RelKind, RelUsing,
-    Relationship, Source, TableEntry,
+    qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, RelKind, RelUsing, Relationship, Source,
+    TableEntry,
 };
-use crate::metadata::names::{display, dq, dq_q, english_list, pg_type_display, reasons};
+use crate::metadata::names::{display, dq, dq_q, english_list, reasons};
 use crate::schema::build::Inconsistency;
 
 /// Identity of a metadata object, as Hasura's `MetadataObjId`.
@@ -44,6 +50,10 @@ pub fn check(md: &Metadata, db: &DbCatalog) -> Vec<Inconsistency> {
 }
 
 pub fn check_objects(md: &Metadata, db: &DbCatalog) -> Vec<Found> {
+    check_indexed(md, &DbIndex::new(db))
+}
+
+pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     let mut out = Vec::new();
     for source in &md.sources {
         SourceCheck { source, db, good: HashSet::new() }.run(&mut out);
@@ -55,7 +65,7 @@ const PREFIX: &str = "Inconsistent object: ";
 
 struct SourceCheck<'a> {
     source: &'a Source,
-    db: &'a DbCatalog,
+    db: &'a DbIndex<'a>,
     /// Tracked tables that exist and are themselves consistent.
     good: HashSet<QualifiedName>,
 }
@@ -112,8 +122,9 @@ impl<'a> SourceCheck<'a> {
     }
 
     fn good_table(&self, q: &QualifiedName) -> Option<&'a DbTable> {
+        let db: &'a DbIndex<'a> = self.db;
         if self.good.contains(q) {
-            self.db.table(&q.schema, &q.name)
+            db.table(&q.schema, &q.name)
         } else {
             None
         }
@@ -144,7 +155,12 @@ impl<'a> SourceCheck<'a> {
                 let problem = self.relationship_problem(&t.table, dbt, rel, kind).err();
                 if let Some(reason) = problem.or_else(|| name_problem(&rel.name)) {
                     out.push(self.found(
-                        ObjectId::Relationship { source: src.clone(), table: t.table.clone(), name: rel.name.clone(), kind },
+                        ObjectId::Relationship {
+                            source: src.clone(),
+                            table: t.table.clone(),
+                            name: rel.name.clone(),
+                            kind,
+                        },
                         kind.object_type(),
                         format!("{} {} in table {} in source {}", kind.object_type(), rel.name, display(&t.table), src),
                         relationship_definition(src, &t.table, rel),
@@ -174,9 +190,20 @@ impl<'a> SourceCheck<'a> {
                         dq(&p.role)
                     );
                     out.push(self.found(
-                        ObjectId::Permission { source: src.clone(), table: t.table.clone(), role: p.role.clone(), kind },
+                        ObjectId::Permission {
+                            source: src.clone(),
+                            table: t.table.clone(),
+                            role: p.role.clone(),
+                            kind,
+                        },
                         &format!("{}_permission", kind.code()),
-                        format!("{}_permission {} in table {} in source {}", kind.code(), p.role, display(&t.table), src),
+                        format!(
+                            "{}_permission {} in table {} in source {}",
+                            kind.code(),
+                            p.role,
+                            display(&t.table),
+                            src
+                        ),
                         permission_definition(src, &t.table, p),
                         reason,
                     ));
@@ -237,6 +264,7 @@ impl<'a> SourceCheck<'a> {
         if f.volatility == "v" {
             errs.push(format!("the function {fq} is of type VOLATILE; cannot be added as a computed field"));
         }
+        // A scalar, or SETOF a tracked table.
         match return_table(self.db, f) {
             Some(rt) if f.returns_set => {
                 if self.good_table(&rt).is_none() {
@@ -246,11 +274,12 @@ impl<'a> SourceCheck<'a> {
                     ));
                 }
             }
-            _ if f.returns_set || is_pseudo_type(&f.return_type) || return_table(self.db, f).is_some() => {
-                let set = if f.returns_set { "SETOF " } else { "" };
-                errs.push(format!("the function {fq} returning type {set}{} is not a BASE type", f.return_type));
+            rt => {
+                if f.returns_set || rt.is_some() || is_pseudo_type(&f.return_type) {
+                    let set = if f.returns_set { "SETOF " } else { "" };
+                    errs.push(format!("the function {fq} returning type {set}{} is not a BASE type", f.return_type));
+                }
             }
-            _ => {}
         }
         let check_table_arg = |i: usize, subject: String, errs: &mut Vec<String>| {
             let ty = arg_type(self.db, f, i);
@@ -314,7 +343,9 @@ impl<'a> SourceCheck<'a> {
         }
         if let Some(arg) = &cfg.session_argument {
             match f.arg_names.iter().position(|n| n == arg) {
-                None => errs.push(format!("given session argument {} is not an input argument of the function", dq(arg))),
+                None => {
+                    errs.push(format!("given session argument {} is not an input argument of the function", dq(arg)))
+                }
                 Some(i) if !is_json(&f.arg_types[i]) => {
                     errs.push(format!("given session argument {} is not of type json", dq(arg)))
                 }
@@ -337,7 +368,11 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
     for (col, cc) in &t.configuration.column_config {
         if dbt.column(col).is_none() {
             return Some(in_table(match &cc.custom_name {
-                Some(n) => format!("the custom field name {} was given for the column {}, but no such column exists", dq(n), dq(col)),
+                Some(n) => format!(
+                    "the custom field name {} was given for the column {}, but no such column exists",
+                    dq(n),
+                    dq(col)
+                ),
                 None => format!("the column {} was given a configuration, but no such column exists", dq(col)),
             }));
         }
@@ -358,62 +393,6 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
         return enum_problem(&t.table, dbt);
     }
     None
-}
-
-/// Why `dbt` can't be an enum table: a single-column text primary key and at most one other
-/// (text) comment column.
-pub fn enum_problem(table: &QualifiedName, dbt: &DbTable) -> Option<String> {
-    let mut errs = Vec::new();
-    let pk_cols: Vec<&str> = dbt.primary_key.iter().flat_map(|pk| pk.columns.iter().map(|c| c.as_str())).collect();
-    // As in Hasura, an unusable primary key counts among the "other" columns below.
-    let mut usable_pk = None;
-    match pk_cols.as_slice() {
-        [] => errs.push("the table must have a primary key".to_string()),
-        [col] => match dbt.column(col) {
-            Some(c) if !is_text(&c.type_name) => errs.push(format!(
-                "the table’s primary key ({}) must have type \"text\", not type {}",
-                dq(col),
-                dq(&pg_type_display(&c.type_name))
-            )),
-            _ => usable_pk = Some(*col),
-        },
-        many => {
-            let mut cols: Vec<&str> = many.to_vec();
-            cols.sort();
-            errs.push(format!("the table’s primary key must not span multiple columns ({})", cols.join(", ")));
-        }
-    }
-    let others: Vec<_> = dbt.columns.iter().filter(|c| Some(c.name.as_str()) != usable_pk).collect();
-    match others.as_slice() {
-        [] => {}
-        [comment] => {
-            if !is_text(&comment.type_name) {
-                errs.push(format!(
-                    "the table’s comment column ({}) must have type \"text\", not type {}",
-                    dq(&comment.name),
-                    dq(&pg_type_display(&comment.type_name))
-                ));
-            }
-        }
-        _ => {
-            let mut cols: Vec<&str> = others.iter().map(|c| c.name.as_str()).collect();
-            cols.sort();
-            errs.push(format!(
-                "the table must have exactly one primary key and optionally one comment column, not {} columns ({})",
-                cols.len(),
-                cols.join(", ")
-            ));
-        }
-    }
-    if errs.is_empty() {
-        None
-    } else {
-        Some(format!("the table {} cannot be used as an enum {}", dq_q(table), reasons(&errs)))
-    }
-}
-
-fn is_text(type_name: &str) -> bool {
-    type_name == "text"
 }
 
 fn is_json(type_name: &str) -> bool {
@@ -445,8 +424,8 @@ pub fn single_fk<'t>(
 }
 
 /// The one function called `name`, or Hasura's "no such function" / "overloaded" message.
-pub fn single_function<'d>(db: &'d DbCatalog, name: &QualifiedName) -> Result<&'d DbFunction, String> {
-    let fns: Vec<&DbFunction> = db.functions_named(&name.schema, &name.name).collect();
+pub fn single_function<'d>(db: &'d impl Lookup, name: &QualifiedName) -> Result<&'d DbFunction, String> {
+    let fns: Vec<&DbFunction> = db.functions(&name.schema, &name.name);
     match fns.as_slice() {
         [f] => Ok(f),
         [] => Err(format!("no such function exists: {}", dq_q(name))),
@@ -455,65 +434,21 @@ pub fn single_function<'d>(db: &'d DbCatalog, name: &QualifiedName) -> Result<&'
 }
 
 /// The table or view whose row type `f` returns, if any.
-pub fn return_table(db: &DbCatalog, f: &DbFunction) -> Option<QualifiedName> {
+pub fn return_table(db: &impl Lookup, f: &DbFunction) -> Option<QualifiedName> {
     db.table(&f.return_type_schema, &f.return_type).map(|t| t.qualified())
 }
 
 /// The (schema-qualified) type of input argument `i`.
-fn arg_type(db: &DbCatalog, f: &DbFunction, i: usize) -> QualifiedName {
+fn arg_type(db: &impl Lookup, f: &DbFunction, i: usize) -> QualifiedName {
     let name = f.arg_types[i].clone();
     match f.arg_type_schemas.get(i).filter(|s| !s.is_empty()) {
         Some(schema) => QualifiedName::new(schema.clone(), name),
         None => {
-            let tables: Vec<_> = db.tables.iter().filter(|t| t.name == name).collect();
+            let tables: Vec<_> = db.catalog().tables.iter().filter(|t| t.name == name).collect();
             match tables.as_slice() {
                 [t] => QualifiedName::new(t.schema.clone(), name),
                 _ => QualifiedName::new("pg_catalog", name),
             }
         }
     }
-}
-
-/// `{comment, name, source, table, using}` — the definition Hasura reports for a relationship.
-pub fn relationship_definition(source: &str, table: &QualifiedName, rel: &Relationship) -> Value {
-    json!({
-        "comment": rel.comment,
-        "name": rel.name,
-        "source": source,
-        "table": qualified_json(table),
-        "using": crate::metadata::export::using_json(&rel.using),
-    })
-}
-
-pub fn computed_field_definition(source: &str, table: &QualifiedName, cf: &ComputedField) -> Value {
-    json!({
-        "comment": cf.comment,
-        "definition": {
-            "function": qualified_json(&cf.definition.function),
-            "session_argument": cf.definition.session_argument,
-            "table_argument": cf.definition.table_argument,
-        },
-        "name": cf.name,
-        "source": source,
-        "table": qualified_json(table),
-    })
-}
-
-pub fn permission_definition(source: &str, table: &QualifiedName, p: &Permission) -> Value {
-    json!({
-        "comment": p.comment,
-        "permission": p.permission,
-        "role": p.role,
-        "source": source,
-        "table": qualified_json(table),
-    })
-}
-
-pub fn function_definition(source: &str, f: &FunctionEntry) -> Value {
-    json!({
-        "comment": f.comment,
-        "configuration": serde_json::to_value(&f.configuration).unwrap_or(Value::Null),
-        "function": qualified_json(&f.function),
-        "source": source,
-    })
 }

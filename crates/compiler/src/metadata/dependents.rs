@@ -134,9 +134,7 @@ pub fn relationship_target(owner: &QualifiedName, rel: &Relationship, db: &DbCat
 /// lists it in `columns`/`computed_fields`.
 pub fn permission_mentions(body: &Value, field: &str) -> bool {
     let in_list = |key: &str| {
-        body.get(key)
-            .and_then(|v| v.as_array())
-            .is_some_and(|a| a.iter().any(|c| c.as_str() == Some(field)))
+        body.get(key).and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|c| c.as_str() == Some(field)))
     };
     ["filter", "check"].iter().any(|k| body.get(*k).is_some_and(|b| bool_exp_mentions(b, field, 0)))
         || in_list("computed_fields")

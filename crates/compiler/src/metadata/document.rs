@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, from_value, parse_failed, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::ObjectId;
 use crate::metadata::export;
 use crate::metadata::model::{FkOn, Metadata, PermKind, RelKind, RelUsing, Source, DEFAULT_SOURCE};
 use crate::metadata::ops::{success, Env};
@@ -33,7 +33,7 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
     };
     let allow_inconsistent = v2 && args.bool_or("allow_inconsistent_metadata", false)?;
     let new_md = read_document(&doc, &doc_path, md)?;
-    let inconsistent = consistency::check(&new_md, env.db);
+    let inconsistent: Vec<_> = env.check(&new_md).into_iter().map(|f| f.inconsistency).collect();
     if !inconsistent.is_empty() && !allow_inconsistent {
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to inconsistent metadata");
         e.status = 400;
@@ -55,7 +55,7 @@ pub fn clear(md: &mut Metadata) -> Result<Value, MetadataError> {
 
 /// Nothing to reload in a pure model: reports consistency like Hasura.
 pub fn reload(md: &Metadata, env: &Env) -> Result<Value, MetadataError> {
-    let inconsistent = consistency::check(md, env.db);
+    let inconsistent: Vec<_> = env.check(md).into_iter().map(|f| f.inconsistency).collect();
     let mut out = Map::new();
     out.insert("message".into(), json!("success"));
     out.insert("is_consistent".into(), json!(inconsistent.is_empty()));
@@ -66,7 +66,7 @@ pub fn reload(md: &Metadata, env: &Env) -> Result<Value, MetadataError> {
 }
 
 pub fn get_inconsistent(md: &Metadata, env: &Env) -> Result<Value, MetadataError> {
-    Ok(inconsistency_report(consistency::check(md, env.db)))
+    Ok(inconsistency_report(env.check(md).into_iter().map(|f| f.inconsistency).collect()))
 }
 
 fn inconsistency_report(list: Vec<crate::schema::build::Inconsistency>) -> Value {
@@ -76,7 +76,7 @@ fn inconsistency_report(list: Vec<crate::schema::build::Inconsistency>) -> Value
 /// Remove every inconsistent object (repeating, since removing one can expose another).
 pub fn drop_inconsistent(md: &mut Metadata, env: &Env) -> Result<Value, MetadataError> {
     for _ in 0..16 {
-        let found = consistency::check_objects(md, env.db);
+        let found = env.check(md);
         if found.is_empty() {
             break;
         }
@@ -123,11 +123,8 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
 pub fn read_document(doc: &Value, path: &str, current: &Metadata) -> Result<Metadata, MetadataError> {
     let obj = doc.as_object().ok_or_else(|| expected(path, "Metadata", "Object", doc))?;
     let version = obj.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
-    let normalized = if version >= 3 || obj.contains_key("sources") {
-        doc.clone()
-    } else {
-        upgrade_single_source(obj, current)
-    };
+    let normalized =
+        if version >= 3 || obj.contains_key("sources") { doc.clone() } else { upgrade_single_source(obj, current) };
     let mut md: Metadata = from_value(&normalized, path)?;
     md.version = 3;
     md.other.shift_remove("version");

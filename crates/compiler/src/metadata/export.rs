@@ -137,16 +137,12 @@ fn table_config_json(c: &TableConfig) -> Value {
             ((*col).clone(), Value::Object(m))
         })
         .collect();
-    let custom_column_names: Map<String, Value> = columns
-        .iter()
-        .filter_map(|(col, cc)| cc.custom_name.as_ref().map(|n| ((*col).clone(), json!(n))))
-        .collect();
+    let custom_column_names: Map<String, Value> =
+        columns.iter().filter_map(|(col, cc)| cc.custom_name.as_ref().map(|n| ((*col).clone(), json!(n)))).collect();
     let mut roots: Vec<(&String, &CustomRootField)> = c.custom_root_fields.iter().collect();
     roots.sort_by_key(|(k, _)| *k);
-    let custom_root_fields: Map<String, Value> = roots
-        .into_iter()
-        .filter_map(|(k, f)| root_field_json(f).map(|v| (k.clone(), v)))
-        .collect();
+    let custom_root_fields: Map<String, Value> =
+        roots.into_iter().filter_map(|(k, f)| root_field_json(f).map(|v| (k.clone(), v))).collect();
     let mut out = Map::new();
     out.insert("column_config".into(), Value::Object(column_config));
     if let Some(comment) = &c.comment {

@@ -111,7 +111,12 @@ fn has_role(perms: &[Value], role: &str) -> bool {
     perms.iter().any(|p| p.get("role").and_then(|r| r.as_str()) == Some(role))
 }
 
-fn tracked<'m>(md: &'m Metadata, source: &str, f: &QualifiedName, path: &str) -> Result<&'m FunctionEntry, MetadataError> {
+fn tracked<'m>(
+    md: &'m Metadata,
+    source: &str,
+    f: &QualifiedName,
+    path: &str,
+) -> Result<&'m FunctionEntry, MetadataError> {
     source_ref(md, source)?
         .function(f)
         .ok_or_else(|| MetadataError::new("not-exists", path, format!("function {} not found in the cache", dq_q(f))))
@@ -135,7 +140,10 @@ pub fn validate_config(config: &FunctionConfig, path: &str) -> Result<(), Metada
         if key != "function" && key != "function_aggregate" {
             return Err(parse_failed(
                 format!("{path}.custom_root_fields"),
-                format!("unexpected key {} in custom_root_fields, expected one of function, function_aggregate", dq(key)),
+                format!(
+                    "unexpected key {} in custom_root_fields, expected one of function, function_aggregate",
+                    dq(key)
+                ),
             ));
         }
         graphql_name(name, &format!("{path}.custom_root_fields.{key}"))?;

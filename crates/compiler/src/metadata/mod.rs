@@ -8,8 +8,11 @@
 pub(crate) mod args;
 pub(crate) mod computed_fields;
 pub mod consistency;
+pub(crate) mod db_index;
+pub(crate) mod definitions;
 pub(crate) mod dependents;
 pub(crate) mod document;
+pub(crate) mod enum_tables;
 pub mod export;
 pub(crate) mod functions;
 pub mod model;
@@ -19,6 +22,7 @@ pub(crate) mod permissions;
 pub(crate) mod relationships;
 pub(crate) mod tables;
 pub(crate) mod track_all;
+pub(crate) mod unsupported;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 //! reasons), as does any other new inconsistency (`cannot continue due to new inconsistent
 //! metadata`).
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
@@ -14,10 +15,12 @@ use serde_json::{json, Value};
 use crate::dbcatalog::{DbCatalog, QualifiedName};
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, parse_failed, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::{check_indexed, DbIndex, Found, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, RelKind, Source, TableEntry};
 use crate::metadata::names::{dq, dq_q};
-use crate::metadata::{computed_fields, document, functions, permissions, relationships, tables, track_all};
+use crate::metadata::{
+    computed_fields, document, functions, permissions, relationships, tables, track_all, unsupported,
+};
 
 /// The result of one metadata request.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +49,7 @@ pub fn apply(
             ));
         }
     }
-    let env = Env { db, resource_version };
+    let env = Env { db, index: DbIndex::new(db), resource_version, known_consistent: Cell::new(false) };
     let mut work = md.clone();
     let response = run(&mut work, &env, &req, 0)?;
     let changed = !req.is_read_only() && serde_json::to_value(&work).ok() != serde_json::to_value(&*md).ok();
@@ -65,7 +68,60 @@ pub fn track_all_request(md: &Metadata, db: &DbCatalog, schema: &str) -> Value {
 /// What a handler may consult besides the metadata.
 pub(crate) struct Env<'a> {
     pub db: &'a DbCatalog,
+    pub index: DbIndex<'a>,
     pub resource_version: i64,
+    /// The working copy is known to have no inconsistent objects, so the state before the next
+    /// change needs no re-check (a bulk of N consistent changes costs N checks, not 2N).
+    known_consistent: Cell<bool>,
+}
+
+impl Env<'_> {
+    pub fn check(&self, md: &Metadata) -> Vec<Found> {
+        check_indexed(md, &self.index)
+    }
+
+    /// Ids of the objects of `md` that are inconsistent now.
+    pub fn inconsistent_ids(&self, md: &Metadata) -> HashSet<ObjectId> {
+        if self.known_consistent.get() {
+            HashSet::new()
+        } else {
+            self.check(md).into_iter().map(|f| f.id).collect()
+        }
+    }
+
+    fn forget_consistency(&self) {
+        self.known_consistent.set(false);
+    }
+}
+
+/// Requests whose every change goes through [`change_checked`] or
+/// [`reject_new_inconsistencies`], which keep [`Env::known_consistent`] up to date.
+fn keeps_consistency_known(ty: &str) -> bool {
+    matches!(
+        ty.strip_prefix("pg_").unwrap_or(ty),
+        "track_table"
+            | "add_existing_table_or_view"
+            | "track_tables"
+            | "untrack_table"
+            | "untrack_tables"
+            | "set_table_is_enum"
+            | "set_table_customization"
+            | "set_table_custom_fields"
+            | "create_object_relationship"
+            | "create_array_relationship"
+            | "drop_relationship"
+            | "rename_relationship"
+            | "add_computed_field"
+            | "drop_computed_field"
+            | "track_function"
+            | "set_function_customization"
+            | "create_insert_permission"
+            | "create_select_permission"
+            | "create_update_permission"
+            | "create_delete_permission"
+            | "bulk"
+            | "bulk_atomic"
+    )
 }
 
 /// One parsed request: `{"type", "args", "version"?, "resource_version"?}`.
@@ -76,6 +132,7 @@ pub(crate) struct Request<'a> {
     pub resource_version: Option<i64>,
     /// JSON path of this request (`$`, or `$.args[2]` inside a bulk).
     pub path: String,
+    wrapped: std::sync::OnceLock<Value>,
 }
 
 static EMPTY_ARGS: Value = Value::Null;
@@ -99,7 +156,14 @@ impl<'a> Request<'a> {
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),
             Some(other) => return Err(expected(&format!("{path}.resource_version"), "Int", "Number", other)),
         };
-        Ok(Request { ty, args: obj.get("args").unwrap_or(&EMPTY_ARGS), version, resource_version, path: path.into() })
+        Ok(Request {
+            ty,
+            args: obj.get("args").unwrap_or(&EMPTY_ARGS),
+            version,
+            resource_version,
+            path: path.into(),
+            wrapped: std::sync::OnceLock::new(),
+        })
     }
 
     /// The args as an object (`{}` when absent).
@@ -107,6 +171,17 @@ impl<'a> Request<'a> {
         static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
         let v = if self.args.is_null() { EMPTY.get_or_init(|| json!({})) } else { self.args };
         Args::new(v, &format!("{}.args", self.path))
+    }
+
+    /// Legacy v1 `track_table`/`track_function` args may be a bare name: `"author"`.
+    fn named_args(&self, key: &str) -> Result<Args<'_>, MetadataError> {
+        match self.args {
+            Value::String(_) => {
+                let wrapped = self.wrapped.get_or_init(|| json!({ key: self.args }));
+                Args::new(wrapped, &format!("{}.args", self.path))
+            }
+            _ => self.args(),
+        }
     }
 
     fn is_read_only(&self) -> bool {
@@ -118,6 +193,14 @@ const MAX_BULK_DEPTH: usize = 8;
 
 /// Run one request against `md` (already a working copy).
 pub(crate) fn run(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result<Value, MetadataError> {
+    let result = dispatch(md, env, req, depth);
+    if result.is_err() || !keeps_consistency_known(&req.ty) {
+        env.forget_consistency();
+    }
+    result
+}
+
+fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result<Value, MetadataError> {
     use PermKind::*;
     use RelKind::*;
     let ty = req.ty.as_str();
@@ -133,7 +216,9 @@ pub(crate) fn run(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> 
         "get_inconsistent_metadata" => document::get_inconsistent(md, env),
         "drop_inconsistent_metadata" => document::drop_inconsistent(md, env),
 
-        "pg_track_table" | "track_table" | "add_existing_table_or_view" => tables::track(md, env, &args()?),
+        "pg_track_table" | "track_table" | "add_existing_table_or_view" => {
+            tables::track(md, env, &req.named_args("table")?)
+        }
         "pg_track_tables" => tables::track_many(md, env, &args()?),
         "pg_untrack_table" | "untrack_table" => tables::untrack(md, env, &args()?),
         "pg_untrack_tables" => tables::untrack_many(md, env, &args()?),
@@ -152,8 +237,8 @@ pub(crate) fn run(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> 
         "pg_add_computed_field" | "add_computed_field" => computed_fields::add(md, env, &args()?),
         "pg_drop_computed_field" | "drop_computed_field" => computed_fields::drop(md, env, &args()?),
 
-        "pg_track_function" | "track_function" => functions::track(md, env, &args()?),
-        "pg_untrack_function" | "untrack_function" => functions::untrack(md, env, &args()?),
+        "pg_track_function" | "track_function" => functions::track(md, env, &req.named_args("function")?),
+        "pg_untrack_function" | "untrack_function" => functions::untrack(md, env, &req.named_args("function")?),
         "pg_set_function_customization" | "set_function_customization" => {
             functions::set_customization(md, env, &args()?)
         }
@@ -172,7 +257,7 @@ pub(crate) fn run(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> 
         "pg_drop_delete_permission" | "drop_delete_permission" => permissions::drop(md, env, &args()?, Delete),
         "pg_set_permission_comment" | "set_permission_comment" => permissions::set_comment(md, env, &args()?),
 
-        other if is_known_hasura_command(other) => Err(MetadataError::new(
+        other if unsupported::is_known_hasura_command(other) => Err(MetadataError::new(
             "not-supported",
             &req.path,
             format!("metadata command {} is not supported by Graft yet", dq(other)),
@@ -188,7 +273,10 @@ fn bulk(md: &mut Metadata, env: &Env, req: &Request, depth: usize, keep_going: b
     if depth >= MAX_BULK_DEPTH {
         return Err(MetadataError::new("bad-request", &req.path, "bulk requests are nested too deeply"));
     }
-    let list = req.args.as_array().ok_or_else(|| expected(&format!("{}.args", req.path), "[RQLMetadata]", "Array", req.args))?;
+    let list = req
+        .args
+        .as_array()
+        .ok_or_else(|| expected(&format!("{}.args", req.path), "[RQLMetadata]", "Array", req.args))?;
     let mut responses = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let result = Request::parse(item, "$").and_then(|inner| {
@@ -263,7 +351,7 @@ pub(crate) fn change_checked(
     object: ObjectId,
     change: impl FnOnce(&mut Metadata) -> Result<(), MetadataError>,
 ) -> Result<(), MetadataError> {
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     change(md)?;
     reject_new_inconsistencies(md, env, &before, Some(&object))
 }
@@ -275,12 +363,11 @@ pub(crate) fn reject_new_inconsistencies(
     before: &HashSet<ObjectId>,
     object: Option<&ObjectId>,
 ) -> Result<(), MetadataError> {
-    let new: Vec<_> = consistency::check_objects(md, env.db).into_iter().filter(|f| !before.contains(&f.id)).collect();
-    let reasons: Vec<&str> = new
-        .iter()
-        .filter(|f| Some(&f.id) == object)
-        .map(|f| f.inconsistency.reason.as_str())
-        .collect();
+    let after = env.check(md);
+    env.known_consistent.set(after.is_empty());
+    let new: Vec<_> = after.into_iter().filter(|f| !before.contains(&f.id)).collect();
+    let reasons: Vec<&str> =
+        new.iter().filter(|f| Some(&f.id) == object).map(|f| f.inconsistency.reason.as_str()).collect();
     if !reasons.is_empty() {
         return Err(MetadataError::new("invalid-configuration", "$.args", reasons.join(", ")));
     }
@@ -290,93 +377,4 @@ pub(crate) fn reject_new_inconsistencies(
         return Err(e);
     }
     Ok(())
-}
-
-/// Hasura commands Graft does not implement (yet): answered with `not-supported` rather than
-/// the parse error an unknown command gets.
-fn is_known_hasura_command(ty: &str) -> bool {
-    const KNOWN: &[&str] = &[
-        "add_remote_schema",
-        "update_remote_schema",
-        "remove_remote_schema",
-        "reload_remote_schema",
-        "introspect_remote_schema",
-        "add_remote_schema_permissions",
-        "drop_remote_schema_permissions",
-        "create_remote_schema_remote_relationship",
-        "update_remote_schema_remote_relationship",
-        "delete_remote_schema_remote_relationship",
-        "create_cron_trigger",
-        "delete_cron_trigger",
-        "create_scheduled_event",
-        "delete_scheduled_event",
-        "get_scheduled_events",
-        "get_scheduled_event_invocations",
-        "get_cron_triggers",
-        "create_action",
-        "drop_action",
-        "update_action",
-        "create_action_permission",
-        "drop_action_permission",
-        "set_custom_types",
-        "create_query_collection",
-        "rename_query_collection",
-        "drop_query_collection",
-        "add_query_to_collection",
-        "drop_query_from_collection",
-        "add_collection_to_allowlist",
-        "drop_collection_from_allowlist",
-        "update_scope_of_collection_in_allowlist",
-        "create_rest_endpoint",
-        "drop_rest_endpoint",
-        "set_api_limits",
-        "remove_api_limits",
-        "set_metrics_config",
-        "remove_metrics_config",
-        "add_inherited_role",
-        "drop_inherited_role",
-        "add_host_to_tls_allowlist",
-        "drop_host_from_tls_allowlist",
-        "dump_internal_state",
-        "get_catalog_state",
-        "set_catalog_state",
-        "set_graphql_schema_introspection_options",
-        "test_webhook_transform",
-        "set_query_tags",
-        "set_opentelemetry_config",
-        "set_opentelemetry_status",
-        "rename_source",
-        "list_source_kinds",
-        "get_source_kind_capabilities",
-        "get_table_info",
-        "run_sql",
-        "create_event_trigger",
-        "delete_event_trigger",
-        "redeliver_event",
-        "invoke_event_trigger",
-        "create_remote_relationship",
-        "update_remote_relationship",
-        "delete_remote_relationship",
-    ];
-    let base = ty.strip_prefix("pg_").unwrap_or(ty);
-    KNOWN.contains(&ty)
-        || KNOWN.contains(&base)
-        || matches!(
-            base,
-            "add_source"
-                | "drop_source"
-                | "update_source"
-                | "get_source_tables"
-                | "set_apollo_federation_config"
-                | "suggest_relationships"
-                | "get_event_logs"
-                | "get_event_invocation_logs"
-                | "get_event_by_id"
-                | "get_source_trackables"
-                | "track_native_query"
-                | "untrack_native_query"
-                | "track_logical_model"
-                | "untrack_logical_model"
-                | "run_sql"
-        )
 }

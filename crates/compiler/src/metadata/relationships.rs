@@ -1,13 +1,11 @@
 //! `pg_create_object_relationship`, `pg_create_array_relationship`, `pg_drop_relationship`,
 //! `pg_rename_relationship`, `pg_set_relationship_comment` (and their un-prefixed forms).
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, from_value, parse_failed, qualified, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::ObjectId;
 use crate::metadata::dependents;
 use crate::metadata::model::{FkOn, ManualConfig, Metadata, RelKind, RelUsing, Relationship, RemoteFk, TableEntry};
 use crate::metadata::names::{dq, dq_q};
@@ -80,11 +78,16 @@ fn parse_fk(v: &Value, path: &str, kind: RelKind) -> Result<FkOn, MetadataError>
         Value::Array(items) if kind == RelKind::Object => items
             .iter()
             .enumerate()
-            .map(|(i, c)| c.as_str().map(str::to_string).ok_or_else(|| expected(&format!("{path}[{i}]"), "Text", "String", c)))
+            .map(|(i, c)| {
+                c.as_str().map(str::to_string).ok_or_else(|| expected(&format!("{path}[{i}]"), "Text", "String", c))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(FkOn::Columns),
         Value::Object(o) => {
-            let table = qualified(o.get("table").ok_or_else(|| parse_failed(path, "key \"table\" not found"))?, &format!("{path}.table"))?;
+            let table = qualified(
+                o.get("table").ok_or_else(|| parse_failed(path, "key \"table\" not found"))?,
+                &format!("{path}.table"),
+            )?;
             let column = match o.get("column") {
                 Some(Value::String(c)) => Some(c.clone()),
                 None | Some(Value::Null) => None,
@@ -112,7 +115,7 @@ pub fn drop(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metadata
     let entry = tracked_ref(md, &source, &table, &args.path_of("table"))?;
     ask_relationship(entry, env, &name, &args.path_of("relationship"))?;
     let deps = dependents::of_field(entry, &name);
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     let src = source_mut(md, &source)?;
     dependents::remove_or_refuse(src, &deps, cascade)?;
     dependents::Dependent::Relationship { table, name }.remove(src);
@@ -161,7 +164,7 @@ pub fn rename(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metada
 pub fn set_comment(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, MetadataError> {
     let source = args.source()?;
     let table = args.qualified("table")?;
-    let name = args.str("relationship")?;
+    let name = if args.has("relationship") { args.str("relationship")? } else { args.str("name")? };
     let comment = args.opt_str("comment")?;
     let path = args.path_of("table");
     ask_relationship(tracked_ref(md, &source, &table, &path)?, env, &name, &args.path_of("relationship"))?;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::dbcatalog::QualifiedName;
 use crate::error::MetadataError;
 use crate::metadata::args::{from_value, parse_failed, Args};
-use crate::metadata::consistency::{self, ObjectId};
+use crate::metadata::consistency::ObjectId;
 use crate::metadata::dependents;
 use crate::metadata::model::{CustomRootField, Metadata, TableConfig, TableEntry};
 use crate::metadata::names::{dq_q, english_list, is_graphql_name};
@@ -103,7 +103,7 @@ pub fn untrack(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
         ));
     }
     let deps = dependents::of_table(src, env.db, &table);
-    let before: HashSet<ObjectId> = consistency::check_objects(md, env.db).into_iter().map(|f| f.id).collect();
+    let before = env.inconsistent_ids(md);
     let src = source_mut(md, &source)?;
     dependents::remove_or_refuse(src, &deps, cascade)?;
     src.tables.retain(|t| t.table != table);

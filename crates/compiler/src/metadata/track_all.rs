@@ -116,7 +116,9 @@ fn has_object_rel(e: &TableEntry, fk: &DbForeignKey) -> bool {
 /// An array relationship of `e` (the referenced table) already following this foreign key.
 fn has_array_rel(e: &TableEntry, from: &QualifiedName, fk: &DbForeignKey) -> bool {
     e.array_relationships.iter().any(|r| match &r.using {
-        RelUsing::ForeignKey(FkOn::Remote(remote)) => &remote.table == from && same_columns(&remote.column_list(), &fk.columns),
+        RelUsing::ForeignKey(FkOn::Remote(remote)) => {
+            &remote.table == from && same_columns(&remote.column_list(), &fk.columns)
+        }
         RelUsing::ForeignKey(_) => false,
         RelUsing::Manual(m) => {
             &m.remote_table == from

@@ -61,10 +61,10 @@ pub struct MutationField {
 pub enum MutationStep {
     /// A value known without the database (JSON text), e.g. `__typename`.
     Static(String),
-    /// One statement returning one `json` value: the field's result.
+    /// One statement returning one `text` value: the field's result as JSON text.
     Query(Stmt),
     /// `write` returns one row `(affected int8, tids text)`; `read` is then run with those two
-    /// values as `$1` and `$2` (its own parameters follow) and returns the field's `json`.
+    /// values as `$1` and `$2` (its own parameters follow) and returns the field's JSON text.
     /// Reading back in a second statement lets `returning` see rows the write inserted in
     /// other tables (nested inserts), which a single statement's snapshot would not.
     WriteRead { write: Stmt, read: Stmt },

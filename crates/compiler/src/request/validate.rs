@@ -24,29 +24,47 @@ pub struct Operation {
     pub fields: Vec<SelField>,
 }
 
-/// Cheap pre-parse bounds: size, and brace nesting (the parser recurses on it).
+/// Cheap pre-parse bounds: size, selection nesting (braces outside argument lists), and
+/// overall bracket nesting; the parser recurses on both, so they are checked before it runs.
 fn precheck(query: &str, limits: &Limits) -> Result<(), GqlError> {
     if query.len() > limits.max_query_bytes {
         return Err(GqlError::validation("$.query", format!("query is larger than the limit of {} bytes", limits.max_query_bytes)));
     }
-    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut all, mut max_all, mut parens, mut sel, mut max_sel) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut in_string = false;
     let mut prev = ' ';
     for c in query.chars() {
         match c {
             '"' if prev != '\\' => in_string = !in_string,
-            '{' | '[' | '(' if !in_string => {
-                depth += 1;
-                max = max.max(depth);
+            _ if in_string => {}
+            '(' => {
+                parens += 1;
+                all += 1;
             }
-            '}' | ']' | ')' if !in_string => depth = depth.saturating_sub(1),
+            ')' => {
+                parens = parens.saturating_sub(1);
+                all = all.saturating_sub(1);
+            }
+            '{' | '[' => {
+                all += 1;
+                if c == '{' && parens == 0 {
+                    sel += 1;
+                    max_sel = max_sel.max(sel);
+                }
+            }
+            '}' | ']' => {
+                all = all.saturating_sub(1);
+                if c == '}' && parens == 0 {
+                    sel = sel.saturating_sub(1);
+                }
+            }
             _ => {}
         }
+        max_all = max_all.max(all);
         prev = c;
     }
-    // Arguments and list/object literals also nest; allow them room beyond selection depth.
-    if max > limits.max_depth * 4 {
-        return Err(GqlError::validation("$.query", format!("query is nested too deeply (limit {})", limits.max_depth)));
+    if max_sel > limits.max_depth || max_all > 4 * limits.max_depth.max(16) {
+        return Err(GqlError::validation("$.query", format!("the query exceeds the maximum depth of {}", limits.max_depth)));
     }
     Ok(())
 }

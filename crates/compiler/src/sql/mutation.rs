@@ -123,7 +123,7 @@ fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single
     };
     let order = format!(" ORDER BY array_position(($2)::tid[], {r}.ctid)");
     let json = response_json(&mut ctx, ti, f, single, "($1)::int8", &rows, RowCtx::direct(&r), &order)?;
-    Ok(Stmt { sql: format!("SELECT {json}"), params: ctx.params.values })
+    Ok(Stmt { sql: format!("SELECT ({json})::text"), params: ctx.params.values })
 }
 
 fn check_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, GqlError> {
@@ -373,7 +373,7 @@ fn insert(
         let o = ctx.alias("o");
         let rc = RowCtx::returning(&o, &table_sql(t));
         let json = response_json(&mut ctx, ti, f, single, &affected, &format!("{rows} AS {o}"), rc, "")?;
-        return Ok(MutationStep::Query(Stmt { sql: format!("{with}SELECT {json}"), params: ctx.params.values }));
+        return Ok(MutationStep::Query(Stmt { sql: format!("{with}SELECT ({json})::text"), params: ctx.params.values }));
     }
     let tids = if roots.is_empty() {
         "'{}'".to_string()
@@ -472,7 +472,7 @@ fn update(
         let o = ctx.alias("o");
         let rc = RowCtx::returning(&o, &table_sql(t));
         let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
-        return Ok(MutationStep::Query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT {json}"), params: ctx.params.values }));
+        return Ok(MutationStep::Query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT ({json})::text"), params: ctx.params.values }));
     }
     let write = Stmt {
         sql: format!(
@@ -500,7 +500,7 @@ fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: b
     let rc = RowCtx::returning(&o, &table_sql(t));
     let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
     Ok(MutationStep::Query(Stmt {
-        sql: format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT {json}", table_sql(t)),
+        sql: format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT ({json})::text", table_sql(t)),
         params: ctx.params.values,
     }))
 }

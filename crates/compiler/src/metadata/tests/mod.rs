@@ -121,8 +121,20 @@ pub fn tracked(tables: &[&str]) -> Metadata {
 /// `tracked(["author", "article"])` with `article.author` and `author.articles`.
 pub fn blog() -> Metadata {
     let mut md = tracked(&["author", "article"]);
-    ok(&mut md, req("pg_create_object_relationship", json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}})));
-    ok(&mut md, req("pg_create_array_relationship", json!({"table": "author", "name": "articles", "using": {"foreign_key_constraint_on": {"table": "article", "column": "author_id"}}})));
+    ok(
+        &mut md,
+        req(
+            "pg_create_object_relationship",
+            json!({"table": "article", "name": "author", "using": {"foreign_key_constraint_on": "author_id"}}),
+        ),
+    );
+    ok(
+        &mut md,
+        req(
+            "pg_create_array_relationship",
+            json!({"table": "author", "name": "articles", "using": {"foreign_key_constraint_on": {"table": "article", "column": "author_id"}}}),
+        ),
+    );
     md
 }
 

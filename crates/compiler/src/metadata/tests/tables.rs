@@ -6,7 +6,8 @@ use crate::metadata::ops::apply;
 #[test]
 fn track_table_adds_an_entry() {
     let mut md = Metadata::default();
-    let out = apply(&mut md, &db(), &req("pg_track_table", json!({"source": "default", "table": "author"})), 1).unwrap();
+    let out =
+        apply(&mut md, &db(), &req("pg_track_table", json!({"source": "default", "table": "author"})), 1).unwrap();
     assert_eq!(out.response, json!({"message": "success"}));
     assert!(out.changed);
     assert_eq!(table(&md, "author").table.name, "author");
@@ -17,10 +18,14 @@ fn legacy_track_forms() {
     let mut md = Metadata::default();
     ok(&mut md, req("track_table", json!({"schema": "public", "name": "author"})));
     ok(&mut md, req("add_existing_table_or_view", json!({"name": "article"})));
-    ok(&mut md, json!({"type": "track_table", "version": 2, "args": {"table": {"schema": "public", "name": "comment"}, "configuration": {"custom_name": "remark"}}}));
+    ok(
+        &mut md,
+        json!({"type": "track_table", "version": 2, "args": {"table": {"schema": "public", "name": "comment"}, "configuration": {"custom_name": "remark"}}}),
+    );
     ok(&mut md, req("pg_track_table", json!({"schema": "other", "name": "thing"})));
+    ok(&mut md, req("track_table", json!("colors")));
     let names: Vec<String> = md.default_source().unwrap().tables.iter().map(|t| t.table.to_string()).collect();
-    assert_eq!(names, ["public.author", "public.article", "public.comment", "other.thing"]);
+    assert_eq!(names, ["public.author", "public.article", "public.comment", "other.thing", "public.colors"]);
     assert_eq!(table(&md, "comment").configuration.custom_name.as_deref(), Some("remark"));
 }
 
@@ -39,7 +44,12 @@ fn track_twice_is_already_tracked() {
 fn track_missing_table_is_inconsistent() {
     let mut md = Metadata::default();
     let e = err(&mut md, req("pg_track_table", json!({"table": "nope"})));
-    assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: no such table/view exists in source: \"nope\"");
+    assert_err(
+        &e,
+        "invalid-configuration",
+        "$.args",
+        "Inconsistent object: no such table/view exists in source: \"nope\"",
+    );
 }
 
 #[test]
@@ -55,7 +65,12 @@ fn missing_and_mistyped_args_are_parse_errors() {
     let e = err(&mut md, req("pg_set_table_is_enum", json!({"is_enum": true})));
     assert_err(&e, "parse-failed", "$.args", "key \"table\" not found");
     let e = err(&mut md, req("pg_track_table", json!({"table": 3})));
-    assert_err(&e, "parse-failed", "$.args.table", "parsing QualifiedObject failed, expected String or Object, but encountered Number");
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.table",
+        "parsing QualifiedObject failed, expected String or Object, but encountered Number",
+    );
     let e = err(&mut md, req("pg_track_table", json!([1])));
     assert_err(&e, "parse-failed", "$.args", "parsing args failed, expected Object, but encountered Array");
 }
@@ -118,9 +133,21 @@ fn untrack_table() {
 #[test]
 fn untrack_with_dependents_needs_cascade() {
     let mut md = blog();
-    ok(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {"columns": ["id"], "filter": {"author": {"id": {"_eq": "X-Hasura-User-Id"}}}}})));
+    ok(
+        &mut md,
+        req(
+            "pg_create_select_permission",
+            json!({"table": "article", "role": "user", "permission": {"columns": ["id"], "filter": {"author": {"id": {"_eq": "X-Hasura-User-Id"}}}}}),
+        ),
+    );
     ok(&mut md, req("pg_track_function", json!({"function": "search_articles"})));
-    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}})));
+    ok(
+        &mut md,
+        req(
+            "pg_add_computed_field",
+            json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}}),
+        ),
+    );
     let e = err(&mut md, req("pg_untrack_table", json!({"table": "author"})));
     assert_err(&e, "dependency-error", "$.args", "cannot drop due to the following dependent objects: permission article.user.select in source \"default\", relationship article.author in source \"default\"");
     let e = err(&mut md, req("pg_untrack_table", json!({"table": "article"})));
@@ -135,12 +162,18 @@ fn untrack_with_dependents_needs_cascade() {
 #[test]
 fn set_table_customization() {
     let mut md = tracked(&["author"]);
-    ok(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {
-        "custom_name": "writer",
-        "custom_root_fields": {"select": "writers", "select_by_pk": {"name": "writer", "comment": "one writer"}, "insert": null, "bogus": "x"},
-        "column_config": {"id": {"custom_name": "writerId", "comment": "the id"}},
-        "comment": "Writers",
-    }})));
+    ok(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {
+                "custom_name": "writer",
+                "custom_root_fields": {"select": "writers", "select_by_pk": {"name": "writer", "comment": "one writer"}, "insert": null, "bogus": "x"},
+                "column_config": {"id": {"custom_name": "writerId", "comment": "the id"}},
+                "comment": "Writers",
+            }}),
+        ),
+    );
     let c = &table(&md, "author").configuration;
     assert_eq!(c.custom_name.as_deref(), Some("writer"));
     assert_eq!(c.custom_root_fields.keys().collect::<Vec<_>>(), ["select", "select_by_pk"]);
@@ -155,10 +188,16 @@ fn set_table_customization() {
 #[test]
 fn custom_column_names_fold_into_column_config() {
     let mut md = tracked(&["author"]);
-    ok(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {
-        "custom_column_names": {"id": "ignored", "name": "authorName"},
-        "column_config": {"id": {"custom_name": "wins"}},
-    }})));
+    ok(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {
+                "custom_column_names": {"id": "ignored", "name": "authorName"},
+                "column_config": {"id": {"custom_name": "wins"}},
+            }}),
+        ),
+    );
     let c = &table(&md, "author").configuration;
     assert_eq!(c.column_custom_name("id"), Some("wins"));
     assert_eq!(c.column_custom_name("name"), Some("authorName"));
@@ -168,17 +207,55 @@ fn custom_column_names_fold_into_column_config() {
 #[test]
 fn customization_validation() {
     let mut md = tracked(&["author"]);
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"custom_root_fields": {"select": "authors", "select_aggregate": "authors", "insert": "add", "delete": "add"}}})));
-    assert_err(&e, "parse-failed", "$.args.configuration.custom_root_fields", "the following custom root field names are duplicated: authors and add");
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"custom_name": "bad name"}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"custom_root_fields": {"select": "authors", "select_aggregate": "authors", "insert": "add", "delete": "add"}}}),
+        ),
+    );
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.configuration.custom_root_fields",
+        "the following custom root field names are duplicated: authors and add",
+    );
+    let e = err(
+        &mut md,
+        req("pg_set_table_customization", json!({"table": "author", "configuration": {"custom_name": "bad name"}})),
+    );
     assert_err(&e, "parse-failed", "$.args.configuration.custom_name", "bad name is not valid GraphQL name");
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"column_config": {"id": {"custom_name": "1d"}}}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"column_config": {"id": {"custom_name": "1d"}}}}),
+        ),
+    );
     assert_err(&e, "parse-failed", "$.args.configuration.column_config.id.custom_name", "1d is not valid GraphQL name");
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"column_config": {"nope": {"custom_name": "x"}}}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"column_config": {"nope": {"custom_name": "x"}}}}),
+        ),
+    );
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": the custom field name \"x\" was given for the column \"nope\", but no such column exists");
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"column_config": {"nope": {"comment": "x"}}}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"column_config": {"nope": {"comment": "x"}}}}),
+        ),
+    );
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": the column \"nope\" was given a configuration, but no such column exists");
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"column_config": {"id": {"custom_name": "name"}}}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"column_config": {"id": {"custom_name": "name"}}}}),
+        ),
+    );
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": the definitions of columns \"id\" and \"name\" are in conflict: they are mapped to the same field name, \"name\"");
     let e = err(&mut md, req("pg_set_table_customization", json!({"table": "article", "configuration": {}})));
     assert_err(&e, "not-exists", "$.args.table", "table \"article\" does not exist");
@@ -187,7 +264,13 @@ fn customization_validation() {
 #[test]
 fn customization_clashing_with_a_relationship() {
     let mut md = blog();
-    let e = err(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"column_config": {"name": {"custom_name": "articles"}}}})));
+    let e = err(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"column_config": {"name": {"custom_name": "articles"}}}}),
+        ),
+    );
     assert_err(&e, "unexpected", "$.args", "cannot continue due to new inconsistent metadata");
     assert_eq!(e.status, 400);
 }
@@ -195,8 +278,17 @@ fn customization_clashing_with_a_relationship() {
 #[test]
 fn set_table_custom_fields_legacy() {
     let mut md = tracked(&["author"]);
-    ok(&mut md, req("pg_set_table_customization", json!({"table": "author", "configuration": {"custom_name": "writer", "column_config": {"age": {"comment": "years"}}}})));
-    ok(&mut md, json!({"type": "set_table_custom_fields", "version": 2, "args": {"table": "author", "custom_root_fields": {"select": "writers"}, "custom_column_names": {"age": "years"}}}));
+    ok(
+        &mut md,
+        req(
+            "pg_set_table_customization",
+            json!({"table": "author", "configuration": {"custom_name": "writer", "column_config": {"age": {"comment": "years"}}}}),
+        ),
+    );
+    ok(
+        &mut md,
+        json!({"type": "set_table_custom_fields", "version": 2, "args": {"table": "author", "custom_root_fields": {"select": "writers"}, "custom_column_names": {"age": "years"}}}),
+    );
     let c = &table(&md, "author").configuration;
     assert_eq!(c.custom_name.as_deref(), Some("writer"));
     assert_eq!(c.column_custom_name("age"), Some("years"));
@@ -207,7 +299,13 @@ fn set_table_custom_fields_legacy() {
 #[test]
 fn track_tables_is_all_or_nothing() {
     let mut md = Metadata::default();
-    ok(&mut md, req("pg_track_tables", json!({"tables": [{"table": "author"}, {"table": "article", "configuration": {"custom_name": "post"}}]})));
+    ok(
+        &mut md,
+        req(
+            "pg_track_tables",
+            json!({"tables": [{"table": "author"}, {"table": "article", "configuration": {"custom_name": "post"}}]}),
+        ),
+    );
     assert_eq!(md.default_source().unwrap().tables.len(), 2);
     let e = err(&mut md, req("pg_track_tables", json!({"tables": [{"table": "comment"}, {"table": "nope"}]})));
     assert_eq!(e.code, "invalid-configuration");
