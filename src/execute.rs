@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
@@ -16,9 +17,8 @@ use pgrx::datum::{DatumWithOid, JsonString};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
-use serde_json::Value;
 
-use crate::errors::{graphql_error_from_pg, panic_message, GraftError, Result};
+use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, Result};
 use crate::guc;
 
 /// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura).
@@ -42,7 +42,9 @@ struct PlanKey {
 }
 
 thread_local! {
-    static PLANS: RefCell<PlanCache> = RefCell::new(PlanCache::default());
+    /// Never dropped: at backend exit freeing plans (SPI_freeplan from a TLS destructor, after
+    /// Postgres has shut its subsystems down) would be work at best and a crash at worst.
+    static PLANS: RefCell<ManuallyDrop<PlanCache>> = RefCell::new(ManuallyDrop::new(PlanCache::default()));
 }
 
 /// Number of plans this backend keeps (for tests and monitoring).
@@ -176,10 +178,22 @@ fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
     Ok(())
 }
 
+/// SQLSTATEs a guarded statement re-raises: query canceled (57014) and the rest of class 57
+/// (operator intervention), class 53 (insufficient resources), class XX (internal error).
+fn must_propagate(state: &str) -> bool {
+    state.starts_with("57") || state.starts_with("53") || state.starts_with("XX")
+}
+
 /// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
 fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
     match in_subtransaction(exec) {
         Ok(result) => result,
+        // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
+        // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
+        // subtransaction is already rolled back; the error goes on to abort the statement.
+        Err(Caught::Postgres(report)) if must_propagate(&sqlstate(report.sql_error_code())) => {
+            CaughtError::PostgresError(report).rethrow()
+        }
         Err(Caught::Postgres(report)) => Ok(graphql_error_from_pg(&report, session.is_admin()).to_string()),
         Err(Caught::Panic(message)) => Err(GraftError::Internal(format!("panic while running a statement: {message}"))),
     }
@@ -266,9 +280,4 @@ enum Caught {
     Postgres(ErrorReportWithLevel),
     /// A Rust panic: a bug.
     Panic(String),
-}
-
-/// Parse a response produced by SQL (tests, and callers that need the value).
-pub fn parse_response(text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| GraftError::Internal(format!("the statement returned invalid JSON: {e}")))
 }

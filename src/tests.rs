@@ -396,7 +396,7 @@ mod tests {
     }
 
     fn exec(c: &CompiledSql, session: &Session) -> Value {
-        execute::parse_response(&execute::run(c, session).unwrap()).unwrap()
+        serde_json::from_str(&execute::run(c, session).unwrap()).unwrap()
     }
 
     #[pg_test]
@@ -500,6 +500,20 @@ mod tests {
         assert_eq!((code.as_str(), msg.as_str()), ("unexpected", "database query error"));
         // Every failed statement left the transaction usable.
         assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM child").unwrap(), Some(1));
+    }
+
+    #[pg_test(error = "canceling statement due to user request")]
+    fn test_guarded_statement_does_not_swallow_cancellation() {
+        // The statement cancels itself (as pg_cancel_backend or statement_timeout would), then
+        // sleeps: the cancellation must abort the caller's statement, not become a response.
+        let slow = sql(
+            "SELECT json_build_object('cancel', (SELECT pg_cancel_backend(pg_backend_pid())), \
+                                      'data', (SELECT pg_sleep(2))::text)",
+            &[],
+            false,
+            true,
+        );
+        let _ = execute::run(&slow, &Session::admin());
     }
 
     #[pg_test]
