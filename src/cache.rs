@@ -16,8 +16,11 @@
 //! flag is up, the next request re-reads the metadata version and the catalog (two queries);
 //! schemas are rebuilt only if either really changed.
 //!
-//! Not covered: `COMMENT ON` sends no invalidation at all; new comments appear after the next
-//! other change or `graphql.reload()`.
+//! Deliberately not covered: a new relation the metadata does not name cannot appear in any
+//! schema, so creating one does not reload (tracking it writes metadata, which does; and while
+//! the metadata names objects the database lacks, every relation invalidation counts).
+//! `COMMENT ON` sends no invalidation at all: new comments appear after the next other change
+//! or `graphql.reload()`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};

@@ -1,5 +1,6 @@
-//! Run one compiled statement: a per-backend cache of prepared SPI plans, and the
-//! subtransaction that turns a Postgres error into a GraphQL error for guarded statements.
+//! Run what the compiler produced — one query statement, or a mutation plan of several — with a
+//! per-backend cache of prepared SPI plans, and the subtransaction that turns a Postgres error
+//! into a GraphQL error for guarded statements and mutations.
 //!
 //! Plans are keyed by SQL text. The compiler emits the same text for the same operation shape
 //! (values are always `$n` parameters, bound as `text` and cast in the SQL), so each shape is

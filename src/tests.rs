@@ -51,6 +51,11 @@ mod tests {
     }
 
     #[pg_extern]
+    fn reset_cache() {
+        cache::reset();
+    }
+
+    #[pg_extern]
     fn cached_resource_version() -> i64 {
         cache::snapshot().expect("cache").resource_version
     }
@@ -339,6 +344,24 @@ mod tests {
         assert!(cache::is_dirty());
         assert!(!cached_table_exists("inv", "u"));
         assert!(cached_table_exists("inv", "t"));
+    }
+
+    #[pg_test]
+    fn test_cache_forgets_rolled_back_ddl() {
+        run("CREATE SCHEMA rb");
+        cache::reset();
+        assert!(!cached_table_exists("rb", "x"));
+        // The cache is loaded inside a subtransaction that sees `rb.x`, then rolled back:
+        // Postgres replays the subtransaction's invalidations locally, so the cache drops it.
+        run(
+            "DO $$ BEGIN \
+               CREATE TABLE rb.x (id int); \
+               PERFORM tests.reset_cache(); \
+               IF NOT tests.cached_table_exists('rb', 'x') THEN RAISE EXCEPTION 'not seen'; END IF; \
+               RAISE EXCEPTION 'roll back' USING ERRCODE = 'P0002'; \
+             EXCEPTION WHEN no_data_found THEN NULL; END $$",
+        );
+        assert!(!cached_table_exists("rb", "x"), "the rolled-back table is gone from the cache");
     }
 
     #[pg_test]
@@ -714,6 +737,21 @@ mod tests {
         );
         assert_eq!(r, json!({"data": {"insert_author_one": {"name": "Dee"}}}));
         assert_eq!(Spi::get_one::<String>("SELECT who FROM audit").unwrap().as_deref(), Some("42"));
+    }
+
+    #[pg_test]
+    fn test_recreated_table_comes_back() {
+        run("CREATE SCHEMA rc; CREATE TABLE rc.t (id int PRIMARY KEY); INSERT INTO rc.t VALUES (1)");
+        run("SELECT graphql.track_table('rc.t')");
+        let q = "SELECT graphql.resolve('{ rc_t { id } }')";
+        assert_eq!(json_of(q), json!({"data": {"rc_t": [{"id": 1}]}}));
+        // Dropped: the metadata still names it (inconsistent), the schema leaves it out.
+        run("DROP TABLE rc.t");
+        assert_eq!(json_of(q)["errors"][0]["extensions"]["code"], json!("validation-failed"));
+        // Created again: a relation the cache did not know, noticed because the metadata
+        // names a missing table.
+        run("CREATE TABLE rc.t (id int PRIMARY KEY); INSERT INTO rc.t VALUES (2)");
+        assert_eq!(json_of(q), json!({"data": {"rc_t": [{"id": 2}]}}));
     }
 
     #[pg_test]
