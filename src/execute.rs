@@ -14,6 +14,7 @@ use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
 use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Session, Stmt};
+use graft_compiler::GqlError;
 use pgrx::datum::{DatumWithOid, JsonString};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
@@ -123,11 +124,21 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
         MutationStep::Static(json) => Some(json.clone()),
         MutationStep::Query(stmt) => json_value(client, stmt, true)?,
         MutationStep::WriteRead { write, read } => {
-            // The write reports `(affected, tids)` as text; the read takes them as $1 and $2.
+            // The write reports `(affected, tids, ok)` as text; the read takes the first two as
+            // $1 and $2. `ok = false`: a row breaks the role's insert/update `check`, and the
+            // whole mutation fails (the caller's subtransaction rolls the writes back).
             let stmt = plan(client, &write.sql, write.params.len(), true)?;
             let table = client.update(&*stmt, None, &text_args(&write.params))?.first();
             let affected = column_text(&table, 1)?;
             let tids = column_text(&table, 2)?;
+            if table.columns()? >= 3 && column_text(&table, 3)?.as_deref() == Some("false") {
+                return Err(GqlError::new(
+                    "permission-error",
+                    "$",
+                    "check constraint of an insert/update permission has failed",
+                )
+                .into());
+            }
             let mut params = read.params.clone();
             if params.len() < 2 {
                 return Err(GraftError::Internal("a read-back statement lacks its $1/$2 placeholders".into()));
@@ -188,6 +199,7 @@ fn must_propagate(state: &str) -> bool {
 /// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
 fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
     match in_subtransaction(exec) {
+        // Success, or an error found without Postgres raising one (already rolled back).
         Ok(result) => result,
         // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
         // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
@@ -236,10 +248,11 @@ fn plan(client: &SpiClient<'_>, sql: &str, nargs: usize, mutating: bool) -> Resu
 }
 
 /// Run `f` in an internal subtransaction, as a PL/pgSQL block with an EXCEPTION clause does:
-/// on success the subtransaction is released (its effects become part of the caller's
-/// transaction); on a Postgres error it is rolled back, which undoes every write, releases
-/// its locks and closes its SPI connections, and the caller's transaction stays usable.
-fn in_subtransaction<R>(f: impl FnOnce() -> R) -> std::result::Result<R, Caught> {
+/// when `f` succeeds the subtransaction is released (its effects become part of the caller's
+/// transaction); when it returns an error or raises one it is rolled back, which undoes every
+/// write, releases its locks and closes its SPI connections, and the caller's transaction
+/// stays usable.
+fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, Caught> {
     // SAFETY: we are in a transaction (every SQL-callable function is), on the main thread.
     // The memory context and resource owner are saved to be restored exactly as plpgsql's
     // exec_stmt_block does; BeginInternalSubTransaction switches both to the subtransaction's.
@@ -257,8 +270,10 @@ fn in_subtransaction<R>(f: impl FnOnce() -> R) -> std::result::Result<R, Caught>
     // (SPI and pgrx close what they open, also when unwinding).
     unsafe {
         match outcome {
-            Ok(_) => pg_sys::ReleaseCurrentSubTransaction(),
-            Err(_) => {
+            Ok(Ok(_)) => pg_sys::ReleaseCurrentSubTransaction(),
+            // An error `f` returned (a failed permission check, an SPI refusal) undoes the
+            // writes too: only complete success is kept.
+            Ok(Err(_)) | Err(_) => {
                 pg_sys::MemoryContextSwitchTo(old_context);
                 pg_sys::RollbackAndReleaseCurrentSubTransaction();
             }

@@ -740,6 +740,30 @@ mod tests {
     }
 
     #[pg_test]
+    fn test_failed_permission_check_leaves_nothing() {
+        run(BLOG);
+        run("SELECT graphql.track_all('public')");
+        run(
+            r#"SELECT graphql.metadata('{"type": "bulk", "args": [
+                {"type": "pg_create_insert_permission", "args": {"table": "article", "role": "user", "permission":
+                    {"check": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "columns": ["title", "author_id"]}}},
+                {"type": "pg_create_select_permission", "args": {"table": "article", "role": "user", "permission":
+                    {"columns": ["id", "title", "author_id"], "filter": {}}}}
+            ]}')"#,
+        );
+        let as_user = |q: &str| {
+            json_of(&format!(
+                r#"SELECT graphql.resolve('{q}', NULL, '{{"x-hasura-role": "user", "x-hasura-user-id": "1"}}')"#
+            ))
+        };
+        let r = as_user(r#"mutation { insert_article_one(object: {title: "theirs", author_id: 2}) { id } }"#);
+        assert_eq!(r["errors"][0]["extensions"]["code"], json!("permission-error"), "{r}");
+        assert_eq!(Spi::get_one::<i64>("SELECT count(*) FROM public.article WHERE title = 'theirs'").unwrap(), Some(0));
+        let r = as_user(r#"mutation { insert_article_one(object: {title: "mine", author_id: 1}) { title } }"#);
+        assert_eq!(r, json!({"data": {"insert_article_one": {"title": "mine"}}}));
+    }
+
+    #[pg_test]
     fn test_recreated_table_comes_back() {
         run("CREATE SCHEMA rc; CREATE TABLE rc.t (id int PRIMARY KEY); INSERT INTO rc.t VALUES (1)");
         run("SELECT graphql.track_table('rc.t')");

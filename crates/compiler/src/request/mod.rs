@@ -63,8 +63,9 @@ pub enum MutationStep {
     Static(String),
     /// One statement returning one `text` value: the field's result as JSON text.
     Query(Stmt),
-    /// `write` returns one row `(affected int8, tids text)`; `read` is then run with those two
-    /// values as `$1` and `$2` (its own parameters follow) and returns the field's JSON text.
+    /// `write` returns one row `(affected, tids, ok)` as text; `ok` = `false` means a
+    /// permission `check` failed and the whole mutation must fail. `read` is then run with the
+    /// first two values as `$1` and `$2` (its own parameters follow) and returns the field's JSON text.
     /// Reading back in a second statement lets `returning` see rows the write inserted in
     /// other tables (nested inserts), which a single statement's snapshot would not.
     WriteRead { write: Stmt, read: Stmt },

@@ -23,11 +23,19 @@ pub struct Inconsistency {
 
 /// Build the schema for `role` (`"admin"` sees everything).
 pub fn build_schema(metadata: &Metadata, db: &DbCatalog, role: &str) -> (Schema, Vec<Inconsistency>) {
-    let _ = role; // Per-role schemas arrive with permissions; today every role is admin-shaped.
+    build_schema_for(metadata, db, role, false)
+}
+
+/// Build the schema for `role`; `backend_only` also exposes backend-only mutation permissions
+/// (the request sent `x-hasura-use-backend-only-permissions: true`).
+pub fn build_schema_for(metadata: &Metadata, db: &DbCatalog, role: &str, backend_only: bool) -> (Schema, Vec<Inconsistency>) {
     let mut b = Builder { types: IndexMap::new(), tables: vec![], functions: vec![], problems: vec![] };
     if let Some(source) = metadata.default_source() {
         b.resolve_tables(source, db);
         b.resolve_functions(source, db);
+        if role != "admin" {
+            b.apply_permissions(source, db, role, backend_only);
+        }
     }
     b.emit()
 }
@@ -76,6 +84,9 @@ fn column_info(c: &DbColumn, gql_name: String, description: Option<String>) -> C
         description: description.or_else(|| c.comment.clone()),
         category,
         generated: c.is_generated || c.identity_always,
+        select: true,
+        insert: !(c.is_generated || c.identity_always),
+        update: !(c.is_generated || c.identity_always),
     }
 }
 
@@ -116,6 +127,7 @@ impl Builder {
             let description = cfg.comment.clone().or_else(|| t.comment.clone()).or_else(|| {
                 Some(format!("columns and relationships of \"{}\"", table_label(&entry.table)))
             });
+            let root = root_names(&type_name, cfg);
             self.tables.push(TableInfo {
                 name: entry.table.clone(),
                 type_name,
@@ -131,6 +143,8 @@ impl Builder {
                     .collect(),
                 primary_key,
                 is_enum: entry.is_enum,
+                root,
+                perms: None,
                 is_view: !matches!(t.kind, RelKind::Table | RelKind::PartitionedTable),
                 insertable: t.kind == RelKind::Table || t.kind == RelKind::PartitionedTable || t.is_insertable,
                 updatable: t.kind == RelKind::Table || t.kind == RelKind::PartitionedTable || t.is_updatable,
@@ -233,6 +247,7 @@ impl Builder {
             mapping,
             nullable,
             insert_before,
+            visible: true,
             description: r.comment.clone(),
         })
     }
@@ -293,7 +308,39 @@ impl Builder {
             session_arg_pos,
             args,
             num_args: f.arg_types.len(),
+            visible: true,
         })
+    }
+
+    /// Restrict tables, columns, relationships and computed fields to what `role` may use.
+    fn apply_permissions(&mut self, source: &Source, db: &DbCatalog, role: &str, backend_only: bool) {
+        for t in self.tables.iter_mut() {
+            let (Some(entry), Some(dbt)) = (source.table(&t.name), db.table(&t.name.schema, &t.name.name)) else { continue };
+            let perms = super::permissions::table_perms(entry, dbt, role, backend_only);
+            for (ci, c) in t.columns.iter_mut().enumerate() {
+                let sel = perms.select.as_ref().map(|s| s.columns[ci]).unwrap_or(false);
+                let ins = perms.insert.as_ref().map(|p| p.columns[ci] && !p.set.iter().any(|(k, _)| k == &c.name)).unwrap_or(false);
+                let upd = perms.update.as_ref().map(|p| p.columns[ci] && !p.set.iter().any(|(k, _)| k == &c.name)).unwrap_or(false);
+                c.select = sel;
+                c.insert = c.insert && ins;
+                c.update = c.update && upd;
+            }
+            for cf in t.computed_fields.iter_mut() {
+                cf.visible = perms.select.as_ref().map(|s| s.computed_fields.contains(&cf.name)).unwrap_or(false);
+            }
+            t.perms = Some(perms);
+        }
+        let selectable: Vec<bool> = self.tables.iter().map(|t| t.can_select()).collect();
+        for t in self.tables.iter_mut() {
+            for r in t.relationships.iter_mut() {
+                r.visible = selectable[r.target];
+            }
+            for cf in t.computed_fields.iter_mut() {
+                if let ComputedReturn::SetOf { table } = cf.returns {
+                    cf.visible = cf.visible && selectable[table];
+                }
+            }
+        }
     }
 
     fn resolve_functions(&mut self, source: &Source, db: &DbCatalog) {
@@ -384,33 +431,45 @@ impl Builder {
             },
         );
         for ti in 0..self.tables.len() {
-            self.emit_table(ti);
+            if self.tables[ti].hidden() {
+                continue;
+            }
+            if self.tables[ti].can_select() {
+                self.emit_table(ti);
+            } else {
+                self.emit_bool_exp(ti);
+            }
             let t = self.tables[ti].clone();
+            if !t.can_select() {
+                continue;
+            }
             let label = table_label(&t.name);
             let n = &t.type_name;
-            query_fields.insert(
-                n.clone(),
-                Field {
-                    name: n.clone(),
-                    description: Some(format!("fetch data from the table: \"{label}\"")),
-                    args: select_args(n),
-                    ty: TypeRef::nn_list_nn(n),
-                    kind: FieldKind::RootSelect { table: ti },
-                },
-            );
-            let agg = format!("{n}_aggregate");
-            query_fields.insert(
-                agg.clone(),
-                Field {
-                    name: agg.clone(),
-                    description: Some(format!("fetch aggregated fields from the table: \"{label}\"")),
-                    args: select_args(n),
-                    ty: TypeRef::named(format!("{n}_aggregate")).non_null(),
-                    kind: FieldKind::RootAggregate { table: ti },
-                },
-            );
-            if !t.primary_key.is_empty() {
-                let by_pk = format!("{n}_by_pk");
+            if t.root_allowed("select") {
+                query_fields.insert(
+                    t.root.select.clone(),
+                    Field {
+                        name: t.root.select.clone(),
+                        description: Some(format!("fetch data from the table: \"{label}\"")),
+                        args: select_args(n),
+                        ty: TypeRef::nn_list_nn(n),
+                        kind: FieldKind::RootSelect { table: ti },
+                    },
+                );
+            }
+            if t.allow_aggregations() && t.root_allowed("select_aggregate") {
+                query_fields.insert(
+                    t.root.select_aggregate.clone(),
+                    Field {
+                        name: t.root.select_aggregate.clone(),
+                        description: Some(format!("fetch aggregated fields from the table: \"{label}\"")),
+                        args: select_args(n),
+                        ty: TypeRef::named(format!("{n}_aggregate")).non_null(),
+                        kind: FieldKind::RootAggregate { table: ti },
+                    },
+                );
+            }
+            if !t.primary_key.is_empty() && t.primary_key.iter().all(|&c| t.columns[c].select) && t.root_allowed("select_by_pk") {
                 let args = t
                     .primary_key
                     .iter()
@@ -420,9 +479,9 @@ impl Builder {
                     })
                     .collect();
                 query_fields.insert(
-                    by_pk.clone(),
+                    t.root.select_by_pk.clone(),
                     Field {
-                        name: by_pk,
+                        name: t.root.select_by_pk.clone(),
                         description: Some(format!("fetch data from the table: \"{label}\" using primary key columns")),
                         args,
                         ty: TypeRef::named(n.clone()),
@@ -433,8 +492,8 @@ impl Builder {
         }
         for fi in 0..self.functions.len() {
             let f = self.functions[fi].clone();
-            if f.is_mutation {
-                continue; // mutations arrive with the mutation root
+            if f.is_mutation || !self.tables[f.returns_table].can_select() {
+                continue; // volatile functions arrive with the mutation root
             }
             let target = self.tables[f.returns_table].type_name.clone();
             let mut args = IndexMap::new();
@@ -509,6 +568,9 @@ impl Builder {
         // Object type.
         let mut fields = IndexMap::new();
         for (ci, c) in t.columns.iter().enumerate() {
+            if !c.select {
+                continue;
+            }
             self.scalar(&c.scalar);
             let mut args = IndexMap::new();
             if matches!(c.category, TypeCategory::Json | TypeCategory::Jsonb) {
@@ -527,7 +589,11 @@ impl Builder {
             );
         }
         for (ri, r) in t.relationships.iter().enumerate() {
+            if !r.visible {
+                continue;
+            }
             let target = self.tables[r.target].type_name.clone();
+            let target_aggregates = self.tables[r.target].allow_aggregations();
             match r.kind {
                 RelKindInfo::Object => {
                     let ty = if r.nullable { TypeRef::named(target) } else { TypeRef::named(target).non_null() };
@@ -553,6 +619,9 @@ impl Builder {
                             kind: FieldKind::ArrayRel { table: ti, rel: ri },
                         },
                     );
+                    if !target_aggregates {
+                        continue;
+                    }
                     let agg = format!("{}_aggregate", r.name);
                     fields.insert(
                         agg.clone(),
@@ -568,6 +637,9 @@ impl Builder {
             }
         }
         for (fi, cf) in t.computed_fields.iter().enumerate() {
+            if !cf.visible {
+                continue;
+            }
             let mut args = IndexMap::new();
             if !cf.args.is_empty() {
                 let args_ty = format!("{}_{}_args", cf.name, n);
@@ -634,20 +706,20 @@ impl Builder {
         fields.insert("_and".into(), input("_and", TypeRef::list_nn(name.clone()), None));
         fields.insert("_not".into(), input("_not", TypeRef::named(name.clone()), None));
         fields.insert("_or".into(), input("_or", TypeRef::list_nn(name.clone()), None));
-        for c in &t.columns {
+        for c in t.columns.iter().filter(|c| c.select) {
             let cmp = self.comparison_type(&c.scalar, c.category, c.is_array);
             fields.insert(c.gql_name.clone(), input(&c.gql_name, TypeRef::named(cmp), None));
         }
-        for r in &t.relationships {
+        for r in t.relationships.iter().filter(|r| r.visible) {
             let target = self.tables[r.target].type_name.clone();
             fields.insert(r.name.clone(), input(&r.name, TypeRef::named(format!("{target}_bool_exp")), None));
-            if r.kind == RelKindInfo::Array {
+            if r.kind == RelKindInfo::Array && self.tables[r.target].allow_aggregations() {
                 let agg = format!("{}_aggregate", r.name);
                 self.emit_aggregate_bool_exp(r.target);
                 fields.insert(agg.clone(), input(&agg, TypeRef::named(format!("{target}_aggregate_bool_exp")), None));
             }
         }
-        for cf in &t.computed_fields {
+        for cf in t.computed_fields.iter().filter(|cf| cf.visible) {
             match &cf.returns {
                 ComputedReturn::Scalar { scalar, category, .. } if cf.args.is_empty() => {
                     let cmp = self.comparison_type(scalar, *category, false);
@@ -765,23 +837,24 @@ impl Builder {
         let t = self.tables[ti].clone();
         let n = &t.type_name;
         let mut fields = IndexMap::new();
-        for c in &t.columns {
+        for c in t.columns.iter().filter(|c| c.select) {
             fields.insert(c.gql_name.clone(), input(&c.gql_name, TypeRef::named("order_by"), None));
         }
-        for r in &t.relationships {
+        for r in t.relationships.iter().filter(|r| r.visible) {
             let target = self.tables[r.target].type_name.clone();
             match r.kind {
                 RelKindInfo::Object => {
                     fields.insert(r.name.clone(), input(&r.name, TypeRef::named(format!("{target}_order_by")), None));
                 }
-                RelKindInfo::Array => {
+                RelKindInfo::Array if self.tables[r.target].allow_aggregations() => {
                     self.emit_aggregate_order_by(r.target);
                     let agg = format!("{}_aggregate", r.name);
                     fields.insert(agg.clone(), input(&agg, TypeRef::named(format!("{target}_aggregate_order_by")), None));
                 }
+                RelKindInfo::Array => {}
             }
         }
-        for cf in &t.computed_fields {
+        for cf in t.computed_fields.iter().filter(|cf| cf.visible) {
             if let ComputedReturn::Scalar { .. } = cf.returns {
                 if cf.args.is_empty() {
                     fields.insert(cf.name.clone(), input(&cf.name, TypeRef::named("order_by"), None));
@@ -809,7 +882,7 @@ impl Builder {
                 fields.insert("count".into(), input("count", TypeRef::named("order_by"), None));
                 continue;
             }
-            let cols: Vec<&ColumnInfo> = t.columns.iter().filter(|c| agg_op_applies(op, c)).collect();
+            let cols: Vec<&ColumnInfo> = t.columns.iter().filter(|c| c.select && agg_op_applies(op, c)).collect();
             if cols.is_empty() {
                 continue;
             }
@@ -826,6 +899,7 @@ impl Builder {
         let values = t
             .columns
             .iter()
+            .filter(|c| c.select)
             .map(|c| (c.gql_name.clone(), EnumValue { name: c.gql_name.clone(), description: Some("column name".into()) }))
             .collect();
         self.add(
@@ -857,7 +931,7 @@ impl Builder {
             if op == "count" {
                 continue;
             }
-            let cols: Vec<(usize, &ColumnInfo)> = t.columns.iter().enumerate().filter(|(_, c)| agg_op_applies(op, c)).collect();
+            let cols: Vec<(usize, &ColumnInfo)> = t.columns.iter().enumerate().filter(|(_, c)| c.select && agg_op_applies(op, c)).collect();
             if cols.is_empty() {
                 continue;
             }
@@ -917,6 +991,23 @@ impl Builder {
             },
         );
         self.add(&format!("{n}_aggregate"), Some(format!("aggregated selection of \"{label}\"")), TypeKind::Object { fields });
+    }
+}
+
+/// Root field names: `custom_root_fields` where given, else Hasura's defaults.
+fn root_names(n: &str, cfg: &crate::metadata::model::TableConfig) -> RootNames {
+    let pick = |key: &str, default: String| cfg.root_field(key).and_then(|r| r.name()).map(str::to_string).unwrap_or(default);
+    RootNames {
+        select: pick("select", n.to_string()),
+        select_by_pk: pick("select_by_pk", format!("{n}_by_pk")),
+        select_aggregate: pick("select_aggregate", format!("{n}_aggregate")),
+        insert: pick("insert", format!("insert_{n}")),
+        insert_one: pick("insert_one", format!("insert_{n}_one")),
+        update: pick("update", format!("update_{n}")),
+        update_by_pk: pick("update_by_pk", format!("update_{n}_by_pk")),
+        update_many: pick("update_many", format!("update_{n}_many")),
+        delete: pick("delete", format!("delete_{n}")),
+        delete_by_pk: pick("delete_by_pk", format!("delete_{n}_by_pk")),
     }
 }
 

@@ -182,6 +182,48 @@ pub struct TableInfo {
     pub insertable: bool,
     pub updatable: bool,
     pub deletable: bool,
+    /// Root field names after `custom_root_fields`.
+    pub root: RootNames,
+    /// The role's permissions; `None` for admin.
+    pub perms: Option<super::permissions::TablePerms>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RootNames {
+    pub select: String,
+    pub select_by_pk: String,
+    pub select_aggregate: String,
+    pub insert: String,
+    pub insert_one: String,
+    pub update: String,
+    pub update_by_pk: String,
+    pub update_many: String,
+    pub delete: String,
+    pub delete_by_pk: String,
+}
+
+impl TableInfo {
+    /// The role may read rows (admin, or a select permission).
+    pub fn can_select(&self) -> bool {
+        self.perms.as_ref().map(|p| p.select.is_some()).unwrap_or(true)
+    }
+    pub fn allow_aggregations(&self) -> bool {
+        match &self.perms {
+            None => true,
+            Some(p) => p.select.as_ref().map(|s| s.allow_aggregations).unwrap_or(false),
+        }
+    }
+    /// `select`, `select_by_pk`, `select_aggregate` allowed by `query_root_fields`.
+    pub fn root_allowed(&self, which: &str) -> bool {
+        match self.perms.as_ref().and_then(|p| p.select.as_ref()) {
+            None => self.perms.is_none(),
+            Some(s) => s.query_root_fields.as_ref().map(|f| f.iter().any(|x| x == which)).unwrap_or(true),
+        }
+    }
+    /// Nothing of this table is visible to the role.
+    pub fn hidden(&self) -> bool {
+        self.perms.as_ref().map(|p| p.is_empty()).unwrap_or(false)
+    }
 }
 
 impl TableInfo {
@@ -217,6 +259,11 @@ pub struct ColumnInfo {
     pub category: TypeCategory,
     /// `GENERATED ALWAYS` (stored or identity): never written by mutations.
     pub generated: bool,
+    /// What the schema's role may do with the column (all true for admin; insert/update false
+    /// for generated and preset columns).
+    pub select: bool,
+    pub insert: bool,
+    pub update: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,6 +296,9 @@ pub struct RelInfo {
     /// Nested inserts: the related row is inserted before this one (it holds the key this
     /// row's columns point at), else after (it points at this row).
     pub insert_before: bool,
+    /// The role may select from the target table; hidden relationships still serve
+    /// permission filters.
+    pub visible: bool,
     pub description: Option<String>,
 }
 
@@ -266,6 +316,7 @@ pub struct ComputedFieldInfo {
     pub args: Vec<FunctionArg>,
     /// Total number of input arguments the function takes.
     pub num_args: usize,
+    pub visible: bool,
 }
 
 #[derive(Clone, Debug)]

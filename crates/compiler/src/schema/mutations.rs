@@ -27,21 +27,27 @@ impl Builder {
             let t = self.tables[ti].clone();
             let n = t.type_name.clone();
             let label = table_label(&t.name);
+            if t.hidden() {
+                continue;
+            }
             let has_pk = !t.primary_key.is_empty();
-            if t.deletable {
+            let selectable = t.can_select();
+            let perms = t.perms.clone();
+            let may = |f: fn(&super::permissions::TablePerms) -> bool| perms.as_ref().map(f).unwrap_or(true);
+            if t.deletable && may(|p| p.delete.is_some()) {
                 self.emit_mutation_response(ti);
                 let mut args = IndexMap::new();
                 args.insert("where".to_string(), input("where", TypeRef::named(format!("{n}_bool_exp")).non_null(), Some("filter the rows which have to be deleted".into())));
                 deletes.push(Field {
-                    name: format!("delete_{n}"),
+                    name: t.root.delete.clone(),
                     description: Some(format!("delete data from the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
                     kind: FieldKind::Delete { table: ti },
                 });
-                if has_pk {
+                if has_pk && selectable {
                     deletes.push(Field {
-                        name: format!("delete_{n}_by_pk"),
+                        name: t.root.delete_by_pk.clone(),
                         description: Some(format!("delete single row from the table: \"{label}\"")),
                         args: pk_args(&t),
                         ty: TypeRef::named(n.clone()),
@@ -49,7 +55,7 @@ impl Builder {
                     });
                 }
             }
-            if t.insertable && t.columns.iter().any(|c| !c.generated) {
+            if t.insertable && may(|p| p.insert.is_some()) && t.columns.iter().any(|c| c.insert) {
                 self.emit_mutation_response(ti);
                 self.emit_insert_input(ti);
                 let on_conflict = self.emit_on_conflict(ti);
@@ -59,7 +65,7 @@ impl Builder {
                     args.insert("on_conflict".to_string(), input("on_conflict", TypeRef::named(oc.clone()), Some("upsert condition".into())));
                 }
                 inserts.push(Field {
-                    name: format!("insert_{n}"),
+                    name: t.root.insert.clone(),
                     description: Some(format!("insert data into the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
@@ -70,34 +76,36 @@ impl Builder {
                 if let Some(oc) = &on_conflict {
                     args.insert("on_conflict".to_string(), input("on_conflict", TypeRef::named(oc.clone()), Some("upsert condition".into())));
                 }
-                inserts.push(Field {
-                    name: format!("insert_{n}_one"),
-                    description: Some(format!("insert a single row into the table: \"{label}\"")),
-                    args,
-                    ty: TypeRef::named(n.clone()),
-                    kind: FieldKind::InsertOne { table: ti },
-                });
+                if selectable {
+                    inserts.push(Field {
+                        name: t.root.insert_one.clone(),
+                        description: Some(format!("insert a single row into the table: \"{label}\"")),
+                        args,
+                        ty: TypeRef::named(n.clone()),
+                        kind: FieldKind::InsertOne { table: ti },
+                    });
+                }
             }
-            if t.updatable && t.columns.iter().any(|c| !c.generated) {
+            if t.updatable && may(|p| p.update.is_some()) && t.columns.iter().any(|c| c.update) {
                 self.emit_mutation_response(ti);
                 let ops = self.emit_update_inputs(ti);
                 let mut args = ops.clone();
                 args.insert("where".to_string(), input("where", TypeRef::named(format!("{n}_bool_exp")).non_null(), Some("filter the rows which have to be updated".into())));
                 updates.push(Field {
-                    name: format!("update_{n}"),
+                    name: t.root.update.clone(),
                     description: Some(format!("update data of the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
                     kind: FieldKind::Update { table: ti },
                 });
-                if has_pk {
+                if has_pk && selectable {
                     let pk_input = format!("{n}_pk_columns_input");
                     let pk_fields = pk_args(&t);
                     self.add(&pk_input, Some(format!("primary key columns input for table: {label}")), TypeKind::InputObject { fields: pk_fields });
                     let mut args = ops.clone();
                     args.insert("pk_columns".to_string(), input("pk_columns", TypeRef::named(pk_input).non_null(), None));
                     updates.push(Field {
-                        name: format!("update_{n}_by_pk"),
+                        name: t.root.update_by_pk.clone(),
                         description: Some(format!("update single row of the table: \"{label}\"")),
                         args,
                         ty: TypeRef::named(n.clone()),
@@ -111,7 +119,7 @@ impl Builder {
                 let mut args = IndexMap::new();
                 args.insert("updates".to_string(), input("updates", TypeRef::nn_list_nn(updates_ty), Some("updates to execute, in order".into())));
                 updates.push(Field {
-                    name: format!("update_{n}_many"),
+                    name: t.root.update_many.clone(),
                     description: Some(format!("update multiples rows of table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")).list(),
@@ -131,6 +139,7 @@ impl Builder {
         if self.types.contains_key(&name) {
             return;
         }
+        let selectable = self.tables[ti].can_select();
         let mut fields = IndexMap::new();
         fields.insert(
             "affected_rows".to_string(),
@@ -142,6 +151,7 @@ impl Builder {
                 kind: FieldKind::Plain,
             },
         );
+        if selectable {
         fields.insert(
             "returning".to_string(),
             Field {
@@ -152,6 +162,7 @@ impl Builder {
                 kind: FieldKind::Plain,
             },
         );
+        }
         let label = table_label(&self.tables[ti].name);
         self.add(&name, Some(format!("response of any mutation on the table \"{label}\"")), TypeKind::Object { fields });
     }
@@ -166,12 +177,13 @@ impl Builder {
         // Register the name first: relationships may lead back here.
         self.add(&name, None, TypeKind::InputObject { fields: IndexMap::new() });
         let mut fields = IndexMap::new();
-        for c in t.columns.iter().filter(|c| !c.generated) {
+        for c in t.columns.iter().filter(|c| c.insert) {
             fields.insert(c.gql_name.clone(), input(&c.gql_name, column_type(c), c.description.clone()));
         }
         for r in &t.relationships {
             let target = self.tables[r.target].clone();
-            if !target.insertable {
+            let target_insert = target.perms.as_ref().map(|p| p.insert.is_some()).unwrap_or(true);
+            if !target.insertable || !target_insert || !target.columns.iter().any(|c| c.insert) {
                 continue;
             }
             self.emit_insert_input(r.target);
@@ -209,7 +221,9 @@ impl Builder {
     /// `T_on_conflict` (with `T_constraint` and `T_update_column`), when T has a unique key.
     fn emit_on_conflict(&mut self, ti: usize) -> Option<String> {
         let t = self.tables[ti].clone();
-        if t.constraints.is_empty() {
+        // Upserts need a unique key and, for non-admin roles, an update permission.
+        let may_update = t.perms.as_ref().map(|p| p.update.is_some()).unwrap_or(true);
+        if t.constraints.is_empty() || !may_update {
             return None;
         }
         let n = &t.type_name;
@@ -236,7 +250,7 @@ impl Builder {
         let mut uvalues: IndexMap<String, EnumValue> = t
             .columns
             .iter()
-            .filter(|c| !c.generated)
+            .filter(|c| c.update)
             .map(|c| (c.gql_name.clone(), EnumValue { name: c.gql_name.clone(), description: Some("column name".into()) }))
             .collect();
         if uvalues.is_empty() {
@@ -258,7 +272,7 @@ impl Builder {
         let t = self.tables[ti].clone();
         let n = &t.type_name;
         let label = table_label(&t.name);
-        let writable: Vec<&ColumnInfo> = t.columns.iter().filter(|c| !c.generated).collect();
+        let writable: Vec<&ColumnInfo> = t.columns.iter().filter(|c| c.update).collect();
         let mut args = IndexMap::new();
         let jsonb: Vec<&ColumnInfo> = writable.iter().copied().filter(|c| c.category == TypeCategory::Jsonb && !c.is_array).collect();
         if !jsonb.is_empty() {

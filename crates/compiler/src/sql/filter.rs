@@ -46,6 +46,7 @@ impl<'s> Ctx<'s> {
                         format!("(NOT {})", self.bool_exp(ti, alias, v, &kpath)?)
                     }
                 }
+                "_exists" => self.exists_cond(v, &kpath)?,
                 _ => self.field_cond(ti, alias, key, v, &kpath)?,
             };
             conds.push(cond);
@@ -78,6 +79,10 @@ impl<'s> Ctx<'s> {
                 .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
                 .collect();
             conds.push(self.bool_exp(r.target, &x, v, path)?);
+            // A role filtering through a relationship only reaches rows it may read.
+            if let Some(f) = self.select_filter(r.target, &x)? {
+                conds.push(f);
+            }
             return Ok(format!(
                 "EXISTS (SELECT 1 FROM {} AS {x} WHERE {})",
                 quote_qualified(&target.name.schema, &target.name.name),
@@ -126,6 +131,9 @@ impl<'s> Ctx<'s> {
                 .collect::<Vec<_>>();
             if let Some(filter) = body.get("filter").filter(|f| !f.is_null()) {
                 where_.push(self.bool_exp(r.target, &x, filter, &format!("{bpath}.filter"))?);
+            }
+            if let Some(f) = self.select_filter(r.target, &x)? {
+                where_.push(f);
             }
             let cols: Vec<String> = body
                 .get("arguments")
@@ -190,7 +198,11 @@ impl<'s> Ctx<'s> {
                 "_lte" => binop("<=", self, v),
                 "_in" | "_nin" => {
                     let items = v.as_array().cloned().unwrap_or_default();
-                    let p = if is_array {
+                    let p = if let Value::String(list) = v {
+                        // An array session variable: a Postgres array literal such as `{1,2,3}`.
+                        self.params.needs_guard = true;
+                        self.params.text(list.clone(), &format!("{sql_type}[]"))
+                    } else if is_array {
                         // Each item is itself an array: compare as arrays of arrays.
                         self.params.needs_guard = true;
                         self.params.text(super::params::array_literal(&items), &format!("{elem_type}[]"))

@@ -6,6 +6,7 @@
 mod filter;
 mod mutation;
 mod params;
+mod permission;
 mod select;
 
 pub use params::Params;

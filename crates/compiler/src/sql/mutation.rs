@@ -116,11 +116,15 @@ fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single
     ctx.params.values.push(None); // $2: ctids
     let t = &schema.tables[ti];
     let r = ctx.alias("r");
-    let rows = if single {
+    let mut rows = if single {
         format!("{} AS {r} WHERE {r}.ctid = (($2)::tid[])[1]", table_sql(t))
     } else {
         format!("{} AS {r} WHERE {r}.ctid = ANY(($2)::tid[])", table_sql(t))
     };
+    // `returning` shows only rows the role may select.
+    if let Some(sf) = ctx.select_filter(ti, &r)? {
+        rows = format!("{rows} AND {sf}");
+    }
     let order = format!(" ORDER BY array_position(($2)::tid[], {r}.ctid)");
     let json = response_json(&mut ctx, ti, f, single, "($1)::int8", &rows, RowCtx::direct(&r), &order)?;
     Ok(Stmt { sql: format!("SELECT ({json})::text"), params: ctx.params.values })
@@ -148,7 +152,8 @@ fn bind(params: &mut Params, t: &TableInfo, ci: usize, v: &Value) -> String {
 
 struct InsertWriter<'c, 's> {
     ctx: &'c mut Ctx<'s>,
-    ctes: Vec<(String, String)>,
+    /// (CTE name, statement, table index)
+    ctes: Vec<(String, String, usize)>,
 }
 
 impl<'c, 's> InsertWriter<'c, 's> {
@@ -170,9 +175,19 @@ impl<'c, 's> InsertWriter<'c, 's> {
         }
         let set = cols.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
         let mut s = format!(" ON CONFLICT ON CONSTRAINT {} DO UPDATE SET {set}", quote_ident(constraint));
+        let mut conds = vec![];
         if let Some(w) = oc.get("where").filter(|w| !w.is_null()) {
-            let cond = self.ctx.bool_exp(ti, alias, w, &format!("{path}.where"))?;
-            s.push_str(&format!(" WHERE {cond}"));
+            conds.push(self.ctx.bool_exp(ti, alias, w, &format!("{path}.where"))?);
+        }
+        // An upsert updates only rows the role's update permission reaches.
+        let filter = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.as_ref()).map(|u| u.filter.clone());
+        if let Some(f) = filter {
+            if let Some(c) = self.ctx.permission_condition(ti, alias, &f)? {
+                conds.push(c);
+            }
+        }
+        if !conds.is_empty() {
+            s.push_str(&format!(" WHERE {}", conds.join(" AND ")));
         }
         Ok(s)
     }
@@ -181,6 +196,12 @@ impl<'c, 's> InsertWriter<'c, 's> {
     fn flat(&mut self, ti: usize, objects: &[Value], oc: Option<&Value>, path: &str) -> Result<String, GqlError> {
         let schema = self.ctx.schema;
         let t = &schema.tables[ti];
+        for (i, o) in objects.iter().enumerate() {
+            check_object(o, &format!("{path}[{i}]"))?;
+        }
+        let presets = self.ctx.insert_presets(ti);
+        let objects: Vec<Value> = objects.iter().map(|o| self.ctx.with_presets(ti, o, &presets)).collect::<Result<_, _>>()?;
+        let objects = objects.as_slice();
         let mut cols: Vec<usize> = vec![];
         for (i, o) in objects.iter().enumerate() {
             for k in check_object(o, &format!("{path}[{i}]"))?.keys() {
@@ -225,11 +246,11 @@ impl<'c, 's> InsertWriter<'c, 's> {
                 table_sql(t),
                 rows.len()
             );
-            self.ctes.push((name.clone(), sql));
+            self.ctes.push((name.clone(), sql, ti));
             return Ok(name);
         }
         let sql = format!("INSERT INTO {target}{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"");
-        self.ctes.push((name.clone(), sql));
+        self.ctes.push((name.clone(), sql, ti));
         Ok(name)
     }
 
@@ -246,7 +267,9 @@ impl<'c, 's> InsertWriter<'c, 's> {
         self.ctx.enter()?;
         let schema = self.ctx.schema;
         let t = &schema.tables[ti];
-        let obj = check_object(obj, path)?;
+        check_object(obj, path)?;
+        let owned = self.ctx.with_presets(ti, obj, &self.ctx.insert_presets(ti))?;
+        let obj = owned.as_object().expect("presets keep objects");
         let mut cols: Vec<String> = vec![];
         let mut vals: Vec<String> = vec![];
         let mut from: Vec<String> = vec![];
@@ -304,7 +327,7 @@ impl<'c, 's> InsertWriter<'c, 's> {
                 vals.join(", ")
             )
         };
-        self.ctes.push((name.clone(), sql));
+        self.ctes.push((name.clone(), sql, ti));
         for (ri, v, kpath) in after {
             let r = &t.relationships[ri];
             // The child's columns take this row's values: (child column, my column).
@@ -360,7 +383,7 @@ fn insert(
     let with = if ctes.is_empty() {
         String::new()
     } else {
-        format!("WITH {} ", ctes.iter().map(|(n, s)| format!("{n} AS ({s})")).collect::<Vec<_>>().join(", "))
+        format!("WITH {} ", ctes.iter().map(|(n, s, _)| format!("{n} AS ({s})")).collect::<Vec<_>>().join(", "))
     };
     if t.is_view {
         // No ctid to read back by: answer from RETURNING in the same statement.
@@ -383,16 +406,28 @@ fn insert(
             roots.iter().map(|r| format!("ARRAY(SELECT \"graft.tid\" FROM {r})")).collect::<Vec<_>>().join(" || ")
         )
     };
-    let write = Stmt { sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids", affected_sum(&ctes)), params: ctx.params.values };
+    // Every inserted row must pass its table's insert `check`.
+    let mut checks = vec![];
+    for (name, _, cti) in &ctes {
+        let c = ctx.alias("c");
+        if let Some(cond) = ctx.insert_check(*cti, &c)? {
+            checks.push(format!("(SELECT coalesce(bool_and({cond}), true) FROM {name} AS {c})"));
+        }
+    }
+    let ok = if checks.is_empty() { "true".to_string() } else { checks.join(" AND ") };
+    let write = Stmt {
+        sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids, ({ok})::text AS ok", affected_sum(&ctes)),
+        params: ctx.params.values,
+    };
     let read = read_back(schema, session, ti, f, single)?;
     Ok(MutationStep::WriteRead { write, read })
 }
 
-fn affected_sum(ctes: &[(String, String)]) -> String {
+fn affected_sum(ctes: &[(String, String, usize)]) -> String {
     if ctes.is_empty() {
         return "0".into();
     }
-    ctes.iter().map(|(n, _)| format!("(SELECT count(*) FROM {n})")).collect::<Vec<_>>().join(" + ")
+    ctes.iter().map(|(n, _, _)| format!("(SELECT count(*) FROM {n})")).collect::<Vec<_>>().join(" + ")
 }
 
 /// `WHERE` of an update or delete: the `where` argument, or the primary key.
@@ -429,6 +464,13 @@ fn update(
     let t = &schema.tables[ti];
     let mut ctx = Ctx::new(schema, session);
     let alias = ctx.alias("t");
+    let update_perm = t.perms.as_ref().and_then(|p| p.update.clone());
+    let mut args = args.clone();
+    if let Some(p) = update_perm.as_ref().filter(|p| !p.set.is_empty()) {
+        let set = args.get("_set").cloned().unwrap_or(Value::Object(Map::new()));
+        args.insert("_set".into(), ctx.with_presets(ti, &set, &p.set)?);
+    }
+    let args = &args;
     let mut sets: Vec<(usize, String)> = vec![];
     for op in ["_set", "_inc", "_append", "_prepend", "_delete_key", "_delete_elem", "_delete_at_path"] {
         let Some(Value::Object(cols)) = args.get(op) else { continue };
@@ -464,7 +506,12 @@ fn update(
             "at least any one of _set, _inc, _append, _prepend, _delete_key, _delete_elem, _delete_at_path is expected",
         ));
     }
-    let cond = target_condition(&mut ctx, ti, &alias, args, target, args.get("pk_columns"), &f.path)?;
+    let mut cond = target_condition(&mut ctx, ti, &alias, args, target, args.get("pk_columns"), &f.path)?;
+    if let Some(p) = &update_perm {
+        if let Some(pf) = ctx.permission_condition(ti, &alias, &p.filter)? {
+            cond = format!("({cond}) AND {pf}");
+        }
+    }
     let set_sql = sets.iter().map(|(ci, e)| format!("{} = {e}", quote_ident(&t.columns[*ci].name))).collect::<Vec<_>>().join(", ");
     let m = ctx.alias("m");
     let upd = format!("UPDATE {} AS {alias} SET {set_sql} WHERE {cond}", table_sql(t));
@@ -474,9 +521,17 @@ fn update(
         let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
         return Ok(MutationStep::Query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT ({json})::text"), params: ctx.params.values }));
     }
+    // Updated rows must pass the update permission's `check` (post-update).
+    let c = ctx.alias("c");
+    let check = match update_perm.as_ref().and_then(|p| p.check.clone()) {
+        Some(chk) => ctx.permission_condition(ti, &c, &chk)?,
+        None => None,
+    };
+    let ok = check.map(|cond| format!("coalesce(bool_and({cond}), true)")).unwrap_or_else(|| "true".into());
     let write = Stmt {
         sql: format!(
-            "WITH {m} AS ({upd} RETURNING {alias}.ctid AS \"graft.tid\") SELECT count(*)::text AS affected, coalesce(array_agg(\"graft.tid\")::text, '{{}}') AS tids FROM {m}"
+            "WITH {m} AS ({upd} RETURNING {alias}.*, {alias}.ctid AS \"graft.tid\") SELECT count(*)::text AS affected, \
+             coalesce(array_agg({c}.\"graft.tid\")::text, '{{}}') AS tids, ({ok})::text AS ok FROM {m} AS {c}"
         ),
         params: ctx.params.values,
     };
@@ -494,11 +549,21 @@ fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: b
     } else {
         (Target::Where, None)
     };
-    let cond = target_condition(&mut ctx, ti, &alias, &f.args, target, pk.as_ref(), &f.path)?;
+    let mut cond = target_condition(&mut ctx, ti, &alias, &f.args, target, pk.as_ref(), &f.path)?;
+    let delete_filter = t.perms.as_ref().and_then(|p| p.delete.as_ref()).map(|d| d.filter.clone());
+    if let Some(df) = delete_filter {
+        if let Some(pf) = ctx.permission_condition(ti, &alias, &df)? {
+            cond = format!("({cond}) AND {pf}");
+        }
+    }
     let m = ctx.alias("m");
     let o = ctx.alias("o");
+    let visible = match ctx.select_filter(ti, &o)? {
+        Some(sf) => format!(" WHERE {sf}"),
+        None => String::new(),
+    };
     let rc = RowCtx::returning(&o, &table_sql(t));
-    let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
+    let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}{visible}"), rc, "")?;
     Ok(MutationStep::Query(Stmt {
         sql: format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT ({json})::text", table_sql(t)),
         params: ctx.params.values,

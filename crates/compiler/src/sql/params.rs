@@ -38,7 +38,9 @@ impl Params {
             other => Some(other.to_string()),
         };
         // Numbers arrive validated, but e.g. a float literal for an int8 column can still fail.
-        if !cast_cannot_fail(sql_type) || matches!(v, Value::Number(n) if !n.is_i64() && !n.is_u64()) {
+        let text_into_typed = matches!(v, Value::String(_))
+            && matches!(sql_type, "\"pg_catalog\".\"int4\"" | "\"pg_catalog\".\"int8\"" | "\"pg_catalog\".\"bool\"");
+        if !cast_cannot_fail(sql_type) || text_into_typed || matches!(v, Value::Number(n) if !n.is_i64() && !n.is_u64()) {
             self.needs_guard = true;
         }
         self.push(text, sql_type)

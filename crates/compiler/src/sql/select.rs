@@ -32,6 +32,9 @@ pub struct Ctx<'s> {
     pub session: &'s Session,
     next_alias: usize,
     depth: usize,
+    /// Compiling a permission expression: trusted, so relationships inside it are not
+    /// filtered again by the target's permission.
+    pub(super) in_permission: bool,
 }
 
 pub enum Generated {
@@ -208,7 +211,7 @@ pub fn compile_operation(
 
 impl<'s> Ctx<'s> {
     pub fn new(schema: &'s Schema, session: &'s Session) -> Self {
-        Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0 }
+        Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0, in_permission: false }
     }
 
     pub fn alias(&mut self, prefix: &str) -> String {
@@ -271,6 +274,9 @@ impl<'s> Ctx<'s> {
             let p = self.params.scalar(&v, &c.sql_type);
             conds.push(format!("{a}.{} = {p}", quote_ident(&c.name)));
         }
+        if let Some(pf) = self.select_filter(ti, &a)? {
+            conds.push(pf);
+        }
         let mut rc = RowCtx::direct(&a);
         let row = self.row_json(ti, &mut rc, &f.selection)?;
         Ok(format!("(SELECT {row} FROM {} AS {a} WHERE {})", table_sql(t), conds.join(" AND ")))
@@ -297,6 +303,9 @@ impl<'s> Ctx<'s> {
             if c != "true" {
                 conds.push(c);
             }
+        }
+        if let Some(f) = self.select_filter(ti, &inner)? {
+            conds.push(f);
         }
         let mut order = vec![];
         if let Some(Value::Array(items)) = args.get("order_by") {
@@ -333,7 +342,13 @@ impl<'s> Ctx<'s> {
                 },
             }
         };
-        Ok(RowsQuery { from, inner, outer, conds, order, distinct, limit: int_arg("limit")?, offset: int_arg("offset")? })
+        // The role's select limit caps the request's.
+        let perm_limit = t.perms.as_ref().and_then(|p| p.select.as_ref()).and_then(|s| s.limit).map(|l| l as i64);
+        let limit = match (int_arg("limit")?, perm_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(RowsQuery { from, inner, outer, conds, order, distinct, limit, offset: int_arg("offset")? })
     }
 
     /// Append the ordering keys of one `T_order_by` object.
@@ -364,6 +379,10 @@ impl<'s> Ctx<'s> {
                     .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
                     .collect::<Vec<_>>()
                     .join(" AND ");
+                let link = match self.select_filter(r.target, &x)? {
+                    Some(pf) => format!("{link} AND {pf}"),
+                    None => link,
+                };
                 let mut nested = vec![];
                 self.order_keys(r.target, &x, v, &kpath, &mut nested)?;
                 let target = table_sql(&schema.tables[r.target]);
@@ -386,6 +405,10 @@ impl<'s> Ctx<'s> {
                         .map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l)))
                         .collect::<Vec<_>>()
                         .join(" AND ");
+                    let link = match self.select_filter(r.target, &x)? {
+                        Some(pf) => format!("{link} AND {pf}"),
+                        None => link,
+                    };
                     if op == "count" {
                         out.push((format!("(SELECT count(*) FROM {target} AS {x} WHERE {link})"), direction(spec.as_str().unwrap_or("asc"))));
                         continue;
@@ -543,6 +566,10 @@ impl<'s> Ctx<'s> {
                         .map(|(l, rcol)| format!("{x}.{} = {}", quote_ident(rcol), rc.col(l)))
                         .collect::<Vec<_>>()
                         .join(" AND ");
+                    let link = match self.select_filter(r.target, &x)? {
+                        Some(pf) => format!("{link} AND {pf}"),
+                        None => link,
+                    };
                     let mut sub = RowCtx::direct(&x);
                     let row = self.row_json(r.target, &mut sub, &s.selection)?;
                     format!("(SELECT {row} FROM {} AS {x} WHERE {link} LIMIT 1)", table_sql(target))

@@ -1,0 +1,171 @@
+//! Permission expressions: Hasura's boolean expressions from permission bodies (SQL column
+//! names, `$op` aliases, session variables such as `"X-Hasura-User-Id"`, `_exists`) compiled
+//! into the same statement as the request. Session variable values become parameters.
+
+use serde_json::{Map, Value};
+
+use super::select::Ctx;
+use crate::error::GqlError;
+use crate::schema::names::quote_qualified;
+use crate::QualifiedName;
+
+impl<'s> Ctx<'s> {
+    /// The role's select filter on rows of `ti` aliased `alias`; `None` when unrestricted
+    /// (admin, or an empty filter).
+    pub fn select_filter(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {
+        if self.in_permission {
+            return Ok(None);
+        }
+        let Some(perms) = &self.schema.tables[ti].perms else { return Ok(None) };
+        let filter = perms.select.as_ref().map(|s| s.filter.clone());
+        match filter {
+            // No select permission: the role reaches no row of this table (e.g. through a
+            // relationship used only inside a mutation check).
+            None => Ok(Some("false".into())),
+            Some(f) => self.permission_condition(ti, alias, &f),
+        }
+    }
+
+    /// Compile a permission boolean expression over `alias`; `None` when it is empty.
+    pub fn permission_condition(&mut self, ti: usize, alias: &str, exp: &Value) -> Result<Option<String>, GqlError> {
+        if exp.as_object().map(|o| o.is_empty()).unwrap_or(true) {
+            return Ok(None);
+        }
+        let normalized = self.normalize(ti, exp)?;
+        let saved = self.in_permission;
+        self.in_permission = true;
+        let out = self.bool_exp(ti, alias, &normalized, "$");
+        self.in_permission = saved;
+        out.map(Some)
+    }
+
+    /// `_exists: {_table, _where}`: rows of another table, unrelated to this one.
+    pub(super) fn exists_cond(&mut self, v: &Value, path: &str) -> Result<String, GqlError> {
+        let table: QualifiedName = v
+            .get("_table")
+            .cloned()
+            .and_then(|t| crate::metadata::model::deserialize_qualified(t).ok())
+            .ok_or_else(|| GqlError::validation(path, "_exists needs a _table"))?;
+        let ti = self
+            .schema
+            .tables
+            .iter()
+            .position(|t| t.name == table)
+            .ok_or_else(|| GqlError::validation(path, format!("table \"{table}\" is not tracked")))?;
+        let x = self.alias("x");
+        let w = v.get("_where").cloned().unwrap_or(Value::Object(Map::new()));
+        let cond = self.bool_exp(ti, &x, &w, path)?;
+        let t = &self.schema.tables[ti];
+        Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {cond})", quote_qualified(&t.name.schema, &t.name.name)))
+    }
+
+    /// Rewrite a permission expression of table `ti` into the request's boolean-expression
+    /// form: `$op` → `_op`, SQL column names → GraphQL names, session variables → values.
+    fn normalize(&self, ti: usize, exp: &Value) -> Result<Value, GqlError> {
+        let t = &self.schema.tables[ti];
+        let Value::Object(obj) = exp else { return Ok(exp.clone()) };
+        let mut out = Map::new();
+        for (k, v) in obj {
+            let key = k.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| k.clone());
+            let nv = match key.as_str() {
+                "_and" | "_or" => Value::Array(
+                    v.as_array().into_iter().flatten().map(|e| self.normalize(ti, e)).collect::<Result<_, _>>()?,
+                ),
+                "_not" => self.normalize(ti, v)?,
+                "_exists" => {
+                    let table = v.get("_table").cloned().unwrap_or(Value::Null);
+                    let target = crate::metadata::model::deserialize_qualified(table.clone())
+                        .ok()
+                        .and_then(|q| self.schema.tables.iter().position(|t| t.name == q));
+                    let w = match (target, v.get("_where")) {
+                        (Some(tt), Some(w)) => self.normalize(tt, w)?,
+                        (_, w) => w.cloned().unwrap_or(Value::Null),
+                    };
+                    serde_json::json!({"_table": table, "_where": w})
+                }
+                _ => {
+                    if let Some(ci) = t.column_by_sql(&key) {
+                        let ops = self.operators(v)?;
+                        out.insert(t.columns[ci].gql_name.clone(), ops);
+                        continue;
+                    }
+                    if let Some(ri) = t.rel_by_name(&key) {
+                        self.normalize(t.relationships[ri].target, v)?
+                    } else if t.computed_by_name(&key).is_some() {
+                        self.operators(v)?
+                    } else {
+                        return Err(GqlError::new(
+                            "unexpected",
+                            "$",
+                            format!("permission filter of \"{}\" refers to unknown field \"{key}\"", t.name),
+                        ));
+                    }
+                }
+            };
+            out.insert(key, nv);
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// An operator object with session variables replaced by their values. A bare value means
+    /// `_eq`.
+    fn operators(&self, v: &Value) -> Result<Value, GqlError> {
+        let Value::Object(ops) = v else {
+            return Ok(serde_json::json!({"_eq": self.session_value(v)?}));
+        };
+        let mut out = Map::new();
+        for (op, val) in ops {
+            let op = op.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| op.clone());
+            let op = match op.as_str() {
+                "_ne" => "_neq".to_string(),
+                _ => op,
+            };
+            out.insert(op, self.session_value(val)?);
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) fn session_value(&self, v: &Value) -> Result<Value, GqlError> {
+        match v {
+            Value::String(s) if s.to_ascii_lowercase().starts_with("x-hasura-") => match self.session.get(s) {
+                Some(val) => Ok(Value::String(val.to_string())),
+                None => Err(GqlError::new(
+                    "not-found",
+                    "$",
+                    format!("missing session variable: \"{}\"", s.to_ascii_lowercase()),
+                )),
+            },
+            Value::Array(items) => Ok(Value::Array(items.iter().map(|i| self.session_value(i)).collect::<Result<_, _>>()?)),
+            other => Ok(other.clone()),
+        }
+    }
+}
+
+
+impl<'s> Ctx<'s> {
+    /// `obj` (an insert object or `_set` of table `ti`) with the role's column presets applied:
+    /// preset columns take the preset's value (static, or a session variable's).
+    pub(super) fn with_presets(&self, ti: usize, obj: &Value, presets: &[(String, Value)]) -> Result<Value, GqlError> {
+        let t = &self.schema.tables[ti];
+        let mut out = obj.as_object().cloned().unwrap_or_default();
+        for (col, v) in presets {
+            if let Some(ci) = t.column_by_sql(col) {
+                out.insert(t.columns[ci].gql_name.clone(), self.session_value(v)?);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    pub(super) fn insert_presets(&self, ti: usize) -> Vec<(String, Value)> {
+        self.schema.tables[ti].perms.as_ref().and_then(|p| p.insert.as_ref()).map(|p| p.set.clone()).unwrap_or_default()
+    }
+
+    /// The insert permission's `check` over rows aliased `alias`, `None` when unrestricted.
+    pub(super) fn insert_check(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {
+        let check = self.schema.tables[ti].perms.as_ref().and_then(|p| p.insert.as_ref()).map(|p| p.check.clone());
+        match check {
+            Some(c) => self.permission_condition(ti, alias, &c),
+            None => Ok(None),
+        }
+    }
+}
