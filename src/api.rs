@@ -48,13 +48,22 @@ pub fn resolve_request(
     operation_name: Option<&str>,
 ) -> Result<String> {
     let query = match query {
-        None => return Err(GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into()),
-        Some(q) if q.trim().is_empty() => return Err(GqlError::new("bad-request", "$.query", "the query is empty").into()),
+        None => {
+            return Err(
+                GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into(),
+            )
+        }
+        Some(q) if q.trim().is_empty() => {
+            return Err(GqlError::new("bad-request", "$.query", "the query is empty").into())
+        }
         Some(q) => q,
     };
     let session = Session::from_json(session)?;
     let schema = cache::schema_for(&session.role)?;
-    let limits = Limits { max_depth: guc::max_query_depth(), ..Limits::default() };
+    let limits = Limits {
+        max_depth: guc::max_query_depth(),
+        ..Limits::default()
+    };
     // The compiler is pure Rust and must never take the backend down: a panic there is a bug,
     // answered as an `unexpected` error.
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -90,17 +99,20 @@ fn metadata(request: Option<Json>) -> JsonText {
 /// Read-only requests (exports, `get_*`) take no lock. A changing request is computed first,
 /// then the row is locked and, if another session committed in between, recomputed on what
 /// is stored now: metadata writes serialize on the row, and readers never wait.
-pub fn apply_request(make_request: impl Fn(&Metadata, &DbCatalog) -> Result<Value>) -> Result<Value> {
+pub fn apply_request(
+    make_request: impl Fn(&Metadata, &DbCatalog) -> Result<Value>,
+) -> Result<Value> {
     let store = metadata_store::locate()?;
     // Always a fresh catalog: DDL earlier in this transaction must be visible to track it.
     let catalog = catalog::load()?.catalog;
     let stored = metadata_store::read(store, None)?;
     let current = stored.metadata.unwrap_or_default();
 
-    let (next, response) = match compute(&make_request, &current, &catalog, stored.resource_version)? {
-        Computed::Unchanged(response) => return Ok(response),
-        Computed::Changed(next, response) => (next, response),
-    };
+    let (next, response) =
+        match compute(&make_request, &current, &catalog, stored.resource_version)? {
+            Computed::Unchanged(response) => return Ok(response),
+            Computed::Changed(next, response) => (next, response),
+        };
 
     let (locked_version, locked) = metadata_store::read_for_update(store)?;
     let (next, response) = if locked_version == stored.resource_version {
@@ -130,9 +142,20 @@ fn compute(
     let request = make_request(current, catalog)?;
     check_resource_version(&request, resource_version)?;
     let mut next = current.clone();
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| ops::apply(&mut next, catalog, &request, resource_version)))
-        .map_err(|p| GraftError::Internal(format!("metadata operation panicked: {}", panic_message(&*p))))??;
-    Ok(if outcome.changed { Computed::Changed(next, outcome.response) } else { Computed::Unchanged(outcome.response) })
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        ops::apply(&mut next, catalog, &request, resource_version)
+    }))
+    .map_err(|p| {
+        GraftError::Internal(format!(
+            "metadata operation panicked: {}",
+            panic_message(&*p)
+        ))
+    })??;
+    Ok(if outcome.changed {
+        Computed::Changed(next, outcome.response)
+    } else {
+        Computed::Unchanged(outcome.response)
+    })
 }
 
 /// Hasura's optimistic concurrency: a request naming a `resource_version` applies only to
@@ -148,7 +171,12 @@ fn check_resource_version(request: &Value, current: i64) -> Result<()> {
                 format!("metadata resource version referenced ({n}) did not match current version"),
             )
             .into()),
-            None => Err(MetadataError::new("parse-failed", "$.resource_version", "expected an integer").into()),
+            None => {
+                Err(
+                    MetadataError::new("parse-failed", "$.resource_version", "expected an integer")
+                        .into(),
+                )
+            }
         },
     }
 }
@@ -172,7 +200,11 @@ fn track_table(table: &str, custom_name: default!(Option<&str>, "NULL")) -> Json
 #[pg_extern]
 fn untrack_table(table: &str, cascade: default!(bool, false)) -> JsonText {
     let table = qualified_json(table);
-    helper(|| Ok(json!({"type": "pg_untrack_table", "args": {"source": "default", "table": table.clone(), "cascade": cascade}})))
+    helper(|| {
+        Ok(
+            json!({"type": "pg_untrack_table", "args": {"source": "default", "table": table.clone(), "cascade": cascade}}),
+        )
+    })
 }
 
 /// An object relationship over the foreign key on `using_column`.
@@ -189,7 +221,12 @@ fn create_object_relationship(table: &str, name: &str, using_column: &str) -> Js
 
 /// An array relationship over the foreign key `remote_table(remote_column)` → `table`.
 #[pg_extern]
-fn create_array_relationship(table: &str, name: &str, remote_table: &str, remote_column: &str) -> JsonText {
+fn create_array_relationship(
+    table: &str,
+    name: &str,
+    remote_table: &str,
+    remote_column: &str,
+) -> JsonText {
     let table = qualified_json(table);
     let remote = qualified_json(remote_table);
     helper(|| {
@@ -203,7 +240,11 @@ fn create_array_relationship(table: &str, name: &str, remote_table: &str, remote
 #[pg_extern]
 fn drop_relationship(table: &str, name: &str) -> JsonText {
     let table = qualified_json(table);
-    helper(|| Ok(json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": table.clone(), "relationship": name}})))
+    helper(|| {
+        Ok(
+            json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": table.clone(), "relationship": name}}),
+        )
+    })
 }
 
 /// Track every table and view of `schema` not yet tracked, with the relationships their
@@ -248,7 +289,11 @@ fn qualified_json(name: &str) -> Value {
 /// `name`, `schema.name`, with Postgres' identifier rules: unquoted parts are folded to lower
 /// case, `"Quoted"` parts are kept (`""` is a quote). No schema means `public`, as in Hasura.
 pub fn parse_qualified_name(input: &str) -> Result<(String, String)> {
-    let bad = || GraftError::InvalidArgument(format!("invalid table name {input:?}: expected \"name\" or \"schema.name\""));
+    let bad = || {
+        GraftError::InvalidArgument(format!(
+            "invalid table name {input:?}: expected \"name\" or \"schema.name\""
+        ))
+    };
     let mut parts = Vec::new();
     let mut chars = input.trim().chars().peekable();
     loop {
@@ -293,7 +338,10 @@ pub fn parse_qualified_name(input: &str) -> Result<(String, String)> {
     }
     match <[String; 2]>::try_from(parts) {
         Ok([schema, name]) => Ok((schema, name)),
-        Err(parts) if parts.len() == 1 => Ok(("public".to_string(), parts.into_iter().next().unwrap_or_default())),
+        Err(parts) if parts.len() == 1 => Ok((
+            "public".to_string(),
+            parts.into_iter().next().unwrap_or_default(),
+        )),
         Err(_) => Err(bad()),
     }
 }
@@ -306,7 +354,10 @@ mod unit {
     fn qualified_names() {
         assert_eq!(p("author").unwrap(), ("public".into(), "author".into()));
         assert_eq!(p("Blog.Author").unwrap(), ("blog".into(), "author".into()));
-        assert_eq!(p(r#""My Schema"."Tab""le""#).unwrap(), ("My Schema".into(), "Tab\"le".into()));
+        assert_eq!(
+            p(r#""My Schema"."Tab""le""#).unwrap(),
+            ("My Schema".into(), "Tab\"le".into())
+        );
         assert_eq!(p(" s . t ").unwrap(), ("s".into(), "t".into()));
         assert!(p("").is_err());
         assert!(p("a.b.c").is_err());

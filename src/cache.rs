@@ -78,18 +78,19 @@ pub struct Snapshot {
 
 /// The schema `role` sees, building (and caching) it if needed.
 pub fn schema_for(role: &str) -> Result<Rc<Schema>> {
-    ensure_fresh()?;
+    let Snapshot {
+        metadata, catalog, ..
+    } = snapshot()?;
     if let Some(s) = CACHE.with_borrow(|c| c.as_ref().and_then(|c| c.schemas.get(role).cloned())) {
         return Ok(s);
     }
-    let (metadata, catalog) = CACHE.with_borrow(|c| {
-        let c = c.as_ref().expect("ensure_fresh filled the cache");
-        (c.metadata.clone(), c.catalog.clone())
-    });
     // The compiler is pure Rust: a bug there is a panic, which must become an error response
     // rather than an ERROR (or worse) in the caller's transaction.
-    let (schema, inconsistencies) = std::panic::catch_unwind(AssertUnwindSafe(|| build_schema(&metadata, &catalog, role)))
-        .map_err(|p| GraftError::Internal(format!("schema builder panicked: {}", panic_message(&*p))))?;
+    let (schema, inconsistencies) =
+        std::panic::catch_unwind(AssertUnwindSafe(|| build_schema(&metadata, &catalog, role)))
+            .map_err(|p| {
+                GraftError::Internal(format!("schema builder panicked: {}", panic_message(&*p)))
+            })?;
     let inconsistent = !inconsistencies.is_empty();
     if inconsistent {
         WATCHED.with_borrow_mut(|w| w.all_relations = true);
@@ -110,10 +111,15 @@ pub fn schema_for(role: &str) -> Result<Rc<Schema>> {
 /// The cached metadata and catalog.
 pub fn snapshot() -> Result<Snapshot> {
     ensure_fresh()?;
-    Ok(CACHE.with_borrow(|c| {
-        let c = c.as_ref().expect("ensure_fresh filled the cache");
-        Snapshot { resource_version: c.resource_version, metadata: c.metadata.clone(), catalog: c.catalog.clone() }
-    }))
+    CACHE.with_borrow(|c| {
+        c.as_ref()
+            .map(|c| Snapshot {
+                resource_version: c.resource_version,
+                metadata: c.metadata.clone(),
+                catalog: c.catalog.clone(),
+            })
+            .ok_or_else(|| GraftError::Internal("the cache is empty after a reload".into()))
+    })
 }
 
 /// Drop everything this backend cached (`graphql.reload()`).
@@ -162,7 +168,11 @@ fn ensure_fresh() -> Result<()> {
 
 fn reload() -> Result<()> {
     let store = metadata_store::locate()?;
-    let known_version = CACHE.with_borrow(|c| c.as_ref().filter(|c| c.store.relid == store.relid).map(|c| c.resource_version));
+    let known_version = CACHE.with_borrow(|c| {
+        c.as_ref()
+            .filter(|c| c.store.relid == store.relid)
+            .map(|c| c.resource_version)
+    });
     let stored = metadata_store::read(store, known_version)?;
     let loaded = catalog::load()?;
     update_watched(store, &loaded);
@@ -197,25 +207,50 @@ fn reload() -> Result<()> {
             Ok(())
         }
         // `read` returns no metadata only when told which version we hold, which needs a cache.
-        (None, None) => Err(GraftError::Internal("metadata_store::read skipped the metadata of an empty cache".into())),
+        (None, None) => Err(GraftError::Internal(
+            "metadata_store::read skipped the metadata of an empty cache".into(),
+        )),
     })
 }
 
 fn update_watched(store: StoreTable, loaded: &catalog::LoadedCatalog) {
     let mut relids: HashSet<pg_sys::Oid> = loaded.relids.iter().copied().collect();
     relids.insert(store.relid);
-    let type_hashes = loaded.typoids.iter().map(|o| syscache_hash(pg_sys::SysCacheIdentifier::TYPEOID, *o)).collect();
-    let proc_hashes = loaded.procoids.iter().map(|o| syscache_hash(pg_sys::SysCacheIdentifier::PROCOID, *o)).collect();
+    let type_hashes = loaded
+        .typoids
+        .iter()
+        .map(|o| syscache_hash(pg_sys::SysCacheIdentifier::TYPEOID, *o))
+        .collect();
+    let proc_hashes = loaded
+        .procoids
+        .iter()
+        .map(|o| syscache_hash(pg_sys::SysCacheIdentifier::PROCOID, *o))
+        .collect();
     // `all_relations` is raised again by `schema_for` if the metadata still has objects the
     // database lacks.
-    WATCHED.with_borrow_mut(|w| *w = Watched { relids, type_hashes, proc_hashes, all_relations: false });
+    WATCHED.with_borrow_mut(|w| {
+        *w = Watched {
+            relids,
+            type_hashes,
+            proc_hashes,
+            all_relations: false,
+        }
+    });
 }
 
 /// The hash a syscache invalidation message carries for the entry keyed by `oid`.
 fn syscache_hash(cache: pg_sys::SysCacheIdentifier::Type, oid: pg_sys::Oid) -> u32 {
     // SAFETY: computes a hash from the key using the cache's hash functions; the catalog caches
     // are initialized inside a transaction, where this runs.
-    unsafe { pg_sys::GetSysCacheHashValue(cache as i32, pg_sys::Datum::from(oid), 0.into(), 0.into(), 0.into()) }
+    unsafe {
+        pg_sys::GetSysCacheHashValue(
+            cache as i32,
+            pg_sys::Datum::from(oid),
+            0.into(),
+            0.into(),
+            0.into(),
+        )
+    }
 }
 
 fn register_callbacks() {
@@ -225,14 +260,21 @@ fn register_callbacks() {
     // SAFETY: registers static functions in Postgres' per-backend callback arrays; they live as
     // long as the backend (there is no unregister, hence the once-per-backend flag).
     unsafe {
-        pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
+        );
         for cache in [
             pg_sys::SysCacheIdentifier::PROCOID,
             pg_sys::SysCacheIdentifier::TYPEOID,
             pg_sys::SysCacheIdentifier::ENUMOID,
             pg_sys::SysCacheIdentifier::NAMESPACEOID,
         ] {
-            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_syscache_invalidation), pg_sys::Datum::from(0));
+            pg_sys::CacheRegisterSyscacheCallback(
+                cache as i32,
+                Some(on_syscache_invalidation),
+                pg_sys::Datum::from(0),
+            );
         }
     }
     CALLBACKS_REGISTERED.set(true);
@@ -256,7 +298,11 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
 
 /// `hashvalue` is 0 when the whole cache is reset.
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn on_syscache_invalidation(_arg: pg_sys::Datum, cacheid: i32, hashvalue: u32) {
+unsafe extern "C-unwind" fn on_syscache_invalidation(
+    _arg: pg_sys::Datum,
+    cacheid: i32,
+    hashvalue: u32,
+) {
     if DIRTY.get() {
         return;
     }

@@ -261,8 +261,14 @@ pub struct LoadedCatalog {
 
 /// Run the catalog query (with the caller's snapshot).
 pub fn load() -> Result<LoadedCatalog> {
-    let text: Option<String> =
-        without_jit(|| Spi::connect(|client| client.select(CATALOG_SQL, Some(1), &[])?.first().get_one::<String>()))?;
+    let text: Option<String> = without_jit(|| {
+        Spi::connect(|client| {
+            client
+                .select(CATALOG_SQL, Some(1), &[])?
+                .first()
+                .get_one::<String>()
+        })
+    })?;
     let text = text.ok_or_else(|| GraftError::Catalog("the catalog query returned NULL".into()))?;
     parse(text)
 }
@@ -297,10 +303,18 @@ fn without_jit<R>(f: impl FnOnce() -> R) -> R {
 
 /// Parse the catalog query's output.
 pub fn parse(text: String) -> Result<LoadedCatalog> {
-    let row: CatalogRow = serde_json::from_str(&text).map_err(|e| GraftError::Catalog(e.to_string()))?;
+    let row: CatalogRow =
+        serde_json::from_str(&text).map_err(|e| GraftError::Catalog(e.to_string()))?;
     Ok(LoadedCatalog {
-        relids: row.tables.iter().map(|t| pg_sys::Oid::from(t.oid)).collect(),
-        catalog: DbCatalog { tables: row.tables, functions: row.functions },
+        relids: row
+            .tables
+            .iter()
+            .map(|t| pg_sys::Oid::from(t.oid))
+            .collect(),
+        catalog: DbCatalog {
+            tables: row.tables,
+            functions: row.functions,
+        },
         typoids: row.typoids.into_iter().map(pg_sys::Oid::from).collect(),
         procoids: row.procoids.into_iter().map(pg_sys::Oid::from).collect(),
         text,

@@ -46,7 +46,9 @@ impl GraftError {
         match self {
             GraftError::Metadata(e) => e.to_json(),
             GraftError::Graphql(e) => json!({"error": e.message, "path": e.path, "code": e.code}),
-            GraftError::InvalidArgument(m) => json!({"error": m, "path": "$", "code": "invalid-params"}),
+            GraftError::InvalidArgument(m) => {
+                json!({"error": m, "path": "$", "code": "invalid-params"})
+            }
             other => json!({"error": other.to_string(), "path": "$", "code": "unexpected"}),
         }
     }
@@ -55,8 +57,12 @@ impl GraftError {
     pub fn to_graphql_response(&self) -> Value {
         match self {
             GraftError::Graphql(e) => e.response(),
-            GraftError::Metadata(e) => GqlError::new(e.code, e.path.clone(), e.error.clone()).response(),
-            GraftError::InvalidArgument(m) => GqlError::new("invalid-params", "$", m.clone()).response(),
+            GraftError::Metadata(e) => {
+                GqlError::new(e.code, e.path.clone(), e.error.clone()).response()
+            }
+            GraftError::InvalidArgument(m) => {
+                GqlError::new("invalid-params", "$", m.clone()).response()
+            }
             other => GqlError::new("unexpected", "$", other.to_string()).response(),
         }
     }
@@ -65,11 +71,23 @@ impl GraftError {
     /// DETAIL so scripts can still tell errors apart.
     pub fn raise(self) -> ! {
         let (code, detail) = match &self {
-            GraftError::Metadata(e) => (sqlstate_for_metadata_code(e.code), Some(format!("code: {}, path: {}", e.code, e.path))),
-            GraftError::Graphql(e) => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, Some(format!("code: {}, path: {}", e.code, e.path))),
-            GraftError::InvalidArgument(_) => (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None),
-            GraftError::Catalog(_) | GraftError::StoredMetadata(_) => (PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, None),
-            GraftError::Spi(_) | GraftError::Internal(_) => (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, None),
+            GraftError::Metadata(e) => (
+                sqlstate_for_metadata_code(e.code),
+                Some(format!("code: {}, path: {}", e.code, e.path)),
+            ),
+            GraftError::Graphql(e) => (
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                Some(format!("code: {}, path: {}", e.code, e.path)),
+            ),
+            GraftError::InvalidArgument(_) => {
+                (PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, None)
+            }
+            GraftError::Catalog(_) | GraftError::StoredMetadata(_) => {
+                (PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, None)
+            }
+            GraftError::Spi(_) | GraftError::Internal(_) => {
+                (PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, None)
+            }
         };
         let mut report = pgrx::pg_sys::panic::ErrorReport::new(code, self.to_string(), "graft");
         if let Some(d) = detail {
@@ -84,7 +102,9 @@ impl GraftError {
 fn sqlstate_for_metadata_code(code: &str) -> PgSqlErrorCode {
     match code {
         "already-exists" | "already-tracked" => PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,
-        "not-exists" | "not-found" | "already-untracked" => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+        "not-exists" | "not-found" | "already-untracked" => {
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT
+        }
         "conflict" => PgSqlErrorCode::ERRCODE_T_R_SERIALIZATION_FAILURE,
         "permission-denied" | "access-denied" => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         "dependency-error" => PgSqlErrorCode::ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
@@ -97,7 +117,9 @@ fn sqlstate_for_metadata_code(code: &str) -> PgSqlErrorCode {
 /// Postgres' `MAKE_SQLSTATE` packs them: six bits per character, first character lowest.
 pub fn sqlstate(code: PgSqlErrorCode) -> String {
     let packed = code as isize as u32;
-    (0..5).map(|i| char::from(((packed >> (6 * i)) & 0x3F) as u8 + b'0')).collect()
+    (0..5)
+        .map(|i| char::from(((packed >> (6 * i)) & 0x3F) as u8 + b'0'))
+        .collect()
 }
 
 /// A Postgres error raised by compiled SQL, turned into Hasura's GraphQL error.
@@ -107,16 +129,37 @@ pub fn graphql_error_from_pg(report: &ErrorReportWithLevel, admin: bool) -> Valu
     let state = sqlstate(report.sql_error_code());
     let msg = report.message();
     let (code, message): (&str, String) = match state.as_str() {
-        "23505" => ("constraint-violation", format!("Uniqueness violation. {msg}")),
-        "23503" => ("constraint-violation", format!("Foreign key violation. {msg}")),
+        "23505" => (
+            "constraint-violation",
+            format!("Uniqueness violation. {msg}"),
+        ),
+        "23503" => (
+            "constraint-violation",
+            format!("Foreign key violation. {msg}"),
+        ),
         "23502" => ("constraint-violation", format!("Not-NULL violation. {msg}")),
-        "23P01" => ("constraint-violation", format!("Exclusion violation. {msg}")),
-        "23001" => ("constraint-violation", format!("Can not delete or update due to data being referred. {msg}")),
-        "23514" => ("permission-error", format!("Check constraint violation. {msg}")),
+        "23P01" => (
+            "constraint-violation",
+            format!("Exclusion violation. {msg}"),
+        ),
+        "23001" => (
+            "constraint-violation",
+            format!("Can not delete or update due to data being referred. {msg}"),
+        ),
+        "23514" => (
+            "permission-error",
+            format!("Check constraint violation. {msg}"),
+        ),
         "22025" => ("bad-request", msg.to_string()),
         s if s.starts_with("22") => ("data-exception", msg.to_string()),
-        "40001" => ("concurrent-update", "serialization failure due to concurrent update".to_string()),
-        "42P10" => ("constraint-error", "there is no unique or exclusion constraint on target column(s)".to_string()),
+        "40001" => (
+            "concurrent-update",
+            "serialization failure due to concurrent update".to_string(),
+        ),
+        "42P10" => (
+            "constraint-error",
+            "there is no unique or exclusion constraint on target column(s)".to_string(),
+        ),
         _ => ("unexpected", "database query error".to_string()),
     };
     let mut extensions = json!({"path": "$", "code": code});
@@ -152,7 +195,13 @@ mod unit {
     #[test]
     fn sqlstate_decodes_packed_codes() {
         assert_eq!(sqlstate(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION), "23505");
-        assert_eq!(sqlstate(PgSqlErrorCode::ERRCODE_EXCLUSION_VIOLATION), "23P01");
-        assert_eq!(sqlstate(PgSqlErrorCode::ERRCODE_INVALID_REGULAR_EXPRESSION), "2201B");
+        assert_eq!(
+            sqlstate(PgSqlErrorCode::ERRCODE_EXCLUSION_VIOLATION),
+            "23P01"
+        );
+        assert_eq!(
+            sqlstate(PgSqlErrorCode::ERRCODE_INVALID_REGULAR_EXPRESSION),
+            "2201B"
+        );
     }
 }

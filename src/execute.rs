@@ -63,8 +63,15 @@ pub fn clear_plans() {
 /// GraphQL error response; an unguarded statement's Postgres error is raised as usual (the
 /// compiler guards every statement that can fail on user input).
 pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
-    let user = if compiled.is_mutation { Some(session_json(session)?) } else { None };
-    let stmt = Stmt { sql: compiled.sql.clone(), params: compiled.params.clone() };
+    let user = if compiled.is_mutation {
+        Some(session_json(session)?)
+    } else {
+        None
+    };
+    let stmt = Stmt {
+        sql: compiled.sql.clone(),
+        params: compiled.params.clone(),
+    };
     let exec = || {
         Spi::connect_mut(|client| {
             if let Some(user) = &user {
@@ -128,7 +135,9 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
             // $1 and $2. `ok = false`: a row breaks the role's insert/update `check`, and the
             // whole mutation fails (the caller's subtransaction rolls the writes back).
             let stmt = plan(client, &write.sql, write.params.len(), true)?;
-            let table = client.update(&*stmt, None, &text_args(&write.params))?.first();
+            let table = client
+                .update(&*stmt, None, &text_args(&write.params))?
+                .first();
             let affected = column_text(&table, 1)?;
             let tids = column_text(&table, 2)?;
             if table.columns()? >= 3 && column_text(&table, 3)?.as_deref() == Some("false") {
@@ -141,11 +150,20 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
             }
             let mut params = read.params.clone();
             if params.len() < 2 {
-                return Err(GraftError::Internal("a read-back statement lacks its $1/$2 placeholders".into()));
+                return Err(GraftError::Internal(
+                    "a read-back statement lacks its $1/$2 placeholders".into(),
+                ));
             }
             params[0] = affected;
             params[1] = tids;
-            json_value(client, &Stmt { sql: read.sql.clone(), params }, true)?
+            json_value(
+                client,
+                &Stmt {
+                    sql: read.sql.clone(),
+                    params,
+                },
+                true,
+            )?
         }
     };
     Ok(value.unwrap_or_else(|| "null".into()))
@@ -156,7 +174,11 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
 fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<Option<String>> {
     let prepared = plan(client, &stmt.sql, stmt.params.len(), writes)?;
     let args = text_args(&stmt.params);
-    let table = if writes { client.update(&*prepared, None, &args)? } else { client.select(&*prepared, None, &args)? };
+    let table = if writes {
+        client.update(&*prepared, None, &args)?
+    } else {
+        client.select(&*prepared, None, &args)?
+    };
     if table.is_empty() {
         return Ok(None);
     }
@@ -172,7 +194,9 @@ fn column_text(table: &SpiTupleTable<'_>, ordinal: usize) -> Result<Option<Strin
     } else if oid == pg_sys::TEXTOID {
         Ok(table.get::<String>(ordinal)?)
     } else {
-        Err(GraftError::Internal(format!("a compiled statement returned type oid {oid:?} instead of json or text")))
+        Err(GraftError::Internal(format!(
+            "a compiled statement returned type oid {oid:?} instead of json or text"
+        )))
     }
 }
 
@@ -205,17 +229,29 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
         // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
         // subtransaction is already rolled back; the error goes on to abort the statement.
         Err(Caught::Postgres(report)) if must_propagate(&sqlstate(report.sql_error_code())) => {
-            CaughtError::PostgresError(report).rethrow()
+            CaughtError::PostgresError(*report).rethrow()
         }
-        Err(Caught::Postgres(report)) => Ok(graphql_error_from_pg(&report, session.is_admin()).to_string()),
-        Err(Caught::Panic(message)) => Err(GraftError::Internal(format!("panic while running a statement: {message}"))),
+        Err(Caught::Postgres(report)) => {
+            Ok(graphql_error_from_pg(&report, session.is_admin()).to_string())
+        }
+        Err(Caught::Panic(message)) => Err(GraftError::Internal(format!(
+            "panic while running a statement: {message}"
+        ))),
     }
 }
 
 /// The kept plan for `sql`, preparing it on first use. The `Rc` lets a statement outlive its
 /// eviction while it runs (a nested `graphql.resolve` may evict it).
-fn plan(client: &SpiClient<'_>, sql: &str, nargs: usize, mutating: bool) -> Result<Rc<OwnedPreparedStatement>> {
-    let key = PlanKey { mutating, sql: sql.to_string() };
+fn plan(
+    client: &SpiClient<'_>,
+    sql: &str,
+    nargs: usize,
+    mutating: bool,
+) -> Result<Rc<OwnedPreparedStatement>> {
+    let key = PlanKey {
+        mutating,
+        sql: sql.to_string(),
+    };
     let hit = PLANS.with_borrow_mut(|p| {
         p.clock += 1;
         let now = p.clock;
@@ -228,13 +264,21 @@ fn plan(client: &SpiClient<'_>, sql: &str, nargs: usize, mutating: bool) -> Resu
         return Ok(stmt);
     }
     let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nargs];
-    let prepared = if mutating { client.prepare_mut(sql, &types)? } else { client.prepare(sql, &types)? };
+    let prepared = if mutating {
+        client.prepare_mut(sql, &types)?
+    } else {
+        client.prepare(sql, &types)?
+    };
     let stmt = Rc::new(prepared.keep());
     let capacity = guc::plan_cache_size();
     if capacity > 0 {
         PLANS.with_borrow_mut(|p| {
             while p.plans.len() >= capacity {
-                let oldest = p.plans.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone());
+                let oldest = p
+                    .plans
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(k, _)| k.clone());
                 match oldest {
                     Some(k) => p.plans.remove(&k),
                     None => break,
@@ -283,7 +327,9 @@ fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Re
     }
     outcome.map_err(|payload| match payload.downcast::<CaughtError>() {
         Ok(caught) => match *caught {
-            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => Caught::Postgres(report),
+            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                Caught::Postgres(Box::new(report))
+            }
             CaughtError::RustPanic { payload, .. } => Caught::Panic(panic_message(&*payload)),
         },
         Err(other) => Caught::Panic(panic_message(&*other)),
@@ -293,7 +339,7 @@ fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Re
 /// What [`in_subtransaction`] caught.
 enum Caught {
     /// A Postgres ERROR (or a pgrx `ereport!`): SQLSTATE, message, detail.
-    Postgres(ErrorReportWithLevel),
+    Postgres(Box<ErrorReportWithLevel>),
     /// A Rust panic: a bug.
     Panic(String),
 }

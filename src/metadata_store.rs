@@ -33,7 +33,8 @@ const READ_FOR_UPDATE_SQL: &str =
 const SEED_SQL: &str = "INSERT INTO graphql.metadata_store (id, resource_version, metadata) \
      VALUES (1, $1, $2::json) ON CONFLICT (id) DO NOTHING";
 
-const WRITE_SQL: &str = "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::json WHERE id = 1";
+const WRITE_SQL: &str =
+    "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::json WHERE id = 1";
 
 /// The store table's identity.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +60,9 @@ pub fn locate() -> Result<StoreTable> {
     })?;
     match (relid, owner) {
         (Some(relid), Some(owner)) => Ok(StoreTable { relid, owner }),
-        _ => Err(GraftError::Internal("graphql.metadata_store is missing: reinstall the graft extension".into())),
+        _ => Err(GraftError::Internal(
+            "graphql.metadata_store is missing: reinstall the graft extension".into(),
+        )),
     }
 }
 
@@ -76,7 +79,10 @@ pub fn read(store: StoreTable, known_version: Option<i64>) -> Result<Stored> {
             resource_version: INITIAL_RESOURCE_VERSION,
             metadata: (known_version != Some(INITIAL_RESOURCE_VERSION)).then(Metadata::default),
         }),
-        Some(v) => Ok(Stored { resource_version: v, metadata: text.map(|t| parse(&t)).transpose()? }),
+        Some(v) => Ok(Stored {
+            resource_version: v,
+            metadata: text.map(|t| parse(&t)).transpose()?,
+        }),
     }
 }
 
@@ -87,13 +93,20 @@ pub fn read_for_update(store: StoreTable) -> Result<(i64, Metadata)> {
     Spi::connect_mut(|c| {
         let mut row = first_row(c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?)?;
         if row.0.is_none() {
-            let seed = serde_json::to_string(&Metadata::default()).map_err(|e| GraftError::Internal(e.to_string()))?;
-            c.update(SEED_SQL, None, &[INITIAL_RESOURCE_VERSION.into(), seed.into()])?;
+            let seed = serde_json::to_string(&Metadata::default())
+                .map_err(|e| GraftError::Internal(e.to_string()))?;
+            c.update(
+                SEED_SQL,
+                None,
+                &[INITIAL_RESOURCE_VERSION.into(), seed.into()],
+            )?;
             row = first_row(c.update(READ_FOR_UPDATE_SQL, Some(1), &[])?)?;
         }
         match row {
             (Some(v), Some(text)) => Ok((v, parse(&text)?)),
-            _ => Err(GraftError::Internal("graphql.metadata_store row vanished while locked".into())),
+            _ => Err(GraftError::Internal(
+                "graphql.metadata_store row vanished while locked".into(),
+            )),
         }
     })
 }
@@ -102,12 +115,17 @@ pub fn read_for_update(store: StoreTable) -> Result<(i64, Metadata)> {
 pub fn write(store: StoreTable, resource_version: i64, metadata: &Metadata) -> Result<()> {
     let text = serde_json::to_string(metadata).map_err(|e| GraftError::Internal(e.to_string()))?;
     let _owner = AsStoreOwner::enter(store);
-    Spi::connect_mut(|c| c.update(WRITE_SQL, None, &[resource_version.into(), text.into()]).map(|_| ()))?;
+    Spi::connect_mut(|c| {
+        c.update(WRITE_SQL, None, &[resource_version.into(), text.into()])
+            .map(|_| ())
+    })?;
     Ok(())
 }
 
 /// `(resource_version, metadata text)` of the row, both `None` when there is no row.
-fn first_row(table: pgrx::spi::SpiTupleTable<'_>) -> pgrx::spi::Result<(Option<i64>, Option<String>)> {
+fn first_row(
+    table: pgrx::spi::SpiTupleTable<'_>,
+) -> pgrx::spi::Result<(Option<i64>, Option<String>)> {
     if table.is_empty() {
         Ok((None, None))
     } else {
@@ -143,7 +161,10 @@ impl AsStoreOwner {
                     | pg_sys::SECURITY_RESTRICTED_OPERATION as i32,
             );
         }
-        AsStoreOwner { saved_user, saved_context }
+        AsStoreOwner {
+            saved_user,
+            saved_context,
+        }
     }
 }
 
