@@ -1,211 +1,345 @@
-//! Runs compiled SQL: prepared plans cached per backend by SQL text, text parameters, and a
-//! subtransaction only where a Postgres error must become a GraphQL error (mutations, and
-//! queries whose values only Postgres can validate).
+//! Run what the compiler produced — one query statement, or a mutation plan of several — with a
+//! per-backend cache of prepared SPI plans, and the subtransaction that turns a Postgres error
+//! into a GraphQL error for guarded statements and mutations.
+//!
+//! Plans are keyed by SQL text. The compiler emits the same text for the same operation shape
+//! (values are always `$n` parameters, bound as `text` and cast in the SQL), so each shape is
+//! parsed and planned once per backend; Postgres' plan cache revalidates kept plans by itself
+//! after DDL, and chooses between generic and custom plans as for any prepared statement.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
-use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Stmt};
-use pgrx::datum::DatumWithOid;
-use pgrx::pg_sys::panic::CaughtError;
+use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Session, Stmt};
+use graft_compiler::GqlError;
+use pgrx::datum::{DatumWithOid, JsonString};
+use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient};
-use serde_json::json;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
 
-use crate::errors::GraftError;
+use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, Result};
+use crate::guc;
 
-const PLAN_CACHE_LIMIT: usize = 1024;
+/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura).
+/// `is_local = true`: it ends with the transaction, and with the subtransaction if that fails.
+const SET_HASURA_USER_SQL: &str = "SELECT pg_catalog.set_config('hasura.user', $1, true)";
+
+/// A bounded LRU of kept plans. Eviction scans for the oldest entry: it only happens when a
+/// new shape is planned, which costs far more than scanning a few hundred entries.
+#[derive(Default)]
+struct PlanCache {
+    plans: HashMap<PlanKey, (Rc<OwnedPreparedStatement>, u64)>,
+    clock: u64,
+}
+
+/// Mutations are planned read-write, queries read-only; the flag is part of the key so the two
+/// can never share a plan.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    mutating: bool,
+    sql: String,
+}
 
 thread_local! {
-    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> = RefCell::new(HashMap::new());
+    /// Never dropped: at backend exit freeing plans (SPI_freeplan from a TLS destructor, after
+    /// Postgres has shut its subsystems down) would be work at best and a crash at worst.
+    static PLANS: RefCell<ManuallyDrop<PlanCache>> = RefCell::new(ManuallyDrop::new(PlanCache::default()));
 }
 
-fn plan(client: &SpiClient<'_>, sql: &str, nparams: usize, mutating: bool) -> Result<Rc<OwnedPreparedStatement>, GraftError> {
-    if let Some(p) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
-        return Ok(p);
-    }
-    let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nparams];
-    let prepared = if mutating { client.prepare_mut(sql, &types)? } else { client.prepare(sql, &types)? };
-    let owned = Rc::new(prepared.keep());
-    PLANS.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() >= PLAN_CACHE_LIMIT {
-            p.clear();
-        }
-        p.insert(sql.to_string(), owned.clone());
-    });
-    Ok(owned)
+/// Number of plans this backend keeps (for tests and monitoring).
+pub fn cached_plan_count() -> usize {
+    PLANS.with_borrow(|p| p.plans.len())
 }
 
-/// Run one statement returning a single text-able value per column; returns the first row.
-fn run_stmt(client: &SpiClient<'_>, stmt: &Stmt, mutating: bool, ncols: usize) -> Result<Vec<Option<String>>, GraftError> {
-    let p = plan(client, &stmt.sql, stmt.params.len(), mutating)?;
-    let args: Vec<DatumWithOid> = stmt.params.iter().map(|v| DatumWithOid::from(v.clone())).collect();
-    let table = client.select(&*p, Some(1), &args)?;
-    let mut out = vec![];
-    if let Some(row) = table.into_iter().next() {
-        for i in 1..=ncols {
-            out.push(row.get::<String>(i)?);
-        }
-    }
-    Ok(out)
+/// Forget every kept plan (`graphql.reload()`).
+pub fn clear_plans() {
+    PLANS.with_borrow_mut(|p| p.plans.clear());
 }
 
-fn json_text(v: Option<String>) -> String {
-    v.unwrap_or_else(|| "null".into())
-}
-
-/// A plain query: one statement, the response as JSON text.
-pub fn run_query(c: &CompiledSql) -> Result<String, GraftError> {
-    let stmt = wrap_text(&Stmt { sql: c.sql.clone(), params: c.params.clone() });
-    let run = move || Spi::connect(|client| run_stmt(&client, &stmt, false, 1)).map(|mut r| json_text(r.pop().flatten()));
-    if c.guarded {
-        guarded(run).map(|r| r.unwrap_or_else(|e| e))
+/// Run `compiled` and return the response JSON text. Errors of a guarded statement become a
+/// GraphQL error response; an unguarded statement's Postgres error is raised as usual (the
+/// compiler guards every statement that can fail on user input).
+pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
+    let user = if compiled.is_mutation {
+        Some(session_json(session)?)
     } else {
-        run()
-    }
-}
-
-/// A mutation: fields in order, in one subtransaction, with `hasura.user` set.
-pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, GraftError> {
-    let run = || {
+        None
+    };
+    let stmt = Stmt {
+        sql: compiled.sql.clone(),
+        params: compiled.params.clone(),
+    };
+    let exec = || {
         Spi::connect_mut(|client| {
-            let set = Stmt { sql: "SELECT set_config('hasura.user', $1, true)".into(), params: vec![Some(session_json.to_string())] };
-            run_stmt(client, &set, true, 1)?;
-            let mut data = String::from("{\"data\":{");
-            for (i, f) in plan.fields.iter().enumerate() {
-                if i > 0 {
-                    data.push(',');
-                }
-                data.push_str(&serde_json::to_string(&f.alias).unwrap_or_default());
-                data.push(':');
-                let mut values = vec![];
-                for step in &f.steps {
-                    let v = match step {
-                        MutationStep::Static(s) => s.clone(),
-                        MutationStep::Query(q) => json_text(run_stmt(client, q, true, 1)?.pop().flatten()),
-                        MutationStep::WriteRead { write, read } => {
-                            let w = run_stmt(client, write, true, 3)?;
-                            if w.get(2).cloned().flatten().as_deref() == Some("false") {
-                                return Err(GraftError::Graphql(
-                                    json!({"errors": [{"message": "check constraint of an insert/update permission has failed",
-                                        "extensions": {"path": "$", "code": "permission-error"}}]})
-                                    .to_string(),
-                                ));
-                            }
-                            let mut read = read.clone();
-                            read.params[0] = w.first().cloned().flatten();
-                            read.params[1] = w.get(1).cloned().flatten();
-                            json_text(run_stmt(client, &read, true, 1)?.pop().flatten())
+            if let Some(user) = &user {
+                set_hasura_user(client, user)?;
+            }
+            Ok(json_value(client, &stmt, compiled.is_mutation)?.unwrap_or_else(|| "null".into()))
+        })
+    };
+    if compiled.guarded {
+        guarded(exec, session)
+    } else {
+        exec()
+    }
+}
+
+/// Run a mutation: its fields in order, every statement in one subtransaction (a failure
+/// anywhere leaves nothing written), `hasura.user` set first. Each field's JSON goes under its
+/// alias in `data`, assembled as text: the values are Postgres' `json` output, kept verbatim.
+pub fn run_mutation(plan: &MutationPlan, session: &Session) -> Result<String> {
+    let user = session_json(session)?;
+    guarded(
+        || {
+            Spi::connect_mut(|client| {
+                set_hasura_user(client, &user)?;
+                let mut out = String::from("{\"data\":{");
+                for (i, field) in plan.fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(field.alias.clone()).to_string());
+                    out.push(':');
+                    if field.many {
+                        out.push('[');
+                    }
+                    for (j, step) in field.steps.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
                         }
-                    };
-                    values.push(v);
-                }
-                if f.many {
-                    data.push('[');
-                    data.push_str(&values.join(","));
-                    data.push(']');
-                } else {
-                    data.push_str(values.first().map(|s| s.as_str()).unwrap_or("null"));
-                }
-            }
-            data.push_str("}}");
-            Ok::<_, GraftError>(data)
-        })
-    };
-    guarded(run).map(|r| r.unwrap_or_else(|e| e))
-}
-
-/// Wrap a statement whose single column is `json` so SPI hands back its text.
-fn wrap_text(s: &Stmt) -> Stmt {
-    Stmt { sql: format!("SELECT (q.v)::text FROM ({}) AS q(v)", s.sql), params: s.params.clone() }
-}
-
-/// Run `f` in an internal subtransaction, as PL/pgSQL's exception blocks do. A Postgres error
-/// rolls the subtransaction back and comes back as `Ok(Err(graphql error json))`.
-fn guarded<F>(f: F) -> Result<Result<String, String>, GraftError>
-where
-    F: FnOnce() -> Result<String, GraftError> + std::panic::UnwindSafe,
-{
-    unsafe {
-        let old_context = pg_sys::CurrentMemoryContext;
-        let old_owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(old_context);
-        let result = PgTryBuilder::new(move || {
-            let r = f();
-            match r {
-                Ok(v) => {
-                    pg_sys::ReleaseCurrentSubTransaction();
-                    pg_sys::MemoryContextSwitchTo(old_context);
-                    pg_sys::CurrentResourceOwner = old_owner;
-                    Ok(Ok(v))
-                }
-                Err(e) => {
-                    pg_sys::RollbackAndReleaseCurrentSubTransaction();
-                    pg_sys::MemoryContextSwitchTo(old_context);
-                    pg_sys::CurrentResourceOwner = old_owner;
-                    match e {
-                        GraftError::Graphql(body) => Ok(Err(body)),
-                        other => Err(other),
+                        out.push_str(&run_step(client, step)?);
+                    }
+                    if field.many {
+                        out.push(']');
+                    } else if field.steps.is_empty() {
+                        out.push_str("null");
                     }
                 }
-            }
-        })
-        .catch_others(move |caught| {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(old_context);
-            pg_sys::CurrentResourceOwner = old_owner;
-            match caught {
-                CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
-                    // Cancellation, timeouts, resource exhaustion and internal errors are not
-                    // answers to the request: re-raise them (the subtransaction is already gone).
-                    let class = sqlstate_class(report.sql_error_code());
-                    if matches!(class.as_str(), "57" | "53" | "58" | "XX") {
-                        CaughtError::PostgresError(report).rethrow();
-                    }
-                    Ok(Err(hasura_error(report.sql_error_code(), report.message(), report.detail())))
-                }
-                CaughtError::RustPanic { ereport, .. } => Ok(Err(json!({"errors": [{"message": ereport.message(),
-                    "extensions": {"path": "$", "code": "unexpected"}}]})
-                .to_string())),
-            }
-        })
-        .execute();
-        result
-    }
+                out.push_str("}}");
+                Ok(out)
+            })
+        },
+        session,
+    )
 }
 
-/// Hasura's mapping of Postgres errors to GraphQL errors.
-fn hasura_error(code: PgSqlErrorCode, message: &str, detail: Option<&str>) -> String {
-    use PgSqlErrorCode::*;
-    let (ecode, msg) = match code {
-        ERRCODE_UNIQUE_VIOLATION => ("constraint-violation", format!("Uniqueness violation. {message}")),
-        ERRCODE_FOREIGN_KEY_VIOLATION => ("constraint-violation", format!("Foreign key violation. {message}")),
-        ERRCODE_NOT_NULL_VIOLATION => ("constraint-violation", format!("Not-NULL violation. {message}")),
-        ERRCODE_EXCLUSION_VIOLATION => ("constraint-violation", format!("Exclusion violation. {message}")),
-        ERRCODE_RESTRICT_VIOLATION | ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION => {
-            ("constraint-violation", format!("Can not delete or update due to data being referred. {message}"))
+fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
+    let value = match step {
+        MutationStep::Static(json) => Some(json.clone()),
+        MutationStep::Query(stmt) => json_value(client, stmt, true)?,
+        MutationStep::WriteRead { write, read } => {
+            // The write reports `(affected, tids, ok)` as text; the read takes the first two as
+            // $1 and $2. `ok = false`: a row breaks the role's insert/update `check`, and the
+            // whole mutation fails (the caller's subtransaction rolls the writes back).
+            let stmt = plan(client, &write.sql, write.params.len(), true)?;
+            let table = client
+                .update(&*stmt, None, &text_args(&write.params))?
+                .first();
+            let affected = column_text(&table, 1)?;
+            let tids = column_text(&table, 2)?;
+            if table.columns()? >= 3 && column_text(&table, 3)?.as_deref() == Some("false") {
+                return Err(GqlError::new(
+                    "permission-error",
+                    "$",
+                    "check constraint of an insert/update permission has failed",
+                )
+                .into());
+            }
+            let mut params = read.params.clone();
+            if params.len() < 2 {
+                return Err(GraftError::Internal(
+                    "a read-back statement lacks its $1/$2 placeholders".into(),
+                ));
+            }
+            params[0] = affected;
+            params[1] = tids;
+            json_value(
+                client,
+                &Stmt {
+                    sql: read.sql.clone(),
+                    params,
+                },
+                true,
+            )?
         }
-        ERRCODE_CHECK_VIOLATION => ("permission-error", format!("Check constraint violation. {message}")),
-        ERRCODE_INVALID_ESCAPE_SEQUENCE => ("bad-request", message.to_string()),
-        ERRCODE_T_R_SERIALIZATION_FAILURE => ("concurrent-update", message.to_string()),
-        ERRCODE_INVALID_COLUMN_REFERENCE => ("constraint-error", message.to_string()),
-        c if sqlstate_class(c) == "22" => ("data-exception", message.to_string()),
-        _ => ("unexpected", "database query error".to_string()),
     };
-    let mut err = json!({"message": msg, "extensions": {"path": "$", "code": ecode}});
-    if ecode == "unexpected" {
-        err["extensions"]["internal"] = json!({"error": {"message": message, "description": detail}});
-    }
-    json!({"errors": [err]}).to_string()
+    Ok(value.unwrap_or_else(|| "null".into()))
 }
 
-/// The two-character class of a SQLSTATE (`"22"`, `"57"`, `"XX"` …).
-fn sqlstate_class(code: PgSqlErrorCode) -> String {
-    let sqlstate = code as i32;
-    let c1 = ((sqlstate & 0x3f) as u8 + b'0') as char;
-    let c2 = (((sqlstate >> 6) & 0x3f) as u8 + b'0') as char;
-    format!("{c1}{c2}")
+/// Run `stmt` and return its first row's first column as JSON text (`None` for NULL or no row).
+/// `writes`: plan and run read-write, so the statement sees what earlier ones wrote.
+fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<Option<String>> {
+    let prepared = plan(client, &stmt.sql, stmt.params.len(), writes)?;
+    let args = text_args(&stmt.params);
+    let table = if writes {
+        client.update(&*prepared, None, &args)?
+    } else {
+        client.select(&*prepared, None, &args)?
+    };
+    if table.is_empty() {
+        return Ok(None);
+    }
+    column_text(&table.first(), 1)
+}
+
+/// A column's value as text: `json` as Postgres printed it, `text` as is, anything else cast
+/// by its output function would be a compiler bug, reported as such.
+fn column_text(table: &SpiTupleTable<'_>, ordinal: usize) -> Result<Option<String>> {
+    let oid = table.column_type_oid(ordinal)?.value();
+    if oid == pg_sys::JSONOID {
+        Ok(table.get::<JsonString>(ordinal)?.map(|j| j.0))
+    } else if oid == pg_sys::TEXTOID {
+        Ok(table.get::<String>(ordinal)?)
+    } else {
+        Err(GraftError::Internal(format!(
+            "a compiled statement returned type oid {oid:?} instead of json or text"
+        )))
+    }
+}
+
+fn text_args(params: &[Option<String>]) -> Vec<DatumWithOid<'_>> {
+    params.iter().map(|p| p.as_deref().into()).collect()
+}
+
+fn session_json(session: &Session) -> Result<String> {
+    serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))
+}
+
+fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
+    let stmt = plan(client, SET_HASURA_USER_SQL, 1, true)?;
+    client.update(&*stmt, None, &[user.into()])?;
+    Ok(())
+}
+
+/// SQLSTATEs a guarded statement re-raises: query canceled (57014) and the rest of class 57
+/// (operator intervention), class 53 (insufficient resources), class XX (internal error).
+fn must_propagate(state: &str) -> bool {
+    state.starts_with("57") || state.starts_with("53") || state.starts_with("XX")
+}
+
+/// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
+fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
+    match in_subtransaction(exec) {
+        // Success, or an error found without Postgres raising one (already rolled back).
+        Ok(result) => result,
+        // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
+        // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
+        // subtransaction is already rolled back; the error goes on to abort the statement.
+        Err(Caught::Postgres(report)) if must_propagate(&sqlstate(report.sql_error_code())) => {
+            CaughtError::PostgresError(*report).rethrow()
+        }
+        Err(Caught::Postgres(report)) => {
+            Ok(graphql_error_from_pg(&report, session.is_admin()).to_string())
+        }
+        Err(Caught::Panic(message)) => Err(GraftError::Internal(format!(
+            "panic while running a statement: {message}"
+        ))),
+    }
+}
+
+/// The kept plan for `sql`, preparing it on first use. The `Rc` lets a statement outlive its
+/// eviction while it runs (a nested `graphql.resolve` may evict it).
+fn plan(
+    client: &SpiClient<'_>,
+    sql: &str,
+    nargs: usize,
+    mutating: bool,
+) -> Result<Rc<OwnedPreparedStatement>> {
+    let key = PlanKey {
+        mutating,
+        sql: sql.to_string(),
+    };
+    let hit = PLANS.with_borrow_mut(|p| {
+        p.clock += 1;
+        let now = p.clock;
+        p.plans.get_mut(&key).map(|(stmt, used)| {
+            *used = now;
+            stmt.clone()
+        })
+    });
+    if let Some(stmt) = hit {
+        return Ok(stmt);
+    }
+    let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nargs];
+    let prepared = if mutating {
+        client.prepare_mut(sql, &types)?
+    } else {
+        client.prepare(sql, &types)?
+    };
+    let stmt = Rc::new(prepared.keep());
+    let capacity = guc::plan_cache_size();
+    if capacity > 0 {
+        PLANS.with_borrow_mut(|p| {
+            while p.plans.len() >= capacity {
+                let oldest = p
+                    .plans
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => p.plans.remove(&k),
+                    None => break,
+                };
+            }
+            let now = p.clock;
+            p.plans.insert(key, (stmt.clone(), now));
+        });
+    }
+    Ok(stmt)
+}
+
+/// Run `f` in an internal subtransaction, as a PL/pgSQL block with an EXCEPTION clause does:
+/// when `f` succeeds the subtransaction is released (its effects become part of the caller's
+/// transaction); when it returns an error or raises one it is rolled back, which undoes every
+/// write, releases its locks and closes its SPI connections, and the caller's transaction
+/// stays usable.
+fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, Caught> {
+    // SAFETY: we are in a transaction (every SQL-callable function is), on the main thread.
+    // The memory context and resource owner are saved to be restored exactly as plpgsql's
+    // exec_stmt_block does; BeginInternalSubTransaction switches both to the subtransaction's.
+    let (old_context, old_owner) = unsafe {
+        let saved = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        // Run in the caller's memory context: what `f` allocates must survive the release.
+        pg_sys::MemoryContextSwitchTo(saved.0);
+        saved
+    };
+    // pgrx turns a Postgres ERROR inside `f` into a Rust panic carrying a `CaughtError`, after
+    // copying the error data and flushing Postgres' error state.
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(f));
+    // SAFETY: the subtransaction begun above is the current one: `f` cannot leave one open
+    // (SPI and pgrx close what they open, also when unwinding).
+    unsafe {
+        match outcome {
+            Ok(Ok(_)) => pg_sys::ReleaseCurrentSubTransaction(),
+            // An error `f` returned (a failed permission check, an SPI refusal) undoes the
+            // writes too: only complete success is kept.
+            Ok(Err(_)) | Err(_) => {
+                pg_sys::MemoryContextSwitchTo(old_context);
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
+        }
+        pg_sys::MemoryContextSwitchTo(old_context);
+        pg_sys::CurrentResourceOwner = old_owner;
+    }
+    outcome.map_err(|payload| match payload.downcast::<CaughtError>() {
+        Ok(caught) => match *caught {
+            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                Caught::Postgres(Box::new(report))
+            }
+            CaughtError::RustPanic { payload, .. } => Caught::Panic(panic_message(&*payload)),
+        },
+        Err(other) => Caught::Panic(panic_message(&*other)),
+    })
+}
+
+/// What [`in_subtransaction`] caught.
+enum Caught {
+    /// A Postgres ERROR (or a pgrx `ereport!`): SQLSTATE, message, detail.
+    Postgres(Box<ErrorReportWithLevel>),
+    /// A Rust panic: a bug.
+    Panic(String),
 }
