@@ -11,7 +11,7 @@
 use std::panic::AssertUnwindSafe;
 
 use graft_compiler::metadata::ops;
-use graft_compiler::request::{compile, Compiled, Limits, Session};
+use graft_compiler::request::{Compiled, Limits, Session};
 use graft_compiler::{DbCatalog, GqlError, Metadata, MetadataError};
 use pgrx::prelude::*;
 use pgrx::Json;
@@ -58,8 +58,14 @@ pub fn resolve_request(
         }
         Some(q) => q,
     };
-    let session = Session::from_json(session)?;
-    let schema = cache::schema_for(&session.role)?;
+    let mut session = Session::from_json(session)?;
+    // A response option the compiler reads from the session: read on every request, since a
+    // SET changes it without any invalidation.
+    session.stringify_numeric = guc::stringify_numeric_types();
+    let backend_only = session
+        .get("x-hasura-use-backend-only-permissions")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let schema = cache::schema_for(&session.role, backend_only)?;
     let limits = Limits {
         max_depth: guc::max_query_depth(),
         ..Limits::default()
@@ -67,7 +73,16 @@ pub fn resolve_request(
     // The compiler is pure Rust and must never take the backend down: a panic there is a bug,
     // answered as an `unexpected` error.
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        compile(&schema, query, variables, operation_name, &session, &limits)
+        cache::compile(
+            &schema,
+            &session.role,
+            backend_only,
+            query,
+            variables,
+            operation_name,
+            &session,
+            &limits,
+        )
     }))
     .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))))??;
     match compiled {
@@ -94,7 +109,9 @@ fn metadata(request: Option<Json>) -> JsonText {
 }
 
 /// Apply the request `make_request` builds from the current metadata and catalog, store the
-/// result if it changed, and invalidate every backend's cache.
+/// result if it changed, and invalidate every backend's cache. `reload_metadata` changes
+/// nothing stored but invalidates every backend's cache too: that is how new rows of an enum
+/// table reach the schemas.
 ///
 /// Read-only requests (exports, `get_*`) take no lock. A changing request is computed first,
 /// then the row is locked and, if another session committed in between, recomputed on what
@@ -108,9 +125,15 @@ pub fn apply_request(
     let stored = metadata_store::read(store, None)?;
     let current = stored.metadata.unwrap_or_default();
 
+    let unchanged = |response: Value, reload: bool| {
+        if reload {
+            cache::invalidate_everywhere(store);
+        }
+        Ok(response)
+    };
     let (next, response) =
         match compute(&make_request, &current, &catalog, stored.resource_version)? {
-            Computed::Unchanged(response) => return Ok(response),
+            Computed::Unchanged { response, reload } => return unchanged(response, reload),
             Computed::Changed(next, response) => (next, response),
         };
 
@@ -119,7 +142,7 @@ pub fn apply_request(
         (next, response)
     } else {
         match compute(&make_request, &locked, &catalog, locked_version)? {
-            Computed::Unchanged(response) => return Ok(response),
+            Computed::Unchanged { response, reload } => return unchanged(response, reload),
             Computed::Changed(next, response) => (next, response),
         }
     };
@@ -129,7 +152,11 @@ pub fn apply_request(
 }
 
 enum Computed {
-    Unchanged(Value),
+    /// Nothing to store; `reload`: the request still asks every backend to reload.
+    Unchanged {
+        response: Value,
+        reload: bool,
+    },
     Changed(Metadata, Value),
 }
 
@@ -154,8 +181,26 @@ fn compute(
     Ok(if outcome.changed {
         Computed::Changed(next, outcome.response)
     } else {
-        Computed::Unchanged(outcome.response)
+        Computed::Unchanged {
+            response: outcome.response,
+            reload: asks_reload(&request),
+        }
     })
+}
+
+/// A `reload_metadata` request, alone or inside a bulk.
+fn asks_reload(request: &Value) -> bool {
+    fn walk(request: &Value, depth: usize) -> bool {
+        match request.get("type").and_then(Value::as_str) {
+            Some("reload_metadata") => true,
+            Some("bulk" | "bulk_atomic" | "bulk_keep_going") if depth < 8 => request
+                .get("args")
+                .and_then(Value::as_array)
+                .is_some_and(|reqs| reqs.iter().any(|r| walk(r, depth + 1))),
+            _ => false,
+        }
+    }
+    walk(request, 0)
 }
 
 /// Hasura's optimistic concurrency: a request naming a `resource_version` applies only to
@@ -207,14 +252,14 @@ fn untrack_table(table: &str, cascade: default!(bool, false)) -> JsonText {
     })
 }
 
-/// An object relationship over the foreign key on `using_column`.
+/// An object relationship over the foreign key on `foreign_key_column`.
 #[pg_extern]
-fn create_object_relationship(table: &str, name: &str, using_column: &str) -> JsonText {
+fn create_object_relationship(table: &str, name: &str, foreign_key_column: &str) -> JsonText {
     let table = qualified_json(table);
     helper(|| {
         Ok(json!({"type": "pg_create_object_relationship", "args": {
             "source": "default", "table": table.clone(), "name": name,
-            "using": {"foreign_key_constraint_on": using_column}
+            "using": {"foreign_key_constraint_on": foreign_key_column}
         }}))
     })
 }
@@ -257,18 +302,98 @@ fn track_all(schema: default!(&str, "'public'")) -> JsonText {
     }
 }
 
+/// `pg_create_<kind>_permission`: `permission` is Hasura's permission body
+/// (`{"columns": …, "filter": …}` for select, `{"check": …, "set": …}` for insert …).
+fn create_permission(
+    kind: &'static str,
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: Option<&str>,
+) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        let mut args = json!({"source": "default", "table": table.clone(), "role": role,
+                              "permission": permission.0.clone()});
+        if let Some(c) = comment {
+            args["comment"] = json!(c);
+        }
+        Ok(json!({"type": format!("pg_create_{kind}_permission"), "args": args}))
+    })
+}
+
+#[pg_extern]
+fn create_select_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
+    create_permission("select", table, role, permission, comment)
+}
+
+#[pg_extern]
+fn create_insert_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
+    create_permission("insert", table, role, permission, comment)
+}
+
+#[pg_extern]
+fn create_update_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
+    create_permission("update", table, role, permission, comment)
+}
+
+#[pg_extern]
+fn create_delete_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
+    create_permission("delete", table, role, permission, comment)
+}
+
+/// `pg_drop_<kind>_permission`; `kind` is select, insert, update or delete.
+#[pg_extern]
+fn drop_permission(table: &str, role: &str, kind: &str) -> JsonText {
+    let kind = kind.trim().to_ascii_lowercase();
+    if !matches!(kind.as_str(), "select" | "insert" | "update" | "delete") {
+        GraftError::InvalidArgument(format!(
+            "invalid permission kind {kind:?}: expected select, insert, update or delete"
+        ))
+        .raise()
+    }
+    let table = qualified_json(table);
+    helper(|| {
+        Ok(json!({"type": format!("pg_drop_{kind}_permission"),
+                  "args": {"source": "default", "table": table.clone(), "role": role}}))
+    })
+}
+
 /// The metadata in Hasura's export format (version 3).
 #[pg_extern]
 fn export_metadata() -> JsonText {
     helper(|| Ok(json!({"type": "export_metadata", "args": {}})))
 }
 
-/// Drop this backend's caches (metadata, catalog, schemas, plans). Never needed for
-/// correctness; for debugging and after `COMMENT ON`, which Postgres does not broadcast.
+/// Drop this backend's caches (metadata, catalog, enum values, schemas, compiled requests,
+/// plans); returns true. Never needed for correctness after DDL or metadata changes; for
+/// debugging, after `COMMENT ON` (which Postgres does not broadcast) and after changing an
+/// enum table's rows in this backend only (`reload_metadata` does it for every backend).
 #[pg_extern]
-fn reload() {
+fn reload() -> bool {
     cache::reset();
     execute::clear_plans();
+    true
 }
 
 fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
@@ -279,10 +404,34 @@ fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
 }
 
 /// `{"schema", "name"}` for a helper's table argument; RAISEs if it is not a table name.
+/// A relation that exists is found as Postgres finds it (`to_regclass`: an unqualified name
+/// goes through `search_path`); any other name is taken as written, `public` when unqualified,
+/// so the metadata API reports it.
 fn qualified_json(name: &str) -> Value {
-    match parse_qualified_name(name) {
-        Ok((schema, name)) => json!({"schema": schema, "name": name}),
+    let (schema, table) = match parse_qualified_name(name) {
+        Ok(parsed) => parsed,
         Err(e) => e.raise(),
+    };
+    let (schema, table) = find_relation(name).unwrap_or((schema, table));
+    json!({"schema": schema, "name": table})
+}
+
+/// Schema and name of the relation `name` denotes, if it exists and the caller may see it.
+fn find_relation(name: &str) -> Option<(String, String)> {
+    const SQL: &str = "SELECT n.nspname::text, c.relname::text \
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.oid = pg_catalog.to_regclass($1)";
+    let row = Spi::connect(|client| {
+        let table = client.select(SQL, Some(1), &[name.into()])?;
+        if table.is_empty() {
+            Ok((None, None))
+        } else {
+            table.first().get_two::<String, String>()
+        }
+    });
+    match row {
+        Ok((Some(schema), Some(table))) => Some((schema, table)),
+        _ => None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The per-backend cache: metadata, database catalog and each role's GraphQL schema.
+//! The per-backend cache: metadata, database catalog (with the rows of enum tables), each
+//! role's GraphQL schema, and the requests compiled against those schemas.
 //!
 //! Steady state costs nothing: a request reads the cache without any query. Freshness comes
 //! from Postgres' own invalidation messages, which every backend processes at transaction start
@@ -13,23 +14,28 @@
 //! Callbacks only set a flag (they run in the middle of catalog operations and must not do
 //! anything else). Relation and syscache invalidations for objects the catalog does not mention
 //! are ignored, so churn elsewhere (temporary tables in other sessions) costs nothing. When the
-//! flag is up, the next request re-reads the metadata version and the catalog (two queries);
-//! schemas are rebuilt only if either really changed.
+//! flag is up, the next request re-reads the metadata version, the catalog and the enum tables'
+//! rows (three queries at most); schemas and compiled requests are dropped only if one of them
+//! really changed.
 //!
 //! Deliberately not covered: a new relation the metadata does not name cannot appear in any
 //! schema, so creating one does not reload (tracking it writes metadata, which does; and while
 //! the metadata names objects the database lacks, every relation invalidation counts).
 //! `COMMENT ON` sends no invalidation at all: new comments appear after the next other change
-//! or `graphql.reload()`.
+//! or `graphql.reload()`. Nor do row changes in an enum table: as in Hasura, new values appear
+//! after a `reload_metadata` request (which invalidates every backend) or `graphql.reload()`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
-use graft_compiler::schema::build::build_schema;
-use graft_compiler::{DbCatalog, Metadata, Schema};
+use graft_compiler::request::cache::CompileCache;
+use graft_compiler::request::{Compiled, Limits, Session};
+use graft_compiler::schema::build::build_schema_for;
+use graft_compiler::{DbCatalog, GqlError, Metadata, Schema};
 use pgrx::pg_sys;
+use serde_json::Value;
 
 use crate::catalog;
 use crate::errors::{panic_message, GraftError, Result};
@@ -39,6 +45,13 @@ use crate::metadata_store::{self, StoreTable};
 /// caller inventing role names must not grow a backend's memory without bound.
 const MAX_CACHED_ROLES: usize = 256;
 
+/// Compiled requests kept per backend (see [`CompileCache`]).
+const COMPILE_CACHE_SIZE: usize = 1024;
+
+/// A role's schema is built with or without its backend-only mutation permissions
+/// (`x-hasura-use-backend-only-permissions: true`): two different schemas.
+type SchemaKey = (String, bool);
+
 /// The cached state of one backend.
 struct Cache {
     store: StoreTable,
@@ -46,7 +59,9 @@ struct Cache {
     metadata: Rc<Metadata>,
     catalog: Rc<DbCatalog>,
     catalog_text: String,
-    schemas: HashMap<String, Rc<Schema>>,
+    schemas: HashMap<SchemaKey, Rc<Schema>>,
+    /// Requests compiled against `schemas`; dropped with them.
+    compiled: CompileCache,
     /// A schema build reported metadata objects the database lacks.
     inconsistent: bool,
 }
@@ -76,21 +91,25 @@ pub struct Snapshot {
     pub catalog: Rc<DbCatalog>,
 }
 
-/// The schema `role` sees, building (and caching) it if needed.
-pub fn schema_for(role: &str) -> Result<Rc<Schema>> {
+/// The schema `role` sees, building (and caching) it if needed. `backend_only`: with the
+/// role's backend-only insert/update/delete permissions (Hasura exposes those only to requests
+/// carrying `x-hasura-use-backend-only-permissions: true`).
+pub fn schema_for(role: &str, backend_only: bool) -> Result<Rc<Schema>> {
     let Snapshot {
         metadata, catalog, ..
     } = snapshot()?;
-    if let Some(s) = CACHE.with_borrow(|c| c.as_ref().and_then(|c| c.schemas.get(role).cloned())) {
+    let key: SchemaKey = (role.to_string(), backend_only);
+    if let Some(s) = CACHE.with_borrow(|c| c.as_ref().and_then(|c| c.schemas.get(&key).cloned())) {
         return Ok(s);
     }
     // The compiler is pure Rust: a bug there is a panic, which must become an error response
     // rather than an ERROR (or worse) in the caller's transaction.
-    let (schema, inconsistencies) =
-        std::panic::catch_unwind(AssertUnwindSafe(|| build_schema(&metadata, &catalog, role)))
-            .map_err(|p| {
-                GraftError::Internal(format!("schema builder panicked: {}", panic_message(&*p)))
-            })?;
+    let (schema, inconsistencies) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        build_schema_for(&metadata, &catalog, role, backend_only)
+    }))
+    .map_err(|p| {
+        GraftError::Internal(format!("schema builder panicked: {}", panic_message(&*p)))
+    })?;
     let inconsistent = !inconsistencies.is_empty();
     if inconsistent {
         WATCHED.with_borrow_mut(|w| w.all_relations = true);
@@ -102,10 +121,55 @@ pub fn schema_for(role: &str) -> Result<Rc<Schema>> {
             if c.schemas.len() >= MAX_CACHED_ROLES {
                 c.schemas.clear();
             }
-            c.schemas.insert(role.to_string(), schema.clone());
+            c.schemas.insert(key, schema.clone());
         }
     });
     Ok(schema)
+}
+
+/// Compile a request against `schema` (what [`schema_for`] just returned for `role` and
+/// `backend_only`), through the backend's cache of compiled requests: a repeated request skips
+/// parsing, validation and SQL generation. Pure Rust, no Postgres call: the cache cannot change
+/// between `schema_for` and this.
+#[allow(clippy::too_many_arguments)]
+pub fn compile(
+    schema: &Schema,
+    role: &str,
+    backend_only: bool,
+    query: &str,
+    variables: Option<&Value>,
+    operation_name: Option<&str>,
+    session: &Session,
+    limits: &Limits,
+) -> std::result::Result<Compiled, GqlError> {
+    // The compile cache's key names the schema: whether backend-only permissions are in it,
+    // then the role. A fixed-width prefix: no role name (which may hold any character) can
+    // pass for another role's schema.
+    let schema_key = format!("{}:{role}", if backend_only { 'b' } else { 'r' });
+    CACHE.with_borrow_mut(|c| match c.as_mut() {
+        Some(c) => c.compiled.compile(
+            &schema_key,
+            schema,
+            query,
+            variables,
+            operation_name,
+            session,
+            limits,
+        ),
+        None => graft_compiler::request::compile(
+            schema,
+            query,
+            variables,
+            operation_name,
+            session,
+            limits,
+        ),
+    })
+}
+
+/// Number of compiled requests this backend keeps (for tests).
+pub fn compiled_count() -> usize {
+    CACHE.with_borrow(|c| c.as_ref().map(|c| c.compiled.len()).unwrap_or(0))
 }
 
 /// The cached metadata and catalog.
@@ -174,13 +238,29 @@ fn reload() -> Result<()> {
             .map(|c| c.resource_version)
     });
     let stored = metadata_store::read(store, known_version)?;
-    let loaded = catalog::load()?;
+    let mut loaded = catalog::load()?;
+    // The enum tables' rows, per the metadata in force: the new one, or the cached one.
+    let cached_metadata = CACHE.with_borrow(|c| c.as_ref().map(|c| c.metadata.clone()));
+    let metadata_now = match (&stored.metadata, &cached_metadata) {
+        (Some(m), _) => m,
+        (None, Some(m)) => &**m,
+        (None, None) => {
+            return Err(GraftError::Internal(
+                "metadata_store::read skipped the metadata of an empty cache".into(),
+            ))
+        }
+    };
+    loaded.catalog.enum_values = catalog::load_enum_values(metadata_now, &loaded.catalog)?;
     update_watched(store, &loaded);
 
     CACHE.with_borrow_mut(|slot| match (slot.as_mut(), stored.metadata) {
-        // Same metadata version, same catalog: the invalidation was about something that does
-        // not show in the GraphQL schema (ANALYZE, an index, a trigger …). Keep the schemas.
-        (Some(c), None) if c.catalog_text == loaded.text => {
+        // Same metadata version, same catalog, same enum values: the invalidation was about
+        // something that does not show in the GraphQL schema (ANALYZE, an index, a trigger …).
+        // Keep the schemas.
+        (Some(c), None)
+            if c.catalog_text == loaded.text
+                && c.catalog.enum_values == loaded.catalog.enum_values =>
+        {
             c.store = store;
             WATCHED.with_borrow_mut(|w| w.all_relations = c.inconsistent);
             Ok(())
@@ -191,6 +271,7 @@ fn reload() -> Result<()> {
             c.catalog = Rc::new(loaded.catalog);
             c.catalog_text = loaded.text;
             c.schemas.clear();
+            c.compiled = CompileCache::new(COMPILE_CACHE_SIZE);
             c.inconsistent = false;
             Ok(())
         }
@@ -202,6 +283,7 @@ fn reload() -> Result<()> {
                 catalog: Rc::new(loaded.catalog),
                 catalog_text: loaded.text,
                 schemas: HashMap::new(),
+                compiled: CompileCache::new(COMPILE_CACHE_SIZE),
                 inconsistent: false,
             });
             Ok(())

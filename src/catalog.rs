@@ -9,7 +9,11 @@
 //! `pg_toast*`, temporary schemas and `graphql` (Graft's own). Partitions are left out (their
 //! partitioned parent is what one tracks), as Hasura does.
 
-use graft_compiler::dbcatalog::{DbCatalog, DbFunction, DbTable};
+use std::collections::BTreeMap;
+
+use graft_compiler::dbcatalog::{DbCatalog, DbFunction, DbTable, EnumRow};
+use graft_compiler::schema::names::{quote_ident, quote_qualified};
+use graft_compiler::Metadata;
 use pgrx::prelude::*;
 use serde::Deserialize;
 
@@ -321,4 +325,54 @@ pub fn parse(text: String) -> Result<LoadedCatalog> {
         procoids: row.procoids.into_iter().map(pg_sys::Oid::from).collect(),
         text,
     })
+}
+
+/// The rows of every tracked enum table (`is_enum`), keyed `schema.name` as
+/// `DbCatalog::enum_values` expects: the primary-key value and the first other column as its
+/// description, ordered by value. One query for all of them, run with the caller's rights like
+/// every other read of user data; nothing is read when no table is an enum table.
+///
+/// Row changes send no invalidation (as in Hasura, new values appear after `reload_metadata`,
+/// which invalidates every backend).
+pub fn load_enum_values(md: &Metadata, db: &DbCatalog) -> Result<BTreeMap<String, Vec<EnumRow>>> {
+    let Some(source) = md.default_source() else {
+        return Ok(BTreeMap::new());
+    };
+    let mut keys = Vec::new();
+    let mut selects = Vec::new();
+    for entry in source.tables.iter().filter(|e| e.is_enum) {
+        let Some(t) = db.table(&entry.table.schema, &entry.table.name) else {
+            continue;
+        };
+        let Some(pk) = t.primary_key.as_ref().filter(|pk| pk.columns.len() == 1) else {
+            continue;
+        };
+        // Identifiers come from the catalog and are quoted; no value is spliced.
+        let key = quote_ident(&pk.columns[0]);
+        let comment = t
+            .columns
+            .iter()
+            .find(|c| c.name != pk.columns[0])
+            .map(|c| format!("t.{}::text", quote_ident(&c.name)))
+            .unwrap_or_else(|| "NULL::text".into());
+        selects.push(format!(
+            "(SELECT coalesce(json_agg(json_build_object('value', t.{key}::text, 'comment', {comment}) \
+             ORDER BY t.{key}), '[]'::json) FROM {} AS t)",
+            quote_qualified(&t.schema, &t.name)
+        ));
+        keys.push(format!("{}.{}", t.schema, t.name));
+    }
+    if selects.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let sql = format!("SELECT json_build_array({})::text", selects.join(", "));
+    let text: Option<String> = Spi::connect(|client| {
+        client
+            .select(&sql, Some(1), &[])?
+            .first()
+            .get_one::<String>()
+    })?;
+    let rows: Vec<Vec<EnumRow>> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
+        .map_err(|e| GraftError::Catalog(format!("cannot read the enum tables' rows: {e}")))?;
+    Ok(keys.into_iter().zip(rows).collect())
 }

@@ -485,7 +485,7 @@ mod tests {
         cache::reset();
         assert!(cached_table_exists("inv", "t"));
         assert!(!cache::is_dirty());
-        let before = cache::schema_for("admin").unwrap();
+        let before = cache::schema_for("admin", false).unwrap();
 
         run("ALTER TABLE inv.t ADD COLUMN extra text");
         assert!(
@@ -493,7 +493,7 @@ mod tests {
             "ALTER TABLE of a known table invalidates"
         );
         assert!(cached_column_exists("inv", "t", "extra"));
-        let after = cache::schema_for("admin").unwrap();
+        let after = cache::schema_for("admin", false).unwrap();
         assert!(
             !std::rc::Rc::ptr_eq(&before, &after),
             "the schema is rebuilt after a catalog change"
@@ -536,14 +536,15 @@ mod tests {
         // the filter.
         let clean = (0..5).any(|i| {
             cache::reset();
-            let first = cache::schema_for("admin").unwrap();
+            let first = cache::schema_for("admin", false).unwrap();
             run(&format!(
                 "CREATE TEMP TABLE scratch{} (a int); DROP TABLE scratch{}",
                 i + 1,
                 i + 1
             ));
             run("CREATE INDEX ON scratch0 (a)");
-            !cache::is_dirty() && std::rc::Rc::ptr_eq(&first, &cache::schema_for("admin").unwrap())
+            !cache::is_dirty()
+                && std::rc::Rc::ptr_eq(&first, &cache::schema_for("admin", false).unwrap())
         });
         assert!(
             clean,
@@ -555,11 +556,11 @@ mod tests {
     fn test_cache_keeps_schemas_when_nothing_visible_changed() {
         run("CREATE SCHEMA keep; CREATE TABLE keep.t (id int PRIMARY KEY, v int)");
         cache::reset();
-        let first = cache::schema_for("admin").unwrap();
+        let first = cache::schema_for("admin", false).unwrap();
         // An index on a known table invalidates it, but changes nothing the catalog shows.
         run("CREATE INDEX ON keep.t (v)");
         assert!(cache::is_dirty());
-        let second = cache::schema_for("admin").unwrap();
+        let second = cache::schema_for("admin", false).unwrap();
         assert!(
             std::rc::Rc::ptr_eq(&first, &second),
             "the schema survives a no-op invalidation"
@@ -1137,6 +1138,219 @@ mod tests {
             json_of("SELECT graphql.resolve('{ author(limit: 1, order_by: {id: asc}) { nick } }')");
         assert_eq!(r, json!({"data": {"author": [{"nick": "n"}]}}));
     }
+
+    // -----------------------------------------------------------------------------------------
+    // session options, backend-only permissions, enum tables, compile cache, SQL helpers
+
+    /// `graphql.resolve(query, NULL, session)`.
+    fn resolve_as(query: &str, session: Value) -> Value {
+        Spi::get_one_with_args::<Json>(
+            "SELECT graphql.resolve($1, NULL, $2::json)",
+            &[query.into(), session.to_string().into()],
+        )
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .expect("NULL")
+        .0
+    }
+
+    #[pg_test]
+    fn test_stringify_numeric_types_is_read_per_request() {
+        run(
+            "CREATE SCHEMA sn; CREATE TABLE sn.n (id bigint PRIMARY KEY, amount numeric); \
+             INSERT INTO sn.n VALUES (9007199254740993, 1.10)",
+        );
+        run("SELECT graphql.track_table('sn.n')");
+        let q = "SELECT graphql.resolve('{ sn_n { id amount } }')::text";
+        let plain = text_of(q);
+        assert!(
+            plain.contains(": 9007199254740993") && plain.contains(": 1.10"),
+            "{plain}"
+        );
+        // Same query text, so the compile cache must tell the two options apart.
+        run("SET LOCAL graft.stringify_numeric_types = on");
+        let strings = text_of(q);
+        assert!(
+            strings.contains(": \"9007199254740993\"") && strings.contains(": \"1.10\""),
+            "{strings}"
+        );
+        run("SET LOCAL graft.stringify_numeric_types = off");
+        assert_eq!(text_of(q), plain);
+    }
+
+    #[pg_test]
+    fn test_backend_only_permissions_need_the_session_flag() {
+        run("CREATE SCHEMA bo; CREATE TABLE bo.item (id int PRIMARY KEY, label text)");
+        run("SELECT graphql.track_table('bo.item')");
+        run(
+            r#"SELECT graphql.create_select_permission('bo.item', 'user', '{"columns": "*", "filter": {}}')"#,
+        );
+        run(
+            r#"SELECT graphql.create_insert_permission('bo.item', 'user', '{"columns": "*", "check": {}, "backend_only": true}')"#,
+        );
+        let m = r#"mutation { insert_bo_item_one(object: {id: 1, label: "x"}) { id } }"#;
+        let plain = resolve_as(m, json!({"x-hasura-role": "user"}));
+        assert_eq!(
+            plain["errors"][0]["extensions"]["code"],
+            json!("validation-failed"),
+            "{plain}"
+        );
+        let backend = resolve_as(
+            m,
+            json!({"x-hasura-role": "user", "x-hasura-use-backend-only-permissions": "True"}),
+        );
+        assert_eq!(backend, json!({"data": {"insert_bo_item_one": {"id": 1}}}));
+        // Two schemas cached side by side: the plain one still lacks the mutation.
+        let again = resolve_as(m, json!({"x-hasura-role": "user"}));
+        assert_eq!(
+            again["errors"][0]["extensions"]["code"],
+            json!("validation-failed")
+        );
+        let other = resolve_as(
+            m,
+            json!({"x-hasura-role": "user", "x-hasura-use-backend-only-permissions": "false"}),
+        );
+        assert_eq!(
+            other["errors"][0]["extensions"]["code"],
+            json!("validation-failed")
+        );
+    }
+
+    #[pg_test]
+    fn test_enum_table_rows_and_reload_metadata() {
+        run("CREATE SCHEMA en; \
+             CREATE TABLE en.color (value text PRIMARY KEY, comment text); \
+             INSERT INTO en.color VALUES ('red', 'Red'), ('green', NULL); \
+             CREATE TABLE en.shirt (id int PRIMARY KEY, color text NOT NULL REFERENCES en.color); \
+             INSERT INTO en.shirt VALUES (1, 'red'), (2, 'green')");
+        run("SELECT graphql.track_table('en.color'); SELECT graphql.track_table('en.shirt')");
+        run(
+            r#"SELECT graphql.metadata('{"type": "pg_set_table_is_enum", "args": {"table": {"schema": "en", "name": "color"}, "is_enum": true}}')"#,
+        );
+        let values = || {
+            json_of(
+                r#"SELECT graphql.resolve('{ __type(name: "en_color_enum") { enumValues { name description } } }')"#,
+            )["data"]["__type"]["enumValues"]
+                .clone()
+        };
+        assert_eq!(
+            values(),
+            json!([{"name": "green", "description": null}, {"name": "red", "description": "Red"}])
+        );
+        assert_eq!(
+            json_of(
+                "SELECT graphql.resolve('{ en_shirt(where: {color: {_eq: red}}) { id color } }')"
+            ),
+            json!({"data": {"en_shirt": [{"id": 1, "color": "red"}]}})
+        );
+        // New rows reach the schema through reload_metadata, which stores nothing but
+        // invalidates every backend's cache (this one included).
+        run("INSERT INTO en.color VALUES ('blue', 'Blue')");
+        let version = cached_resource_version();
+        assert!(!cache::is_dirty());
+        let r = json_of(r#"SELECT graphql.metadata('{"type": "reload_metadata", "args": {}}')"#);
+        assert_eq!(r["message"], json!("success"), "{r}");
+        assert!(cache::is_dirty(), "reload_metadata invalidates");
+        assert_eq!(values().as_array().map(Vec::len), Some(3));
+        assert_eq!(cached_resource_version(), version, "nothing stored");
+        // Inside a bulk too.
+        run("INSERT INTO en.color VALUES ('black', NULL)");
+        let _ = cache::snapshot().unwrap();
+        run(
+            r#"SELECT graphql.metadata('{"type": "bulk", "args": [{"type": "reload_metadata", "args": {}}]}')"#,
+        );
+        assert!(cache::is_dirty());
+        assert_eq!(values().as_array().map(Vec::len), Some(4));
+    }
+
+    #[pg_test]
+    fn test_compile_cache_hits_repeated_requests() {
+        run(BLOG);
+        run("SELECT graphql.track_all('public')");
+        let q = "query ($id: Int!) { author_by_pk(id: $id) { name } }";
+        let ask = |id: i32| {
+            Spi::get_one_with_args::<Json>(
+                "SELECT graphql.resolve($1, $2::json)",
+                &[q.into(), json!({"id": id}).to_string().into()],
+            )
+            .unwrap()
+            .unwrap()
+            .0
+        };
+        assert_eq!(ask(1), json!({"data": {"author_by_pk": {"name": "Ann"}}}));
+        assert_eq!(ask(2), json!({"data": {"author_by_pk": {"name": "Bob"}}}));
+        // Concurrent tests' invalidations may reset the cache between two requests: one clean
+        // attempt out of a few proves the hits.
+        let clean = (0..5).any(|i| {
+            ask(10 * i + 1);
+            let n = cache::compiled_count();
+            ask(10 * i + 1);
+            let hit = cache::compiled_count() == n;
+            ask(10 * i + 2);
+            hit && cache::compiled_count() == n + 1
+        });
+        assert!(
+            clean,
+            "a repeated request is a hit; other variables are another entry"
+        );
+        // A schema change drops them with the schemas.
+        run("ALTER TABLE public.author ADD COLUMN nick text");
+        assert_eq!(ask(1), json!({"data": {"author_by_pk": {"name": "Ann"}}}));
+        assert_eq!(cache::compiled_count(), 1);
+    }
+
+    #[pg_test]
+    fn test_permission_helpers_and_search_path() {
+        run(
+            r#"CREATE SCHEMA sp; CREATE TABLE sp."Doc" (id int PRIMARY KEY, owner text); SET LOCAL search_path = sp, public"#,
+        );
+        // An unqualified name is found through search_path, as Postgres finds it.
+        run(r#"SELECT graphql.track_table('"Doc"')"#);
+        run(
+            r#"SELECT graphql.create_select_permission('"Doc"', 'user', '{"columns": ["id"], "filter": {"owner": {"_eq": "X-Hasura-User-Id"}}}')"#,
+        );
+        run(
+            r#"SELECT graphql.create_update_permission('sp."Doc"', 'user', '{"columns": ["owner"], "filter": {}, "check": {}}', 'who may edit')"#,
+        );
+        let doc = || {
+            json_of("SELECT graphql.export_metadata()")["sources"][0]["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["table"] == json!({"schema": "sp", "name": "Doc"}))
+                .cloned()
+                .expect("sp.Doc tracked")
+        };
+        let t = doc();
+        assert_eq!(t["select_permissions"][0]["role"], json!("user"));
+        assert_eq!(t["update_permissions"][0]["comment"], json!("who may edit"));
+        run(r#"SELECT graphql.drop_permission('"Doc"', 'user', 'update')"#);
+        assert!(doc()["update_permissions"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()));
+        run(r#"INSERT INTO sp."Doc" VALUES (1, 'u1'), (2, 'u2')"#);
+        assert_eq!(
+            resolve_as(
+                "{ sp_Doc { id } }",
+                json!({"x-hasura-role": "user", "x-hasura-user-id": "u2"})
+            ),
+            json!({"data": {"sp_Doc": [{"id": 2}]}})
+        );
+    }
+
+    #[pg_test(
+        error = "invalid permission kind \"grant\": expected select, insert, update or delete"
+    )]
+    fn test_drop_permission_rejects_bad_kind() {
+        run("SELECT graphql.drop_permission('author', 'user', 'grant')");
+    }
+
+    #[pg_test]
+    fn test_reload_returns_true() {
+        assert!(Spi::get_one::<bool>("SELECT graphql.reload()")
+            .unwrap()
+            .unwrap());
+        assert!(cache::is_dirty());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1235,6 +1449,41 @@ mod sessions {
             .get(0);
         assert!(v1 > v0, "B saw the new resource version ({v0} -> {v1})");
         cleanup(&mut a, "xs");
+    }
+
+    #[test]
+    fn other_session_sees_enum_rows_after_reload_metadata() {
+        let mut a = session();
+        let mut b = session();
+        cleanup(&mut a, "xe");
+        a.batch_execute(
+            "CREATE SCHEMA xe; CREATE TABLE xe.size (value text PRIMARY KEY); \
+             INSERT INTO xe.size VALUES ('s'), ('m'); \
+             SELECT graphql.track_table('xe.size'); \
+             SELECT graphql.metadata('{\"type\":\"pg_set_table_is_enum\",\"args\":{\"table\":{\"schema\":\"xe\",\"name\":\"size\"},\"is_enum\":true}}')",
+        )
+        .unwrap();
+        let names = |c: &mut Client| -> serde_json::Value {
+            let r = text(
+                c,
+                "SELECT graphql.resolve('{ __type(name: \"xe_size_enum\") { enumValues { name } } }')::text",
+            );
+            serde_json::from_str::<serde_json::Value>(&r).unwrap()["data"]["__type"]["enumValues"]
+                .clone()
+        };
+        assert_eq!(
+            names(&mut b),
+            serde_json::json!([{"name": "m"}, {"name": "s"}])
+        );
+        // A committed row, then a reload_metadata that writes nothing: B sees the new value.
+        a.batch_execute("INSERT INTO xe.size VALUES ('l')").unwrap();
+        a.batch_execute("SELECT graphql.metadata('{\"type\":\"reload_metadata\",\"args\":{}}')")
+            .unwrap();
+        assert_eq!(
+            names(&mut b),
+            serde_json::json!([{"name": "l"}, {"name": "m"}, {"name": "s"}])
+        );
+        cleanup(&mut a, "xe");
     }
 
     #[test]
