@@ -215,9 +215,12 @@ fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
 }
 
 /// SQLSTATEs a guarded statement re-raises: query canceled (57014) and the rest of class 57
-/// (operator intervention), class 53 (insufficient resources), class XX (internal error).
+/// (operator intervention), class 53 (insufficient resources), class 58 (system error: I/O,
+/// missing files), class XX (internal error).
 fn must_propagate(state: &str) -> bool {
-    state.starts_with("57") || state.starts_with("53") || state.starts_with("XX")
+    ["57", "53", "58", "XX"]
+        .iter()
+        .any(|class| state.starts_with(class))
 }
 
 /// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
@@ -342,4 +345,19 @@ enum Caught {
     Postgres(Box<ErrorReportWithLevel>),
     /// A Rust panic: a bug.
     Panic(String),
+}
+
+#[cfg(test)]
+mod unit {
+    use super::must_propagate;
+
+    #[test]
+    fn propagated_classes() {
+        for state in ["57014", "57P01", "53200", "58030", "XX000"] {
+            assert!(must_propagate(state), "{state}");
+        }
+        for state in ["22P02", "23505", "40001", "42501", "P0001"] {
+            assert!(!must_propagate(state), "{state}");
+        }
+    }
 }
