@@ -4,21 +4,26 @@
 //!
 //! Plans are keyed by SQL text. The compiler emits the same text for the same operation shape
 //! (values are always `$n` parameters, bound as `text` and cast in the SQL), so each shape is
-//! parsed and planned once per backend; Postgres' plan cache revalidates kept plans by itself
-//! after DDL, and chooses between generic and custom plans as for any prepared statement.
+//! parsed and planned once per backend, and Postgres' plan cache revalidates kept plans by
+//! itself after DDL. Since every value is a parameter, statements are prepared as generic plans
+//! (`CURSOR_OPT_GENERIC_PLAN`, GUC `graft.generic_plans`): left to itself the plan cache keeps
+//! re-planning statements whose generic plan it estimates dearer than a custom one, and planning
+//! then costs more than running. pgrx's prepared statements cannot carry cursor options, so
+//! plans are prepared, kept and run with SPI directly.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::{c_char, CStr, CString};
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Session, Stmt};
 use graft_compiler::GqlError;
-use pgrx::datum::{DatumWithOid, JsonString};
 use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiTupleTable};
+use pgrx::spi::SpiClient;
 
 use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, Result};
 use crate::guc;
@@ -31,16 +36,32 @@ const SET_HASURA_USER_SQL: &str = "SELECT pg_catalog.set_config('hasura.user', $
 /// new shape is planned, which costs far more than scanning a few hundred entries.
 #[derive(Default)]
 struct PlanCache {
-    plans: HashMap<PlanKey, (Rc<OwnedPreparedStatement>, u64)>,
+    plans: HashMap<PlanKey, (Rc<KeptPlan>, u64)>,
     clock: u64,
 }
 
-/// Mutations are planned read-write, queries read-only; the flag is part of the key so the two
-/// can never share a plan.
+/// Mutations run read-write, queries read-only; the flag is part of the key so the two never
+/// share a plan. So is the generic-plan option the plan was prepared with: after
+/// `SET graft.generic_plans = off` statements are prepared afresh, without it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct PlanKey {
     mutating: bool,
+    generic: bool,
     sql: String,
+}
+
+/// A plan kept (`SPI_keepplan`) for the life of the backend, or until evicted.
+struct KeptPlan(NonNull<pg_sys::_SPI_plan>);
+
+impl Drop for KeptPlan {
+    fn drop(&mut self) {
+        // SAFETY: the plan was kept with SPI_keepplan and is freed once, here. Plans are only
+        // dropped by eviction or `clear_plans`, inside a transaction (never at backend exit:
+        // see PLANS).
+        unsafe {
+            pg_sys::SPI_freeplan(self.0.as_ptr());
+        }
+    }
 }
 
 thread_local! {
@@ -134,13 +155,12 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
             // The write reports `(affected, tids, ok)` as text; the read takes the first two as
             // $1 and $2. `ok = false`: a row breaks the role's insert/update `check`, and the
             // whole mutation fails (the caller's subtransaction rolls the writes back).
-            let stmt = plan(client, &write.sql, write.params.len(), true)?;
-            let table = client
-                .update(&*stmt, None, &text_args(&write.params))?
-                .first();
-            let affected = column_text(&table, 1)?;
-            let tids = column_text(&table, 2)?;
-            if table.columns()? >= 3 && column_text(&table, 3)?.as_deref() == Some("false") {
+            let mut row = first_row(client, write, true)?
+                .unwrap_or_default()
+                .into_iter();
+            let affected = row.next().flatten();
+            let tids = row.next().flatten();
+            if row.next().flatten().as_deref() == Some("false") {
                 return Err(GqlError::new(
                     "permission-error",
                     "$",
@@ -170,38 +190,105 @@ fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
 }
 
 /// Run `stmt` and return its first row's first column as JSON text (`None` for NULL or no row).
-/// `writes`: plan and run read-write, so the statement sees what earlier ones wrote.
+/// `writes`: run read-write, so the statement sees what earlier ones wrote.
 fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<Option<String>> {
-    let prepared = plan(client, &stmt.sql, stmt.params.len(), writes)?;
-    let args = text_args(&stmt.params);
-    let table = if writes {
-        client.update(&*prepared, None, &args)?
-    } else {
-        client.select(&*prepared, None, &args)?
-    };
-    if table.is_empty() {
-        return Ok(None);
-    }
-    column_text(&table.first(), 1)
+    Ok(first_row(client, stmt, writes)?.and_then(|row| row.into_iter().next().flatten()))
 }
 
-/// A column's value as text: `json` as Postgres printed it, `text` as is, anything else cast
-/// by its output function would be a compiler bug, reported as such.
-fn column_text(table: &SpiTupleTable<'_>, ordinal: usize) -> Result<Option<String>> {
-    let oid = table.column_type_oid(ordinal)?.value();
-    if oid == pg_sys::JSONOID {
-        Ok(table.get::<JsonString>(ordinal)?.map(|j| j.0))
-    } else if oid == pg_sys::TEXTOID {
-        Ok(table.get::<String>(ordinal)?)
-    } else {
-        Err(GraftError::Internal(format!(
-            "a compiled statement returned type oid {oid:?} instead of json or text"
-        )))
+/// Run `stmt` (kept plan, text parameters) and return its first row, every column as text
+/// (`None` for NULL), or `None` when it returned no row. Columns are `json` (as Postgres printed
+/// it) or `text`: anything else would be a compiler bug, reported as such.
+///
+/// `client` is proof of an open SPI connection: the plan runs through SPI directly.
+fn first_row(
+    _client: &mut SpiClient<'_>,
+    stmt: &Stmt,
+    writes: bool,
+) -> Result<Option<Vec<Option<String>>>> {
+    let kept = plan(&stmt.sql, stmt.params.len(), writes)?;
+    // Text datums live in Rust-owned CStrings until the statement has run.
+    let texts = stmt
+        .params
+        .iter()
+        .map(|p| p.as_deref().map(CString::new).transpose())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))?;
+    let mut datums: Vec<pg_sys::Datum> = Vec::with_capacity(texts.len());
+    let mut nulls: Vec<c_char> = Vec::with_capacity(texts.len());
+    for t in &texts {
+        match t {
+            // SAFETY: cstring_to_text copies into a palloc'd text in the current (SPI) context.
+            Some(c) => {
+                datums.push(pg_sys::Datum::from(unsafe {
+                    pg_sys::cstring_to_text(c.as_ptr())
+                }));
+                nulls.push(b' ' as c_char);
+            }
+            None => {
+                datums.push(pg_sys::Datum::from(0usize));
+                nulls.push(b'n' as c_char);
+            }
+        }
     }
-}
-
-fn text_args(params: &[Option<String>]) -> Vec<DatumWithOid<'_>> {
-    params.iter().map(|p| p.as_deref().into()).collect()
+    // SAFETY: SPI is connected (the caller holds a client); `datums`/`nulls` match the plan's
+    // argument count (it was prepared for `params.len()` text arguments); the result table is
+    // read, then freed, before any other SPI call. An ERROR unwinds through pgrx's guard.
+    unsafe {
+        // As pgrx does: a statement runs read-only (the caller's snapshot, no command counter
+        // increment) until the transaction has written; writes, and all that follows, run
+        // read-write and see every earlier write. Unlike pgrx, ask the top transaction: inside
+        // the guard's fresh subtransaction the current one has no xid yet.
+        let read_only = if writes {
+            let _ = pg_sys::GetCurrentTransactionId();
+            false
+        } else {
+            pg_sys::GetTopTransactionIdIfAny() == pg_sys::InvalidTransactionId
+        };
+        pg_sys::SPI_tuptable = std::ptr::null_mut();
+        let rc = pg_sys::SPI_execute_plan(
+            kept.0.as_ptr(),
+            datums.as_mut_ptr(),
+            nulls.as_ptr(),
+            read_only,
+            0,
+        );
+        if rc < 0 {
+            return Err(GraftError::Internal(format!(
+                "SPI_execute_plan failed ({rc})"
+            )));
+        }
+        let table = pg_sys::SPI_tuptable;
+        if table.is_null() {
+            return Ok(None);
+        }
+        let result = (|| {
+            if pg_sys::SPI_processed == 0 || (*table).numvals == 0 {
+                return Ok(None);
+            }
+            let tupdesc = (*table).tupdesc;
+            let tuple = *(*table).vals;
+            let ncols = (*tupdesc).natts;
+            let mut row = Vec::with_capacity(ncols as usize);
+            for i in 1..=ncols {
+                let oid = pg_sys::SPI_gettypeid(tupdesc, i);
+                if oid != pg_sys::JSONOID && oid != pg_sys::TEXTOID {
+                    return Err(GraftError::Internal(format!(
+                        "a compiled statement returned type oid {oid:?} instead of json or text"
+                    )));
+                }
+                let v = pg_sys::SPI_getvalue(tuple, tupdesc, i);
+                row.push(if v.is_null() {
+                    None
+                } else {
+                    Some(CStr::from_ptr(v).to_string_lossy().into_owned())
+                });
+            }
+            Ok(Some(row))
+        })();
+        pg_sys::SPI_freetuptable(table);
+        pg_sys::SPI_tuptable = std::ptr::null_mut();
+        result
+    }
 }
 
 fn session_json(session: &Session) -> Result<String> {
@@ -209,8 +296,11 @@ fn session_json(session: &Session) -> Result<String> {
 }
 
 fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
-    let stmt = plan(client, SET_HASURA_USER_SQL, 1, true)?;
-    client.update(&*stmt, None, &[user.into()])?;
+    let stmt = Stmt {
+        sql: SET_HASURA_USER_SQL.to_string(),
+        params: vec![Some(user.to_string())],
+    };
+    first_row(client, &stmt, true)?;
     Ok(())
 }
 
@@ -243,16 +333,13 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
     }
 }
 
-/// The kept plan for `sql`, preparing it on first use. The `Rc` lets a statement outlive its
-/// eviction while it runs (a nested `graphql.resolve` may evict it).
-fn plan(
-    client: &SpiClient<'_>,
-    sql: &str,
-    nargs: usize,
-    mutating: bool,
-) -> Result<Rc<OwnedPreparedStatement>> {
+/// The kept plan for `sql`, preparing it on first use (inside an SPI connection). The `Rc`
+/// lets a statement outlive its eviction while it runs (a nested `graphql.resolve` may evict it).
+fn plan(sql: &str, nargs: usize, mutating: bool) -> Result<Rc<KeptPlan>> {
+    let generic = guc::generic_plans();
     let key = PlanKey {
         mutating,
+        generic,
         sql: sql.to_string(),
     };
     let hit = PLANS.with_borrow_mut(|p| {
@@ -266,13 +353,29 @@ fn plan(
     if let Some(stmt) = hit {
         return Ok(stmt);
     }
-    let types = vec![PgOid::BuiltIn(PgBuiltInOids::TEXTOID); nargs];
-    let prepared = if mutating {
-        client.prepare_mut(sql, &types)?
+    let csql = CString::new(sql)
+        .map_err(|_| GraftError::Internal("a compiled statement contains a NUL byte".into()))?;
+    let mut types = vec![pg_sys::TEXTOID; nargs];
+    let options = if generic {
+        pg_sys::CURSOR_OPT_GENERIC_PLAN as i32
     } else {
-        client.prepare(sql, &types)?
+        0
     };
-    let stmt = Rc::new(prepared.keep());
+    // SAFETY: SPI is connected (every caller holds a client); a syntax or planning error raises
+    // through pgrx's guard; a NULL result is an SPI-level failure, reported as such.
+    let raw = unsafe {
+        pg_sys::SPI_prepare_cursor(csql.as_ptr(), nargs as i32, types.as_mut_ptr(), options)
+    };
+    let raw = NonNull::new(raw).ok_or_else(|| {
+        GraftError::Internal(format!("SPI_prepare failed ({})", unsafe {
+            pg_sys::SPI_result
+        }))
+    })?;
+    // SAFETY: a freshly prepared plan, not yet kept; from here `KeptPlan` owns it.
+    unsafe {
+        pg_sys::SPI_keepplan(raw.as_ptr());
+    }
+    let stmt = Rc::new(KeptPlan(raw));
     let capacity = guc::plan_cache_size();
     if capacity > 0 {
         PLANS.with_borrow_mut(|p| {

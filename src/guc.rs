@@ -12,6 +12,9 @@ pub static STRINGIFY_NUMERIC_TYPES: GucSetting<bool> = GucSetting::<bool>::new(f
 /// Prepared plans kept per backend; 0 prepares every statement afresh.
 pub static PLAN_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(512);
 
+/// Prepare compiled statements as generic plans (every value is a parameter).
+pub static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 pub fn register() {
     GucRegistry::define_int_guc(
         c"graft.max_query_depth",
@@ -41,6 +44,14 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_bool_guc(
+        c"graft.generic_plans",
+        c"Prepare compiled statements as generic plans.",
+        c"Every value is a bound parameter, so one generic plan per statement is reused; turn off to let PostgreSQL re-plan with each request's values.",
+        &GENERIC_PLANS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
 }
 
 pub fn max_query_depth() -> usize {
@@ -53,4 +64,8 @@ pub fn stringify_numeric_types() -> bool {
 
 pub fn plan_cache_size() -> usize {
     PLAN_CACHE_SIZE.get().max(0) as usize
+}
+
+pub fn generic_plans() -> bool {
+    GENERIC_PLANS.get()
 }

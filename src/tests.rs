@@ -130,6 +130,10 @@ mod tests {
             text_of("SELECT current_setting('graft.plan_cache_size')"),
             "512"
         );
+        assert_eq!(
+            text_of("SELECT current_setting('graft.generic_plans')"),
+            "on"
+        );
     }
 
     // -----------------------------------------------------------------------------------------
@@ -612,6 +616,47 @@ mod tests {
             before + 1,
             "one plan per SQL text"
         );
+    }
+
+    #[pg_test]
+    fn test_generic_plans_setting_keys_the_plan() {
+        let c = sql(
+            "SELECT json_build_object('data', $1::int + 1)",
+            &[Some("41")],
+            false,
+            false,
+        );
+        let before = execute::cached_plan_count();
+        assert_eq!(exec(&c, &Session::admin()), json!({"data": 42}));
+        assert_eq!(exec(&c, &Session::admin()), json!({"data": 42}));
+        assert_eq!(execute::cached_plan_count(), before + 1);
+        run("SET LOCAL graft.generic_plans = off");
+        let c = sql(
+            "SELECT json_build_object('data', $1::int + 1)",
+            &[Some("1")],
+            false,
+            false,
+        );
+        assert_eq!(exec(&c, &Session::admin()), json!({"data": 2}));
+        assert_eq!(
+            execute::cached_plan_count(),
+            before + 2,
+            "prepared again, without CURSOR_OPT_GENERIC_PLAN"
+        );
+    }
+
+    #[pg_test]
+    fn test_query_sees_earlier_writes_of_its_transaction() {
+        run("CREATE TABLE seen (id int); INSERT INTO seen VALUES (1), (2)");
+        let c = sql(
+            "SELECT json_build_object('data', (SELECT count(*) FROM seen))",
+            &[],
+            false,
+            true,
+        );
+        assert_eq!(exec(&c, &Session::admin()), json!({"data": 2}));
+        run("INSERT INTO seen VALUES (3)");
+        assert_eq!(exec(&c, &Session::admin()), json!({"data": 3}));
     }
 
     #[pg_test]

@@ -190,22 +190,32 @@ pub fn root_fields() -> Vec<Field> {
 
 /// The value of a root `__schema` or `__type` field.
 pub fn resolve(schema: &Schema, field: &SelField) -> Result<Value, GqlError> {
-    let r = Resolver { schema };
-    match field.name.as_str() {
-        "__schema" => Ok(r.schema_obj(&field.selection)),
+    let r = Resolver { schema, produced: std::cell::Cell::new(0) };
+    let out = match field.name.as_str() {
+        "__schema" => r.schema_obj(&field.selection),
         "__type" => {
             let name = field.args.get("name").and_then(|n| n.as_str()).unwrap_or_default();
-            Ok(match schema.get(name) {
+            match schema.get(name) {
                 Some(_) => r.type_obj(&TypeRef::named(name), &field.selection),
                 None => Value::Null,
-            })
+            }
         }
-        other => Err(GqlError::validation(&field.path, format!("field '{other}' not found in type: 'query_root'"))),
+        other => return Err(GqlError::validation(&field.path, format!("field '{other}' not found in type: 'query_root'"))),
+    };
+    if r.produced.get() > MAX_VALUES {
+        return Err(GqlError::validation(&field.path, "the introspection result would be too large; select less nesting"));
     }
+    Ok(out)
 }
+
+/// Cap on values an introspection answer may hold: nesting `fields { type { fields … } } }`
+/// grows exponentially, and a full graphql-js introspection of a large schema stays far below.
+const MAX_VALUES: usize = 2_000_000;
 
 struct Resolver<'s> {
     schema: &'s Schema,
+    /// Values produced so far; past `MAX_VALUES` everything else is null and the answer an error.
+    produced: std::cell::Cell<usize>,
 }
 
 fn include_deprecated(_s: &SelField) -> bool {
@@ -215,6 +225,10 @@ fn include_deprecated(_s: &SelField) -> bool {
 
 impl<'s> Resolver<'s> {
     fn object(&self, typename: &str, sel: &[SelField], mut value: impl FnMut(&SelField) -> Value) -> Value {
+        self.produced.set(self.produced.get() + sel.len().max(1));
+        if self.produced.get() > MAX_VALUES {
+            return Value::Null;
+        }
         let mut m = Map::new();
         for s in sel {
             let v = if s.name == "__typename" { Value::String(typename.into()) } else { value(s) };
@@ -356,5 +370,25 @@ mod tests {
         assert_eq!(v["data"]["__schema"]["mutationType"]["name"], "mutation_root");
         let names: Vec<&str> = v["data"]["__schema"]["types"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
         assert!(names.contains(&"__Schema") && names.contains(&"author_bool_exp"));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use crate::request::{compile, Limits, Session};
+    use crate::schema::build::{build_schema, tests::fixture};
+
+    fn fragments(levels: usize, body: impl Fn(usize) -> String) -> String {
+        (0..levels).map(|i| format!("fragment F{i} on __Type {{ {} }}\n", body(i))).collect()
+    }
+
+    #[test]
+    fn fragment_bombs_are_refused() {
+        let (md, db) = fixture();
+        let (schema, _) = build_schema(&md, &db, "admin");
+        let defs = fragments(30, |i| if i == 29 { "name".into() } else { format!("...F{} ofType {{ ...F{} }}", i + 1, i + 1) });
+        let q = format!("{{ __type(name: \"author\") {{ ...F0 }} }}\n{defs}");
+        let e = compile(&schema, &q, None, None, &Session::admin(), &Limits { max_depth: 200, ..Limits::default() }).unwrap_err();
+        assert!(e.message.contains("expands to more than"), "{}", e.message);
     }
 }

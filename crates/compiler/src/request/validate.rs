@@ -176,6 +176,7 @@ pub fn validate(
         }
     }
     let walker = Walker {
+        expanded: std::cell::Cell::new(0),
         schema,
         fragments: &doc.fragments,
         coercer: Coercer { schema, variables: &values, variable_types: &variable_types },
@@ -186,7 +187,12 @@ pub fn validate(
     Ok(Operation { ty: op.ty, fields })
 }
 
+/// Fields a request may expand to once fragments are inlined: fragments reused at several
+/// places multiply, so a small document could otherwise expand exponentially.
+const MAX_EXPANDED_FIELDS: usize = 100_000;
+
 struct Walker<'a> {
+    expanded: std::cell::Cell<usize>,
     schema: &'a Schema,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     coercer: Coercer<'a>,
@@ -308,6 +314,10 @@ impl<'a> Walker<'a> {
         depth: usize,
         visiting: &mut Vec<String>,
     ) -> Result<SelField, GqlError> {
+        self.expanded.set(self.expanded.get() + 1);
+        if self.expanded.get() > MAX_EXPANDED_FIELDS {
+            return Err(GqlError::validation(path, format!("the query expands to more than {MAX_EXPANDED_FIELDS} fields")));
+        }
         if name == "__typename" {
             if !f.arguments.is_empty() || !f.selection_set.node.items.is_empty() {
                 return Err(GqlError::validation(path, "'__typename' takes no arguments or sub-selection"));

@@ -391,8 +391,10 @@ fn insert(
     } else {
         format!("WITH {} ", ctes.iter().map(|(n, s, _)| format!("{n} AS ({s})")).collect::<Vec<_>>().join(", "))
     };
-    if t.is_view {
-        // No ctid to read back by: answer from RETURNING in the same statement.
+    // One statement is enough when there is nothing to read back by ctid for (a view), or when
+    // the answer needs no other table and no permission applies: plain columns of the rows
+    // RETURNING already holds. Otherwise write, then read back.
+    if t.is_view || (t.perms.is_none() && columns_only(schema, ti, f, single)) {
         let rows = if roots.is_empty() {
             format!("(SELECT * FROM {} WHERE false)", table_sql(t))
         } else {
@@ -427,6 +429,18 @@ fn insert(
     };
     let read = read_back(schema, session, ti, f, single)?;
     Ok(MutationStep::WriteRead { write, read })
+}
+
+/// The selection reads only columns (and `__typename`) of table `ti`, nothing that would need
+/// other tables or the table's row type.
+fn columns_only(schema: &Schema, ti: usize, f: &SelField, single: bool) -> bool {
+    let t = &schema.tables[ti];
+    let plain = |sel: &[SelField]| sel.iter().all(|s| s.name == "__typename" || (t.column_by_gql(&s.name).is_some() && s.selection.is_empty() && s.args.is_empty()));
+    if single {
+        plain(&f.selection)
+    } else {
+        f.selection.iter().all(|s| s.name != "returning" || plain(&s.selection))
+    }
 }
 
 fn affected_sum(ctes: &[(String, String, usize)]) -> String {

@@ -125,7 +125,11 @@ fn nested_insert_orders_parents_first() {
     .unwrap() else {
         panic!()
     };
-    let MutationStep::WriteRead { write, .. } = &plan.fields[0].steps[0] else { panic!() };
+    let write = match &plan.fields[0].steps[0] {
+        MutationStep::WriteRead { write, .. } => write,
+        MutationStep::Query(q) => q,
+        other => panic!("{other:?}"),
+    };
     let author_at = write.sql.find("INSERT INTO \"public\".\"author\"").unwrap();
     let article_at = write.sql.find("INSERT INTO \"public\".\"article\"").unwrap();
     assert!(author_at < article_at, "{}", write.sql);
@@ -157,4 +161,19 @@ fn compile_speed() {
         let _ = compile(&s, "{ author_by_pk(id: 1) { id name } }", None, None, &Session::admin(), &Limits::default()).unwrap();
     }
     println!("compile: {:.2} µs per call", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+}
+
+#[test]
+fn plain_returning_needs_one_statement() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let one = |q: &str| match compile(&s, q, None, None, &Session::admin(), &Limits::default()).unwrap() {
+        Compiled::Mutation(p) => p.fields[0].steps[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(one("mutation { insert_author_one(object: {id: 1, name: \"n\"}) { id } }"), MutationStep::Query(_)));
+    assert!(matches!(
+        one("mutation { insert_author_one(object: {id: 1, name: \"n\"}) { id articles { id } } }"),
+        MutationStep::WriteRead { .. }
+    ));
 }
