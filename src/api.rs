@@ -1,222 +1,516 @@
-//! The SQL API: `graphql.resolve`, `graphql.metadata`, and DBA helpers that build the same
-//! metadata requests (one implementation behind both).
+//! The SQL API, in schema `graphql`. EXECUTE on all of it is revoked from PUBLIC at install
+//! (`sql/finalize.sql`): a DBA grants it to the sidecar's role and to app roles.
+//!
+//! * `graphql.resolve(query, variables, session, operation_name) → json` never raises for a
+//!   request error: like Hasura's `/v1/graphql`, it answers `{"errors":[…]}`.
+//! * `graphql.metadata(request) → json` answers like `/v1/metadata`: the response, or the error
+//!   body `{"error","path","code"}` (the sidecar derives the HTTP status from `code`).
+//! * The helpers (`graphql.track_table` …) build the same metadata requests and go through the
+//!   same path, but RAISE on failure: they are for DBAs at a psql prompt.
+
+use std::panic::AssertUnwindSafe;
 
 use graft_compiler::metadata::ops;
 use graft_compiler::request::{Compiled, Limits, Session};
-use graft_compiler::GqlError;
+use graft_compiler::{DbCatalog, GqlError, Metadata, MetadataError};
 use pgrx::prelude::*;
-use pgrx::datum::Json;
+use pgrx::Json;
 use serde_json::{json, Value};
 
-use crate::errors::GraftError;
+use crate::errors::{panic_message, GraftError, Result};
 use crate::json_text::JsonText;
-use crate::{cache, catalog, execute, settings};
+use crate::{cache, catalog, execute, guc, metadata_store};
 
-fn error_json(code: &'static str, path: &str, message: impl Into<String>) -> String {
-    GqlError::new(code, path, message).response().to_string()
-}
+// ---------------------------------------------------------------------------------------------
+// graphql.resolve
 
-/// Answer one GraphQL request as the role in `session` (admin without one).
-#[pg_extern(volatile, parallel_unsafe)]
+/// Resolve one GraphQL request. `session` holds Hasura session variables
+/// (`{"x-hasura-role": "user", "x-hasura-user-id": "1"}`); none, or role `admin`, is admin.
+#[pg_extern]
 fn resolve(
     query: Option<&str>,
     variables: default!(Option<Json>, "NULL"),
     session: default!(Option<Json>, "NULL"),
     operation_name: default!(Option<&str>, "NULL"),
 ) -> JsonText {
-    match resolve_inner(query, variables.map(|j| j.0), session.map(|j| j.0), operation_name) {
-        Ok(s) => JsonText(s),
-        Err(e) => e.raise(),
+    let variables = variables.map(|j| j.0);
+    let session = session.map(|j| j.0);
+    match resolve_request(query, variables.as_ref(), session.as_ref(), operation_name) {
+        Ok(text) => JsonText(text),
+        Err(e) => e.to_graphql_response().into(),
     }
 }
 
-fn resolve_inner(
+pub fn resolve_request(
     query: Option<&str>,
-    variables: Option<Value>,
-    session: Option<Value>,
+    variables: Option<&Value>,
+    session: Option<&Value>,
     operation_name: Option<&str>,
-) -> Result<String, GraftError> {
-    let Some(query) = query.filter(|q| !q.trim().is_empty()) else {
-        return Ok(error_json("bad-request", "$.query", "the query is empty"));
+) -> Result<String> {
+    let query = match query {
+        None => {
+            return Err(
+                GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into(),
+            )
+        }
+        Some(q) if q.trim().is_empty() => {
+            return Err(GqlError::new("bad-request", "$.query", "the query is empty").into())
+        }
+        Some(q) => q,
     };
-    let mut session = match Session::from_json(session.as_ref()) {
-        Ok(s) => s,
-        Err(e) => return Ok(e.response().to_string()),
+    let mut session = Session::from_json(session)?;
+    // A response option the compiler reads from the session: read on every request, since a
+    // SET changes it without any invalidation.
+    session.stringify_numeric = guc::stringify_numeric_types();
+    let backend_only = session
+        .get("x-hasura-use-backend-only-permissions")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let schema = cache::schema_for(&session.role, backend_only)?;
+    let limits = Limits {
+        max_depth: guc::max_query_depth(),
+        ..Limits::default()
     };
-    session.stringify_numeric = settings::stringify_numeric();
-    let state = cache::state()?;
-    let backend_only = session.get("x-hasura-use-backend-only-permissions").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
-    let schema = state.borrow_mut().schema(&session.role, backend_only);
-    let schema_key = cache::State::schema_key(&session.role, backend_only);
-    let limits = Limits { max_depth: settings::max_depth(), ..Limits::default() };
-    // A compiler bug must not take the backend down: a panic becomes an `unexpected` error.
-    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut st = state.borrow_mut();
-        st.compiled.compile(&schema_key, &schema, query, variables.as_ref(), operation_name, &session, &limits)
-    }));
+    // The compiler is pure Rust and must never take the backend down: a panic there is a bug,
+    // answered as an `unexpected` error.
+    let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        cache::compile(
+            &schema,
+            &session.role,
+            backend_only,
+            query,
+            variables,
+            operation_name,
+            &session,
+            &limits,
+        )
+    }))
+    .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))))??;
     match compiled {
-        Err(_) => Ok(error_json("unexpected", "$", "internal error while compiling the request")),
-        Ok(Err(e)) => Ok(e.response().to_string()),
-        Ok(Ok(Compiled::Json(v))) => Ok(v.to_string()),
-        Ok(Ok(Compiled::Sql(sql))) => execute::run_query(&sql),
-        Ok(Ok(Compiled::Mutation(plan))) => execute::run_mutation(&plan, &session.to_json().to_string()),
+        Compiled::Json(v) => Ok(v.to_string()),
+        Compiled::Sql(sql) => execute::run(&sql, &session),
+        Compiled::Mutation(plan) => execute::run_mutation(&plan, &session),
     }
 }
 
-/// Apply a Hasura `/v1/metadata` request; returns the response body, or Hasura's error body.
-#[pg_extern(volatile, parallel_unsafe)]
-fn metadata(request: Json) -> Json {
-    Json(match apply_metadata(&request.0) {
-        Ok(v) => v,
-        Err(GraftError::Metadata(e)) => e.to_json(),
-        Err(e) => e.raise(),
+// ---------------------------------------------------------------------------------------------
+// graphql.metadata
+
+/// One `/v1/metadata` request (`{"type": …, "args": …, "resource_version"?: N}`).
+#[pg_extern]
+fn metadata(request: Option<Json>) -> JsonText {
+    let result = match request {
+        None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),
+        Some(Json(request)) => apply_request(|_, _| Ok(request.clone())),
+    };
+    match result {
+        Ok(response) => response.into(),
+        Err(e) => e.to_metadata_json().into(),
+    }
+}
+
+/// Apply the request `make_request` builds from the current metadata and catalog, store the
+/// result if it changed, and invalidate every backend's cache. `reload_metadata` changes
+/// nothing stored but invalidates every backend's cache too: that is how new rows of an enum
+/// table reach the schemas.
+///
+/// Read-only requests (exports, `get_*`) take no lock. A changing request is computed first,
+/// then the row is locked and, if another session committed in between, recomputed on what
+/// is stored now: metadata writes serialize on the row, and readers never wait.
+pub fn apply_request(
+    make_request: impl Fn(&Metadata, &DbCatalog) -> Result<Value>,
+) -> Result<Value> {
+    let store = metadata_store::locate()?;
+    // Always a fresh catalog: DDL earlier in this transaction must be visible to track it.
+    let catalog = catalog::load()?.catalog;
+    let stored = metadata_store::read(store, None)?;
+    let current = stored.metadata.unwrap_or_default();
+
+    let unchanged = |response: Value, reload: bool| {
+        if reload {
+            cache::invalidate_everywhere(store);
+        }
+        Ok(response)
+    };
+    let (next, response) =
+        match compute(&make_request, &current, &catalog, stored.resource_version)? {
+            Computed::Unchanged { response, reload } => return unchanged(response, reload),
+            Computed::Changed(next, response) => (next, response),
+        };
+
+    let (locked_version, locked) = metadata_store::read_for_update(store)?;
+    let (next, response) = if locked_version == stored.resource_version {
+        (next, response)
+    } else {
+        match compute(&make_request, &locked, &catalog, locked_version)? {
+            Computed::Unchanged { response, reload } => return unchanged(response, reload),
+            Computed::Changed(next, response) => (next, response),
+        }
+    };
+    metadata_store::write(store, locked_version + 1, &next)?;
+    cache::invalidate_everywhere(store);
+    Ok(response)
+}
+
+enum Computed {
+    /// Nothing to store; `reload`: the request still asks every backend to reload.
+    Unchanged {
+        response: Value,
+        reload: bool,
+    },
+    Changed(Metadata, Value),
+}
+
+fn compute(
+    make_request: &impl Fn(&Metadata, &DbCatalog) -> Result<Value>,
+    current: &Metadata,
+    catalog: &DbCatalog,
+    resource_version: i64,
+) -> Result<Computed> {
+    let request = make_request(current, catalog)?;
+    check_resource_version(&request, resource_version)?;
+    let mut next = current.clone();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        ops::apply(&mut next, catalog, &request, resource_version)
+    }))
+    .map_err(|p| {
+        GraftError::Internal(format!(
+            "metadata operation panicked: {}",
+            panic_message(&*p)
+        ))
+    })??;
+    Ok(if outcome.changed {
+        Computed::Changed(next, outcome.response)
+    } else {
+        Computed::Unchanged {
+            response: outcome.response,
+            reload: asks_reload(&request),
+        }
     })
 }
 
-/// The one path every metadata change takes.
-pub fn apply_metadata(request: &Value) -> Result<Value, GraftError> {
-    // Serialize writers; readers keep reading the committed document. Advisory, so callers
-    // need no privilege on the store table itself.
-    Spi::run("SELECT pg_catalog.pg_advisory_xact_lock(hashtext('graft.metadata_store'))")?;
-    let (mut md, version) = catalog::load_metadata()?;
-    if let Some(expected) = request.get("resource_version").and_then(|v| v.as_i64()) {
-        if expected != version {
-            return Err(GraftError::Metadata(graft_compiler::MetadataError::new(
+/// A `reload_metadata` request, alone or inside a bulk.
+fn asks_reload(request: &Value) -> bool {
+    fn walk(request: &Value, depth: usize) -> bool {
+        match request.get("type").and_then(Value::as_str) {
+            Some("reload_metadata") => true,
+            Some("bulk" | "bulk_atomic" | "bulk_keep_going") if depth < 8 => request
+                .get("args")
+                .and_then(Value::as_array)
+                .is_some_and(|reqs| reqs.iter().any(|r| walk(r, depth + 1))),
+            _ => false,
+        }
+    }
+    walk(request, 0)
+}
+
+/// Hasura's optimistic concurrency: a request naming a `resource_version` applies only to
+/// that version.
+fn check_resource_version(request: &Value, current: i64) -> Result<()> {
+    match request.get("resource_version") {
+        None | Some(Value::Null) => Ok(()),
+        Some(v) => match v.as_i64() {
+            Some(n) if n == current => Ok(()),
+            Some(n) => Err(MetadataError::new(
                 "conflict",
                 "$",
-                format!("metadata resource version referenced ({expected}) did not match current version"),
-            )));
-        }
+                format!("metadata resource version referenced ({n}) did not match current version"),
+            )
+            .into()),
+            None => {
+                Err(
+                    MetadataError::new("parse-failed", "$.resource_version", "expected an integer")
+                        .into(),
+                )
+            }
+        },
     }
-    let db = catalog::load_db_catalog()?;
-    let outcome = ops::apply(&mut md, &db, request, version).map_err(GraftError::Metadata)?;
-    // reload_metadata changes nothing stored but must still make every backend reload (e.g.
-    // after enum-table rows changed).
-    let reload = request.get("type").and_then(|t| t.as_str()) == Some("reload_metadata");
-    if outcome.changed || reload {
-        if outcome.changed {
-            catalog::store_metadata(&md, version + 1)?;
-        }
-        unsafe { pg_sys::CacheInvalidateRelcacheByRelid(catalog::metadata_store_oid()?) };
-        cache::invalidate();
-    }
-    Ok(outcome.response)
 }
 
-/// Run a metadata request from a SQL helper: errors are raised, not returned.
-fn helper(request: Value) -> Json {
-    match apply_metadata(&request) {
-        Ok(v) => Json(v),
+// ---------------------------------------------------------------------------------------------
+// Helpers for psql. Each is one metadata request; failures RAISE.
+
+/// Track a table or view: `graphql.track_table('author')`, `graphql.track_table('s."T"', 't')`.
+#[pg_extern]
+fn track_table(table: &str, custom_name: default!(Option<&str>, "NULL")) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        let mut args = json!({"source": "default", "table": table.clone()});
+        if let Some(name) = custom_name {
+            args["configuration"] = json!({"custom_name": name});
+        }
+        Ok(json!({"type": "pg_track_table", "args": args}))
+    })
+}
+
+#[pg_extern]
+fn untrack_table(table: &str, cascade: default!(bool, false)) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        Ok(
+            json!({"type": "pg_untrack_table", "args": {"source": "default", "table": table.clone(), "cascade": cascade}}),
+        )
+    })
+}
+
+/// An object relationship over the foreign key on `foreign_key_column`.
+#[pg_extern]
+fn create_object_relationship(table: &str, name: &str, foreign_key_column: &str) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        Ok(json!({"type": "pg_create_object_relationship", "args": {
+            "source": "default", "table": table.clone(), "name": name,
+            "using": {"foreign_key_constraint_on": foreign_key_column}
+        }}))
+    })
+}
+
+/// An array relationship over the foreign key `remote_table(remote_column)` → `table`.
+#[pg_extern]
+fn create_array_relationship(
+    table: &str,
+    name: &str,
+    remote_table: &str,
+    remote_column: &str,
+) -> JsonText {
+    let table = qualified_json(table);
+    let remote = qualified_json(remote_table);
+    helper(|| {
+        Ok(json!({"type": "pg_create_array_relationship", "args": {
+            "source": "default", "table": table.clone(), "name": name,
+            "using": {"foreign_key_constraint_on": {"table": remote.clone(), "column": remote_column}}
+        }}))
+    })
+}
+
+#[pg_extern]
+fn drop_relationship(table: &str, name: &str) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        Ok(
+            json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": table.clone(), "relationship": name}}),
+        )
+    })
+}
+
+/// Track every table and view of `schema` not yet tracked, with the relationships their
+/// foreign keys imply.
+#[pg_extern]
+fn track_all(schema: default!(&str, "'public'")) -> JsonText {
+    match apply_request(|md, db| Ok(ops::track_all_request(md, db, schema))) {
+        Ok(v) => v.into(),
         Err(e) => e.raise(),
     }
 }
 
-/// `'author'`, `'public.author'`, `'"My Schema"."T"'` → `{schema, name}` via regclass; a name
-/// that resolves to nothing is passed on as written, so the metadata API reports it.
-fn table_ref(table: &str) -> Value {
-    let row: Result<(Option<String>, Option<String>), _> = Spi::get_two_with_args(
-        "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_class c \
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
-        &[table.into()],
-    );
-    match row {
-        Ok((Some(schema), Some(name))) => json!({"schema": schema, "name": name}),
-        _ => {
-            let (schema, name) = table.split_once('.').unwrap_or(("public", table));
-            json!({"schema": schema, "name": name})
+/// `pg_create_<kind>_permission`: `permission` is Hasura's permission body
+/// (`{"columns": …, "filter": …}` for select, `{"check": …, "set": …}` for insert …).
+fn create_permission(
+    kind: &'static str,
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: Option<&str>,
+) -> JsonText {
+    let table = qualified_json(table);
+    helper(|| {
+        let mut args = json!({"source": "default", "table": table.clone(), "role": role,
+                              "permission": permission.0.clone()});
+        if let Some(c) = comment {
+            args["comment"] = json!(c);
         }
-    }
+        Ok(json!({"type": format!("pg_create_{kind}_permission"), "args": args}))
+    })
 }
 
-#[pg_extern(volatile)]
-fn track_table(table: &str, custom_name: default!(Option<&str>, "NULL")) -> Json {
-    let mut args = json!({"table": table_ref(table), "source": "default"});
-    if let Some(n) = custom_name {
-        args["configuration"] = json!({"custom_name": n});
-    }
-    helper(json!({"type": "pg_track_table", "args": args}))
-}
-
-#[pg_extern(volatile)]
-fn untrack_table(table: &str, cascade: default!(bool, false)) -> Json {
-    helper(json!({"type": "pg_untrack_table", "args": {"table": table_ref(table), "cascade": cascade}}))
-}
-
-#[pg_extern(volatile)]
-fn create_object_relationship(table: &str, name: &str, foreign_key_column: &str) -> Json {
-    helper(json!({"type": "pg_create_object_relationship", "args": {
-        "table": table_ref(table), "name": name, "using": {"foreign_key_constraint_on": foreign_key_column}}}))
-}
-
-#[pg_extern(volatile)]
-fn create_array_relationship(table: &str, name: &str, remote_table: &str, remote_column: &str) -> Json {
-    helper(json!({"type": "pg_create_array_relationship", "args": {
-        "table": table_ref(table), "name": name,
-        "using": {"foreign_key_constraint_on": {"table": table_ref(remote_table), "column": remote_column}}}}))
-}
-
-#[pg_extern(volatile)]
-fn drop_relationship(table: &str, name: &str) -> Json {
-    helper(json!({"type": "pg_drop_relationship", "args": {"table": table_ref(table), "relationship": name}}))
-}
-
-/// Track every table and view of `schema` and the relationships its foreign keys imply.
-#[pg_extern(volatile)]
-fn track_all(schema: default!(&str, "'public'")) -> Json {
-    let state = match cache::state() {
-        Ok(s) => s,
-        Err(e) => e.raise(),
-    };
-    let (md, db) = {
-        let st = state.borrow();
-        (st.metadata.clone(), st.db.clone())
-    };
-    helper(ops::track_all_request(&md, &db, schema))
-}
-
-#[pg_extern(volatile)]
-fn export_metadata() -> Json {
-    helper(json!({"type": "export_metadata", "args": {}}))
-}
-
-/// Forget this backend's cached metadata, catalog and plans.
-#[pg_extern(volatile)]
-fn reload() -> bool {
-    cache::invalidate();
-    true
-}
-
-/// `pg_create_<kind>_permission` from SQL: `kind` is select, insert, update or delete.
-fn create_permission(kind: &str, table: &str, role: &str, permission: Json, comment: Option<&str>) -> Json {
-    let mut args = json!({"table": table_ref(table), "role": role, "permission": permission.0});
-    if let Some(c) = comment {
-        args["comment"] = json!(c);
-    }
-    helper(json!({"type": format!("pg_create_{kind}_permission"), "args": args}))
-}
-
-#[pg_extern(volatile)]
-fn create_select_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+#[pg_extern]
+fn create_select_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
     create_permission("select", table, role, permission, comment)
 }
 
-#[pg_extern(volatile)]
-fn create_insert_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+#[pg_extern]
+fn create_insert_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
     create_permission("insert", table, role, permission, comment)
 }
 
-#[pg_extern(volatile)]
-fn create_update_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+#[pg_extern]
+fn create_update_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
     create_permission("update", table, role, permission, comment)
 }
 
-#[pg_extern(volatile)]
-fn create_delete_permission(table: &str, role: &str, permission: Json, comment: default!(Option<&str>, "NULL")) -> Json {
+#[pg_extern]
+fn create_delete_permission(
+    table: &str,
+    role: &str,
+    permission: Json,
+    comment: default!(Option<&str>, "NULL"),
+) -> JsonText {
     create_permission("delete", table, role, permission, comment)
 }
 
-/// `pg_drop_<kind>_permission` from SQL.
-#[pg_extern(volatile)]
-fn drop_permission(table: &str, role: &str, kind: &str) -> Json {
-    helper(json!({"type": format!("pg_drop_{kind}_permission"), "args": {"table": table_ref(table), "role": role}}))
+/// `pg_drop_<kind>_permission`; `kind` is select, insert, update or delete.
+#[pg_extern]
+fn drop_permission(table: &str, role: &str, kind: &str) -> JsonText {
+    let kind = kind.trim().to_ascii_lowercase();
+    if !matches!(kind.as_str(), "select" | "insert" | "update" | "delete") {
+        GraftError::InvalidArgument(format!(
+            "invalid permission kind {kind:?}: expected select, insert, update or delete"
+        ))
+        .raise()
+    }
+    let table = qualified_json(table);
+    helper(|| {
+        Ok(json!({"type": format!("pg_drop_{kind}_permission"),
+                  "args": {"source": "default", "table": table.clone(), "role": role}}))
+    })
+}
+
+/// The metadata in Hasura's export format (version 3).
+#[pg_extern]
+fn export_metadata() -> JsonText {
+    helper(|| Ok(json!({"type": "export_metadata", "args": {}})))
+}
+
+/// Drop this backend's caches (metadata, catalog, enum values, schemas, compiled requests,
+/// plans); returns true. Never needed for correctness after DDL or metadata changes; for
+/// debugging, after `COMMENT ON` (which Postgres does not broadcast) and after changing an
+/// enum table's rows in this backend only (`reload_metadata` does it for every backend).
+#[pg_extern]
+fn reload() -> bool {
+    cache::reset();
+    execute::clear_plans();
+    true
+}
+
+fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
+    match apply_request(|_, _| request()) {
+        Ok(v) => v.into(),
+        Err(e) => e.raise(),
+    }
+}
+
+/// `{"schema", "name"}` for a helper's table argument; RAISEs if it is not a table name.
+/// A relation that exists is found as Postgres finds it (`to_regclass`: an unqualified name
+/// goes through `search_path`); any other name is taken as written, `public` when unqualified,
+/// so the metadata API reports it.
+fn qualified_json(name: &str) -> Value {
+    let (schema, table) = match parse_qualified_name(name) {
+        Ok(parsed) => parsed,
+        Err(e) => e.raise(),
+    };
+    let (schema, table) = find_relation(name).unwrap_or((schema, table));
+    json!({"schema": schema, "name": table})
+}
+
+/// Schema and name of the relation `name` denotes, if it exists and the caller may see it.
+fn find_relation(name: &str) -> Option<(String, String)> {
+    const SQL: &str = "SELECT n.nspname::text, c.relname::text \
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.oid = pg_catalog.to_regclass($1)";
+    let row = Spi::connect(|client| {
+        let table = client.select(SQL, Some(1), &[name.into()])?;
+        if table.is_empty() {
+            Ok((None, None))
+        } else {
+            table.first().get_two::<String, String>()
+        }
+    });
+    match row {
+        Ok((Some(schema), Some(table))) => Some((schema, table)),
+        _ => None,
+    }
+}
+
+/// `name`, `schema.name`, with Postgres' identifier rules: unquoted parts are folded to lower
+/// case, `"Quoted"` parts are kept (`""` is a quote). No schema means `public`, as in Hasura.
+pub fn parse_qualified_name(input: &str) -> Result<(String, String)> {
+    let bad = || {
+        GraftError::InvalidArgument(format!(
+            "invalid table name {input:?}: expected \"name\" or \"schema.name\""
+        ))
+    };
+    let mut parts = Vec::new();
+    let mut chars = input.trim().chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => part.push(c),
+                    None => return Err(bad()),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' || c.is_whitespace() || c == '"' {
+                    break;
+                }
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+        }
+        if part.is_empty() {
+            return Err(bad());
+        }
+        parts.push(part);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => break,
+            Some('.') => continue,
+            Some(_) => return Err(bad()),
+        }
+    }
+    match <[String; 2]>::try_from(parts) {
+        Ok([schema, name]) => Ok((schema, name)),
+        Err(parts) if parts.len() == 1 => Ok((
+            "public".to_string(),
+            parts.into_iter().next().unwrap_or_default(),
+        )),
+        Err(_) => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::parse_qualified_name as p;
+
+    #[test]
+    fn qualified_names() {
+        assert_eq!(p("author").unwrap(), ("public".into(), "author".into()));
+        assert_eq!(p("Blog.Author").unwrap(), ("blog".into(), "author".into()));
+        assert_eq!(
+            p(r#""My Schema"."Tab""le""#).unwrap(),
+            ("My Schema".into(), "Tab\"le".into())
+        );
+        assert_eq!(p(" s . t ").unwrap(), ("s".into(), "t".into()));
+        assert!(p("").is_err());
+        assert!(p("a.b.c").is_err());
+        assert!(p("a.").is_err());
+        assert!(p("\"open").is_err());
+    }
 }

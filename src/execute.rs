@@ -1,27 +1,62 @@
-//! Runs compiled SQL: generic plans kept per backend by SQL text, text parameters, and a
-//! subtransaction only where a Postgres error must become a GraphQL error (mutations, and
-//! queries whose values only Postgres can validate).
+//! Run what the compiler produced — one query statement, or a mutation plan of several — with a
+//! per-backend cache of prepared SPI plans, and the subtransaction that turns a Postgres error
+//! into a GraphQL error for guarded statements and mutations.
+//!
+//! Plans are keyed by SQL text. The compiler emits the same text for the same operation shape
+//! (values are always `$n` parameters, bound as `text` and cast in the SQL), so each shape is
+//! parsed and planned once per backend, and Postgres' plan cache revalidates kept plans by
+//! itself after DDL. With `graft.generic_plans = on` statements are prepared as generic plans
+//! (`CURSOR_OPT_GENERIC_PLAN`): no re-planning per call, cheaper for key lookups but worse for
+//! skewed filters, so it is off by default and PostgreSQL's plan cache chooses. pgrx's prepared
+//! statements cannot carry cursor options, so plans are prepared, kept and run with SPI directly.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::{c_char, CStr, CString};
+use std::mem::ManuallyDrop;
+use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Stmt};
-use pgrx::pg_sys::panic::CaughtError;
+use graft_compiler::request::{CompiledSql, MutationPlan, MutationStep, Session, Stmt};
+use graft_compiler::GqlError;
+use pgrx::pg_sys::panic::{CaughtError, ErrorReportWithLevel};
 use pgrx::prelude::*;
-use serde_json::json;
+use pgrx::spi::SpiClient;
 
-use crate::errors::GraftError;
+use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, Result};
+use crate::guc;
 
-const PLAN_CACHE_LIMIT: usize = 1024;
+/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura).
+/// `is_local = true`: it ends with the transaction, and with the subtransaction if that fails.
+const SET_HASURA_USER_SQL: &str = "SELECT pg_catalog.set_config('hasura.user', $1, true)";
 
-/// A plan kept for the life of the backend (until evicted), prepared for text arguments.
+/// A bounded LRU of kept plans. Eviction scans for the oldest entry: it only happens when a
+/// new shape is planned, which costs far more than scanning a few hundred entries.
+#[derive(Default)]
+struct PlanCache {
+    plans: HashMap<PlanKey, (Rc<KeptPlan>, u64)>,
+    clock: u64,
+}
+
+/// Mutations run read-write, queries read-only; the flag is part of the key so the two never
+/// share a plan. So is the generic-plan option the plan was prepared with: after
+/// `SET graft.generic_plans = off` statements are prepared afresh, without it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct PlanKey {
+    mutating: bool,
+    generic: bool,
+    sql: String,
+}
+
+/// A plan kept (`SPI_keepplan`) for the life of the backend, or until evicted.
 struct KeptPlan(NonNull<pg_sys::_SPI_plan>);
 
 impl Drop for KeptPlan {
     fn drop(&mut self) {
-        // SAFETY: the plan was kept with SPI_keepplan and is dropped once.
+        // SAFETY: the plan was kept with SPI_keepplan and is freed once, here. Plans are only
+        // dropped by eviction or `clear_plans`, inside a transaction (never at backend exit:
+        // see PLANS).
         unsafe {
             pg_sys::SPI_freeplan(self.0.as_ptr());
         }
@@ -29,233 +64,402 @@ impl Drop for KeptPlan {
 }
 
 thread_local! {
-    static PLANS: RefCell<HashMap<String, Rc<KeptPlan>>> = RefCell::new(HashMap::new());
+    /// Never dropped: at backend exit freeing plans (SPI_freeplan from a TLS destructor, after
+    /// Postgres has shut its subsystems down) would be work at best and a crash at worst.
+    static PLANS: RefCell<ManuallyDrop<PlanCache>> = RefCell::new(ManuallyDrop::new(PlanCache::default()));
 }
 
-/// The kept plan for `sql`, prepared on first use. Every value of a compiled statement is a
-/// parameter; by default PostgreSQL's plan cache decides between a generic plan and custom
-/// plans per call (custom plans see skewed values, e.g. one author with many articles, at the
-/// price of planning each call). `graft.generic_plans = on` forces one generic plan per
-/// statement (`CURSOR_OPT_GENERIC_PLAN`): cheaper for key lookups, worse for skewed filters
-/// (bench/RESULTS.md). Must be called inside an SPI connection.
-fn plan(sql: &str, nparams: usize) -> Result<Rc<KeptPlan>, GraftError> {
-    if let Some(p) = PLANS.with(|p| p.borrow().get(sql).cloned()) {
-        return Ok(p);
-    }
-    let csql = std::ffi::CString::new(sql).map_err(|_| GraftError::Internal("SQL text contains a NUL byte".into()))?;
-    let mut types = vec![pg_sys::TEXTOID; nparams];
-    let options = if crate::settings::generic_plans() { pg_sys::CURSOR_OPT_GENERIC_PLAN as i32 } else { 0 };
-    // SAFETY: SPI is connected (callers run inside Spi::connect); errors raise through pgrx's guard.
-    let raw = unsafe { pg_sys::SPI_prepare_cursor(csql.as_ptr(), nparams as i32, types.as_mut_ptr(), options) };
-    let raw = NonNull::new(raw).ok_or_else(|| GraftError::Internal(format!("SPI_prepare failed ({})", unsafe { pg_sys::SPI_result })))?;
-    // SAFETY: a freshly prepared, unsaved plan.
-    unsafe {
-        pg_sys::SPI_keepplan(raw.as_ptr());
-    }
-    let kept = Rc::new(KeptPlan(raw));
-    PLANS.with(|p| {
-        let mut p = p.borrow_mut();
-        if p.len() >= PLAN_CACHE_LIMIT {
-            p.clear();
-        }
-        p.insert(sql.to_string(), kept.clone());
-    });
-    Ok(kept)
+/// Number of plans this backend keeps (for tests and monitoring).
+pub fn cached_plan_count() -> usize {
+    PLANS.with_borrow(|p| p.plans.len())
 }
 
-/// Run one statement with text parameters; returns the first row's first `ncols` columns as
-/// text. Must be called inside an SPI connection.
-fn run_stmt(stmt: &Stmt, mutating: bool, ncols: usize) -> Result<Vec<Option<String>>, GraftError> {
-    let p = plan(&stmt.sql, stmt.params.len())?;
-    let mut datums: Vec<pg_sys::Datum> = Vec::with_capacity(stmt.params.len());
-    let mut nulls: Vec<std::ffi::c_char> = Vec::with_capacity(stmt.params.len());
-    for v in &stmt.params {
-        match v.as_deref().and_then(|s| s.into_datum()) {
-            Some(d) => {
-                datums.push(d);
-                nulls.push(b' ' as std::ffi::c_char);
-            }
-            None => {
-                datums.push(pg_sys::Datum::from(0));
-                nulls.push(b'n' as std::ffi::c_char);
-            }
-        }
-    }
-    // SAFETY: SPI is connected; datums/nulls match the plan's argument count; results are read
-    // before any other SPI call.
-    unsafe {
-        let rc = pg_sys::SPI_execute_plan(p.0.as_ptr(), datums.as_mut_ptr(), nulls.as_ptr(), !mutating, 1);
-        if rc < 0 {
-            return Err(GraftError::Internal(format!("SPI_execute_plan failed ({rc})")));
-        }
-        let table = pg_sys::SPI_tuptable;
-        let mut out = Vec::with_capacity(ncols);
-        if table.is_null() || pg_sys::SPI_processed == 0 {
-            return Ok(out);
-        }
-        let tuple = *(*table).vals;
-        for i in 1..=ncols {
-            let v = pg_sys::SPI_getvalue(tuple, (*table).tupdesc, i as i32);
-            out.push(if v.is_null() { None } else { Some(std::ffi::CStr::from_ptr(v).to_string_lossy().into_owned()) });
-        }
-        Ok(out)
-    }
+/// Forget every kept plan (`graphql.reload()`).
+pub fn clear_plans() {
+    PLANS.with_borrow_mut(|p| p.plans.clear());
 }
 
-fn json_text(v: Option<String>) -> String {
-    v.unwrap_or_else(|| "null".into())
-}
-
-/// A plain query: one statement, the response as JSON text.
-pub fn run_query(c: &CompiledSql) -> Result<String, GraftError> {
-    let stmt = wrap_text(&Stmt { sql: c.sql.clone(), params: c.params.clone() });
-    let run = move || Spi::connect(|_client| run_stmt(&stmt, false, 1)).map(|mut r| json_text(r.pop().flatten()));
-    if c.guarded {
-        guarded(run).map(|r| r.unwrap_or_else(|e| e))
+/// Run `compiled` and return the response JSON text. Errors of a guarded statement become a
+/// GraphQL error response; an unguarded statement's Postgres error is raised as usual (the
+/// compiler guards every statement that can fail on user input).
+pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
+    let user = if compiled.is_mutation {
+        Some(session_json(session)?)
     } else {
-        run()
-    }
-}
-
-/// A mutation: fields in order, in one subtransaction, with `hasura.user` set.
-pub fn run_mutation(plan: &MutationPlan, session_json: &str) -> Result<String, GraftError> {
-    let run = || {
-        Spi::connect_mut(|_client| {
-            let set = Stmt { sql: "SELECT set_config('hasura.user', $1, true)".into(), params: vec![Some(session_json.to_string())] };
-            run_stmt(&set, true, 1)?;
-            let mut data = String::from("{\"data\":{");
-            for (i, f) in plan.fields.iter().enumerate() {
-                if i > 0 {
-                    data.push(',');
-                }
-                data.push_str(&serde_json::to_string(&f.alias).unwrap_or_default());
-                data.push(':');
-                let mut values = vec![];
-                for step in &f.steps {
-                    let v = match step {
-                        MutationStep::Static(s) => s.clone(),
-                        MutationStep::Query(q) => json_text(run_stmt(q, true, 1)?.pop().flatten()),
-                        MutationStep::WriteRead { write, read } => {
-                            let w = run_stmt(write, true, 3)?;
-                            if w.get(2).cloned().flatten().as_deref() == Some("false") {
-                                return Err(GraftError::Graphql(
-                                    json!({"errors": [{"message": "check constraint of an insert/update permission has failed",
-                                        "extensions": {"path": "$", "code": "permission-error"}}]})
-                                    .to_string(),
-                                ));
-                            }
-                            let mut read = read.clone();
-                            read.params[0] = w.first().cloned().flatten();
-                            read.params[1] = w.get(1).cloned().flatten();
-                            json_text(run_stmt(&read, true, 1)?.pop().flatten())
-                        }
-                    };
-                    values.push(v);
-                }
-                if f.many {
-                    data.push('[');
-                    data.push_str(&values.join(","));
-                    data.push(']');
-                } else {
-                    data.push_str(values.first().map(|s| s.as_str()).unwrap_or("null"));
-                }
+        None
+    };
+    let stmt = Stmt {
+        sql: compiled.sql.clone(),
+        params: compiled.params.clone(),
+    };
+    let exec = || {
+        Spi::connect_mut(|client| {
+            if let Some(user) = &user {
+                set_hasura_user(client, user)?;
             }
-            data.push_str("}}");
-            Ok::<_, GraftError>(data)
+            Ok(json_value(client, &stmt, compiled.is_mutation)?.unwrap_or_else(|| "null".into()))
         })
     };
-    guarded(run).map(|r| r.unwrap_or_else(|e| e))
+    if compiled.guarded {
+        guarded(exec, session)
+    } else {
+        exec()
+    }
 }
 
-/// Wrap a statement whose single column is `json` so SPI hands back its text.
-fn wrap_text(s: &Stmt) -> Stmt {
-    Stmt { sql: format!("SELECT (q.v)::text FROM ({}) AS q(v)", s.sql), params: s.params.clone() }
+/// Run a mutation: its fields in order, every statement in one subtransaction (a failure
+/// anywhere leaves nothing written), `hasura.user` set first. Each field's JSON goes under its
+/// alias in `data`, assembled as text: the values are Postgres' `json` output, kept verbatim.
+pub fn run_mutation(plan: &MutationPlan, session: &Session) -> Result<String> {
+    let user = session_json(session)?;
+    guarded(
+        || {
+            Spi::connect_mut(|client| {
+                set_hasura_user(client, &user)?;
+                let mut out = String::from("{\"data\":{");
+                for (i, field) in plan.fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(field.alias.clone()).to_string());
+                    out.push(':');
+                    if field.many {
+                        out.push('[');
+                    }
+                    for (j, step) in field.steps.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&run_step(client, step)?);
+                    }
+                    if field.many {
+                        out.push(']');
+                    } else if field.steps.is_empty() {
+                        out.push_str("null");
+                    }
+                }
+                out.push_str("}}");
+                Ok(out)
+            })
+        },
+        session,
+    )
 }
 
-/// Run `f` in an internal subtransaction, as PL/pgSQL's exception blocks do. A Postgres error
-/// rolls the subtransaction back and comes back as `Ok(Err(graphql error json))`.
-fn guarded<F>(f: F) -> Result<Result<String, String>, GraftError>
-where
-    F: FnOnce() -> Result<String, GraftError> + std::panic::UnwindSafe,
-{
+fn run_step(client: &mut SpiClient<'_>, step: &MutationStep) -> Result<String> {
+    let value = match step {
+        MutationStep::Static(json) => Some(json.clone()),
+        MutationStep::Query(stmt) => json_value(client, stmt, true)?,
+        MutationStep::WriteRead { write, read } => {
+            // The write reports `(affected, tids, ok)` as text; the read takes the first two as
+            // $1 and $2. `ok = false`: a row breaks the role's insert/update `check`, and the
+            // whole mutation fails (the caller's subtransaction rolls the writes back).
+            let mut row = first_row(client, write, true)?
+                .unwrap_or_default()
+                .into_iter();
+            let affected = row.next().flatten();
+            let tids = row.next().flatten();
+            if row.next().flatten().as_deref() == Some("false") {
+                return Err(GqlError::new(
+                    "permission-error",
+                    "$",
+                    "check constraint of an insert/update permission has failed",
+                )
+                .into());
+            }
+            let mut params = read.params.clone();
+            if params.len() < 2 {
+                return Err(GraftError::Internal(
+                    "a read-back statement lacks its $1/$2 placeholders".into(),
+                ));
+            }
+            params[0] = affected;
+            params[1] = tids;
+            json_value(
+                client,
+                &Stmt {
+                    sql: read.sql.clone(),
+                    params,
+                },
+                true,
+            )?
+        }
+    };
+    Ok(value.unwrap_or_else(|| "null".into()))
+}
+
+/// Run `stmt` and return its first row's first column as JSON text (`None` for NULL or no row).
+/// `writes`: run read-write, so the statement sees what earlier ones wrote.
+fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<Option<String>> {
+    Ok(first_row(client, stmt, writes)?.and_then(|row| row.into_iter().next().flatten()))
+}
+
+/// Run `stmt` (kept plan, text parameters) and return its first row, every column as text
+/// (`None` for NULL), or `None` when it returned no row. Columns are `json` (as Postgres printed
+/// it) or `text`: anything else would be a compiler bug, reported as such.
+///
+/// `client` is proof of an open SPI connection: the plan runs through SPI directly.
+fn first_row(
+    _client: &mut SpiClient<'_>,
+    stmt: &Stmt,
+    writes: bool,
+) -> Result<Option<Vec<Option<String>>>> {
+    let kept = plan(&stmt.sql, stmt.params.len(), writes)?;
+    // Text datums live in Rust-owned CStrings until the statement has run.
+    let texts = stmt
+        .params
+        .iter()
+        .map(|p| p.as_deref().map(CString::new).transpose())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))?;
+    let mut datums: Vec<pg_sys::Datum> = Vec::with_capacity(texts.len());
+    let mut nulls: Vec<c_char> = Vec::with_capacity(texts.len());
+    for t in &texts {
+        match t {
+            // SAFETY: cstring_to_text copies into a palloc'd text in the current (SPI) context.
+            Some(c) => {
+                datums.push(pg_sys::Datum::from(unsafe {
+                    pg_sys::cstring_to_text(c.as_ptr())
+                }));
+                nulls.push(b' ' as c_char);
+            }
+            None => {
+                datums.push(pg_sys::Datum::from(0usize));
+                nulls.push(b'n' as c_char);
+            }
+        }
+    }
+    // SAFETY: SPI is connected (the caller holds a client); `datums`/`nulls` match the plan's
+    // argument count (it was prepared for `params.len()` text arguments); the result table is
+    // read, then freed, before any other SPI call. An ERROR unwinds through pgrx's guard.
     unsafe {
-        let old_context = pg_sys::CurrentMemoryContext;
-        let old_owner = pg_sys::CurrentResourceOwner;
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(old_context);
-        let result = PgTryBuilder::new(move || {
-            let r = f();
-            match r {
-                Ok(v) => {
-                    pg_sys::ReleaseCurrentSubTransaction();
-                    pg_sys::MemoryContextSwitchTo(old_context);
-                    pg_sys::CurrentResourceOwner = old_owner;
-                    Ok(Ok(v))
-                }
-                Err(e) => {
-                    pg_sys::RollbackAndReleaseCurrentSubTransaction();
-                    pg_sys::MemoryContextSwitchTo(old_context);
-                    pg_sys::CurrentResourceOwner = old_owner;
-                    match e {
-                        GraftError::Graphql(body) => Ok(Err(body)),
-                        other => Err(other),
-                    }
-                }
+        // As pgrx does: a statement runs read-only (the caller's snapshot, no command counter
+        // increment) until the transaction has written; writes, and all that follows, run
+        // read-write and see every earlier write. Unlike pgrx, ask the top transaction: inside
+        // the guard's fresh subtransaction the current one has no xid yet.
+        let read_only = if writes {
+            let _ = pg_sys::GetCurrentTransactionId();
+            false
+        } else {
+            pg_sys::GetTopTransactionIdIfAny() == pg_sys::InvalidTransactionId
+        };
+        pg_sys::SPI_tuptable = std::ptr::null_mut();
+        let rc = pg_sys::SPI_execute_plan(
+            kept.0.as_ptr(),
+            datums.as_mut_ptr(),
+            nulls.as_ptr(),
+            read_only,
+            0,
+        );
+        if rc < 0 {
+            return Err(GraftError::Internal(format!(
+                "SPI_execute_plan failed ({rc})"
+            )));
+        }
+        let table = pg_sys::SPI_tuptable;
+        if table.is_null() {
+            return Ok(None);
+        }
+        let result = (|| {
+            if pg_sys::SPI_processed == 0 || (*table).numvals == 0 {
+                return Ok(None);
             }
-        })
-        .catch_others(move |caught| {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-            pg_sys::MemoryContextSwitchTo(old_context);
-            pg_sys::CurrentResourceOwner = old_owner;
-            match caught {
-                CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
-                    // Cancellation, timeouts, resource exhaustion and internal errors are not
-                    // answers to the request: re-raise them (the subtransaction is already gone).
-                    let class = sqlstate_class(report.sql_error_code());
-                    if matches!(class.as_str(), "57" | "53" | "58" | "XX") {
-                        CaughtError::PostgresError(report).rethrow();
-                    }
-                    Ok(Err(hasura_error(report.sql_error_code(), report.message(), report.detail())))
+            let tupdesc = (*table).tupdesc;
+            let tuple = *(*table).vals;
+            let ncols = (*tupdesc).natts;
+            let mut row = Vec::with_capacity(ncols as usize);
+            for i in 1..=ncols {
+                let oid = pg_sys::SPI_gettypeid(tupdesc, i);
+                if oid != pg_sys::JSONOID && oid != pg_sys::TEXTOID {
+                    return Err(GraftError::Internal(format!(
+                        "a compiled statement returned type oid {oid:?} instead of json or text"
+                    )));
                 }
-                CaughtError::RustPanic { ereport, .. } => Ok(Err(json!({"errors": [{"message": ereport.message(),
-                    "extensions": {"path": "$", "code": "unexpected"}}]})
-                .to_string())),
+                let v = pg_sys::SPI_getvalue(tuple, tupdesc, i);
+                row.push(if v.is_null() {
+                    None
+                } else {
+                    Some(CStr::from_ptr(v).to_string_lossy().into_owned())
+                });
             }
-        })
-        .execute();
+            Ok(Some(row))
+        })();
+        pg_sys::SPI_freetuptable(table);
+        pg_sys::SPI_tuptable = std::ptr::null_mut();
         result
     }
 }
 
-/// Hasura's mapping of Postgres errors to GraphQL errors.
-fn hasura_error(code: PgSqlErrorCode, message: &str, detail: Option<&str>) -> String {
-    use PgSqlErrorCode::*;
-    let (ecode, msg) = match code {
-        ERRCODE_UNIQUE_VIOLATION => ("constraint-violation", format!("Uniqueness violation. {message}")),
-        ERRCODE_FOREIGN_KEY_VIOLATION => ("constraint-violation", format!("Foreign key violation. {message}")),
-        ERRCODE_NOT_NULL_VIOLATION => ("constraint-violation", format!("Not-NULL violation. {message}")),
-        ERRCODE_EXCLUSION_VIOLATION => ("constraint-violation", format!("Exclusion violation. {message}")),
-        ERRCODE_RESTRICT_VIOLATION | ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION => {
-            ("constraint-violation", format!("Can not delete or update due to data being referred. {message}"))
-        }
-        ERRCODE_CHECK_VIOLATION => ("permission-error", format!("Check constraint violation. {message}")),
-        ERRCODE_INVALID_ESCAPE_SEQUENCE => ("bad-request", message.to_string()),
-        ERRCODE_T_R_SERIALIZATION_FAILURE => ("concurrent-update", message.to_string()),
-        ERRCODE_INVALID_COLUMN_REFERENCE => ("constraint-error", message.to_string()),
-        c if sqlstate_class(c) == "22" => ("data-exception", message.to_string()),
-        _ => ("unexpected", "database query error".to_string()),
-    };
-    let mut err = json!({"message": msg, "extensions": {"path": "$", "code": ecode}});
-    if ecode == "unexpected" {
-        err["extensions"]["internal"] = json!({"error": {"message": message, "description": detail}});
-    }
-    json!({"errors": [err]}).to_string()
+fn session_json(session: &Session) -> Result<String> {
+    serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))
 }
 
-/// The two-character class of a SQLSTATE (`"22"`, `"57"`, `"XX"` …).
-fn sqlstate_class(code: PgSqlErrorCode) -> String {
-    let sqlstate = code as i32;
-    let c1 = ((sqlstate & 0x3f) as u8 + b'0') as char;
-    let c2 = (((sqlstate >> 6) & 0x3f) as u8 + b'0') as char;
-    format!("{c1}{c2}")
+fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
+    let stmt = Stmt {
+        sql: SET_HASURA_USER_SQL.to_string(),
+        params: vec![Some(user.to_string())],
+    };
+    first_row(client, &stmt, true)?;
+    Ok(())
+}
+
+/// SQLSTATEs a guarded statement re-raises: query canceled (57014) and the rest of class 57
+/// (operator intervention), class 53 (insufficient resources), class 58 (system error: I/O,
+/// missing files), class XX (internal error).
+fn must_propagate(state: &str) -> bool {
+    ["57", "53", "58", "XX"]
+        .iter()
+        .any(|class| state.starts_with(class))
+}
+
+/// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
+fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
+    match in_subtransaction(exec) {
+        // Success, or an error found without Postgres raising one (already rolled back).
+        Ok(result) => result,
+        // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
+        // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
+        // subtransaction is already rolled back; the error goes on to abort the statement.
+        Err(Caught::Postgres(report)) if must_propagate(&sqlstate(report.sql_error_code())) => {
+            CaughtError::PostgresError(*report).rethrow()
+        }
+        Err(Caught::Postgres(report)) => {
+            Ok(graphql_error_from_pg(&report, session.is_admin()).to_string())
+        }
+        Err(Caught::Panic(message)) => Err(GraftError::Internal(format!(
+            "panic while running a statement: {message}"
+        ))),
+    }
+}
+
+/// The kept plan for `sql`, preparing it on first use (inside an SPI connection). The `Rc`
+/// lets a statement outlive its eviction while it runs (a nested `graphql.resolve` may evict it).
+fn plan(sql: &str, nargs: usize, mutating: bool) -> Result<Rc<KeptPlan>> {
+    let generic = guc::generic_plans();
+    let key = PlanKey {
+        mutating,
+        generic,
+        sql: sql.to_string(),
+    };
+    let hit = PLANS.with_borrow_mut(|p| {
+        p.clock += 1;
+        let now = p.clock;
+        p.plans.get_mut(&key).map(|(stmt, used)| {
+            *used = now;
+            stmt.clone()
+        })
+    });
+    if let Some(stmt) = hit {
+        return Ok(stmt);
+    }
+    let csql = CString::new(sql)
+        .map_err(|_| GraftError::Internal("a compiled statement contains a NUL byte".into()))?;
+    let mut types = vec![pg_sys::TEXTOID; nargs];
+    let options = if generic {
+        pg_sys::CURSOR_OPT_GENERIC_PLAN as i32
+    } else {
+        0
+    };
+    // SAFETY: SPI is connected (every caller holds a client); a syntax or planning error raises
+    // through pgrx's guard; a NULL result is an SPI-level failure, reported as such.
+    let raw = unsafe {
+        pg_sys::SPI_prepare_cursor(csql.as_ptr(), nargs as i32, types.as_mut_ptr(), options)
+    };
+    let raw = NonNull::new(raw).ok_or_else(|| {
+        GraftError::Internal(format!("SPI_prepare failed ({})", unsafe {
+            pg_sys::SPI_result
+        }))
+    })?;
+    // SAFETY: a freshly prepared plan, not yet kept; from here `KeptPlan` owns it.
+    unsafe {
+        pg_sys::SPI_keepplan(raw.as_ptr());
+    }
+    let stmt = Rc::new(KeptPlan(raw));
+    let capacity = guc::plan_cache_size();
+    if capacity > 0 {
+        PLANS.with_borrow_mut(|p| {
+            while p.plans.len() >= capacity {
+                let oldest = p
+                    .plans
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(k, _)| k.clone());
+                match oldest {
+                    Some(k) => p.plans.remove(&k),
+                    None => break,
+                };
+            }
+            let now = p.clock;
+            p.plans.insert(key, (stmt.clone(), now));
+        });
+    }
+    Ok(stmt)
+}
+
+/// Run `f` in an internal subtransaction, as a PL/pgSQL block with an EXCEPTION clause does:
+/// when `f` succeeds the subtransaction is released (its effects become part of the caller's
+/// transaction); when it returns an error or raises one it is rolled back, which undoes every
+/// write, releases its locks and closes its SPI connections, and the caller's transaction
+/// stays usable.
+fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, Caught> {
+    // SAFETY: we are in a transaction (every SQL-callable function is), on the main thread.
+    // The memory context and resource owner are saved to be restored exactly as plpgsql's
+    // exec_stmt_block does; BeginInternalSubTransaction switches both to the subtransaction's.
+    let (old_context, old_owner) = unsafe {
+        let saved = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        // Run in the caller's memory context: what `f` allocates must survive the release.
+        pg_sys::MemoryContextSwitchTo(saved.0);
+        saved
+    };
+    // pgrx turns a Postgres ERROR inside `f` into a Rust panic carrying a `CaughtError`, after
+    // copying the error data and flushing Postgres' error state.
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(f));
+    // SAFETY: the subtransaction begun above is the current one: `f` cannot leave one open
+    // (SPI and pgrx close what they open, also when unwinding).
+    unsafe {
+        match outcome {
+            Ok(Ok(_)) => pg_sys::ReleaseCurrentSubTransaction(),
+            // An error `f` returned (a failed permission check, an SPI refusal) undoes the
+            // writes too: only complete success is kept.
+            Ok(Err(_)) | Err(_) => {
+                pg_sys::MemoryContextSwitchTo(old_context);
+                pg_sys::RollbackAndReleaseCurrentSubTransaction();
+            }
+        }
+        pg_sys::MemoryContextSwitchTo(old_context);
+        pg_sys::CurrentResourceOwner = old_owner;
+    }
+    outcome.map_err(|payload| match payload.downcast::<CaughtError>() {
+        Ok(caught) => match *caught {
+            CaughtError::PostgresError(report) | CaughtError::ErrorReport(report) => {
+                Caught::Postgres(Box::new(report))
+            }
+            CaughtError::RustPanic { payload, .. } => Caught::Panic(panic_message(&*payload)),
+        },
+        Err(other) => Caught::Panic(panic_message(&*other)),
+    })
+}
+
+/// What [`in_subtransaction`] caught.
+enum Caught {
+    /// A Postgres ERROR (or a pgrx `ereport!`): SQLSTATE, message, detail.
+    Postgres(Box<ErrorReportWithLevel>),
+    /// A Rust panic: a bug.
+    Panic(String),
+}
+
+#[cfg(test)]
+mod unit {
+    use super::must_propagate;
+
+    #[test]
+    fn propagated_classes() {
+        for state in ["57014", "57P01", "53200", "58030", "XX000"] {
+            assert!(must_propagate(state), "{state}");
+        }
+        for state in ["22P02", "23505", "40001", "42501", "P0001"] {
+            assert!(!must_propagate(state), "{state}");
+        }
+    }
 }

@@ -1,16 +1,26 @@
-//! A `json` result handed to Postgres as the text the compiled SQL produced. pgrx 0.18 maps only
-//! `Json(serde_json::Value)` to SQL `json`, which would parse every response in Rust and round
-//! numerics through `f64` (losing digits of `numeric` and `bigint`). `json`'s on-disk form is
-//! its text, so the text datum is returned as is.
+//! `JsonText`: a `json` value that is already serialized text.
+//!
+//! `graphql.resolve` returns the text Postgres produced (`json_build_object` output) as is:
+//! going through `pgrx::Json` would parse it into a `serde_json::Value` and print it again, for
+//! nothing, on every request — and the response's key order is the query's order, which a
+//! `json` text keeps by construction.
 
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
-use pgrx::{pg_sys, IntoDatum};
+use pgrx::prelude::*;
 
 pub struct JsonText(pub String);
 
+impl From<serde_json::Value> for JsonText {
+    fn from(v: serde_json::Value) -> Self {
+        JsonText(v.to_string())
+    }
+}
+
 impl IntoDatum for JsonText {
     fn into_datum(self) -> Option<pg_sys::Datum> {
+        // `json`'s on-disk form is its text: a text varlena is a valid json datum (this is
+        // also how pgrx's own `JsonString` converts).
         self.0.into_datum()
     }
 
@@ -19,8 +29,7 @@ impl IntoDatum for JsonText {
     }
 }
 
-// SAFETY: the datum is a valid `text` varlena, which is also a valid `json` datum; Postgres
-// does not re-check json input coming from a C function, and the compiler only emits JSON.
+// SAFETY: the datum is a `json` varlena, as declared to SQL below.
 unsafe impl BoxRet for JsonText {
     unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
         match self.into_datum() {

@@ -1,29 +1,39 @@
-//! The graft extension: a thin, careful layer between PostgreSQL and `graft-compiler`.
-//! `api` is the SQL surface, `cache` the per-backend schema cache, `catalog` reads the
-//! database and the stored metadata, `execute` runs compiled SQL with cached plans.
-
+//! The graft extension: the SQL API over the compiler, catalog loading, caches, execution.
+//!
+//! | module | what |
+//! |---|---|
+//! | `api` | `#[pg_extern]` functions of schema `graphql` |
+//! | `catalog` | the one catalog query → `DbCatalog` |
+//! | `metadata_store` | the `graphql.metadata_store` row |
+//! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
+//! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
+//! | `errors` | the layer's error type and its conversions at the boundary |
+//! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;
 
-mod api;
-mod cache;
-mod catalog;
-mod errors;
-mod execute;
-mod json_text;
-mod settings;
+pub mod api;
+pub mod cache;
+pub mod catalog;
+pub mod errors;
+pub mod execute;
+pub mod guc;
+pub mod json_text;
+pub mod metadata_store;
 
 ::pgrx::pg_module_magic!();
 
-extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
-extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+// The catalog tables, before any function.
+pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+// Grants, after every function exists.
+pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    settings::register();
+    guc::register();
 }
 
 #[cfg(any(test, feature = "pg_test"))]
-mod pg_tests;
+mod tests;
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]
