@@ -132,7 +132,7 @@ mod tests {
         );
         assert_eq!(
             text_of("SELECT current_setting('graft.generic_plans')"),
-            "on"
+            "off"
         );
     }
 
@@ -630,7 +630,7 @@ mod tests {
         assert_eq!(exec(&c, &Session::admin()), json!({"data": 42}));
         assert_eq!(exec(&c, &Session::admin()), json!({"data": 42}));
         assert_eq!(execute::cached_plan_count(), before + 1);
-        run("SET LOCAL graft.generic_plans = off");
+        run("SET LOCAL graft.generic_plans = on");
         let c = sql(
             "SELECT json_build_object('data', $1::int + 1)",
             &[Some("1")],
@@ -641,7 +641,7 @@ mod tests {
         assert_eq!(
             execute::cached_plan_count(),
             before + 2,
-            "prepared again, without CURSOR_OPT_GENERIC_PLAN"
+            "prepared again, with CURSOR_OPT_GENERIC_PLAN"
         );
     }
 
