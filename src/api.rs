@@ -100,7 +100,11 @@ pub fn resolve_request(
 fn metadata(request: Option<Json>) -> JsonText {
     let result = match request {
         None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),
-        Some(Json(request)) => apply_request(|_, _| Ok(request.clone())),
+        Some(Json(request)) => match graft_compiler::events::requests::parse_request(&request) {
+            Ok(Some(event_request)) => crate::events::requests::run(event_request),
+            Ok(None) => apply_request(|_, _| Ok(request.clone())),
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(response) => response.into(),
@@ -147,6 +151,8 @@ pub fn apply_request(
         }
     };
     metadata_store::write(store, locked_version + 1, &next)?;
+    crate::events::sync::sync_triggers(&next)?;
+    crate::events::sync::reset_cron_events(&locked, &next)?;
     cache::invalidate_everywhere(store);
     Ok(response)
 }

@@ -15,21 +15,29 @@ pub mod api;
 pub mod cache;
 pub mod catalog;
 pub mod errors;
+pub mod events;
 pub mod execute;
 pub mod guc;
 pub mod json_text;
 pub mod metadata_store;
+pub mod worker;
 
 ::pgrx::pg_module_magic!();
 
 // The catalog tables, before any function.
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+// The event tables and the capture trigger function.
+pgrx::extension_sql_file!("../sql/events.sql", name = "events", requires = ["bootstrap"]);
 // Grants, after every function exists.
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
+    // SAFETY: a plain read of a flag Postgres sets while loading shared_preload_libraries.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        worker::register_launcher();
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]
