@@ -18,6 +18,9 @@ pub static PLAN_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(512);
 /// with many articles) custom plans win, see bench/RESULTS.md.
 pub static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// Fold parameters whose value does not change between calls into the prepared statement.
+pub static FOLD_PARAMETERS: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// Databases the event worker serves (comma-separated).
 pub static EVENT_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
@@ -35,6 +38,14 @@ pub static EVENTS_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(16);
 pub static EVENT_LOG_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 
 pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"graft.fold_parameters",
+        c"Plan compiled statements for the values of parameters that do not change between calls.",
+        c"On (default): a statement is first prepared with its values as constants; a parameter is left a parameter once a call brings another value. Off: every value is a parameter.",
+        &FOLD_PARAMETERS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_string_guc(
         c"graft.event_databases",
         c"Databases whose event triggers and scheduled events the graft worker delivers.",
@@ -143,4 +154,8 @@ pub fn event_databases() -> Vec<String> {
         .get()
         .map(|s| s.to_string_lossy().split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect())
         .unwrap_or_default()
+}
+
+pub fn fold_parameters() -> bool {
+    FOLD_PARAMETERS.get()
 }

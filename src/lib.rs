@@ -7,6 +7,7 @@
 //! | `metadata_store` | the `graphql.metadata_store` row |
 //! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
 //! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
+//! | `folded_plan` | preparing a statement with unchanging parameters folded into constants |
 //! | `errors` | the layer's error type and its conversions at the boundary |
 //! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;
@@ -17,6 +18,7 @@ pub mod catalog;
 pub mod errors;
 pub mod events;
 pub mod execute;
+pub mod folded_plan;
 pub mod guc;
 pub mod json_text;
 pub mod metadata_store;

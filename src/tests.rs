@@ -1398,6 +1398,31 @@ mod tests {
     }
 
     // -----------------------------------------------------------------------------------------
+    // folded parameters
+
+    #[pg_test]
+    fn test_folded_parameters_follow_the_values() {
+        run("CREATE SCHEMA fold; CREATE TABLE fold.t (id int PRIMARY KEY, d date)");
+        run("INSERT INTO fold.t VALUES (1, '2026-01-01'), (2, '2026-02-01'), (3, '2026-03-01')");
+        run("SELECT graphql.track_table('fold.t')");
+        let q = |id: i32| json_of(&format!("SELECT graphql.resolve('{{ fold_t(where: {{id: {{_eq: {id}}}}}) {{ id }} }}')"));
+        // First call: the value is folded in; a second value unfolds it; both stay right.
+        for id in [1, 1, 2, 3, 1] {
+            assert_eq!(q(id)["data"]["fold_t"], json!([{"id": id}]), "id {id}");
+        }
+        // A folded value the type rejects is the same GraphQL error as an unfolded one.
+        let bad = json_of(r#"SELECT graphql.resolve('{ fold_t(where: {d: {_eq: "not a date"}}) { id } }')"#);
+        assert_eq!(bad["errors"][0]["extensions"]["code"], "data-exception", "{bad}");
+        let good = json_of(r#"SELECT graphql.resolve('{ fold_t(where: {d: {_eq: "2026-02-01"}}) { id } }')"#);
+        assert_eq!(good["data"]["fold_t"], json!([{"id": 2}]), "{good}");
+        run("SET LOCAL graft.fold_parameters = off");
+        crate::execute::clear_plans();
+        for id in [3, 2] {
+            assert_eq!(q(id)["data"]["fold_t"], json!([{"id": id}]), "unfolded, id {id}");
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
     // event triggers: capture triggers kept in sync with the metadata, events in the outbox
 
     fn meta(request: Value) -> Value {
