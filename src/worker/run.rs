@@ -32,6 +32,8 @@ const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 const SCHEDULED_EVERY: Duration = Duration::from_secs(1);
 /// While the extension is missing from the database, look again this often.
 const NOT_INSTALLED_WAIT: Duration = Duration::from_secs(5);
+/// An event whose outcome could not be recorded at all is not claimed again for this long.
+const QUARANTINE: Duration = Duration::from_secs(60);
 
 pub fn main_loop(db: &str) {
     let mut w = Worker::new();
@@ -114,6 +116,10 @@ struct Worker {
     next_cleanup: Instant,
     next_scheduled: Instant,
     stopping: bool,
+    /// Events whose outcome could not be written (a trigger or constraint someone added on
+    /// the event tables rejects it …): skipped until the time given, so one poison row
+    /// neither stops the others nor is sent again in a loop.
+    quarantine: HashMap<String, Instant>,
 }
 
 #[derive(Default)]
@@ -155,6 +161,7 @@ impl Worker {
             next_cleanup: now,
             next_scheduled: now,
             stopping: false,
+            quarantine: HashMap::new(),
         }
     }
 
@@ -215,13 +222,15 @@ impl Worker {
             self.next_cleanup = now + CLEANUP_EVERY;
         }
         let batch = batch_size();
+        self.quarantine.retain(|_, until| *until > now);
+        let skip: Vec<String> = self.quarantine.keys().cloned().collect();
         let mut claimed = Claimed {
-            events: store::claim_events(batch, config.events.keys().cloned().collect()).map_err(err)?,
+            events: store::claim_events(batch, config.events.keys().cloned().collect(), skip.clone()).map_err(err)?,
             ..Default::default()
         };
         if now >= self.next_scheduled {
-            claimed.cron = store::claim_cron(batch, config.crons.keys().cloned().collect()).map_err(err)?;
-            claimed.one_off = store::claim_one_off(batch).map_err(err)?;
+            claimed.cron = store::claim_cron(batch, config.crons.keys().cloned().collect(), skip.clone()).map_err(err)?;
+            claimed.one_off = store::claim_one_off(batch, skip).map_err(err)?;
             if claimed.cron.len() < batch as usize && claimed.one_off.len() < batch as usize {
                 self.next_scheduled = now + SCHEDULED_EVERY;
             }
@@ -235,6 +244,9 @@ impl Worker {
         let env = |k: &str| std::env::var(k).ok();
         let mut prepared: Vec<Prepared> = Vec::new();
         let mut dead: Vec<Prepared> = Vec::new();
+        // Claimed but not sent (their cron trigger was just deleted, or the worker is
+        // stopping): given back.
+        let mut unattempted: Vec<(Kind, String)> = Vec::new();
         for row in claimed.events {
             // Only events of configured triggers are claimed.
             if let Some(conf) = config.events.get(&row.trigger_name) {
@@ -243,7 +255,10 @@ impl Worker {
         }
         for (rows, kind) in [(claimed.cron, Kind::Cron), (claimed.one_off, Kind::OneOff)] {
             for row in rows {
-                let Some(p) = prepare_scheduled(&row, kind, config, &env) else { continue };
+                let Some(p) = prepare_scheduled(&row, kind, config, &env) else {
+                    unattempted.push((kind, row.id.clone()));
+                    continue;
+                };
                 let (p, tolerance) = p;
                 if claimed.now - row.scheduled_at > tolerance as f64 {
                     dead.push(p);
@@ -274,7 +289,6 @@ impl Worker {
         }
 
         let (mut events, mut cron, mut one_off) = (Outcomes::default(), Outcomes::default(), Outcomes::default());
-        let mut unattempted: Vec<(Kind, String)> = Vec::new();
         for (p, attempt) in prepared.iter().zip(attempts) {
             let Some(attempt) = attempt else {
                 unattempted.push((p.kind, p.id.clone()));
@@ -304,22 +318,92 @@ impl Worker {
         let recorded = in_transaction("record", || {
             let err = |e: pgrx::spi::Error| e.to_string();
             if !events.is_empty() {
-                store::record_events(&events).map_err(err)?;
+                store::record_events(&events, true).map_err(err)?;
             }
             if !cron.is_empty() {
-                store::record_scheduled(&cron, false).map_err(err)?;
+                store::record_scheduled(&cron, false, true).map_err(err)?;
             }
             if !one_off.is_empty() {
-                store::record_scheduled(&one_off, true).map_err(err)?;
+                store::record_scheduled(&one_off, true, true).map_err(err)?;
             }
             release(&unattempted).map_err(err)
         });
-        if let Some(Err(e)) = recorded {
-            warning!("graft event worker: could not record delivery outcomes ({e}); those events will be delivered again");
-            // Give the claims back so they are retried now rather than after this process ends.
-            let all: Vec<(Kind, String)> = prepared.iter().chain(dead.iter()).map(|p| (p.kind, p.id.clone())).collect();
-            in_transaction("release", || release(&all).map_err(|e| e.to_string()));
+        if !matches!(recorded, Some(Ok(()))) {
+            // One bad outcome must not cost the others theirs: record them one at a time.
+            let lost = in_transaction("record one at a time", || {
+                let mut lost = Vec::new();
+                for (o, kind) in [(&events, Kind::Event), (&cron, Kind::Cron), (&one_off, Kind::OneOff)] {
+                    for i in 0..o.len() {
+                        let single = o.single(i);
+                        if !record_alone(&single, kind) {
+                            lost.push(single.ids[0].clone());
+                        }
+                    }
+                }
+                let _ = in_subtransaction(|| release(&unattempted));
+                lost
+            })
+            .unwrap_or_default();
+            let until = Instant::now() + QUARANTINE;
+            for id in lost {
+                warning!("graft event worker: could not record the outcome of event {id}; it is skipped for {}s and will be delivered again", QUARANTINE.as_secs());
+                self.quarantine.insert(id, until);
+            }
         }
+    }
+}
+
+/// Record one outcome in a subtransaction: with its invocation log, else without it, else
+/// give the claim back. False when even that failed.
+fn record_alone(o: &Outcomes, kind: Kind) -> bool {
+    let record = |with_logs: bool| match kind {
+        Kind::Event => store::record_events(o, with_logs),
+        Kind::Cron => store::record_scheduled(o, false, with_logs),
+        Kind::OneOff => store::record_scheduled(o, true, with_logs),
+    };
+    if in_subtransaction(|| record(true)).is_ok() {
+        return true;
+    }
+    warning!("graft event worker: the invocation log of event {} could not be written; its outcome is recorded without it", o.ids[0]);
+    if in_subtransaction(|| record(false)).is_ok() {
+        return true;
+    }
+    let _ = in_subtransaction(|| release(&[(kind, o.ids[0].clone())]));
+    false
+}
+
+/// Run `f` in a subtransaction of the current transaction; a Postgres error inside rolls it
+/// back and comes back as its message, the transaction staying usable.
+fn in_subtransaction(f: impl FnOnce() -> Result<(), pgrx::spi::Error>) -> Result<(), String> {
+    // SAFETY: inside a transaction, on the main thread; the memory context and resource owner
+    // are restored as plpgsql's exception blocks do.
+    unsafe {
+        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        let f = AssertUnwindSafe(f);
+        let outcome = PgTryBuilder::new(move || {
+            let f = f;
+            (f.0)().map_err(|e| e.to_string())
+        })
+        .catch_others(|e| Err(caught_message(&e)))
+        .execute();
+        pg_sys::MemoryContextSwitchTo(context);
+        if outcome.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        outcome
+    }
+}
+
+fn caught_message(e: &CaughtError) -> String {
+    match e {
+        CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r.message().to_string(),
+        CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
     }
 }
 
@@ -500,10 +584,7 @@ fn in_transaction<R>(what: &str, body: impl FnOnce() -> R) -> Option<R> {
         Some(r)
     })
     .catch_others(|e| {
-        let message = match &e {
-            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r.message().to_string(),
-            CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
-        };
+        let message = caught_message(&e);
         // SAFETY: rolls back whatever the failed body left open.
         unsafe { pg_sys::AbortCurrentTransaction() };
         warning!("graft event worker: {what} failed and was rolled back: {message}");

@@ -32,10 +32,12 @@ pub fn reclaim_orphans() -> SpiResult<i64> {
 }
 
 /// Claim up to `limit` pending events of the given triggers, oldest first.
-pub fn claim_events(limit: i64, triggers: Vec<String>) -> SpiResult<Vec<EventRow>> {
+/// `skip`: events this worker could not record lately (see `run::Worker::quarantine`).
+pub fn claim_events(limit: i64, triggers: Vec<String>, skip: Vec<String>) -> SpiResult<Vec<EventRow>> {
     let sql = "WITH c AS (SELECT id FROM graphql.event_log \
            WHERE NOT delivered AND NOT error AND NOT archived AND locked IS NULL \
              AND (next_retry_at IS NULL OR next_retry_at <= now()) AND trigger_name = ANY ($2) \
+             AND id <> ALL ($3::uuid[]) \
            ORDER BY locked NULLS FIRST, next_retry_at NULLS FIRST, created_at \
            LIMIT $1 FOR UPDATE SKIP LOCKED) \
          UPDATE graphql.event_log e SET locked = now(), locked_by = pg_backend_pid() FROM c WHERE e.id = c.id \
@@ -43,7 +45,7 @@ pub fn claim_events(limit: i64, triggers: Vec<String>) -> SpiResult<Vec<EventRow
            to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')";
     Spi::connect_mut(|c| {
         let mut out = vec![];
-        for row in c.update(sql, None, &[limit.into(), triggers.into()])? {
+        for row in c.update(sql, None, &[limit.into(), triggers.into(), skip.into()])? {
             let payload: String = row.get(5)?.unwrap_or_default();
             out.push(EventRow {
                 id: row.get(1)?.unwrap_or_default(),
@@ -84,11 +86,12 @@ pub struct OneOffDef {
 
 const TIME_FORMAT: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
-pub fn claim_cron(limit: i64, triggers: Vec<String>) -> SpiResult<Vec<ScheduledRow>> {
+pub fn claim_cron(limit: i64, triggers: Vec<String>, skip: Vec<String>) -> SpiResult<Vec<ScheduledRow>> {
     let sql = format!(
         "WITH c AS (SELECT id FROM graphql.hdb_cron_events \
            WHERE status = 'scheduled' AND scheduled_time <= now() \
              AND (next_retry_at IS NULL OR next_retry_at <= now()) AND trigger_name = ANY ($2) \
+             AND id <> ALL ($3::uuid[]) \
            ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) \
          UPDATE graphql.hdb_cron_events e SET status = 'locked', locked_by = pg_backend_pid() FROM c WHERE e.id = c.id \
          RETURNING e.id::text, e.trigger_name, e.tries, extract(epoch FROM e.scheduled_time)::float8, \
@@ -96,7 +99,7 @@ pub fn claim_cron(limit: i64, triggers: Vec<String>) -> SpiResult<Vec<ScheduledR
     );
     Spi::connect_mut(|c| {
         let mut out = vec![];
-        for row in c.update(&sql, None, &[limit.into(), triggers.into()])? {
+        for row in c.update(&sql, None, &[limit.into(), triggers.into(), skip.into()])? {
             out.push(ScheduledRow {
                 id: row.get(1)?.unwrap_or_default(),
                 cron_name: row.get(2)?,
@@ -110,11 +113,11 @@ pub fn claim_cron(limit: i64, triggers: Vec<String>) -> SpiResult<Vec<ScheduledR
     })
 }
 
-pub fn claim_one_off(limit: i64) -> SpiResult<Vec<ScheduledRow>> {
+pub fn claim_one_off(limit: i64, skip: Vec<String>) -> SpiResult<Vec<ScheduledRow>> {
     let sql = format!(
         "WITH c AS (SELECT id FROM graphql.hdb_scheduled_events \
            WHERE status = 'scheduled' AND scheduled_time <= now() \
-             AND (next_retry_at IS NULL OR next_retry_at <= now()) \
+             AND (next_retry_at IS NULL OR next_retry_at <= now()) AND id <> ALL ($2::uuid[]) \
            ORDER BY scheduled_time LIMIT $1 FOR UPDATE SKIP LOCKED) \
          UPDATE graphql.hdb_scheduled_events e SET status = 'locked', locked_by = pg_backend_pid() FROM c WHERE e.id = c.id \
          RETURNING e.id::text, e.tries, extract(epoch FROM e.scheduled_time)::float8, \
@@ -125,7 +128,7 @@ pub fn claim_one_off(limit: i64) -> SpiResult<Vec<ScheduledRow>> {
     let json = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
     Spi::connect_mut(|c| {
         let mut out = vec![];
-        for row in c.update(&sql, None, &[limit.into()])? {
+        for row in c.update(&sql, None, &[limit.into(), skip.into()])? {
             out.push(ScheduledRow {
                 id: row.get(1)?.unwrap_or_default(),
                 cron_name: None,
@@ -165,9 +168,28 @@ impl Outcomes {
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The `i`th outcome alone.
+    pub fn single(&self, i: usize) -> Outcomes {
+        Outcomes {
+            ids: vec![self.ids[i].clone()],
+            outcome: vec![self.outcome[i].clone()],
+            retry_in: vec![self.retry_in[i]],
+            status: vec![self.status[i]],
+            request: vec![self.request[i].clone()],
+            response: vec![self.response[i].clone()],
+            duration_ms: vec![self.duration_ms[i]],
+            trigger_name: vec![self.trigger_name[i].clone()],
+        }
+    }
 }
 
-pub fn record_events(o: &Outcomes) -> SpiResult<()> {
+/// `with_logs` false: the outcome only, when writing its invocation log failed.
+pub fn record_events(o: &Outcomes, with_logs: bool) -> SpiResult<()> {
     let update = "UPDATE graphql.event_log e SET tries = e.tries + 1, \
            delivered = (r.outcome = 'delivered'), error = (r.outcome = 'failed'), \
            next_retry_at = CASE WHEN r.outcome = 'retry' THEN now() + make_interval(secs => r.retry_in) END, \
@@ -178,6 +200,9 @@ pub fn record_events(o: &Outcomes) -> SpiResult<()> {
          SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::json[], $5::json[], $6::float8[])";
     Spi::connect_mut(|c| {
         c.update(update, None, &[o.ids.clone().into(), o.outcome.clone().into(), o.retry_in.clone().into()])?;
+        if !with_logs {
+            return Ok(());
+        }
         let args: Vec<DatumWithOid> = vec![
             o.trigger_name.clone().into(),
             o.ids.clone().into(),
@@ -192,7 +217,7 @@ pub fn record_events(o: &Outcomes) -> SpiResult<()> {
 }
 
 /// Cron (`one_off` false) or one-off events' outcomes.
-pub fn record_scheduled(o: &Outcomes, one_off: bool) -> SpiResult<()> {
+pub fn record_scheduled(o: &Outcomes, one_off: bool, with_logs: bool) -> SpiResult<()> {
     let (events, logs) = if one_off {
         ("hdb_scheduled_events", "hdb_scheduled_event_invocation_logs")
     } else {
@@ -213,6 +238,9 @@ pub fn record_scheduled(o: &Outcomes, one_off: bool) -> SpiResult<()> {
     );
     Spi::connect_mut(|c| {
         c.update(&update, None, &[o.ids.clone().into(), o.outcome.clone().into(), o.retry_in.clone().into()])?;
+        if !with_logs {
+            return Ok(());
+        }
         let args: Vec<DatumWithOid> = vec![
             o.ids.clone().into(),
             o.status.clone().into(),

@@ -138,6 +138,7 @@ pub fn parse(ty: &str, args: &Args) -> Result<EventRequest, MetadataError> {
             include_undelivered: args.bool_or("include_undelivered", false)?,
         },
         "create_scheduled_event" => {
+            crate::metadata::event_triggers::reject_transforms(args)?;
             let retry_conf = args.get("retry_conf").cloned().unwrap_or(Value::Null);
             ScheduledRetryConf::parse(Some(&retry_conf)).map_err(|e| parse_failed(args.path_of("retry_conf"), e))?;
             let headers = args.get("headers").cloned().unwrap_or(Value::Null);

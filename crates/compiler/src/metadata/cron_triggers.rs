@@ -13,6 +13,7 @@ use crate::metadata::ops::success;
 /// replace}`.
 pub fn create(md: &mut Metadata, args: &Args) -> Result<Value, MetadataError> {
     let name = args.str("name")?;
+    crate::metadata::event_triggers::reject_transforms(args)?;
     args.str("webhook")?;
     args.str("schedule")?;
     let include = match args.get("include_in_metadata") {
@@ -33,10 +34,8 @@ pub fn create(md: &mut Metadata, args: &Args) -> Result<Value, MetadataError> {
     if let Some(h) = args.get("headers") {
         stored.insert("headers".into(), h.clone());
     }
-    for key in ["comment", "request_transform", "response_transform"] {
-        if let Some(v) = args.get(key) {
-            stored.insert(key.into(), v.clone());
-        }
+    if let Some(comment) = args.get("comment") {
+        stored.insert("comment".into(), comment.clone());
     }
     let stored = Value::Object(stored);
     CronTriggerConf::parse(&stored).map_err(|e| parse_failed(&args.path, e))?;

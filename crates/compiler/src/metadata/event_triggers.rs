@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::error::MetadataError;
 use crate::events::config::{EventTriggerConf, RetryConf};
 use crate::metadata::args::{parse_failed, Args};
+use crate::dbcatalog::RelKind;
 use crate::metadata::model::Metadata;
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::ops::{source_mut, success, tracked_mut, tracked_ref, Env};
@@ -19,12 +20,20 @@ pub fn create(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metada
     let name = args.str("name")?;
     let replace = args.bool_or("replace", false)?;
     tracked_ref(md, &source, &table, &args.path_of("table"))?;
+    reject_transforms(args)?;
 
     let stored = stored_form(args);
     let conf = EventTriggerConf::parse(&table, &stored).map_err(|e| parse_failed(&args.path, e))?;
     let db_table = env.db.table(&table.schema, &table.name).ok_or_else(|| {
         MetadataError::new("not-exists", args.path_of("table"), format!("table {} does not exist", dq_q(&table)))
     })?;
+    if matches!(db_table.kind, RelKind::View | RelKind::MaterializedView) {
+        return Err(MetadataError::new(
+            "not-supported",
+            args.path_of("table"),
+            format!("event triggers are supported on tables only, and {} is a view", dq_q(&table)),
+        ));
+    }
     for col in conf.named_columns() {
         if db_table.column(col).is_none() {
             return Err(MetadataError::new(
@@ -46,6 +55,21 @@ pub fn create(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metada
     remove(md, &source, &name);
     tracked_mut(md, &source, &table, &args.path_of("table"))?.event_triggers.push(stored);
     Ok(success())
+}
+
+/// Request and response transforms (Kriti templates) are not implemented: refuse them rather
+/// than deliver something else than the user asked for.
+pub(crate) fn reject_transforms(args: &Args) -> Result<(), MetadataError> {
+    for key in ["request_transform", "response_transform"] {
+        if args.get(key).is_some() {
+            return Err(MetadataError::new(
+                "not-supported",
+                args.path_of(key),
+                format!("{key} is not supported by Graft: remove it, or transform the payload in the webhook"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `{name, source}`.
@@ -102,7 +126,7 @@ fn stored_form(args: &Args) -> Value {
         Err(_) => args.get("retry_conf").cloned().unwrap_or(Value::Null),
     };
     out.insert("retry_conf".into(), retry);
-    for key in ["webhook", "webhook_from_env", "headers", "request_transform", "response_transform"] {
+    for key in ["webhook", "webhook_from_env", "headers"] {
         if let Some(v) = args.get(key) {
             out.insert(key.into(), v.clone());
         }
