@@ -402,7 +402,7 @@ fn reload() -> bool {
     true
 }
 
-fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
+pub(crate) fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
     match apply_request(|_, _| request()) {
         Ok(v) => v.into(),
         Err(e) => e.raise(),
@@ -413,7 +413,7 @@ fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
 /// A relation that exists is found as Postgres finds it (`to_regclass`: an unqualified name
 /// goes through `search_path`); any other name is taken as written, `public` when unqualified,
 /// so the metadata API reports it.
-fn qualified_json(name: &str) -> Value {
+pub(crate) fn qualified_json(name: &str) -> Value {
     let (schema, table) = match parse_qualified_name(name) {
         Ok(parsed) => parsed,
         Err(e) => e.raise(),

@@ -1518,6 +1518,36 @@ mod tests {
         assert_eq!(events_of("evt4_t").len(), 1);
     }
 
+    #[pg_test]
+    fn test_event_sql_helpers() {
+        run("CREATE SCHEMA evt5; CREATE TABLE evt5.t (id int PRIMARY KEY, v text)");
+        run("SELECT graphql.track_table('evt5.t')");
+        let r = json_of("SELECT graphql.create_event_trigger('evt5_t', 'evt5.t', 'http://127.0.0.1:9/x', ARRAY['INSERT', 'UPDATE'], ARRAY['v'], enable_manual => true)::json");
+        assert_eq!(r, json!({"message": "success"}));
+        assert_eq!(triggers_on("evt5.t"), ["graft_event_evt5_t_INSERT", "graft_event_evt5_t_UPDATE"]);
+        let exported = json_of("SELECT graphql.export_metadata()::json");
+        let et = exported["sources"][0]["tables"].as_array().unwrap().iter()
+            .find(|t| t["table"]["name"] == "t" && t["table"]["schema"] == "evt5").unwrap()["event_triggers"][0].clone();
+        assert_eq!(et["definition"]["update"], json!({"columns": ["v"]}), "{et}");
+        let invoked = json_of(r#"SELECT graphql.invoke_event_trigger('evt5_t', '{"id": 5}')::json"#);
+        let id = invoked["event_id"].as_str().unwrap().to_string();
+        let ev = json_of(&format!("SELECT payload FROM graphql.event_log WHERE id = '{id}'"));
+        assert_eq!(ev["op"], "MANUAL");
+        assert_eq!(ev["data"]["new"], json!({"id": 5}));
+        assert_eq!(json_of(&format!("SELECT graphql.redeliver_event('{id}')::json")), json!({"message": "success"}));
+        assert_eq!(json_of("SELECT graphql.create_cron_trigger('evt5_cron', 'http://127.0.0.1:9/c', '*/10 * * * *')::json"), json!({"message": "success"}));
+        assert_eq!(json_of("SELECT graphql.delete_cron_trigger('evt5_cron')::json"), json!({"message": "success"}));
+        let one_off = json_of("SELECT graphql.create_scheduled_event('http://127.0.0.1:9/o', now() + interval '1 day', '{\"a\": 1}')::json");
+        assert_eq!(one_off["message"], "success", "{one_off}");
+        assert_eq!(json_of("SELECT graphql.delete_event_trigger('evt5_t')::json"), json!({"message": "success"}));
+        assert!(triggers_on("evt5.t").is_empty());
+    }
+
+    #[pg_test(error = "event trigger with name \"nope\" does not exist")]
+    fn test_event_sql_helpers_raise() {
+        run("SELECT graphql.delete_event_trigger('nope')");
+    }
+
     #[pg_test(error = "permission denied for table event_log")]
     fn test_the_outbox_is_not_public() {
         run("CREATE ROLE graft_evt_reader; SET ROLE graft_evt_reader");

@@ -1,8 +1,10 @@
 //! Event triggers and scheduled events on the database side: keeping the capture triggers in
 //! step with the metadata ([`sync`]) and the metadata requests that read or write the event
-//! tables ([`requests`]). Delivery is the background worker's (`crate::worker`).
+//! tables ([`requests`]), and their psql shorthands ([`sql_api`]). Delivery is the background
+//! worker's (`crate::worker`).
 
 pub mod requests;
+pub mod sql_api;
 pub mod sync;
 
 use pgrx::datum::DatumWithOid;
