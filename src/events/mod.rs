@@ -30,3 +30,21 @@ pub(crate) fn json_as_owner(sql: &str, args: &[DatumWithOid]) -> Result<Option<V
     text.map(|t| serde_json::from_str(&t).map_err(|e| GraftError::Internal(format!("event query returned bad JSON: {e}"))))
         .transpose()
 }
+
+/// Delete processed history older than `$1` seconds: delivered and errored events (their
+/// invocation logs go with them), and delivered, errored and dead scheduled events; with
+/// `include_undelivered`, pending events too. Answers the counts as JSON.
+pub(crate) fn cleanup_sql(include_undelivered: bool) -> String {
+    let events = if include_undelivered { "true" } else { "(delivered OR error)" };
+    format!(
+        "WITH e AS (DELETE FROM graphql.event_log WHERE {events} \
+           AND created_at < now() - make_interval(secs => $1) RETURNING 1), \
+         c AS (DELETE FROM graphql.hdb_cron_events WHERE status IN ('delivered', 'error', 'dead') \
+           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1), \
+         s AS (DELETE FROM graphql.hdb_scheduled_events WHERE status IN ('delivered', 'error', 'dead') \
+           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1) \
+         SELECT json_build_object('message', 'success', 'deleted_events', (SELECT count(*) FROM e), \
+           'deleted_cron_events', (SELECT count(*) FROM c), \
+           'deleted_scheduled_events', (SELECT count(*) FROM s))::text"
+    )
+}

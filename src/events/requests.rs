@@ -58,18 +58,7 @@ pub fn run(req: EventRequest) -> Result<Value> {
                 .ok_or_else(|| not_exists("$.args.event_id", format!("event with id {event_id:?} does not exist")))
         }
         EventRequest::ClearEventLogs { older_than_secs, include_undelivered } => {
-            let done = if include_undelivered { "true" } else { "(delivered OR error)" };
-            let sql = format!(
-                "WITH e AS (DELETE FROM graphql.event_log WHERE {done} \
-                   AND created_at < now() - make_interval(secs => $1) RETURNING 1), \
-                 c AS (DELETE FROM graphql.hdb_cron_events WHERE status IN ('delivered', 'error', 'dead') \
-                   AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1), \
-                 s AS (DELETE FROM graphql.hdb_scheduled_events WHERE status IN ('delivered', 'error', 'dead') \
-                   AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1) \
-                 SELECT json_build_object('message', 'success', 'deleted_events', (SELECT count(*) FROM e), \
-                   'deleted_cron_events', (SELECT count(*) FROM c), \
-                   'deleted_scheduled_events', (SELECT count(*) FROM s))::text"
-            );
+            let sql = super::cleanup_sql(include_undelivered);
             Ok(json_as_owner(&sql, &[(older_than_secs as f64).into()])?.unwrap_or(json!({})))
         }
         EventRequest::CreateScheduled { webhook, schedule_at, payload, headers, retry_conf, comment } => {

@@ -142,6 +142,43 @@ struct Prepared {
     job: Option<Job>,
 }
 
+/// How one item is retried: `(num_retries, interval seconds, timeout seconds)`.
+type Retry = (u32, u32, u32);
+
+impl Prepared {
+    /// `url` and `headers` as resolved; a failure to resolve either is the attempt's error.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        kind: Kind,
+        id: &str,
+        trigger_name: String,
+        tries: u32,
+        (num_retries, interval, timeout): Retry,
+        payload: &Value,
+        url: Result<String, String>,
+        headers: Result<Vec<(String, String)>, String>,
+    ) -> Prepared {
+        let url = url.and_then(|u| headers.as_ref().map(|_| u).map_err(Clone::clone));
+        let headers = headers.unwrap_or_default();
+        Prepared {
+            kind,
+            id: id.to_string(),
+            trigger_name,
+            tries,
+            num_retries,
+            interval,
+            request: logged_request(payload, &headers),
+            job: Some(Job {
+                index: 0,
+                url,
+                headers,
+                body: payload.to_string(),
+                timeout: Duration::from_secs(timeout.max(1) as u64),
+            }),
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Event,
@@ -459,26 +496,17 @@ fn push_outcome(o: &mut Outcomes, p: &Prepared, outcome: &str, retry_in: i32, at
 }
 
 fn prepare_event(row: &EventRow, conf: &EventTriggerConf, env: &dyn Fn(&str) -> Option<String>) -> Prepared {
-    let payload = event_payload(row, conf.retry.num_retries);
-    let headers = resolve_headers(&conf.headers, env);
-    let url = conf.webhook.resolve(env).and_then(|u| headers.as_ref().map(|_| u).map_err(Clone::clone));
-    let headers = headers.unwrap_or_default();
-    Prepared {
-        kind: Kind::Event,
-        id: row.id.clone(),
-        trigger_name: row.trigger_name.clone(),
-        tries: row.tries,
-        num_retries: conf.retry.num_retries,
-        interval: conf.retry.interval_sec,
-        request: logged_request(&payload, &headers),
-        job: Some(Job {
-            index: 0,
-            url,
-            headers,
-            body: payload.to_string(),
-            timeout: Duration::from_secs(conf.retry.timeout_sec.max(1) as u64),
-        }),
-    }
+    let r = conf.retry;
+    Prepared::new(
+        Kind::Event,
+        &row.id,
+        row.trigger_name.clone(),
+        row.tries,
+        (r.num_retries, r.interval_sec, r.timeout_sec),
+        &event_payload(row, r.num_retries),
+        conf.webhook.resolve(env),
+        resolve_headers(&conf.headers, env),
+    )
 }
 
 /// A cron or one-off event ready to send, with its tolerance in seconds. `None` for a cron
@@ -515,24 +543,16 @@ fn prepare_scheduled(
         }
         (None, None) => return None,
     };
-    let url = url.and_then(|u| headers.as_ref().map(|_| u).map_err(Clone::clone));
-    let headers = headers.unwrap_or_default();
-    let prepared = Prepared {
+    let prepared = Prepared::new(
         kind,
-        id: row.id.clone(),
-        trigger_name: name,
-        tries: row.tries,
-        num_retries: retry.num_retries,
-        interval: retry.retry_interval_seconds,
-        request: logged_request(&payload, &headers),
-        job: Some(Job {
-            index: 0,
-            url,
-            headers,
-            body: payload.to_string(),
-            timeout: Duration::from_secs(retry.timeout_seconds.max(1) as u64),
-        }),
-    };
+        &row.id,
+        name,
+        row.tries,
+        (retry.num_retries, retry.retry_interval_seconds, retry.timeout_seconds),
+        &payload,
+        url,
+        headers,
+    );
     Some((prepared, retry.tolerance_seconds))
 }
 

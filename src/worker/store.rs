@@ -324,18 +324,9 @@ pub fn seconds_now() -> SpiResult<f64> {
 
 /// Delete processed history older than `retention_secs`.
 pub fn cleanup(retention_secs: i64) -> SpiResult<()> {
+    let sql = crate::events::cleanup_sql(false);
     Spi::connect_mut(|c| {
-        c.update(
-            "WITH e AS (DELETE FROM graphql.event_log WHERE (delivered OR error) \
-               AND created_at < now() - make_interval(secs => $1) RETURNING 1), \
-             c AS (DELETE FROM graphql.hdb_cron_events WHERE status IN ('delivered', 'error', 'dead') \
-               AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1), \
-             s AS (DELETE FROM graphql.hdb_scheduled_events WHERE status IN ('delivered', 'error', 'dead') \
-               AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1) \
-             SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM c) + (SELECT count(*) FROM s)",
-            None,
-            &[(retention_secs as f64).into()],
-        )?;
+        c.update(&sql, None, &[(retention_secs as f64).into()])?;
         Ok(())
     })
 }
