@@ -12,12 +12,13 @@
 #
 # A throwaway cluster (127.0.0.1:${GRAFT_EVENTS_BENCH_PORT:-55442}) with graft preloaded, and a
 # Node sink (bench/events/driver.mjs) on port ${GRAFT_EVENTS_SINK_PORT:-18442}. Prints a
-# Markdown table and writes it to bench/out/EVENTS.md.
+# Markdown report and writes it to bench/RESULTS-events.md (with the command and the machine).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/../scripts/lib.sh"
 require_pg_binaries
 
+ARGS="$*"
 EVENTS=20000 SAMPLES=200 CONCURRENCY= BATCH= BUILD=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -69,15 +70,28 @@ batch=$("$PG_BINDIR/psql" -X -At -h 127.0.0.1 -p "$PORT" -U postgres -d bench -c
 log "delivering $EVENTS events, then $SAMPLES one at a time"
 result=$(cd "$BENCH_DIR" && node events/driver.mjs "postgresql://postgres@127.0.0.1:$PORT/bench" "$SINK_PORT" "$EVENTS" "$SAMPLES")
 echo "$result"
-mkdir -p "$BENCH_DIR/out"
-python3 - "$result" "$EVENTS" "$concurrency" "$batch" "$(nproc)" > "$BENCH_DIR/out/EVENTS.md" <<'PY'
-import json, sys
-r, n, conc, batch, cores = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+report="$BENCH_DIR/RESULTS-events.md"
+python3 - "$result" "$EVENTS" "$concurrency" "$batch" "bench/events.sh $ARGS" "$(git -C "$GRAFT_ROOT" rev-parse --short HEAD)" \
+    "$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" > "$report" <<'PY'
+import json, sys, datetime
+r, n, conc, batch, cmd, commit, machine, load = sys.argv[1:9]
+r = json.loads(r)
 l = r["latency_ms"]
-print(f"| events | delivered in | events/s | latency p50 | p95 | max | concurrency | batch | cores |")
-print(f"|---|---|---|---|---|---|---|---|---|")
-print(f"| {n} | {r['seconds']:.2f} s | {r['events_per_s']:.0f} | {l['p50']:.1f} ms | {l['p95']:.1f} ms | {l['max']:.1f} ms | {conc} | {batch} | {cores} |")
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+print("# Event delivery benchmark\n")
+print("Written by `bench/events.sh`; do not edit by hand: re-run it.\n")
+print(f"- command: `{cmd.strip()}` ({now}), commit `{commit}`")
+print(f"- machine: {machine}; load average (1/5/15 min) at the end: {load}")
+print("- a throwaway cluster with `shared_preload_libraries = 'graft'` (fsync off), the release build installed;")
+print("  the webhook is a Node `http` server on loopback answering 200 at once (`bench/events/driver.mjs`)")
+print(f"- throughput: {n} rows inserted by one statement, one event each; time from COMMIT to the last webhook request")
+print("- latency: one row at a time on an otherwise idle system, COMMIT returning to the webhook receiving the request\n")
+print("| events | delivered in | events/s | latency p50 | p95 | max | samples | graft.events_concurrency | graft.events_batch_size |")
+print("|---|---|---|---|---|---|---|---|---|")
+print(f"| {n} | {r['seconds']:.2f} s | {r['events_per_s']:.0f} | {l['p50']:.1f} ms | {l['p95']:.1f} ms | {l['max']:.1f} ms | {l['samples']} | {conc} | {batch} |")
+print("\nTargets (issue 6): at least 1,000 events/s; p50 latency from commit to webhook under 50 ms at idle.")
 PY
-cat "$BENCH_DIR/out/EVENTS.md"
+cat "$report"
 [ "$(echo "$result" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["delivered"] and r["undelivered"] == 0)')" = True ] ||
     die "not every event was delivered"

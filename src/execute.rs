@@ -29,9 +29,6 @@ use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, 
 use crate::folded_plan::{self, Folding};
 use crate::guc;
 
-/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura).
-/// `is_local = true`: it ends with the transaction, and with the subtransaction if that fails.
-const SET_HASURA_USER_SQL: &str = "SELECT pg_catalog.set_config('hasura.user', $1, true)";
 
 /// A bounded LRU of kept plans. Eviction scans for the oldest entry: it only happens when a
 /// new shape is planned, which costs far more than scanning a few hundred entries.
@@ -277,12 +274,25 @@ fn session_json(session: &Session) -> Result<String> {
     serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))
 }
 
-fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
-    let stmt = Stmt {
-        sql: SET_HASURA_USER_SQL.to_string(),
-        params: vec![Some(user.to_string())],
-    };
-    first_row(client, &stmt, true)?;
+/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura):
+/// what `set_config('hasura.user', $1, true)` does, without running a statement. Local: it
+/// ends with the transaction, and with the subtransaction if that fails.
+fn set_hasura_user(_client: &mut SpiClient<'_>, user: &str) -> Result<()> {
+    let value = CString::new(user).map_err(|_| GraftError::Internal("the session contains a NUL byte".into()))?;
+    // SAFETY: valid C strings; on the main thread inside a transaction. An invalid value
+    // cannot occur (a placeholder variable takes any string) and would raise an ERROR.
+    unsafe {
+        pg_sys::set_config_option(
+            c"hasura.user".as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            0,
+            false,
+        );
+    }
     Ok(())
 }
 
