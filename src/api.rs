@@ -153,6 +153,7 @@ pub fn apply_request(
     metadata_store::write(store, locked_version + 1, &next)?;
     crate::events::sync::sync_triggers(&next)?;
     crate::events::sync::reset_cron_events(&locked, &next)?;
+    crate::events::sync::archive_removed_triggers(&locked, &next)?;
     cache::invalidate_everywhere(store);
     Ok(response)
 }

@@ -1477,6 +1477,9 @@ mod tests {
         let r = meta(json!({"type": "pg_delete_event_trigger", "args": {"name": "evt1_item"}}));
         assert_eq!(r, json!({"message": "success"}));
         assert!(triggers_on("evt1.item").is_empty());
+        // Its undelivered events are archived, not delivered later.
+        let archived = json_of("SELECT json_agg(archived) FROM graphql.event_log WHERE trigger_name = 'evt1_item'");
+        assert_eq!(archived, json!([true, true, true]));
     }
 
     #[pg_test]

@@ -31,11 +31,11 @@ pub(crate) fn json_as_owner(sql: &str, args: &[DatumWithOid]) -> Result<Option<V
         .transpose()
 }
 
-/// Delete processed history older than `$1` seconds: delivered and errored events (their
-/// invocation logs go with them), and delivered, errored and dead scheduled events; with
+/// Delete processed history older than `$1` seconds: delivered, errored and archived events
+/// (their invocation logs go with them), and delivered, errored and dead scheduled events; with
 /// `include_undelivered`, pending events too. Answers the counts as JSON.
 pub(crate) fn cleanup_sql(include_undelivered: bool) -> String {
-    let events = if include_undelivered { "true" } else { "(delivered OR error)" };
+    let events = if include_undelivered { "true" } else { "(delivered OR error OR archived)" };
     format!(
         "WITH e AS (DELETE FROM graphql.event_log WHERE {events} \
            AND created_at < now() - make_interval(secs => $1) RETURNING 1), \

@@ -128,3 +128,27 @@ pub fn reset_cron_events(old: &Metadata, new: &Metadata) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Pending events of event triggers that were deleted are archived, as Hasura does: never
+/// delivered, and deleted by the cleanup like processed ones.
+pub fn archive_removed_triggers(old: &Metadata, new: &Metadata) -> Result<()> {
+    let names = |md: &Metadata| -> Vec<String> {
+        graft_compiler::events::config::event_triggers(md)
+            .into_iter()
+            .flatten()
+            .map(|t| t.name)
+            .collect()
+    };
+    let kept = names(new);
+    let removed: Vec<String> = names(old).into_iter().filter(|n| !kept.contains(n)).collect();
+    if removed.is_empty() {
+        return Ok(());
+    }
+    super::json_as_owner(
+        "WITH a AS (UPDATE graphql.event_log SET archived = true \
+           WHERE trigger_name = ANY ($1) AND NOT delivered AND NOT error AND NOT archived RETURNING 1) \
+         SELECT count(*)::text FROM a",
+        &[removed.into()],
+    )?;
+    Ok(())
+}
