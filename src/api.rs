@@ -131,6 +131,9 @@ pub fn apply_request(
 
     let unchanged = |response: Value, reload: bool| {
         if reload {
+            // Like Hasura's reload_metadata: also re-create capture triggers that went
+            // missing (a table dropped and re-created under the same name).
+            crate::events::sync::sync_triggers(&current)?;
             cache::invalidate_everywhere(store);
         }
         Ok(response)

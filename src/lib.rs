@@ -8,6 +8,8 @@
 //! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
 //! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
 //! | `folded_plan` | preparing a statement with unchanging parameters folded into constants |
+//! | `events` | event triggers: capture triggers kept in step with the metadata, event-log requests, SQL shorthands |
+//! | `worker` | the background worker delivering events, cron and one-off scheduled events |
 //! | `errors` | the layer's error type and its conversions at the boundary |
 //! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;

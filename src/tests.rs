@@ -1508,6 +1508,11 @@ mod tests {
         assert!(triggers_on("evt3.t").is_empty());
         meta(json!({"type": "replace_metadata", "args": exported}));
         assert_eq!(triggers_on("evt3.t"), ["graft_event_evt3_t_DELETE"]);
+        // A table dropped and re-created loses its triggers; reload_metadata puts them back.
+        run("DROP TABLE evt3.t; CREATE TABLE evt3.t (id int PRIMARY KEY)");
+        assert!(triggers_on("evt3.t").is_empty());
+        meta(json!({"type": "reload_metadata", "args": {}}));
+        assert_eq!(triggers_on("evt3.t"), ["graft_event_evt3_t_DELETE"]);
     }
 
     #[pg_test]
