@@ -37,7 +37,7 @@ const QUARANTINE: Duration = Duration::from_secs(60);
 
 pub fn main_loop(db: &str) {
     let mut w = Worker::new();
-    // SAFETY: plain GUC assignment on the main thread, before any statement.
+    // Keep one stuck statement from stalling deliveries for long.
     in_transaction("settings", || {
         Spi::run("SELECT pg_catalog.set_config('statement_timeout', '60s', false)").map_err(|e| e.to_string())
     });
