@@ -535,10 +535,14 @@ mod tests {
         // The first temporary table creates this backend's temp schema (a namespace
         // invalidation); later ones must not flush the cache.
         run("CREATE TEMP TABLE scratch0 (a int)");
-        // Concurrent tests create thousands of tables: this backend's invalidation queue may
-        // overflow, which resets every cache (rightly). One clean attempt out of a few proves
-        // the filter.
-        let clean = (0..20).any(|i| {
+        // Concurrent tests create thousands of tables and commit metadata: this backend's
+        // invalidation queue may overflow, which resets every cache (rightly). One clean
+        // attempt proves the filter.
+        // Attempts are spread over about two seconds so a burst of commits elsewhere passes.
+        let clean = (0..100).any(|i| {
+            if i > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             cache::reset();
             let first = cache::schema_for("admin", false).unwrap();
             run(&format!(
