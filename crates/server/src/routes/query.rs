@@ -1,0 +1,223 @@
+//! Admin-only JSON APIs: `/v1/metadata` (handed to `graphql.metadata`), the legacy `/v1/query`
+//! and `/v2/query`. `run_sql` (and a `bulk` that contains one) runs here, in one transaction:
+//! each `run_sql` as a simple query, each other request through `graphql.metadata` on the same
+//! connection, so DDL and the metadata that tracks it commit or roll back together.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::{auth_error, error, error_with, is_admin, json_response, AppState, LogInfo};
+use crate::db;
+
+/// Status Hasura answers a metadata error code with.
+fn metadata_status(code: &str) -> u16 {
+    match code {
+        "conflict" => 409,
+        "access-denied" => 401,
+        "not-exists" => 404,
+        "unexpected" => 500,
+        _ => 400,
+    }
+}
+
+/// The metadata function's error object (`{"error", "path", "code"}`), if the answer is one.
+fn metadata_error(resp: &str) -> Option<(u16, String)> {
+    if !resp.starts_with("{\"error\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_str(resp).ok()?;
+    let code = v.get("code")?.as_str()?.to_string();
+    Some((metadata_status(&code), code))
+}
+
+/// Authenticate as admin and parse the body as JSON.
+async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Value, String), Response> {
+    match state.auth.session(headers, None).await {
+        Ok(s) if is_admin(&s) => {}
+        Ok(_) => return Err(error(400, "access-denied", "restricted access : admin only")),
+        Err(e) => return Err(auth_error(e)),
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(error(400, "invalid-json", "request body is not UTF-8"));
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Ok((v, text.to_string())),
+        Err(_) => Err(error(400, "invalid-json", "request body is not valid JSON")),
+    }
+}
+
+fn admin_response(status: u16, body: String, error_code: Option<String>) -> Response {
+    let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error_code });
+    r
+}
+
+/// Forward one request to `graphql.metadata`, giving its errors Hasura's HTTP status.
+async fn forward(state: &AppState, text: &str) -> Response {
+    match db::metadata(&state.pool, text).await {
+        Ok(resp) => match metadata_error(&resp) {
+            Some((status, code)) => admin_response(status, resp, Some(code)),
+            None => admin_response(200, resp, None),
+        },
+        Err(e) => error(500, "postgres-error", &e.0),
+    }
+}
+
+pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    match admin_request(&state, &headers, &body).await {
+        Ok((_, text)) => forward(&state, &text).await,
+        Err(r) => r,
+    }
+}
+
+fn is_run_sql(req: &Value) -> bool {
+    matches!(req.get("type").and_then(|t| t.as_str()), Some("run_sql" | "pg_run_sql"))
+}
+
+/// `/v1/query` and `/v2/query`: `run_sql`, or a `bulk` containing one, runs here; any other
+/// request goes to `graphql.metadata` as is.
+pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, text) = match admin_request(&state, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ty = req.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    let bulk_items = match (ty, req.get("args")) {
+        ("bulk" | "concurrent_bulk", Some(Value::Array(items))) if items.iter().any(is_run_sql) => Some(items.clone()),
+        _ => None,
+    };
+    if is_run_sql(&req) {
+        match run_requests(&state, std::slice::from_ref(&req)).await {
+            Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
+            Err(r) => r,
+        }
+    } else if let Some(items) = bulk_items {
+        match run_requests(&state, &items).await {
+            Ok(results) => admin_response(200, Value::Array(results).to_string(), None),
+            Err(r) => r,
+        }
+    } else {
+        forward(&state, &text).await
+    }
+}
+
+/// `run_sql` arguments, with Hasura's defaults.
+struct RunSql {
+    sql: String,
+    /// Reload the schema afterwards: Hasura's `check_metadata_consistency`, which defaults to
+    /// whether the SQL contains a DDL keyword (and is always off for read-only SQL).
+    reload: bool,
+}
+
+fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
+    let args = req.get("args").and_then(|a| a.as_object()).ok_or_else(|| error(400, "parse-failed", "run_sql: args must be an object"))?;
+    let sql = args.get("sql").and_then(|s| s.as_str()).ok_or_else(|| error(400, "parse-failed", "the key 'sql' was not present"))?;
+    if let Some(source) = args.get("source").and_then(|s| s.as_str()) {
+        if source != "default" {
+            return Err(error(400, "not-exists", &format!("source with name \"{source}\" does not exist")));
+        }
+    }
+    let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
+    let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
+    Ok(RunSql { sql: sql.to_string(), reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
+}
+
+/// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
+pub fn contains_ddl_keyword(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words.iter().enumerate().any(|(i, w)| match *w {
+        "alter" | "drop" | "replace" => true,
+        "create" => words.get(i + 1) == Some(&"function"),
+        "comment" => words.get(i + 1) == Some(&"on"),
+        _ => false,
+    })
+}
+
+/// Run requests in one transaction; the first failure rolls everything back.
+async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
+    let mut client = state.pool.get().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    let tx = client.transaction().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    let mut results = Vec::with_capacity(reqs.len());
+    let mut reload = false;
+    let all_read_only = reqs.iter().all(|r| is_run_sql(r) && r["args"]["read_only"].as_bool() == Some(true));
+    if all_read_only {
+        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    }
+    for req in reqs {
+        if is_run_sql(req) {
+            let r = parse_run_sql(req)?;
+            let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
+            results.push(db::sql_result(&messages));
+            reload |= r.reload;
+        } else {
+            let row = tx
+                .query_one("SELECT graphql.metadata($1::text::json)::text", &[&req.to_string()])
+                .await
+                .map_err(|e| sql_error("SELECT graphql.metadata($1::text::json)::text", e))?;
+            let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
+            if let Some((status, code)) = metadata_error(&resp) {
+                return Err(admin_response(status, resp, Some(code)));
+            }
+            results.push(serde_json::from_str(&resp).unwrap_or(Value::Null));
+        }
+    }
+    if reload {
+        let row = tx
+            .query_one("SELECT graphql.metadata($1::text::json)::text", &[&r#"{"type": "reload_metadata", "args": {}}"#])
+            .await
+            .map_err(|e| sql_error("reload_metadata", e))?;
+        let resp: String = row.get::<_, Option<String>>(0).unwrap_or_default();
+        if let Some((status, code)) = metadata_error(&resp) {
+            return Err(admin_response(status, resp, Some(code)));
+        }
+    }
+    tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    Ok(results)
+}
+
+/// Hasura's run_sql failure: 400 `postgres-error` "query execution failed", the database's
+/// error in `internal`.
+fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
+    match e.as_db_error() {
+        Some(db) => error_with(
+            400,
+            "postgres-error",
+            "query execution failed",
+            Some(json!({
+                "arguments": [],
+                "error": {
+                    "description": db.detail(),
+                    "exec_status": "FatalError",
+                    "hint": db.hint(),
+                    "message": db.message(),
+                    "status_code": db.code().code(),
+                },
+                "prepared": false,
+                "statement": statement,
+            })),
+        ),
+        None => error(500, "postgres-error", &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ddl_keywords() {
+        assert!(contains_ddl_keyword("ALTER TABLE a ADD COLUMN b int"));
+        assert!(contains_ddl_keyword("create or replace view v as select 1"));
+        assert!(contains_ddl_keyword("CREATE FUNCTION f() ..."));
+        assert!(contains_ddl_keyword("comment on table a is 'x'"));
+        assert!(contains_ddl_keyword("drop table a"));
+        assert!(!contains_ddl_keyword("create table a (id int)"));
+        assert!(!contains_ddl_keyword("select dropped from altered"));
+    }
+}
