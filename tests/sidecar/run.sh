@@ -136,3 +136,7 @@ for port in sys.argv[1:]:
 PY
 
 "$TMP/venv/bin/python" tests/sidecar/test_http.py
+
+log "Node test client (graphql-js, graphql-request)"
+(cd tests/sidecar && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+node tests/sidecar/test_node.mjs

@@ -350,6 +350,27 @@ a_rating = gql(RATING_Q, ADMIN).json()["data"]["articles"][0]["rating"]
 b_rating = gql(RATING_Q, ADMIN, url=URL_B).json()["data"]["articles"][0]["rating"]
 check("stringify numeric types", isinstance(a_rating, (int, float)) and isinstance(b_rating, str) and float(b_rating) == a_rating, (a_rating, b_rating))
 
+# B: the GraphiQL console, embedded in the binary.
+ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "crates", "server", "assets", "graphiql")
+r = requests.get(f"{URL_B}/", allow_redirects=False, timeout=5)
+check("/ redirects to the console", r.status_code in (302, 307) and r.headers.get("location") == "/console", (r.status_code, r.headers))
+r = requests.get(f"{URL_B}/console", timeout=5)
+page = r.text
+check("console page", r.status_code == 200 and r.headers["content-type"].startswith("text/html") and "graphiql.min.js" in page, r.status_code)
+for name, ctype in [("graphiql.min.js", "text/javascript"), ("graphiql.min.css", "text/css"), ("react.production.min.js", "text/javascript"),
+                    ("react-dom.production.min.js", "text/javascript"), ("console.js", "text/javascript")]:
+    r = requests.get(f"{URL_B}/console/assets/{name}", timeout=5)
+    with open(os.path.join(ASSETS_DIR, name), "rb") as f:
+        on_disk = f.read()
+    check(f"console asset {name}", r.status_code == 200 and r.headers["content-type"].startswith(ctype) and r.content == on_disk
+          and f"/console/assets/{name}" in page, (r.status_code, r.headers.get("content-type")))
+r = requests.get(f"{URL_B}/console/assets/../../Cargo.toml", timeout=5)
+check("console: no other files", r.status_code == 404, r.status_code)
+r = requests.get(f"{URL_B}/console/assets/nope.js", timeout=5)
+check("console: unknown asset", r.status_code == 404, r.status_code)
+r = requests.get(f"{URL_B}/console/api-explorer", timeout=5)
+check("console sub-route", r.status_code == 200 and r.text == page, r.status_code)
+
 # C: GET auth webhook (client headers forwarded, minus Hasura's list), CORS disabled.
 r = gql(ARTICLES_Q, {"authorization": "Bearer good-user", "x-custom": "yes"}, url=URL_C)
 last = hook_state["last"]

@@ -3,6 +3,7 @@
 
 mod auth;
 mod config;
+mod console;
 mod cors;
 mod db;
 mod http;
@@ -64,6 +65,14 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
     }
     if apis.metrics {
         app = app.route("/v1/metrics", get(routes::ops::metrics));
+    }
+    if state.console {
+        app = app
+            .route("/", get(console::root))
+            .route("/console", get(console::index))
+            .route("/console/", get(console::index))
+            .route("/console/assets/{name}", get(console::asset))
+            .route("/console/{*rest}", get(console::index_any));
     }
     let mut app = app
         .fallback(routes::not_found)
