@@ -274,6 +274,17 @@ r = v2({"type": "run_sql", "args": {"sql": "SELECT count(*) FROM sidecar_notes"}
 check("bulk rolled back", r.json()["result"][1] == ["2"], r.text)
 r = v2({"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES ('x')", "read_only": True}})
 check("run_sql read_only", r.status_code == 400 and r.json()["internal"]["error"]["status_code"] == "25006", r.text)
+r = v2({"type": "bulk", "args": [{"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_notes"}},
+                                  {"type": "run_sql", "args": {"sql": "SELECT 1/0"}}]})
+check("failed bulk keeps the table", r.status_code == 400 and r.json()["internal"]["error"]["status_code"] == "22012"
+      and gql("{ sidecar_notes_aggregate { aggregate { count } } }", ADMIN).json() == {"data": {"sidecar_notes_aggregate": {"aggregate": {"count": 2}}}}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_notes"}})
+tables = [t["table"]["name"] for t in requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()["sources"][0]["tables"]]
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("DROP of a tracked table untracks it", r.status_code == 200 and "sidecar_notes" not in tables and "authors" in tables
+      and consistent["is_consistent"] is True, (r.text, tables, consistent))
+r = gql("{ sidecar_notes { body } }", ADMIN)
+check("dropped table gone from the schema", gql_error(r)[0] == "validation-failed", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"x-hasura-admin-secret": "wrong"})
 check("run_sql needs admin", r.status_code == 401 and r.json()["code"] == "access-denied", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"authorization": f"Bearer {token(claims)}"})

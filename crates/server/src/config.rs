@@ -14,7 +14,7 @@ pub enum HookMode {
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
     /// PostgreSQL connection URL of the database with the graft extension.
-    #[arg(long, env = "HASURA_GRAPHQL_DATABASE_URL")]
+    #[arg(long, env = "HASURA_GRAPHQL_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
     /// Port to listen on.
     #[arg(long, env = "HASURA_GRAPHQL_SERVER_PORT", default_value_t = 8080)]
@@ -23,18 +23,18 @@ pub struct ServeConfig {
     #[arg(long, env = "HASURA_GRAPHQL_SERVER_HOST", default_value = "127.0.0.1")]
     pub server_host: String,
     /// Admin secret; without one (and without JWT or webhook) every request is admin.
-    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRET")]
+    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRET", hide_env_values = true)]
     pub admin_secret: Option<String>,
     /// Several admin secrets, a JSON array of strings (any of them, or the single one, is accepted).
-    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRETS")]
+    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRETS", hide_env_values = true)]
     pub admin_secrets: Option<String>,
     /// JWT configuration, Hasura's JSON: {"type": "HS256", "key": "..."} or {"jwk_url": "..."},
     /// with claims_namespace / claims_namespace_path / claims_map / claims_format, audience,
     /// issuer, allowed_skew, header.
-    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRET")]
+    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Several JWT configurations, a JSON array; the token's `iss` picks one.
-    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRETS")]
+    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRETS", hide_env_values = true)]
     pub jwt_secrets: Option<String>,
     /// Authentication webhook URL (used when no admin secret is sent).
     #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK")]
@@ -43,7 +43,7 @@ pub struct ServeConfig {
     #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK_MODE", value_enum, default_value = "GET")]
     pub auth_hook_mode: HookMode,
     /// In POST mode, send the GraphQL request (query, variables, operationName) to the webhook.
-    #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub auth_hook_send_request_body: bool,
     /// Role for requests without credentials when an admin secret is set.
     #[arg(long, env = "HASURA_GRAPHQL_UNAUTHORIZED_ROLE")]
@@ -53,21 +53,21 @@ pub struct ServeConfig {
     #[arg(long, env = "HASURA_GRAPHQL_CORS_DOMAIN", default_value = "*")]
     pub cors_domain: String,
     /// Send no CORS headers at all.
-    #[arg(long, env = "HASURA_GRAPHQL_DISABLE_CORS", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "HASURA_GRAPHQL_DISABLE_CORS", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub disable_cors: bool,
     /// APIs to serve, comma-separated: graphql, metadata, config, metrics, pgdump
     /// (a disabled API answers 404).
     #[arg(long, env = "HASURA_GRAPHQL_ENABLED_APIS", default_value = "metadata,graphql,pgdump,config")]
     pub enabled_apis: String,
     /// Bearer token required by /v1/metrics (`Authorization: Bearer <secret>`).
-    #[arg(long, env = "HASURA_GRAPHQL_METRICS_SECRET")]
+    #[arg(long, env = "HASURA_GRAPHQL_METRICS_SECRET", hide_env_values = true)]
     pub metrics_secret: Option<String>,
     /// Return bigint, numeric, float8 and money values as JSON strings
     /// (sets graft.stringify_numeric_types on every pooled connection).
-    #[arg(long, env = "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub stringify_numeric_types: bool,
     /// Serve GraphiQL at /console (and redirect / to it).
-    #[arg(long, env = "HASURA_GRAPHQL_ENABLE_CONSOLE", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "HASURA_GRAPHQL_ENABLE_CONSOLE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub enable_console: bool,
     /// Database connections in the pool.
     #[arg(long, env = "HASURA_GRAPHQL_PG_CONNECTIONS", default_value_t = 10)]

@@ -109,6 +109,7 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
 /// `run_sql` arguments, with Hasura's defaults.
 struct RunSql {
     sql: String,
+    cascade: bool,
     /// Reload the schema afterwards: Hasura's `check_metadata_consistency`, which defaults to
     /// whether the SQL contains a DDL keyword (and is always off for read-only SQL).
     reload: bool,
@@ -123,8 +124,9 @@ fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
         }
     }
     let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
+    let cascade = args.get("cascade").and_then(|v| v.as_bool()).unwrap_or(false);
     let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
-    Ok(RunSql { sql: sql.to_string(), reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
+    Ok(RunSql { sql: sql.to_string(), cascade, reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
 }
 
 /// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
@@ -149,36 +151,69 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
     if all_read_only {
         tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
     }
+    // Tables tracked before the first schema-changing SQL: those it drops are untracked after
+    // it (with their permissions and relationships), as Hasura does; `cascade` also removes
+    // what depends on them elsewhere.
+    let mut tracked: Option<Vec<(String, String)>> = None;
+    let mut cascade = false;
     for req in reqs {
         if is_run_sql(req) {
             let r = parse_run_sql(req)?;
+            if r.reload && tracked.is_none() {
+                tracked = Some(tracked_tables(&tx).await?);
+            }
             let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
             results.push(db::sql_result(&messages));
             reload |= r.reload;
+            cascade |= r.cascade;
         } else {
-            let row = tx
-                .query_one("SELECT graphql.metadata($1::text::json)::text", &[&req.to_string()])
-                .await
-                .map_err(|e| sql_error("SELECT graphql.metadata($1::text::json)::text", e))?;
-            let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
-            if let Some((status, code)) = metadata_error(&resp) {
-                return Err(admin_response(status, resp, Some(code)));
-            }
-            results.push(serde_json::from_str(&resp).unwrap_or(Value::Null));
+            results.push(metadata_in_tx(&tx, &req.to_string()).await?);
+        }
+    }
+    if let Some(before) = tracked {
+        for (schema, name) in dropped_tables(&tx, &before).await? {
+            let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": schema, "name": name}, "cascade": cascade}});
+            metadata_in_tx(&tx, &untrack.to_string()).await?;
         }
     }
     if reload {
-        let row = tx
-            .query_one("SELECT graphql.metadata($1::text::json)::text", &[&r#"{"type": "reload_metadata", "args": {}}"#])
-            .await
-            .map_err(|e| sql_error("reload_metadata", e))?;
-        let resp: String = row.get::<_, Option<String>>(0).unwrap_or_default();
-        if let Some((status, code)) = metadata_error(&resp) {
-            return Err(admin_response(status, resp, Some(code)));
-        }
+        metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
     }
     tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
     Ok(results)
+}
+
+/// One metadata request on the transaction's connection; its error aborts the transaction.
+async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> Result<Value, Response> {
+    const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
+    let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
+    let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
+    if let Some((status, code)) = metadata_error(&resp) {
+        return Err(admin_response(status, resp, Some(code)));
+    }
+    Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
+}
+
+/// (schema, name) of every tracked table and view.
+async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, String)>, Response> {
+    let md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
+    let tables = md["sources"].as_array().into_iter().flatten().flat_map(|s| s["tables"].as_array().into_iter().flatten());
+    Ok(tables
+        .filter_map(|t| {
+            let t = &t["table"];
+            Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string()))
+        })
+        .collect())
+}
+
+/// The tables of `before` that no longer exist.
+async fn dropped_tables(tx: &tokio_postgres::Transaction<'_>, before: &[(String, String)]) -> Result<Vec<(String, String)>, Response> {
+    const SQL: &str = "SELECT s, n FROM unnest($1::text[], $2::text[]) AS t(s, n) \
+                       WHERE to_regclass(format('%I.%I', s, n)) IS NULL";
+    let schemas: Vec<&str> = before.iter().map(|(s, _)| s.as_str()).collect();
+    let names: Vec<&str> = before.iter().map(|(_, n)| n.as_str()).collect();
+    let rows = tx.query(SQL, &[&schemas, &names]).await.map_err(|e| sql_error(SQL, e))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Hasura's run_sql failure: 400 `postgres-error` "query execution failed", the database's
