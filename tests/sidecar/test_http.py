@@ -70,7 +70,7 @@ hook_state = {"calls": 0, "last": None}
 
 def hook_answer(auth):
     if auth == "Bearer good-user":
-        return 200, {"X-Hasura-Role": "user", "X-Hasura-User-Id": "2", "Cache-Control": "max-age=60"}
+        return 200, {"X-Hasura-Role": "user", "X-Hasura-User-Id": "2", "Cache-Control": "max-age=60"}, [("Set-Cookie", "graft_session=abc; Path=/; HttpOnly")]
     if auth == "Bearer fresh-user":  # no cache lifetime: asked every time
         return 200, {"X-Hasura-Role": "user", "X-Hasura-User-Id": "2"}
     if auth == "Bearer norole":
@@ -101,7 +101,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/hook-get":
             hook_state["calls"] += 1
             hook_state["last"] = {"method": "GET", "headers": {k.lower(): v for k, v in self.headers.items()}}
-            return self.reply(*hook_answer(self.headers.get("Authorization")))
+            return self.reply(*hook_answer(self.headers.get("Authorization"))[:3])
         self.reply(404, {})
 
     def do_POST(self):
@@ -109,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/hook":
             hook_state["calls"] += 1
             hook_state["last"] = {"method": "POST", "body": body}
-            return self.reply(*hook_answer(body.get("headers", {}).get("authorization")))
+            return self.reply(*hook_answer(body.get("headers", {}).get("authorization"))[:3])
         self.reply(404, {})
 
 
@@ -322,12 +322,14 @@ check("console disabled", r.status_code == 404, r.status_code)
 # B: POST auth webhook, session from its answer, cached by its Cache-Control.
 r = gql(ARTICLES_Q, {"authorization": "Bearer good-user"}, url=URL_B)
 check("webhook POST user", r.json() == USER_ARTICLES, r.text)
+check("webhook Set-Cookie passed on", r.headers.get("set-cookie") == "graft_session=abc; Path=/; HttpOnly", r.headers)
 last = hook_state["last"]
 check("webhook POST body", last["method"] == "POST" and last["body"]["request"]["query"] == ARTICLES_Q
       and last["body"]["headers"].get("authorization") == "Bearer good-user" and "content-type" not in last["body"]["headers"], last)
 calls = hook_state["calls"]
 r = gql(ARTICLES_Q, {"authorization": "Bearer good-user"}, url=URL_B)
-check("webhook cached", r.json() == USER_ARTICLES and hook_state["calls"] == calls, hook_state["calls"])
+check("webhook cached", r.json() == USER_ARTICLES and hook_state["calls"] == calls
+      and r.headers.get("set-cookie") == "graft_session=abc; Path=/; HttpOnly", (hook_state["calls"], r.headers))
 gql(ARTICLES_Q, {"authorization": "Bearer fresh-user"}, url=URL_B)
 gql(ARTICLES_Q, {"authorization": "Bearer fresh-user"}, url=URL_B)
 check("webhook without cache headers asked each time", hook_state["calls"] == calls + 2, hook_state["calls"])

@@ -89,18 +89,24 @@ impl Auth {
         self.secret_digests.iter().fold(false, |acc, s| acc | bool::from(d.ct_eq(s)))
     }
 
-    /// The session of a request, or why it is refused. `request` is the GraphQL request body
-    /// (sent to a POST auth webhook).
+    /// The session of a request, or why it is refused.
     pub async fn session(&self, h: &HeaderMap, request: Option<&Value>) -> Result<Session, AuthError> {
+        self.authenticate(h, request).await.map(|g| g.session)
+    }
+
+    /// The session and the cookies the auth webhook sets. `request` is the GraphQL request
+    /// body (sent to a POST auth webhook).
+    pub async fn authenticate(&self, h: &HeaderMap, request: Option<&Value>) -> Result<webhook::Granted, AuthError> {
+        let granted = |session| webhook::Granted { session, set_cookies: Vec::new() };
         let vars = session_headers(h);
         // No secret configured: everyone is admin unless a role is asked for.
         if self.secret_digests.is_empty() {
-            return Ok(with_role(vars, "admin"));
+            return Ok(granted(with_role(vars, "admin")));
         }
         let given = header(h, "x-hasura-admin-secret").or_else(|| header(h, "x-hasura-access-key"));
         if let Some(g) = given {
             if self.secret_matches(g) {
-                return Ok(with_role(vars, "admin"));
+                return Ok(granted(with_role(vars, "admin")));
             }
             return Err(denied(401, "access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key"));
         }
@@ -109,7 +115,7 @@ impl Auth {
         }
         if let Some(jwt) = &self.jwt {
             if let Some(s) = jwt.session(h, header(h, "x-hasura-role")).await? {
-                return Ok(s);
+                return Ok(granted(s));
             }
             if self.unauthorized_role.is_none() {
                 return Err(denied(400, "invalid-headers", "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"));
@@ -119,7 +125,7 @@ impl Auth {
             Some(role) => {
                 let mut m = Map::new();
                 m.insert("x-hasura-role".into(), Value::String(role.clone()));
-                Ok(m)
+                Ok(granted(m))
             }
             None => Err(denied(401, "access-denied", "x-hasura-admin-secret/x-hasura-access-key required, but not found")),
         }

@@ -3,7 +3,7 @@
 //! object of session variables (`x-hasura-role` required); 401 denies the request; anything
 //! else is an internal error. An answer that carries `Cache-Control: max-age` or `Expires`
 //! (in its body, as Hasura reads them, or as HTTP headers) is reused for identical requests
-//! until then.
+//! until then. `Set-Cookie` headers of the hook's answer are passed on to the client.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -42,7 +42,14 @@ pub struct Webhook {
     mode: HookMode,
     send_body: bool,
     client: reqwest::Client,
-    cache: Mutex<HashMap<[u8; 32], (Session, Instant)>>,
+    cache: Mutex<HashMap<[u8; 32], (Granted, Instant)>>,
+}
+
+/// What the hook granted: the session and the cookies it sets on the client.
+#[derive(Clone, Debug, Default)]
+pub struct Granted {
+    pub session: Session,
+    pub set_cookies: Vec<String>,
 }
 
 impl Webhook {
@@ -51,7 +58,7 @@ impl Webhook {
     }
 
     /// The session the hook grants this request.
-    pub async fn session(&self, h: &HeaderMap, request: Option<&Value>) -> Result<Session, AuthError> {
+    pub async fn session(&self, h: &HeaderMap, request: Option<&Value>) -> Result<Granted, AuthError> {
         let forwarded: Vec<(String, String)> = h
             .iter()
             .filter(|(k, _)| !SKIPPED.contains(&k.as_str()))
@@ -83,6 +90,8 @@ impl Webhook {
         let resp = req.send().await.map_err(|_| denied(500, "unexpected", "webhook authentication request failed"))?;
         let status = resp.status().as_u16();
         let ttl = expiry(resp.headers());
+        let set_cookies: Vec<String> =
+            resp.headers().get_all(reqwest::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
         let text = resp.text().await.map_err(|_| denied(500, "unexpected", "webhook authentication request failed"))?;
         let (session, body_ttl) = match status {
             200 => session_from_body(&text)?,
@@ -98,9 +107,9 @@ impl Webhook {
                     cache.clear();
                 }
             }
-            cache.insert(key, (session.clone(), Instant::now() + ttl));
+            cache.insert(key, (Granted { session: session.clone(), set_cookies: set_cookies.clone() }, Instant::now() + ttl));
         }
-        Ok(session)
+        Ok(Granted { session, set_cookies })
     }
 }
 

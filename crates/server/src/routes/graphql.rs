@@ -38,8 +38,8 @@ async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) ->
 
 pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
-    let session = match state.auth.session(&headers, parsed.as_ref().ok()).await {
-        Ok(s) => s,
+    let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok()).await {
+        Ok(g) => (g.session, g.set_cookies),
         Err(e) => return error_200(e.code, &e.message, None),
     };
     let role = session.get("x-hasura-role").and_then(|r| r.as_str()).map(str::to_string);
@@ -59,6 +59,11 @@ pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         _ => return error_200("parse-failed", "expected an object or an array of GraphQL requests", role),
     };
     let mut r = json_response(StatusCode::OK, body);
+    for c in set_cookies {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+            r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
     r.extensions_mut().insert(LogInfo { role, error_code: None });
     r
 }
