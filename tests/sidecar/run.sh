@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sidecar integration test: a throwaway PostgreSQL with the demo blog, three `graft serve`
 # instances in front of it, and real HTTP clients:
-#   A  admin secrets + four JWT configs (HS256, RS256 from a JWKS URL, cookie + claims_map,
-#      custom header + stringified claims), metrics behind the admin secret, CORS `*`
+#   A  admin secrets + five JWT configs (HS256, RS256 from a JWKS URL, cookie + claims_map,
+#      custom header + stringified claims, RS256 X.509 certificate), metrics behind the admin
+#      secret, CORS `*`
 #   B  POST auth webhook, only graphql+metrics enabled, metrics secret, CORS domain list,
 #      stringified numerics, GraphiQL console
 #   C  GET auth webhook, CORS disabled
@@ -91,6 +92,25 @@ start_sidecar() {
     SIDECAR_PIDS+=($!)
 }
 
+# An RSA key and a self-signed X.509 certificate for it (Hasura accepts certificates as keys).
+"$TMP/venv/bin/python" - "$TMP" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graft-x509")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256()))
+open(f"{sys.argv[1]}/x509-key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+open(f"{sys.argv[1]}/x509-cert.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+PY
+export GRAFT_X509_KEY="$TMP/x509-key.pem"
+CERT_JSON=$("$TMP/venv/bin/python" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$TMP/x509-cert.pem")
+
 JWT_SECRETS=$(cat <<JSON
 [{"type": "HS256", "key": "$JWT_KEY"},
  {"jwk_url": "http://127.0.0.1:$JWKS_PORT/jwks", "issuer": "graft-jwk", "claims_namespace_path": "\$.hasura.claims"},
@@ -98,7 +118,8 @@ JWT_SECRETS=$(cat <<JSON
   "claims_map": {"x-hasura-allowed-roles": {"path": "\$.roles"}, "x-hasura-default-role": {"path": "\$.roles[0]"},
                  "x-hasura-user-id": {"path": "\$.sub"}, "x-hasura-org": {"path": "\$.org", "default": "none"}}},
  {"type": "HS256", "key": "$JWT_KEY2", "issuer": "graft-custom", "header": {"type": "CustomHeader", "name": "X-Graft-Token"},
-  "claims_format": "stringified_json"}]
+  "claims_format": "stringified_json"},
+ {"type": "RS256", "key": $CERT_JSON, "issuer": "graft-x509"}]
 JSON
 )
 start_sidecar a "$HTTP_PORT" \

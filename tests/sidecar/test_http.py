@@ -233,6 +233,11 @@ check("claims_map path missing", gql_error(r)[0] == "jwt-invalid-claims", r.text
 custom = jwt.encode({"iss": "graft-custom", "https://hasura.io/jwt/claims": json.dumps(claims)}, KEY2, algorithm="HS256")
 r = gql(ARTICLES_Q, {"x-graft-token": custom})
 check("custom header + stringified claims", r.json() == USER_ARTICLES, r.text)
+x509_key = open(os.environ["GRAFT_X509_KEY"], "rb").read()
+r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": "graft-x509", "https://hasura.io/jwt/claims": claims}, x509_key, algorithm="RS256")})
+check("RS256 key given as an X.509 certificate", r.json() == USER_ARTICLES, r.text)
+r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": "graft-x509", "https://hasura.io/jwt/claims": claims}, RSA1, algorithm="RS256")})
+check("X.509 config: other key refused", gql_error(r)[0] == "invalid-jwt", r.text)
 r = gql(ARTICLES_Q, {"authorization": f"Bearer {custom}"})
 check("token in the wrong place", gql_error(r)[0] == "invalid-jwt", r.text)
 

@@ -90,6 +90,27 @@ fn parse_alg(name: &str) -> Result<Algorithm, String> {
     name.parse().map_err(|_| format!("unsupported JWT type {name:?}"))
 }
 
+/// The public key of an X.509 certificate (PEM): the `subjectPublicKey` bits of its
+/// `subjectPublicKeyInfo` (PKCS#1 for RSA, the point for EC, the raw key for Ed25519).
+fn cert_public_key(pem_text: &str) -> Result<Vec<u8>, String> {
+    use simple_asn1::ASN1Block::{BitString, Explicit, Sequence, Unknown};
+    let bad = |why: &str| format!("JWT key: not a usable X.509 certificate ({why})");
+    let p = pem::parse(pem_text.trim()).map_err(|e| bad(&e.to_string()))?;
+    if p.tag() != "CERTIFICATE" {
+        return Err(bad("PEM block is not a CERTIFICATE"));
+    }
+    let blocks = simple_asn1::from_der(p.contents()).map_err(|e| bad(&e.to_string()))?;
+    let Some(Sequence(_, cert)) = blocks.first() else { return Err(bad("no certificate sequence")) };
+    let Some(Sequence(_, tbs)) = cert.first() else { return Err(bad("no tbsCertificate")) };
+    // version [0] (optional), serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo
+    let skip = usize::from(matches!(tbs.first(), Some(Explicit(..) | Unknown(..))));
+    let Some(Sequence(_, spki)) = tbs.get(skip + 5) else { return Err(bad("no subjectPublicKeyInfo")) };
+    match spki.get(1) {
+        Some(BitString(_, _, bits)) => Ok(bits.clone()),
+        _ => Err(bad("no subjectPublicKey")),
+    }
+}
+
 impl Provider {
     fn new(cfg: JwtConfig, client: &reqwest::Client) -> Result<Provider, String> {
         let keys = match (&cfg.key, &cfg.jwk_url) {
@@ -99,14 +120,22 @@ impl Provider {
             (Some(key), None) => {
                 let alg = parse_alg(cfg.alg.as_deref().ok_or("JWT config: `type` is required with `key`")?)?;
                 let k = key.as_bytes();
-                let dk = match alg {
-                    Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => DecodingKey::from_secret(k),
-                    Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512 => {
-                        DecodingKey::from_rsa_pem(k).map_err(|e| format!("JWT key: {e}"))?
-                    }
-                    Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(k).map_err(|e| format!("JWT key: {e}"))?,
-                    Algorithm::EdDSA => DecodingKey::from_ed_pem(k).map_err(|e| format!("JWT key: {e}"))?,
-                    other => return Err(format!("unsupported JWT type {other:?}")),
+                let cert = if key.contains("BEGIN CERTIFICATE") { Some(cert_public_key(key)?) } else { None };
+                let dk = match (alg, cert) {
+                    (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512, _) => DecodingKey::from_secret(k),
+                    (Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512, c) => match c {
+                        Some(der) => DecodingKey::from_rsa_der(&der),
+                        None => DecodingKey::from_rsa_pem(k).map_err(|e| format!("JWT key: {e}"))?,
+                    },
+                    (Algorithm::ES256 | Algorithm::ES384, c) => match c {
+                        Some(der) => DecodingKey::from_ec_der(&der),
+                        None => DecodingKey::from_ec_pem(k).map_err(|e| format!("JWT key: {e}"))?,
+                    },
+                    (Algorithm::EdDSA, c) => match c {
+                        Some(der) => DecodingKey::from_ed_der(&der),
+                        None => DecodingKey::from_ed_pem(k).map_err(|e| format!("JWT key: {e}"))?,
+                    },
+                    (other, _) => return Err(format!("unsupported JWT type {other:?}")),
                 };
                 Keys::Static(alg, dk)
             }
@@ -469,6 +498,21 @@ mod tests {
         let a = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}"}}"#));
         let e = session(&a, headers(&[("authorization", format!("Basic {t}"))])).await.unwrap_err();
         assert_eq!((e.code, e.message.as_str()), ("invalid-headers", "Malformed Authorization header"));
+    }
+
+    /// A self-signed certificate (`openssl req -x509 -newkey rsa:2048 -subj /CN=graft-test`).
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIDCzCCAfOgAwIBAgIUe3v8thcV/blG/Wrj0KJOO0R6v8cwDQYJKoZIhvcNAQEL\nBQAwFTETMBEGA1UEAwwKZ3JhZnQtdGVzdDAeFw0yNjExMjUxMDE0NTBaFw0zNjEx\nMjIxMDE0NTBaMBUxEzARBgNVBAMMCmdyYWZ0LXRlc3QwggEiMA0GCSqGSIb3DQEB\nAQUAA4IBDwAwggEKAoIBAQCl++1ipRNuJvRP7c+LrxxPXtJX5VKXXwAI8+AO2999\n9o5ZD5kQShmA0eoY7zcEckN47D0bTkGHBUoq4s2tmoS2wy/hIKX1DaZDAuQII4ua\n4g+Cd5GmCeIlzaRgbiS7TXSJKfj2XHcQ4Wo8/8nkgexV0PSS1cra1NbxrTmsVQPZ\nsf4J0Mk/DPwGTkl+5BgPIXG5FM/K02maKzcP+YnEZsL7soS7sN8mFResUY/SRxIZ\nldE9OoE/31Enw0M83XmopIQhwoG69+ItxE/+m0WgZUY460TKTtDjWk9lULLqJkpK\nZSL23lsf3xR0SJ33KkMRpxEPqnAg40/6qN9e4dLmq3pFAgMBAAGjUzBRMB0GA1Ud\nDgQWBBSx66xACDY2uNBnsZUaeuunIh38KTAfBgNVHSMEGDAWgBSx66xACDY2uNBn\nsZUaeuunIh38KTAPBgNVHRMBAf8EBTADAQH/MA0GCSqGSIb3DQEBCwUAA4IBAQAw\n34XaieZBy6Uz3rGAJIMAQW1WKHB8OWSkZ5s5YzhOLvMGCss+cfxt0emirXa+IhPR\nFquFLp6LpXwz8X7QA51g9tY1Y2YCMG939isuLB/99i+WU/2v6JRDzA1hxDsEEV60\n9Sm7UmSIGbRbuaj5Tg/Q4JrrbWMBOq1xk3+FG6DWN+neIxhGvsCZ/S9+s2huXkIA\nAO4U95PfMspR+tgKH7z93OhflhnxjD2RyTt8zStARSS91mRcXZevEsoDcLEseTJ4\n6KEDb2BLe5qQqDrnyjIUA7++a9KhF4+G96NoNLYJ7E3FwJHFEQma0ZMj+TU1aeMw\nGKCJWH47x0g4KbREaLGv\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn x509_certificate_keys() {
+        let der = cert_public_key(CERT).unwrap();
+        // PKCS#1 RSAPublicKey: SEQUENCE { modulus (2048 bits), exponent 65537 }.
+        assert_eq!(der[0], 0x30);
+        assert!(der.len() > 256 && der.ends_with(&[0x02, 0x03, 0x01, 0x00, 0x01]), "{der:?}");
+        let cfg = serde_json::json!({"type": "RS256", "key": CERT}).to_string();
+        assert!(JwtAuth::new(Some(&cfg), None, &reqwest::Client::new()).is_ok());
+        let not_cert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----";
+        assert!(cert_public_key(not_cert).is_err());
     }
 
     #[tokio::test]
