@@ -299,7 +299,7 @@ check("legacy /v1/query run_sql", r.json() == {"result_type": "TuplesOk", "resul
 
 # Request ids, http-log lines, metrics behind the admin secret, CORS `*`, config API.
 rid = str(uuid.uuid4())
-r = gql("{ authors_by_pk(id: 1) { id } }", {**ADMIN, "x-request-id": rid})
+r = r_logged = gql("{ authors_by_pk(id: 1) { id } }", {**ADMIN, "x-request-id": rid})
 check("x-request-id echoed", r.headers.get("x-request-id") == rid, r.headers)
 r = gql("{ authors_by_pk(id: 1) { id } }", ADMIN)
 check("x-request-id generated", len(r.headers.get("x-request-id", "")) == 36, r.headers)
@@ -309,7 +309,8 @@ startup = [l for l in logs if l.get("type") == "startup"]
 check("startup log", startup and startup[0]["detail"]["info"]["port"] == int(URL.rsplit(":", 1)[1]), startup)
 mine = [l for l in logs if l.get("type") == "http-log" and l["detail"]["request_id"] == rid]
 check("http-log line", len(mine) == 1 and mine[0]["detail"]["http_info"]["status"] == 200
-      and mine[0]["detail"]["http_info"]["url"] == "/v1/graphql" and mine[0]["detail"]["operation"]["user_vars"] == {"x-hasura-role": "admin"}, mine)
+      and mine[0]["detail"]["http_info"]["url"] == "/v1/graphql" and mine[0]["detail"]["operation"]["user_vars"] == {"x-hasura-role": "admin"}
+      and mine[0]["detail"]["http_info"]["ip"] == "127.0.0.1" and mine[0]["detail"]["operation"]["response_size"] == len(r_logged.content), mine)
 r = requests.get(f"{URL}/v1/metrics", timeout=5)
 check("metrics need the admin secret", r.status_code == 400 and r.json()["code"] == "access-denied", r.text)
 r = requests.get(f"{URL}/v1/metrics", headers={"x-hasura-admin-secret": "wrong"}, timeout=5)

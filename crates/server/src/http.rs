@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::body::HttpBody;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -30,7 +33,14 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
     let method = req.method().to_string();
     let url = req.uri().path().to_string();
     let version = format!("{:?}", req.version());
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
+    // The client address: the first X-Forwarded-For hop behind a proxy, else the peer.
+    let ip = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()));
     let mut resp = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -39,7 +49,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
     let status = resp.status().as_u16();
     state.metrics.observe(&endpoint, &method, status, elapsed);
     let info = resp.extensions().get::<LogInfo>().cloned().unwrap_or_default();
-    let size = resp.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let size = resp.body().size_hint().exact();
     logs::emit(
         "http-log",
         if status >= 500 { "error" } else { "info" },
@@ -53,7 +63,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
                 "request_read_time": null,
                 "query_execution_time": elapsed,
             },
-            "http_info": {"status": status, "http_version": version, "url": url, "method": method, "ip": forwarded},
+            "http_info": {"status": status, "http_version": version, "url": url, "method": method, "ip": ip},
         }),
     );
     resp
