@@ -1,8 +1,10 @@
 // Talks to a running `graft serve` (instance A of run.sh) with real Node clients:
 // graphql-js checks the introspection of two roles (buildClientSchema, validateSchema,
-// validate), graphql-request runs a query, a batch, a mutation and an error case.
+// validate), graphql-http runs the spec's MUST audits, graphql-request runs a query, a batch,
+// mutations and error cases.
 import { createHmac } from "node:crypto";
 import { buildClientSchema, getIntrospectionQuery, parse, validate, validateSchema } from "graphql";
+import { serverAudits } from "graphql-http";
 import { ClientError, GraphQLClient, gql } from "graphql-request";
 
 const URL = `${process.env.GRAFT_URL}/v1/graphql`;
@@ -53,6 +55,14 @@ check("user has no authors", !Object.keys(userSchema.getQueryType().getFields())
 const doc = parse("query ($id: Int!) { authors_by_pk(id: $id) { name articles { title } } }");
 check("document validates against admin schema", validate(adminSchema, doc).length === 0, validate(adminSchema, doc).map(String));
 check("document invalid for user", validate(userSchema, doc).length > 0);
+
+// The GraphQL-over-HTTP spec's MUST audits (graphql-http); the SHOULD ones expect 4xx for
+// invalid requests, where Hasura (and so Graft) answers 200.
+for (const audit of serverAudits({ url: URL })) {
+  if (!audit.name.startsWith("MUST")) continue;
+  const r = await audit.fn();
+  check(`graphql-http: ${audit.name}`, r.status === "ok", r.reason);
+}
 
 // graphql-request: query with variables, batch, mutation, errors.
 const admin = new GraphQLClient(URL, { headers: ADMIN });
