@@ -404,6 +404,11 @@ impl JwtAuth {
         for (provider, token) in found {
             match provider.verify(&token).await {
                 Ok(payload) => {
+                    // jose (Hasura) also refuses tokens issued in the future.
+                    let now = jsonwebtoken::get_current_timestamp();
+                    if payload.get("iat").and_then(|i| i.as_f64()).is_some_and(|iat| iat > (now + provider.skew) as f64) {
+                        return Err(invalid_jwt("JWTIssuedAtFuture".into()));
+                    }
                     let claims = provider.claims(&payload)?;
                     return session_from_claims(claims, role_header).map(Some);
                 }
@@ -461,6 +466,18 @@ mod tests {
         let t = token(json!({"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user"}));
         assert!(session(&a, headers(&[("authorization", format!("Bearer {t}"))])).await.unwrap().is_some());
         assert!(JwtAuth::new(Some(r#"{"type": "HS256", "key": "k", "claims_namespace": "a", "claims_namespace_path": "$"}"#), None, &reqwest::Client::new()).is_err());
+    }
+
+    #[tokio::test]
+    async fn issued_in_the_future() {
+        let a = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}"}}"#));
+        let c = |iat: u64| json!({"iat": iat, "https://hasura.io/jwt/claims": {"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user"}});
+        let now = jsonwebtoken::get_current_timestamp();
+        assert!(session(&a, headers(&[("authorization", format!("Bearer {}", token(c(now - 5))))])).await.unwrap().is_some());
+        let e = session(&a, headers(&[("authorization", format!("Bearer {}", token(c(now + 600))))])).await.unwrap_err();
+        assert_eq!(e.message, "Could not verify JWT: JWTIssuedAtFuture");
+        let a = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}", "allowed_skew": 900}}"#));
+        assert!(session(&a, headers(&[("authorization", format!("Bearer {}", token(c(now + 600))))])).await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -3,6 +3,9 @@
 //! each `run_sql` as a simple query, each other request through `graphql.metadata` on the same
 //! connection, so DDL and the metadata that tracks it commit or roll back together.
 
+// Handlers return a ready `Response` as their error: large, but built once per request.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
