@@ -6,7 +6,7 @@
 #      secret, CORS `*`
 #   B  POST auth webhook, only graphql+metrics enabled, metrics secret, CORS domain list,
 #      stringified numerics, GraphiQL console
-#   C  GET auth webhook, CORS disabled
+#   C  GET auth webhook, CORS disabled, only startup and webhook logs
 # The Python client (requests, PyJWT, cryptography) also runs the JWKS server and the webhook;
 # then a Node client (graphql-js, graphql-request) checks introspection, queries and errors.
 # The extension must be installed (cargo pgrx install); the sidecar is built here.
@@ -69,7 +69,7 @@ JWT_KEY="graft-test-key-0123456789abcdef0123456789"
 JWT_KEY2="graft-cookie-key-0123456789abcdef01234567"
 export GRAFT_URL="http://127.0.0.1:$HTTP_PORT" GRAFT_URL_B="http://127.0.0.1:$PORT_B" GRAFT_URL_C="http://127.0.0.1:$PORT_C"
 export GRAFT_ADMIN_SECRET="s3cret" GRAFT_JWT_KEY="$JWT_KEY" GRAFT_JWT_KEY2="$JWT_KEY2"
-export GRAFT_JWKS_PORT="$JWKS_PORT" GRAFT_HOOK_PORT="$HOOK_PORT" GRAFT_LOG_A="$TMP/sidecar-a.log"
+export GRAFT_JWKS_PORT="$JWKS_PORT" GRAFT_HOOK_PORT="$HOOK_PORT" GRAFT_LOG_A="$TMP/sidecar-a.log" GRAFT_LOG_B="$TMP/sidecar-b.log" GRAFT_LOG_C="$TMP/sidecar-c.log"
 export GRAFT_PG_RESTART="$TMP/restart-pg.sh"
 cat > "$GRAFT_PG_RESTART" <<SH
 #!/usr/bin/env bash
@@ -139,7 +139,8 @@ start_sidecar b "$PORT_B" \
 start_sidecar c "$PORT_C" \
     HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
     HASURA_GRAPHQL_AUTH_HOOK="http://127.0.0.1:$HOOK_PORT/hook-get" \
-    HASURA_GRAPHQL_DISABLE_CORS="true"
+    HASURA_GRAPHQL_DISABLE_CORS="true" \
+    HASURA_GRAPHQL_ENABLED_LOG_TYPES="startup,webhook-log"
 
 # Wait for /healthz (python, not curl: a fresh machine may not have curl).
 python3 - "$HTTP_PORT" "$PORT_B" "$PORT_C" <<'PY' || die "graft serve did not become healthy"

@@ -407,6 +407,17 @@ check("cors disabled", "access-control-allow-origin" not in r.headers, r.headers
 r = requests.get(f"{URL_C}/v1/metrics", headers=ADMIN, timeout=5)
 check("metrics API off by default", r.status_code == 404, r.status_code)
 
+# Logs: webhook failures as webhook-log lines; C writes no http-log lines.
+def log_lines(path):
+    return [json.loads(line) for line in open(path) if line.startswith("{")]
+
+
+hook_logs = [l for l in log_lines(os.environ["GRAFT_LOG_B"]) if l["type"] == "webhook-log"]
+check("webhook-log lines", {l["detail"]["status_code"] for l in hook_logs} >= {401, 500}
+      and all(l["level"] == "error" and l["detail"]["url"].endswith("/hook") for l in hook_logs), hook_logs)
+c_types = {l["type"] for l in log_lines(os.environ["GRAFT_LOG_C"])}
+check("enabled log types", c_types == {"startup", "webhook-log"}, c_types)
+
 # Database restart: clean errors while down, recovery without restarting the sidecar.
 restart = os.environ["GRAFT_PG_RESTART"]
 subprocess.run([restart, "stop"], check=True)

@@ -69,6 +69,12 @@ pub struct ServeConfig {
     /// Serve GraphiQL at /console (and redirect / to it).
     #[arg(long, env = "HASURA_GRAPHQL_ENABLE_CONSOLE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub enable_console: bool,
+    /// Log types to write, comma-separated (startup is always written).
+    #[arg(long, env = "HASURA_GRAPHQL_ENABLED_LOG_TYPES", default_value = "startup,http-log,webhook-log,websocket-log,jwk-refresh-log")]
+    pub enabled_log_types: String,
+    /// Lowest log level written: debug, info, warn or error.
+    #[arg(long, env = "HASURA_GRAPHQL_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
     /// Database connections in the pool.
     #[arg(long, env = "HASURA_GRAPHQL_PG_CONNECTIONS", default_value_t = 10)]
     pub pg_connections: usize,

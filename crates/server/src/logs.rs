@@ -1,7 +1,11 @@
-//! Hasura-shaped JSON log lines on stdout: `{"timestamp", "level", "type", "detail"}` with the
-//! types `startup` and `http-log`.
+//! Hasura-shaped JSON log lines on stdout: `{"timestamp", "level", "type", "detail"}`. Types:
+//! `startup`, `http-log`, `webhook-log` (auth webhook failures), `jwk-refresh-log`, `shutdown`;
+//! `HASURA_GRAPHQL_ENABLED_LOG_TYPES` picks which are written (`startup` always is) and
+//! `HASURA_GRAPHQL_LOG_LEVEL` the lowest level.
 
+use std::collections::HashSet;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -30,7 +34,42 @@ pub fn timestamp(t: SystemTime) -> String {
     )
 }
 
+struct Filter {
+    types: HashSet<String>,
+    min_level: u8,
+}
+
+static FILTER: OnceLock<Filter> = OnceLock::new();
+
+fn level_rank(level: &str) -> Option<u8> {
+    match level {
+        "debug" => Some(0),
+        "info" => Some(1),
+        "warn" => Some(2),
+        "error" => Some(3),
+        _ => None,
+    }
+}
+
+/// Set the enabled types (comma-separated) and the lowest level, once at startup.
+pub fn init(types: &str, level: &str) -> Result<(), String> {
+    let min_level = level_rank(&level.to_ascii_lowercase()).ok_or_else(|| format!("HASURA_GRAPHQL_LOG_LEVEL: unknown level {level:?}"))?;
+    let types = types.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    let _ = FILTER.set(Filter { types, min_level });
+    Ok(())
+}
+
+fn enabled(kind: &str, level: &str) -> bool {
+    match FILTER.get() {
+        None => true,
+        Some(f) => (kind == "startup" || f.types.contains(kind)) && level_rank(level).unwrap_or(1) >= f.min_level,
+    }
+}
+
 pub fn emit(kind: &str, level: &str, detail: Value) {
+    if !enabled(kind, level) {
+        return;
+    }
     let line = json!({"timestamp": timestamp(SystemTime::now()), "level": level, "type": kind, "detail": detail});
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -40,6 +79,17 @@ pub fn emit(kind: &str, level: &str, detail: Value) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn filter() {
+        assert!(enabled("http-log", "info")); // before init: everything
+        init("http-log, webhook-log", "warn").unwrap();
+        assert!(!enabled("http-log", "info"));
+        assert!(enabled("http-log", "error"));
+        assert!(enabled("startup", "warn"));
+        assert!(!enabled("jwk-refresh-log", "error"));
+        assert!(init("http-log", "loud").is_err());
+    }
 
     #[test]
     fn timestamps() {

@@ -38,6 +38,10 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let Cli { command: Command::Serve(cfg) } = Cli::parse();
+    if let Err(e) = logs::init(&cfg.enabled_log_types, &cfg.log_level) {
+        eprintln!("graft serve: {e}");
+        std::process::exit(1);
+    }
     if let Err(e) = serve(cfg).await {
         logs::emit("startup", "error", json!({"kind": "server", "info": {"message": e}}));
         eprintln!("graft serve: {e}");

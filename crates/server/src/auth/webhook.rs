@@ -87,17 +87,21 @@ impl Webhook {
             None => forwarded.iter().fold(self.client.get(&self.url), |r, (k, v)| r.header(k, v)),
             Some(b) => self.client.post(&self.url).json(b),
         };
-        let resp = req.send().await.map_err(|_| denied(500, "unexpected", "webhook authentication request failed"))?;
+        let resp = req.send().await.map_err(|e| {
+            log_failure(&self.url, None, &e.to_string());
+            denied(500, "unexpected", "webhook authentication request failed")
+        })?;
         let status = resp.status().as_u16();
         let ttl = expiry(resp.headers());
         let set_cookies: Vec<String> =
             resp.headers().get_all(reqwest::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
         let text = resp.text().await.map_err(|_| denied(500, "unexpected", "webhook authentication request failed"))?;
-        let (session, body_ttl) = match status {
-            200 => session_from_body(&text)?,
-            401 => return Err(denied(401, "access-denied", "Authentication hook unauthorized this request")),
-            _ => return Err(denied(500, "unexpected", "Invalid response from authorization hook")),
+        let outcome = match status {
+            200 => session_from_body(&text),
+            401 => Err(denied(401, "access-denied", "Authentication hook unauthorized this request")),
+            _ => Err(denied(500, "unexpected", "Invalid response from authorization hook")),
         };
+        let (session, body_ttl) = outcome.inspect_err(|e| log_failure(&self.url, Some(status), &format!("{}: {}", e.message, truncate(&text))))?;
         if let Some(ttl) = body_ttl.or(ttl).filter(|d| !d.is_zero()) {
             let mut cache = self.cache.lock().await;
             if cache.len() >= MAX_CACHED {
@@ -111,6 +115,18 @@ impl Webhook {
         }
         Ok(Granted { session, set_cookies })
     }
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(500) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// A `webhook-log` line for a refused or failed authentication (as Hasura logs them).
+fn log_failure(url: &str, status: Option<u16>, message: &str) {
+    crate::logs::emit("webhook-log", "error", json!({"url": url, "status_code": status, "message": message}));
 }
 
 fn cache_key(headers: &[(String, String)], body: Option<&Value>) -> [u8; 32] {
