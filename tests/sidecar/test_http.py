@@ -294,6 +294,22 @@ check("DROP of a tracked table untracks it", r.status_code == 200 and "sidecar_n
       and consistent["is_consistent"] is True, (r.text, tables, consistent))
 r = gql("{ sidecar_notes { body } }", ADMIN)
 check("dropped table gone from the schema", gql_error(r)[0] == "validation-failed", r.text)
+r = v2({"type": "bulk", "args": [
+    {"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_a (id int PRIMARY KEY); CREATE TABLE sidecar_b (id int PRIMARY KEY, a_id int REFERENCES sidecar_a)"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_a"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_b"}},
+    {"type": "pg_create_object_relationship", "args": {"table": "sidecar_b", "name": "a", "using": {"foreign_key_constraint_on": "a_id"}}}]})
+check("bulk: DDL, track, relationship", r.status_code == 200, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_a CASCADE"}})
+still = v2({"type": "run_sql", "args": {"sql": "SELECT to_regclass('sidecar_a') IS NOT NULL AS present"}}).json()
+check("drop with dependent metadata: dependency-error, rolled back", r.status_code == 400 and r.json()["code"] == "dependency-error"
+      and r.json()["error"].startswith("cannot drop due to the following dependent objects: ") and still["result"][1] == ["t"], (r.text, still))
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_a CASCADE", "cascade": True}})
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+r2 = gql("{ sidecar_b { id } }", ADMIN)
+r3 = gql("{ sidecar_b { a { id } } }", ADMIN)
+check("cascade drops the dependent relationship", r.status_code == 200 and consistent["is_consistent"] is True
+      and r2.json() == {"data": {"sidecar_b": []}} and gql_error(r3)[0] == "validation-failed", (r.text, consistent, r2.text, r3.text))
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"x-hasura-admin-secret": "wrong"})
 check("run_sql needs admin", r.status_code == 401 and r.json()["code"] == "access-denied", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"authorization": f"Bearer {token(claims)}"})

@@ -154,16 +154,17 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
     if all_read_only {
         tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
     }
-    // Tables tracked before the first schema-changing SQL: those it drops are untracked after
-    // it (with their permissions and relationships), as Hasura does; `cascade` also removes
-    // what depends on them elsewhere.
-    let mut tracked: Option<Vec<(String, String)>> = None;
+    // Before the first schema-changing SQL: the tracked tables and the inconsistent objects.
+    // Afterwards, the tables it dropped are untracked (with their own permissions and
+    // relationships), and metadata it left inconsistent (a relationship to a dropped table …)
+    // is Hasura's `dependency-error` — unless `cascade`, which drops those objects too.
+    let mut before: Option<(Vec<(String, String)>, Vec<String>)> = None;
     let mut cascade = false;
     for req in reqs {
         if is_run_sql(req) {
             let r = parse_run_sql(req)?;
-            if r.reload && tracked.is_none() {
-                tracked = Some(tracked_tables(&tx).await?);
+            if r.reload && before.is_none() {
+                before = Some((tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect()));
             }
             let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
             results.push(db::sql_result(&messages));
@@ -173,10 +174,25 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
             results.push(metadata_in_tx(&tx, &req.to_string()).await?);
         }
     }
-    if let Some(before) = tracked {
-        for (schema, name) in dropped_tables(&tx, &before).await? {
+    if let Some((tables, was_inconsistent)) = before {
+        for (schema, name) in dropped_tables(&tx, &tables).await? {
             let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": schema, "name": name}, "cascade": cascade}});
             metadata_in_tx(&tx, &untrack.to_string()).await?;
+        }
+        let broken: Vec<(String, Value)> = inconsistent(&tx).await?.into_iter().filter(|(name, _)| !was_inconsistent.contains(name)).collect();
+        let mut dependents = Vec::new();
+        for (name, object) in broken {
+            let relationship = matches!(object["type"].as_str(), Some("object_relation" | "array_relation"));
+            if cascade && relationship {
+                let d = &object["definition"];
+                let drop = json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": d["table"], "relationship": d["name"], "cascade": true}});
+                metadata_in_tx(&tx, &drop.to_string()).await?;
+            } else {
+                dependents.push(name);
+            }
+        }
+        if !dependents.is_empty() {
+            return Err(error(400, "dependency-error", &format!("cannot drop due to the following dependent objects: {}", dependents.join(", "))));
         }
     }
     if reload {
@@ -206,6 +222,17 @@ async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(Str
             let t = &t["table"];
             Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string()))
         })
+        .collect())
+}
+
+/// The metadata's inconsistent objects: (name, object).
+async fn inconsistent(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, Value)>, Response> {
+    let r = metadata_in_tx(tx, r#"{"type": "get_inconsistent_metadata", "args": {}}"#).await?;
+    Ok(r["inconsistent_objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| (o["name"].as_str().map_or_else(|| o.to_string(), str::to_string), o.clone()))
         .collect())
 }
 
