@@ -310,6 +310,12 @@ r2 = gql("{ sidecar_b { id } }", ADMIN)
 r3 = gql("{ sidecar_b { a { id } } }", ADMIN)
 check("cascade drops the dependent relationship", r.status_code == 200 and consistent["is_consistent"] is True
       and r2.json() == {"data": {"sidecar_b": []}} and gql_error(r3)[0] == "validation-failed", (r.text, consistent, r2.text, r3.text))
+r = v2({"type": "run_sql", "args": {"sql": "CREATE ROLE sidecar_nobody; SET ROLE sidecar_nobody; SET search_path TO pg_catalog"}})
+after = [gql("{ authors_by_pk(id: 1) { id } }", ADMIN).json() for _ in range(12)]
+check("session settings of run_sql do not leak into the pool", r.status_code == 200
+      and all(a == {"data": {"authors_by_pk": {"id": 1}}} for a in after), (r.text, after))
+r = v2({"type": "run_sql", "args": {"sql": "SELECT current_user, current_setting('search_path')"}})
+check("run_sql sees a reset connection", r.json()["result"][1] == ["postgres", '"$user", public'], r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"x-hasura-admin-secret": "wrong"})
 check("run_sql needs admin", r.status_code == 401 and r.json()["code"] == "access-denied", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"authorization": f"Bearer {token(claims)}"})

@@ -199,6 +199,15 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
         metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
     }
     tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    // The connection goes back to the pool: settings the SQL changed for the session
+    // (`SET ROLE`, `SET search_path` …) must not leak into later GraphQL requests. RESET ALL
+    // returns to the connection's startup values (statement_timeout, graft.* from the pool);
+    // the role and session authorization are not part of ALL.
+    if let Err(e) = client.batch_execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL").await {
+        // A connection that cannot be reset must not be reused.
+        let _ = deadpool_postgres::Object::take(client);
+        return Err(error(500, "postgres-error", &format!("could not reset the connection after run_sql: {e}")));
+    }
     Ok(results)
 }
 
