@@ -310,6 +310,17 @@ r2 = gql("{ sidecar_b { id } }", ADMIN)
 r3 = gql("{ sidecar_b { a { id } } }", ADMIN)
 check("cascade drops the dependent relationship", r.status_code == 200 and consistent["is_consistent"] is True
       and r2.json() == {"data": {"sidecar_b": []}} and gql_error(r3)[0] == "validation-failed", (r.text, consistent, r2.text, r3.text))
+# Renames: the metadata follows the table (its relationships and those pointing at it).
+COMMENTS_Q = "{ articles_by_pk(id: 1) { comments(order_by: {id: asc}) { id } } }"
+before = gql(COMMENTS_Q, ADMIN).json()
+r = v2({"type": "run_sql", "args": {"sql": "ALTER TABLE comments RENAME TO remarks"}})
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("rename keeps the table tracked", r.status_code == 200 and consistent["is_consistent"] is True
+      and "data" in gql("{ remarks(limit: 1) { id article { id } } }", ADMIN).json() and gql(COMMENTS_Q, ADMIN).json() == before
+      and before["data"]["articles_by_pk"]["comments"], (r.text, consistent, before))
+r = v2({"type": "run_sql", "args": {"sql": "ALTER TABLE remarks RENAME TO comments"}})
+check("rename back", r.status_code == 200 and gql(COMMENTS_Q, ADMIN).json() == before
+      and gql_error(gql("{ remarks { id } }", ADMIN))[0] == "validation-failed", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "CREATE ROLE sidecar_nobody; SET ROLE sidecar_nobody; SET search_path TO pg_catalog"}})
 after = [gql("{ authors_by_pk(id: 1) { id } }", ADMIN).json() for _ in range(12)]
 check("session settings of run_sql do not leak into the pool", r.status_code == 200

@@ -158,7 +158,7 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
     // Afterwards, the tables it dropped are untracked (with their own permissions and
     // relationships), and metadata it left inconsistent (a relationship to a dropped table …)
     // is Hasura's `dependency-error` — unless `cascade`, which drops those objects too.
-    let mut before: Option<(Vec<(String, String)>, Vec<String>)> = None;
+    let mut before: Option<(Vec<(TableName, Option<u32>)>, Vec<String>)> = None;
     let mut cascade = false;
     for req in reqs {
         if is_run_sql(req) {
@@ -175,9 +175,23 @@ async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Re
         }
     }
     if let Some((tables, was_inconsistent)) = before {
-        for (schema, name) in dropped_tables(&tx, &tables).await? {
-            let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": schema, "name": name}, "cascade": cascade}});
-            metadata_in_tx(&tx, &untrack.to_string()).await?;
+        let mut renamed = Vec::new();
+        for (old, now) in vanished_tables(&tx, &tables).await? {
+            match now {
+                Some(new) => renamed.push((old, new)),
+                None => {
+                    let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": old.0, "name": old.1}, "cascade": cascade}});
+                    metadata_in_tx(&tx, &untrack.to_string()).await?;
+                }
+            }
+        }
+        if !renamed.is_empty() {
+            // ALTER TABLE … RENAME / SET SCHEMA: the metadata follows the table.
+            let mut md = metadata_in_tx(&tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
+            for (old, new) in &renamed {
+                rename_table_refs(&mut md, old, new);
+            }
+            metadata_in_tx(&tx, &json!({"type": "replace_metadata", "args": md}).to_string()).await?;
         }
         let broken: Vec<(String, Value)> = inconsistent(&tx).await?.into_iter().filter(|(name, _)| !was_inconsistent.contains(name)).collect();
         let mut dependents = Vec::new();
@@ -222,16 +236,49 @@ async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> 
     Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
 }
 
-/// (schema, name) of every tracked table and view.
-async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, String)>, Response> {
+type TableName = (String, String);
+
+/// Every tracked table and view: (schema, name) and its oid, if it exists.
+async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(TableName, Option<u32>)>, Response> {
+    const SQL: &str = "SELECT to_regclass(format('%I.%I', s, n))::oid FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(s, n, i) ORDER BY i";
     let md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
     let tables = md["sources"].as_array().into_iter().flatten().flat_map(|s| s["tables"].as_array().into_iter().flatten());
-    Ok(tables
+    let names: Vec<TableName> = tables
         .filter_map(|t| {
             let t = &t["table"];
-            Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string()))
+            match t {
+                Value::String(n) => Some(("public".to_string(), n.clone())),
+                _ => Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string())),
+            }
         })
-        .collect())
+        .collect();
+    let schemas: Vec<&str> = names.iter().map(|(s, _)| s.as_str()).collect();
+    let rels: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+    let rows = tx.query(SQL, &[&schemas, &rels]).await.map_err(|e| sql_error(SQL, e))?;
+    Ok(names.into_iter().zip(rows.iter().map(|r| r.get::<_, Option<u32>>(0))).collect())
+}
+
+/// Replace references to table `old` by `new` everywhere in the metadata: `{"schema", "name"}`
+/// objects, and plain names (public schema) under `table` / `remote_table`.
+fn rename_table_refs(v: &mut Value, old: &TableName, new: &TableName) {
+    match v {
+        Value::Object(m) => {
+            if m.len() == 2 && m.get("schema").and_then(|s| s.as_str()) == Some(&old.0) && m.get("name").and_then(|n| n.as_str()) == Some(&old.1) {
+                m.insert("schema".into(), Value::String(new.0.clone()));
+                m.insert("name".into(), Value::String(new.1.clone()));
+                return;
+            }
+            for (k, child) in m.iter_mut() {
+                if (k == "table" || k == "remote_table") && old.0 == "public" && child.as_str() == Some(&old.1) {
+                    *child = if new.0 == "public" { Value::String(new.1.clone()) } else { json!({"schema": new.0, "name": new.1}) };
+                } else {
+                    rename_table_refs(child, old, new);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| rename_table_refs(x, old, new)),
+        _ => {}
+    }
 }
 
 /// The metadata's inconsistent objects: (name, object).
@@ -245,14 +292,30 @@ async fn inconsistent(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(Strin
         .collect())
 }
 
-/// The tables of `before` that no longer exist.
-async fn dropped_tables(tx: &tokio_postgres::Transaction<'_>, before: &[(String, String)]) -> Result<Vec<(String, String)>, Response> {
-    const SQL: &str = "SELECT s, n FROM unnest($1::text[], $2::text[]) AS t(s, n) \
-                       WHERE to_regclass(format('%I.%I', s, n)) IS NULL";
-    let schemas: Vec<&str> = before.iter().map(|(s, _)| s.as_str()).collect();
-    let names: Vec<&str> = before.iter().map(|(_, n)| n.as_str()).collect();
-    let rows = tx.query(SQL, &[&schemas, &names]).await.map_err(|e| sql_error(SQL, e))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+/// The tables of `before` that no longer exist under their name: with their new name when the
+/// relation itself still exists (renamed or moved), `None` when it was dropped.
+async fn vanished_tables(
+    tx: &tokio_postgres::Transaction<'_>,
+    before: &[(TableName, Option<u32>)],
+) -> Result<Vec<(TableName, Option<TableName>)>, Response> {
+    const SQL: &str = "SELECT t.s, t.n, ns.nspname::text, c.relname::text \
+                       FROM unnest($1::text[], $2::text[], $3::oid[]) AS t(s, n, o) \
+                       LEFT JOIN pg_class c ON c.oid = t.o LEFT JOIN pg_namespace ns ON ns.oid = c.relnamespace \
+                       WHERE to_regclass(format('%I.%I', t.s, t.n)) IS NULL";
+    let schemas: Vec<&str> = before.iter().map(|((s, _), _)| s.as_str()).collect();
+    let names: Vec<&str> = before.iter().map(|((_, n), _)| n.as_str()).collect();
+    let oids: Vec<Option<u32>> = before.iter().map(|(_, o)| *o).collect();
+    let rows = tx.query(SQL, &[&schemas, &names, &oids]).await.map_err(|e| sql_error(SQL, e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let now = match (r.get::<_, Option<String>>(2), r.get::<_, Option<String>>(3)) {
+                (Some(s), Some(n)) => Some((s, n)),
+                _ => None,
+            };
+            ((r.get(0), r.get(1)), now)
+        })
+        .collect())
 }
 
 /// Hasura's run_sql failure: 400 `postgres-error` "query execution failed", the database's
@@ -283,6 +346,20 @@ fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renames_follow_the_table() {
+        let mut md = json!({"sources": [{"tables": [
+            {"table": {"schema": "public", "name": "a"}, "object_relationships": [{"name": "b", "using": {"manual_configuration": {"remote_table": "b"}}}]},
+            {"table": {"schema": "public", "name": "b"}, "array_relationships": [{"name": "as", "using": {"foreign_key_constraint_on": {"table": {"schema": "public", "name": "a"}, "column": "b_id"}}}]}]}]});
+        rename_table_refs(&mut md, &("public".into(), "a".into()), &("public".into(), "alpha".into()));
+        rename_table_refs(&mut md, &("public".into(), "b".into()), &("other".into(), "beta".into()));
+        let t = &md["sources"][0]["tables"];
+        assert_eq!(t[0]["table"], json!({"schema": "public", "name": "alpha"}));
+        assert_eq!(t[0]["object_relationships"][0]["using"]["manual_configuration"]["remote_table"], json!({"schema": "other", "name": "beta"}));
+        assert_eq!(t[1]["table"], json!({"schema": "other", "name": "beta"}));
+        assert_eq!(t[1]["array_relationships"][0]["using"]["foreign_key_constraint_on"]["table"], json!({"schema": "public", "name": "alpha"}));
+    }
 
     #[test]
     fn ddl_keywords() {
