@@ -5,6 +5,7 @@
 pub mod graphql;
 pub mod ops;
 pub mod query;
+pub mod run_sql;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
