@@ -38,6 +38,8 @@
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/../scripts/lib.sh"
+# The commit the run starts from (the tree may move on while a full run takes half an hour).
+START_COMMIT="$(cd "$GRAFT_ROOT" && git rev-parse --short HEAD)$(cd "$GRAFT_ROOT" && git diff --quiet HEAD -- src crates sql 2>/dev/null || echo '+dirty')"
 
 # ---- options ---------------------------------------------------------------------------
 MODE=full
@@ -794,7 +796,7 @@ if [ "$(md5sum "$SYS_GRAFT_SO" | cut -d' ' -f1)" != "$GRAFT_SO_SUM" ]; then
 fi
 jobj \
     mode="$MODE" command="bench/run.sh ${ORIG_ARGS[*]}" \
-    commit="$(cd "$GRAFT_ROOT" && git rev-parse --short HEAD)$(cd "$GRAFT_ROOT" && git diff --quiet HEAD -- src crates sql 2>/dev/null || echo '+dirty')" \
+    commit="$START_COMMIT" \
     date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
     nproc="$(nproc)" cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
     ram="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \

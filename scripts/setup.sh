@@ -3,7 +3,8 @@
 #   1. install missing dependencies (scripts/install-deps.sh)
 #   2. build the extension (release) and install it into the system PostgreSQL 15
 #   3. create (first run) and start a local cluster, run as the `postgres` OS user,
-#      listening on 127.0.0.1 only, trust authentication (development only!)
+#      listening on 127.0.0.1 only, trust authentication (development only!), with graft in
+#      shared_preload_libraries so its event worker delivers graft_demo's event triggers
 #   4. create the `graft_demo` database with the demo blog (demo/demo.sql),
 #      CREATE EXTENSION graft, and track every table of schema public
 #
@@ -55,28 +56,27 @@ else
 fi
 
 # Decide what to do before touching the configuration, so a port clash changes nothing.
+# graft is preloaded (its event worker), and a preloaded library is only reloaded by a
+# restart: a running cluster is restarted so it runs the extension just installed.
 action=start
 if cluster_running "$PGDATA_DIR"; then
     running_port="$(cluster_running_port "$PGDATA_DIR")"
-    if [ "$running_port" = "$PORT" ]; then action=reload; else action=restart; fi
+    action=restart
 fi
-if [ "$action" != reload ] && port_in_use "$PORT"; then
-    die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT (or stop that server)"
+if [ "$action" = start ] || [ "$running_port" != "$PORT" ]; then
+    port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is already in use by another server; set GRAFT_PGPORT (or stop that server)"
 fi
 
 # Our settings live in graft.conf (included from postgresql.conf) and are re-written each run.
 write_cluster_conf "$PGDATA_DIR" "$PORT" \
     "# Trust authentication on loopback: for local development only (see pg_hba.conf)." \
-    "# shared_preload_libraries stays empty for now: a later part (Graft's background worker" \
-    "# for event and scheduled triggers) adds 'graft' here." \
-    "shared_preload_libraries = ''"
+    "# Graft's background worker delivers event triggers and scheduled events of these databases." \
+    "shared_preload_libraries = 'graft'" \
+    "graft.event_databases = '$DB'"
 
 case "$action" in
-    reload)
-        log "cluster already running; reloading its configuration"
-        as_postgres "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" reload >/dev/null ;;
     restart)
-        log "cluster is running on port $running_port; restarting on $PORT"
+        log "cluster is running (port $running_port); restarting it on $PORT with the new build"
         stop_cluster "$PGDATA_DIR"
         start_cluster "$PGDATA_DIR" "$LOGFILE" ;;
     start)

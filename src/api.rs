@@ -100,7 +100,11 @@ pub fn resolve_request(
 fn metadata(request: Option<Json>) -> JsonText {
     let result = match request {
         None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),
-        Some(Json(request)) => apply_request(|_, _| Ok(request.clone())),
+        Some(Json(request)) => match graft_compiler::events::requests::parse_request(&request) {
+            Ok(Some(event_request)) => crate::events::requests::run(event_request),
+            Ok(None) => apply_request(|_, _| Ok(request.clone())),
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(response) => response.into(),
@@ -127,6 +131,9 @@ pub fn apply_request(
 
     let unchanged = |response: Value, reload: bool| {
         if reload {
+            // Like Hasura's reload_metadata: also re-create capture triggers that went
+            // missing (a table dropped and re-created under the same name).
+            crate::events::sync::sync_triggers(&current)?;
             cache::invalidate_everywhere(store);
         }
         Ok(response)
@@ -147,6 +154,9 @@ pub fn apply_request(
         }
     };
     metadata_store::write(store, locked_version + 1, &next)?;
+    crate::events::sync::sync_triggers(&next)?;
+    crate::events::sync::reset_cron_events(&locked, &next)?;
+    crate::events::sync::archive_removed_triggers(&locked, &next)?;
     cache::invalidate_everywhere(store);
     Ok(response)
 }
@@ -396,7 +406,7 @@ fn reload() -> bool {
     true
 }
 
-fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
+pub(crate) fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
     match apply_request(|_, _| request()) {
         Ok(v) => v.into(),
         Err(e) => e.raise(),
@@ -407,7 +417,7 @@ fn helper(request: impl Fn() -> Result<Value>) -> JsonText {
 /// A relation that exists is found as Postgres finds it (`to_regclass`: an unqualified name
 /// goes through `search_path`); any other name is taken as written, `public` when unqualified,
 /// so the metadata API reports it.
-fn qualified_json(name: &str) -> Value {
+pub(crate) fn qualified_json(name: &str) -> Value {
     let (schema, table) = match parse_qualified_name(name) {
         Ok(parsed) => parsed,
         Err(e) => e.raise(),

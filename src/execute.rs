@@ -5,14 +5,15 @@
 //! Plans are keyed by SQL text. The compiler emits the same text for the same operation shape
 //! (values are always `$n` parameters, bound as `text` and cast in the SQL), so each shape is
 //! parsed and planned once per backend, and Postgres' plan cache revalidates kept plans by
-//! itself after DDL. With `graft.generic_plans = on` statements are prepared as generic plans
+//! itself after DDL. Parameters whose value has not changed between calls are folded into the
+//! plan as constants (`folded_plan`, `graft.fold_parameters`). With `graft.generic_plans = on` statements are prepared as generic plans
 //! (`CURSOR_OPT_GENERIC_PLAN`): no re-planning per call, cheaper for key lookups but worse for
 //! skewed filters, so it is off by default and PostgreSQL's plan cache chooses. pgrx's prepared
 //! statements cannot carry cursor options, so plans are prepared, kept and run with SPI directly.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{CStr, CString};
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::ptr::NonNull;
@@ -25,11 +26,9 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
 use crate::errors::{graphql_error_from_pg, panic_message, sqlstate, GraftError, Result};
+use crate::folded_plan::{self, Folding};
 use crate::guc;
 
-/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura).
-/// `is_local = true`: it ends with the transaction, and with the subtransaction if that fails.
-const SET_HASURA_USER_SQL: &str = "SELECT pg_catalog.set_config('hasura.user', $1, true)";
 
 /// A bounded LRU of kept plans. Eviction scans for the oldest entry: it only happens when a
 /// new shape is planned, which costs far more than scanning a few hundred entries.
@@ -49,16 +48,20 @@ struct PlanKey {
     sql: String,
 }
 
-/// A plan kept (`SPI_keepplan`) for the life of the backend, or until evicted.
-struct KeptPlan(NonNull<pg_sys::_SPI_plan>);
+/// A plan kept (`SPI_keepplan`) for the life of the backend, or until evicted, with the
+/// parameter folding it was prepared with (the plan points to it: freed after the plan).
+struct KeptPlan {
+    plan: NonNull<pg_sys::_SPI_plan>,
+    folding: Box<Folding>,
+}
 
 impl Drop for KeptPlan {
     fn drop(&mut self) {
-        // SAFETY: the plan was kept with SPI_keepplan and is freed once, here. Plans are only
-        // dropped by eviction or `clear_plans`, inside a transaction (never at backend exit:
-        // see PLANS).
+        // SAFETY: the plan was kept with SPI_keepplan and is freed once, here, before its
+        // folding. Plans are only dropped by eviction or `clear_plans`, inside a transaction
+        // (never at backend exit: see PLANS).
         unsafe {
-            pg_sys::SPI_freeplan(self.0.as_ptr());
+            pg_sys::SPI_freeplan(self.plan.as_ptr());
         }
     }
 }
@@ -204,34 +207,16 @@ fn first_row(
     stmt: &Stmt,
     writes: bool,
 ) -> Result<Option<Vec<Option<String>>>> {
-    let kept = plan(&stmt.sql, stmt.params.len(), writes)?;
-    // Text datums live in Rust-owned CStrings until the statement has run.
     let texts = stmt
         .params
         .iter()
         .map(|p| p.as_deref().map(CString::new).transpose())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))?;
-    let mut datums: Vec<pg_sys::Datum> = Vec::with_capacity(texts.len());
-    let mut nulls: Vec<c_char> = Vec::with_capacity(texts.len());
-    for t in &texts {
-        match t {
-            // SAFETY: cstring_to_text copies into a palloc'd text in the current (SPI) context.
-            Some(c) => {
-                datums.push(pg_sys::Datum::from(unsafe {
-                    pg_sys::cstring_to_text(c.as_ptr())
-                }));
-                nulls.push(b' ' as c_char);
-            }
-            None => {
-                datums.push(pg_sys::Datum::from(0usize));
-                nulls.push(b'n' as c_char);
-            }
-        }
-    }
-    // SAFETY: SPI is connected (the caller holds a client); `datums`/`nulls` match the plan's
-    // argument count (it was prepared for `params.len()` text arguments); the result table is
-    // read, then freed, before any other SPI call. An ERROR unwinds through pgrx's guard.
+    let kept = plan(&stmt.sql, &texts, writes)?;
+    // SAFETY: SPI is connected (the caller holds a client); the parameter list holds every
+    // `$n` of the statement as text; the result table is read, then freed, before any other
+    // SPI call. An ERROR unwinds through pgrx's guard.
     unsafe {
         // As pgrx does: a statement runs read-only (the caller's snapshot, no command counter
         // increment) until the transaction has written; writes, and all that follows, run
@@ -244,13 +229,8 @@ fn first_row(
             pg_sys::GetTopTransactionIdIfAny() == pg_sys::InvalidTransactionId
         };
         pg_sys::SPI_tuptable = std::ptr::null_mut();
-        let rc = pg_sys::SPI_execute_plan(
-            kept.0.as_ptr(),
-            datums.as_mut_ptr(),
-            nulls.as_ptr(),
-            read_only,
-            0,
-        );
+        let params = folded_plan::param_list(&texts);
+        let rc = pg_sys::SPI_execute_plan_with_paramlist(kept.plan.as_ptr(), params, read_only, 0);
         if rc < 0 {
             return Err(GraftError::Internal(format!(
                 "SPI_execute_plan failed ({rc})"
@@ -294,12 +274,25 @@ fn session_json(session: &Session) -> Result<String> {
     serde_json::to_string(&session.to_json()).map_err(|e| GraftError::Internal(e.to_string()))
 }
 
-fn set_hasura_user(client: &mut SpiClient<'_>, user: &str) -> Result<()> {
-    let stmt = Stmt {
-        sql: SET_HASURA_USER_SQL.to_string(),
-        params: vec![Some(user.to_string())],
-    };
-    first_row(client, &stmt, true)?;
+/// Makes the session visible to triggers (event triggers read `hasura.user`, as in Hasura):
+/// what `set_config('hasura.user', $1, true)` does, without running a statement. Local: it
+/// ends with the transaction, and with the subtransaction if that fails.
+fn set_hasura_user(_client: &mut SpiClient<'_>, user: &str) -> Result<()> {
+    let value = CString::new(user).map_err(|_| GraftError::Internal("the session contains a NUL byte".into()))?;
+    // SAFETY: valid C strings; on the main thread inside a transaction. An invalid value
+    // cannot occur (a placeholder variable takes any string) and would raise an ERROR.
+    unsafe {
+        pg_sys::set_config_option(
+            c"hasura.user".as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_LOCAL,
+            true,
+            0,
+            false,
+        );
+    }
     Ok(())
 }
 
@@ -332,9 +325,13 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
     }
 }
 
-/// The kept plan for `sql`, preparing it on first use (inside an SPI connection). The `Rc`
-/// lets a statement outlive its eviction while it runs (a nested `graphql.resolve` may evict it).
-fn plan(sql: &str, nargs: usize, mutating: bool) -> Result<Rc<KeptPlan>> {
+/// The kept plan for `sql` that computes it for `values`, preparing it when there is none
+/// (inside an SPI connection). A statement is first prepared with every value folded into it
+/// (see `folded_plan`); when a later call brings another value for a folded parameter, it is
+/// prepared again with that parameter left a parameter, for good: at most one more prepare
+/// per parameter, and parameters that never change stay folded. The `Rc` lets a statement
+/// outlive its eviction while it runs (a nested `graphql.resolve` may evict it).
+fn plan(sql: &str, values: &[Option<CString>], mutating: bool) -> Result<Rc<KeptPlan>> {
     let generic = guc::generic_plans();
     let key = PlanKey {
         mutating,
@@ -349,22 +346,24 @@ fn plan(sql: &str, nargs: usize, mutating: bool) -> Result<Rc<KeptPlan>> {
             stmt.clone()
         })
     });
-    if let Some(stmt) = hit {
-        return Ok(stmt);
-    }
+    let folding = match hit {
+        Some(stmt) if stmt.folding.matches(values) => return Ok(stmt),
+        Some(stmt) => stmt.folding.narrowed(values),
+        None if guc::fold_parameters() => Folding::all(values),
+        None => Folding::none(values.len()),
+    };
     let csql = CString::new(sql)
         .map_err(|_| GraftError::Internal("a compiled statement contains a NUL byte".into()))?;
-    let mut types = vec![pg_sys::TEXTOID; nargs];
     let options = if generic {
         pg_sys::CURSOR_OPT_GENERIC_PLAN as i32
     } else {
         0
     };
-    // SAFETY: SPI is connected (every caller holds a client); a syntax or planning error raises
-    // through pgrx's guard; a NULL result is an SPI-level failure, reported as such.
-    let raw = unsafe {
-        pg_sys::SPI_prepare_cursor(csql.as_ptr(), nargs as i32, types.as_mut_ptr(), options)
-    };
+    let folding = Box::new(folding);
+    // SAFETY: SPI is connected (every caller holds a client); `folding` is boxed and moves
+    // into the KeptPlan that frees the plan; a syntax or planning error raises through pgrx's
+    // guard; a NULL result is an SPI-level failure, reported as such.
+    let raw = unsafe { folding.prepare(&csql, options) };
     let raw = NonNull::new(raw).ok_or_else(|| {
         GraftError::Internal(format!("SPI_prepare failed ({})", unsafe {
             pg_sys::SPI_result
@@ -374,11 +373,12 @@ fn plan(sql: &str, nargs: usize, mutating: bool) -> Result<Rc<KeptPlan>> {
     unsafe {
         pg_sys::SPI_keepplan(raw.as_ptr());
     }
-    let stmt = Rc::new(KeptPlan(raw));
+    let stmt = Rc::new(KeptPlan { plan: raw, folding });
     let capacity = guc::plan_cache_size();
     if capacity > 0 {
         PLANS.with_borrow_mut(|p| {
-            while p.plans.len() >= capacity {
+            // A re-prepared statement replaces its entry; otherwise make room.
+            while !p.plans.contains_key(&key) && p.plans.len() >= capacity {
                 let oldest = p
                     .plans
                     .iter()

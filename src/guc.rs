@@ -1,5 +1,7 @@
 //! Graft's settings (`SET graft.… = …`, `postgresql.conf`, `ALTER ROLE … SET`).
 
+use std::ffi::CString;
+
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 /// Maximum selection-set nesting depth of a GraphQL request (bounds the compiler's recursion).
@@ -16,7 +18,82 @@ pub static PLAN_CACHE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(512);
 /// with many articles) custom plans win, see bench/RESULTS.md.
 pub static GENERIC_PLANS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// Fold parameters whose value does not change between calls into the prepared statement.
+pub static FOLD_PARAMETERS: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+/// Databases the event worker serves (comma-separated).
+pub static EVENT_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+
+/// How often the event worker looks for new events, in milliseconds.
+pub static EVENTS_POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(50);
+
+/// Events claimed per round.
+pub static EVENTS_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
+
+/// Webhook calls in flight at once, per database.
+pub static EVENTS_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(16);
+
+/// Delivered, errored and dead events (and their invocation logs) older than this are
+/// deleted, in seconds; 0 keeps them forever.
+pub static EVENT_LOG_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
+
 pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"graft.fold_parameters",
+        c"Plan compiled statements for the values of parameters that do not change between calls.",
+        c"On (default): a statement is first prepared with its values as constants; a parameter is left a parameter once a call brings another value. Off: every value is a parameter.",
+        &FOLD_PARAMETERS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"graft.event_databases",
+        c"Databases whose event triggers and scheduled events the graft worker delivers.",
+        c"Comma-separated database names; needs shared_preload_libraries = 'graft'. Reloaded on SIGHUP.",
+        &EVENT_DATABASES,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"graft.events_poll_interval",
+        c"How often the event worker looks for new events.",
+        c"Lower means less latency between commit and delivery, at the cost of one small query per interval.",
+        &EVENTS_POLL_INTERVAL_MS,
+        1,
+        60_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"graft.events_batch_size",
+        c"Events the worker claims at once (HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE).",
+        c"",
+        &EVENTS_BATCH_SIZE,
+        1,
+        10_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"graft.events_concurrency",
+        c"Webhook calls in flight at once per database (HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE).",
+        c"",
+        &EVENTS_CONCURRENCY,
+        1,
+        1_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"graft.event_log_retention",
+        c"Age after which processed events and their invocation logs are deleted.",
+        c"Delivered, errored and dead events only; pending events are never deleted. 0 keeps everything.",
+        &EVENT_LOG_RETENTION_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
     GucRegistry::define_int_guc(
         c"graft.max_query_depth",
         c"Maximum nesting depth of a GraphQL selection set.",
@@ -69,4 +146,16 @@ pub fn plan_cache_size() -> usize {
 
 pub fn generic_plans() -> bool {
     GENERIC_PLANS.get()
+}
+
+/// `graft.event_databases` as a list.
+pub fn event_databases() -> Vec<String> {
+    EVENT_DATABASES
+        .get()
+        .map(|s| s.to_string_lossy().split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+pub fn fold_parameters() -> bool {
+    FOLD_PARAMETERS.get()
 }

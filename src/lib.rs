@@ -7,6 +7,9 @@
 //! | `metadata_store` | the `graphql.metadata_store` row |
 //! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
 //! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
+//! | `folded_plan` | preparing a statement with unchanging parameters folded into constants |
+//! | `events` | event triggers: capture triggers kept in step with the metadata, event-log requests, SQL shorthands |
+//! | `worker` | the background worker delivering events, cron and one-off scheduled events |
 //! | `errors` | the layer's error type and its conversions at the boundary |
 //! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;
@@ -15,21 +18,30 @@ pub mod api;
 pub mod cache;
 pub mod catalog;
 pub mod errors;
+pub mod events;
 pub mod execute;
+pub mod folded_plan;
 pub mod guc;
 pub mod json_text;
 pub mod metadata_store;
+pub mod worker;
 
 ::pgrx::pg_module_magic!();
 
 // The catalog tables, before any function.
 pgrx::extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+// The event tables and the capture trigger function.
+pgrx::extension_sql_file!("../sql/events.sql", name = "events", requires = ["bootstrap"]);
 // Grants, after every function exists.
 pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
+    // SAFETY: a plain read of a flag Postgres sets while loading shared_preload_libraries.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        worker::register_launcher();
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -6,6 +6,7 @@
 
 pub mod dbcatalog;
 pub mod error;
+pub mod events;
 pub mod introspection;
 pub mod metadata;
 pub mod request;

@@ -39,8 +39,32 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
         e.status = 400;
         return Err(e);
     }
+    let mut new_md = new_md;
+    keep_unexported_cron_triggers(md, &mut new_md);
     *md = new_md;
     Ok(if v2 { inconsistency_report(inconsistent) } else { success() })
+}
+
+/// Cron triggers created with `include_in_metadata: false` are not part of an export, so a
+/// replace keeps them (unless the new document defines one of the same name).
+fn keep_unexported_cron_triggers(old: &Metadata, new: &mut Metadata) {
+    let kept: Vec<Value> = old
+        .other
+        .get("cron_triggers")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter(|t| t.get("include_in_metadata") == Some(&Value::Bool(false))).cloned().collect())
+        .unwrap_or_default();
+    if kept.is_empty() {
+        return;
+    }
+    let list = new.other.entry("cron_triggers".to_string()).or_insert_with(|| Value::Array(vec![]));
+    if let Value::Array(list) = list {
+        for t in kept {
+            if !list.iter().any(|n| n.get("name") == t.get("name")) {
+                list.push(t);
+            }
+        }
+    }
 }
 
 /// Everything goes except the default source's connection configuration.

@@ -34,8 +34,9 @@ pub fn to_json(md: &Metadata) -> Value {
     out.insert("version".into(), json!(3));
     out.insert("sources".into(), Value::Array(md.sources.iter().map(source_json).collect()));
     for key in SECTION_ORDER {
-        if let Some(v) = md.other.get(key).filter(|v| !is_empty_section(v)) {
-            out.insert(key.into(), v.clone());
+        let section = if key == "cron_triggers" { md.other.get(key).map(exported_cron_triggers) } else { md.other.get(key).cloned() };
+        if let Some(v) = section.filter(|v| !is_empty_section(v)) {
+            out.insert(key.into(), v);
         }
     }
     for (key, v) in &md.other {
@@ -44,6 +45,16 @@ pub fn to_json(md: &Metadata) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// Cron triggers created with `include_in_metadata: false` are not exported (Hasura).
+fn exported_cron_triggers(v: &Value) -> Value {
+    match v {
+        Value::Array(list) => Value::Array(
+            list.iter().filter(|t| t.get("include_in_metadata") != Some(&Value::Bool(false))).cloned().collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn is_empty_section(v: &Value) -> bool {

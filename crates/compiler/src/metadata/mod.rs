@@ -7,12 +7,14 @@
 
 pub(crate) mod args;
 pub(crate) mod computed_fields;
+pub(crate) mod cron_triggers;
 pub mod consistency;
 pub(crate) mod db_index;
 pub(crate) mod definitions;
 pub(crate) mod dependents;
 pub(crate) mod document;
 pub(crate) mod enum_tables;
+pub(crate) mod event_triggers;
 pub mod export;
 pub(crate) mod functions;
 pub mod model;
@@ -27,3 +29,5 @@ pub(crate) mod unsupported;
 #[cfg(test)]
 mod tests;
 pub mod inherited_roles;
+
+pub use event_triggers::find as event_trigger;

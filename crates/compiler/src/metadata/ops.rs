@@ -19,7 +19,7 @@ use crate::metadata::consistency::{check_indexed, DbIndex, Found, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, RelKind, Source, TableEntry};
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::{
-    computed_fields, document, functions, permissions, relationships, tables, track_all, unsupported,
+    computed_fields, cron_triggers, document, event_triggers, functions, permissions, relationships, tables, track_all, unsupported,
 };
 
 /// The result of one metadata request.
@@ -185,7 +185,10 @@ impl<'a> Request<'a> {
     }
 
     fn is_read_only(&self) -> bool {
-        matches!(self.ty.as_str(), "export_metadata" | "get_inconsistent_metadata" | "reload_metadata")
+        matches!(
+            self.ty.as_str(),
+            "export_metadata" | "get_inconsistent_metadata" | "reload_metadata" | "get_cron_triggers"
+        )
     }
 }
 
@@ -256,6 +259,16 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
         "pg_drop_update_permission" | "drop_update_permission" => permissions::drop(md, env, &args()?, Update),
         "pg_drop_delete_permission" | "drop_delete_permission" => permissions::drop(md, env, &args()?, Delete),
         "pg_set_permission_comment" | "set_permission_comment" => permissions::set_comment(md, env, &args()?),
+        "pg_create_event_trigger" | "create_event_trigger" => event_triggers::create(md, env, &args()?),
+        "pg_delete_event_trigger" | "delete_event_trigger" => event_triggers::delete(md, &args()?),
+        "create_cron_trigger" => cron_triggers::create(md, &args()?),
+        "delete_cron_trigger" => cron_triggers::delete(md, &args()?),
+        "get_cron_triggers" => cron_triggers::get(md),
+        other if crate::events::requests::is_event_request(other) => Err(MetadataError::new(
+            "not-supported",
+            &req.path,
+            format!("{other} reads or writes the event log: send it on its own, not inside a bulk"),
+        )),
         "add_inherited_role" => super::inherited_roles::add(md, &args()?),
         "drop_inherited_role" => super::inherited_roles::drop(md, &args()?),
 

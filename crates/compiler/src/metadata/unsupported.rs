@@ -15,13 +15,6 @@ pub(crate) fn is_known_hasura_command(ty: &str) -> bool {
         "create_remote_schema_remote_relationship",
         "update_remote_schema_remote_relationship",
         "delete_remote_schema_remote_relationship",
-        "create_cron_trigger",
-        "delete_cron_trigger",
-        "create_scheduled_event",
-        "delete_scheduled_event",
-        "get_scheduled_events",
-        "get_scheduled_event_invocations",
-        "get_cron_triggers",
         "create_action",
         "drop_action",
         "update_action",
@@ -57,10 +50,6 @@ pub(crate) fn is_known_hasura_command(ty: &str) -> bool {
         "get_source_kind_capabilities",
         "get_table_info",
         "run_sql",
-        "create_event_trigger",
-        "delete_event_trigger",
-        "redeliver_event",
-        "invoke_event_trigger",
         "create_remote_relationship",
         "update_remote_relationship",
         "delete_remote_relationship",
@@ -76,9 +65,6 @@ pub(crate) fn is_known_hasura_command(ty: &str) -> bool {
                 | "get_source_tables"
                 | "set_apollo_federation_config"
                 | "suggest_relationships"
-                | "get_event_logs"
-                | "get_event_invocation_logs"
-                | "get_event_by_id"
                 | "get_source_trackables"
                 | "track_native_query"
                 | "untrack_native_query"

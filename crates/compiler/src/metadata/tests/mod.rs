@@ -5,6 +5,7 @@
 mod bulk;
 mod computed_fields;
 mod document;
+mod events;
 mod functions;
 mod permissions;
 mod relationships;

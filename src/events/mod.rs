@@ -1,0 +1,50 @@
+//! Event triggers and scheduled events on the database side: keeping the capture triggers in
+//! step with the metadata ([`sync`]) and the metadata requests that read or write the event
+//! tables ([`requests`]), and their psql shorthands ([`sql_api`]). Delivery is the background
+//! worker's (`crate::worker`).
+
+pub mod requests;
+pub mod sql_api;
+pub mod sync;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use serde_json::Value;
+
+use crate::errors::{GraftError, Result};
+use crate::metadata_store::{self, AsStoreOwner};
+
+/// Run `sql` as the owner of the extension's tables (they are not readable by PUBLIC) and
+/// return its first column of its first row as JSON (`None` when no row or NULL).
+pub(crate) fn json_as_owner(sql: &str, args: &[DatumWithOid]) -> Result<Option<Value>> {
+    let store = metadata_store::locate()?;
+    let _owner = AsStoreOwner::enter(store);
+    let text: Option<String> = Spi::connect_mut(|c| {
+        let table = c.update(sql, Some(1), args)?;
+        if table.is_empty() {
+            Ok::<_, pgrx::spi::Error>(None)
+        } else {
+            table.first().get_one::<String>()
+        }
+    })?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| GraftError::Internal(format!("event query returned bad JSON: {e}"))))
+        .transpose()
+}
+
+/// Delete processed history older than `$1` seconds: delivered, errored and archived events
+/// (their invocation logs go with them), and delivered, errored and dead scheduled events; with
+/// `include_undelivered`, pending events too. Answers the counts as JSON.
+pub(crate) fn cleanup_sql(include_undelivered: bool) -> String {
+    let events = if include_undelivered { "true" } else { "(delivered OR error OR archived)" };
+    format!(
+        "WITH e AS (DELETE FROM graphql.event_log WHERE {events} \
+           AND created_at < now() - make_interval(secs => $1) RETURNING 1), \
+         c AS (DELETE FROM graphql.hdb_cron_events WHERE status IN ('delivered', 'error', 'dead') \
+           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1), \
+         s AS (DELETE FROM graphql.hdb_scheduled_events WHERE status IN ('delivered', 'error', 'dead') \
+           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1) \
+         SELECT json_build_object('message', 'success', 'deleted_events', (SELECT count(*) FROM e), \
+           'deleted_cron_events', (SELECT count(*) FROM c), \
+           'deleted_scheduled_events', (SELECT count(*) FROM s))::text"
+    )
+}
