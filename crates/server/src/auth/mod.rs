@@ -62,11 +62,19 @@ impl Auth {
         webhook: Option<webhook::Webhook>,
         unauthorized_role: Option<String>,
     ) -> Result<Auth, String> {
+        // Hasura's startup checks, with its messages.
+        const NEEDS_SECRET: &str = " requires --admin-secret (HASURA_GRAPHQL_ADMIN_SECRET) to be set";
         if jwt.is_some() && webhook.is_some() {
-            return Err("JWT and the auth webhook cannot both be configured".into());
+            return Err("Fatal Error: Both webhook and JWT mode cannot be enabled at the same time".into());
         }
-        if admin_secrets.is_empty() && (jwt.is_some() || webhook.is_some()) {
-            return Err("JWT or auth webhook mode requires an admin secret (HASURA_GRAPHQL_ADMIN_SECRET)".into());
+        if admin_secrets.is_empty() && webhook.is_some() {
+            return Err(format!("Fatal Error: --auth-hook (HASURA_GRAPHQL_AUTH_HOOK){NEEDS_SECRET}"));
+        }
+        if admin_secrets.is_empty() && jwt.is_some() {
+            return Err(format!("Fatal Error: --jwt-secret (HASURA_GRAPHQL_JWT_SECRET){NEEDS_SECRET}"));
+        }
+        if webhook.is_some() && unauthorized_role.is_some() {
+            return Err("Fatal Error: --unauthorized-role (HASURA_GRAPHQL_UNAUTHORIZED_ROLE) is not allowed when --auth-hook (HASURA_GRAPHQL_AUTH_HOOK) is set".into());
         }
         Ok(Auth { secret_digests: admin_secrets.iter().map(|s| digest(s)).collect(), jwt, webhook, unauthorized_role })
     }
@@ -152,6 +160,18 @@ mod tests {
         let s = a.session(&headers(&[("x-hasura-role", "user"), ("x-hasura-user-id", "3")]), None).await.unwrap();
         assert_eq!(s["x-hasura-role"], "user");
         assert_eq!(s["x-hasura-user-id"], "3");
+    }
+
+    #[test]
+    fn startup_checks() {
+        let jwt = || jwt::JwtAuth::new(Some(r#"{"type": "HS256", "key": "0123456789abcdef0123456789abcdef"}"#), None, &reqwest::Client::new()).unwrap();
+        let hook = || Some(webhook::Webhook::new("http://127.0.0.1:1/".into(), crate::config::HookMode::Get, true, reqwest::Client::new()));
+        let e = |r: Result<Auth, String>| r.err().unwrap_or_default();
+        assert!(e(Auth::new(&[], jwt(), None, None)).contains("requires --admin-secret"));
+        assert!(e(Auth::new(&[], None, hook(), None)).contains("requires --admin-secret"));
+        assert!(e(Auth::new(&["s".into()], jwt(), hook(), None)).contains("cannot be enabled at the same time"));
+        assert!(e(Auth::new(&["s".into()], None, hook(), Some("anon".into()))).contains("is not allowed"));
+        assert!(Auth::new(&["s".into()], jwt(), None, Some("anon".into())).is_ok());
     }
 
     #[tokio::test]
