@@ -156,7 +156,15 @@ fn session_from_body(text: &str) -> Result<(Session, Option<Duration>), AuthErro
         let s = match v {
             Value::String(s) => s,
             Value::Number(_) | Value::Bool(_) => v.to_string(),
-            _ => continue,
+            Value::Null => continue,
+            // Hasura reads the answer as a map of strings.
+            Value::Array(_) | Value::Object(_) => {
+                return Err(denied(
+                    500,
+                    "unexpected",
+                    format!("Invalid response from authorization hook: Error in $['{k}']: expected a string"),
+                ))
+            }
         };
         match k.as_str() {
             "cache-control" => ttl = cache_control_max_age(&s).or(ttl),
@@ -184,5 +192,7 @@ mod tests {
         assert_eq!(ttl, Some(Duration::from_secs(60)));
         assert_eq!(session_from_body(r#"{"x-hasura-user-id": "1"}"#).unwrap_err().status, 500);
         assert_eq!(session_from_body("nope").unwrap_err().code, "unexpected");
+        let e = session_from_body(r#"{"x-hasura-role": "user", "x-hasura-allowed-ids": [1, 2]}"#).unwrap_err();
+        assert!(e.message.starts_with("Invalid response from authorization hook"), "{}", e.message);
     }
 }
