@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what building and testing Graft needs, and only what is missing:
 #   - Debian packages: postgresql-15, postgresql-server-dev-15, clang, libclang-dev, sudo
-#     (and nodejs + npm if node is missing: tests/introspection runs on node)
+#     (and nodejs + npm if node is missing: tests/introspection and tests/sidecar run on node;
+#     python3 + python3-venv if `python3 -m venv` does not work: tests/sidecar's Python client)
 #   - cargo-pgrx 0.18.0 (cargo install, about 5 minutes the first time)
 #   - cargo pgrx init against the system PostgreSQL 15
 # Safe to run again: with everything present it changes nothing.
@@ -45,6 +46,12 @@ fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     log "node/npm missing (needed by tests/introspection): installing Debian's nodejs and npm"
     apt_install nodejs npm
+fi
+
+# --- Python venv (tests/sidecar installs its Python client into a throwaway venv) ------------
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    log "python3 venv support missing (needed by tests/sidecar): installing Debian's python3-venv"
+    apt_install python3 python3-venv
 fi
 
 # --- Rust / cargo -------------------------------------------------------------------------

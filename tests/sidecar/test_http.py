@@ -1,16 +1,26 @@
-"""Talks to a running `graft serve` over real HTTP with requests and PyJWT (see run.sh)."""
+"""Talks to three running `graft serve` instances over real HTTP with requests, PyJWT and
+cryptography, and serves them a JWKS endpoint and an auth webhook (see run.sh)."""
 
+import base64
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 URL = os.environ["GRAFT_URL"]
+URL_B = os.environ["GRAFT_URL_B"]
+URL_C = os.environ["GRAFT_URL_C"]
 SECRET = os.environ["GRAFT_ADMIN_SECRET"]
 KEY = os.environ["GRAFT_JWT_KEY"]
+KEY2 = os.environ["GRAFT_JWT_KEY2"]
 ADMIN = {"x-hasura-admin-secret": SECRET}
 failures = []
 passed = 0
@@ -24,11 +34,88 @@ def check(name, cond, detail=""):
         failures.append(f"{name}: {detail}")
 
 
-def gql(query, headers=None, variables=None):
+def gql(query, headers=None, variables=None, url=URL):
     body = {"query": query}
     if variables is not None:
         body["variables"] = variables
-    return requests.post(f"{URL}/v1/graphql", json=body, headers=headers or {}, timeout=10)
+    return requests.post(f"{url}/v1/graphql", json=body, headers=headers or {}, timeout=10)
+
+
+def gql_error(r):
+    """(code, message) of a /v1/graphql error answer, which is always HTTP 200."""
+    if r.status_code != 200 or "errors" not in r.json():
+        return (None, f"{r.status_code} {r.text}")
+    e = r.json()["errors"][0]
+    return (e["extensions"]["code"], e["message"])
+
+
+# --- A JWKS endpoint (RS256 keys, rotated mid-test) and an auth webhook ------------------------
+
+def b64url_uint(n):
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def rsa_key(kid):
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pub = k.public_key().public_numbers()
+    return k, {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": b64url_uint(pub.n), "e": b64url_uint(pub.e)}
+
+
+RSA1, JWK1 = rsa_key("k1")
+RSA2, JWK2 = rsa_key("k2")
+jwks_state = {"keys": [JWK1], "fetches": 0}
+hook_state = {"calls": 0, "last": None}
+
+
+def hook_answer(auth):
+    if auth == "Bearer good-user":
+        return 200, {"X-Hasura-Role": "user", "X-Hasura-User-Id": "2", "Cache-Control": "max-age=60"}, [("Set-Cookie", "graft_session=abc; Path=/; HttpOnly")]
+    if auth == "Bearer fresh-user":  # no cache lifetime: asked every time
+        return 200, {"X-Hasura-Role": "user", "X-Hasura-User-Id": "2"}
+    if auth == "Bearer norole":
+        return 200, {"X-Hasura-User-Id": "2"}
+    if auth == "Bearer broken":
+        return 500, {"oops": True}
+    return 401, {"message": "no"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/jwks":
+            jwks_state["fetches"] += 1
+            return self.reply(200, {"keys": jwks_state["keys"]}, [("Cache-Control", "public, max-age=300")])
+        if self.path == "/hook-get":
+            hook_state["calls"] += 1
+            hook_state["last"] = {"method": "GET", "headers": {k.lower(): v for k, v in self.headers.items()}}
+            return self.reply(*hook_answer(self.headers.get("Authorization"))[:3])
+        self.reply(404, {})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if self.path == "/hook":
+            hook_state["calls"] += 1
+            hook_state["last"] = {"method": "POST", "body": body}
+            return self.reply(*hook_answer(body.get("headers", {}).get("authorization"))[:3])
+        self.reply(404, {})
+
+
+for port in (int(os.environ["GRAFT_JWKS_PORT"]), int(os.environ["GRAFT_HOOK_PORT"])):
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
 def token(claims, key=KEY, alg="HS256", **extra):
@@ -57,7 +144,7 @@ check("batch", r.json() == [{"data": {"a": {"id": 1}}}, {"data": {"b": {"id": 2}
 
 # Bad input.
 r = requests.post(f"{URL}/v1/graphql", data="{not json", headers={**ADMIN, "content-type": "application/json"}, timeout=5)
-check("malformed json", r.status_code == 400 and r.json()["code"] == "invalid-json", r.text)
+check("malformed json", gql_error(r)[0] == "invalid-json", r.text)
 r = requests.post(f"{URL}/v1/graphql", data="x" * (2 << 20), headers=ADMIN, timeout=10)
 check("oversized body", r.status_code == 413, r.status_code)
 r = requests.get(f"{URL}/nope", timeout=5)
@@ -65,7 +152,9 @@ check("unknown endpoint", r.status_code == 404 and r.json()["code"] == "not-foun
 
 # Admin secret.
 r = gql("{ authors { id } }", {"x-hasura-admin-secret": "wrong"})
-check("wrong secret", r.status_code == 401 and r.json()["error"] == "invalid x-hasura-admin-secret/x-hasura-access-key", r.text)
+check("wrong secret", gql_error(r) == ("access-denied", "invalid x-hasura-admin-secret/x-hasura-access-key"), r.text)
+r = gql("{ authors_by_pk(id: 1) { id } }", {"x-hasura-admin-secret": "rotated-s3cret"})
+check("second admin secret", r.json() == {"data": {"authors_by_pk": {"id": 1}}}, r.text)
 r = gql("{ authors { id } }")
 check("unauthorized role", r.status_code == 200 and "errors" in r.json(), r.text)  # anonymous has no permissions
 
@@ -88,16 +177,279 @@ check("jwt user", r.json() == {"data": {"articles": [{"id": 4}, {"id": 5}, {"id"
 r = gql("{ articles { body } }", {"authorization": f"Bearer {token(claims)}"})
 check("jwt column permissions", r.json()["errors"][0]["extensions"]["code"] == "validation-failed", r.text)
 r = gql("{ articles { id } }", {"authorization": f"Bearer {token(claims)}", "x-hasura-role": "admin"})
-check("jwt role not allowed", r.json().get("error") == "Your requested role is not in allowed roles", r.text)
+check("jwt role not allowed", gql_error(r) == ("access-denied", "Your requested role is not in allowed roles"), r.text)
 r = gql("{ articles { id } }", {"authorization": f"Bearer {token(claims, exp=int(time.time()) - 10)}"})
-check("jwt expired", r.json().get("error") == "Could not verify JWT: JWTExpired", r.text)
+check("jwt expired", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWTExpired"), r.text)
+r = gql("{ articles { id } }", {"authorization": f"Bearer {token(claims, iat=int(time.time()) + 600)}"})
+check("jwt issued in the future", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWTIssuedAtFuture"), r.text)
+r = gql("{ articles { id } }", {"authorization": f"Bearer {token(claims, nbf=int(time.time()) + 600)}"})
+check("jwt not yet valid", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWTNotYetValid"), r.text)
 r = gql("{ articles { id } }", {"authorization": f"Bearer {token(claims, key='another-key-0123456789abcdef0123456789')}"})
-check("jwt wrong key", r.json().get("code") == "invalid-jwt", r.text)
+check("jwt wrong key", gql_error(r)[0] == "invalid-jwt", r.text)
 none_token = jwt.encode({"https://hasura.io/jwt/claims": {**claims, "x-hasura-default-role": "admin", "x-hasura-allowed-roles": ["admin"]}}, None, algorithm="none")
 r = gql("{ authors { email } }", {"authorization": f"Bearer {none_token}"})
-check("jwt alg none", r.json().get("code") == "invalid-jwt", r.text)
+check("jwt alg none", gql_error(r)[0] == "invalid-jwt", r.text)
 r = gql("{ articles { id } }", {"authorization": f"Bearer {token({'x-hasura-default-role': 'user'})}"})
-check("jwt missing claims", r.json().get("code") == "jwt-missing-role-claims", r.text)
+check("jwt missing claims", gql_error(r)[0] == "jwt-missing-role-claims", r.text)
+r = gql("{ articles { id } }", {"authorization": "Basic abc"})
+check("malformed authorization", gql_error(r) == ("invalid-headers", "Malformed Authorization header"), r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers={"authorization": f"Bearer {token(claims)}"}, timeout=10)
+check("metadata refuses a JWT user", r.status_code == 400 and r.json() == {"error": "restricted access : admin only", "path": "$", "code": "access-denied"}, r.text)
+
+# JWT from a JWKS URL (RS256, claims_namespace_path), cached by Cache-Control, refetched for
+# an unknown kid (key rotation).
+USER_ARTICLES = {"data": {"articles": [{"id": 4}, {"id": 5}, {"id": 6}]}}
+ARTICLES_Q = "{ articles(order_by: {id: asc}) { id } }"
+
+
+def rs_token(key, kid, **extra):
+    payload = {"iss": "graft-jwk", "hasura": {"claims": claims}, **extra}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {rs_token(RSA1, 'k1')}"})
+check("jwk token", r.json() == USER_ARTICLES, r.text)
+fetches = jwks_state["fetches"]
+for _ in range(3):
+    gql(ARTICLES_Q, {"authorization": f"Bearer {rs_token(RSA1, 'k1')}"})
+check("jwks cached (max-age)", jwks_state["fetches"] == fetches, jwks_state)
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {rs_token(RSA2, 'k1')}"})
+check("jwk wrong key", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWSError JWSInvalidSignature"), r.text)
+jwks_state["keys"] = [JWK1, JWK2]
+time.sleep(1.1)
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {rs_token(RSA2, 'k2')}"})
+check("jwk rotation: unknown kid refetches", r.json() == USER_ARTICLES and jwks_state["fetches"] == fetches + 1, (r.text, jwks_state["fetches"]))
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {rs_token(RSA1, 'k1', exp=int(time.time()) - 5)}"})
+check("jwk expired", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWTExpired"), r.text)
+hs_with_rs_alg = jwt.encode({"iss": "graft-jwk", "https://hasura.io/jwt/claims": claims}, KEY, algorithm="HS256", headers={"kid": "k1"})
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {hs_with_rs_alg}"})
+check("HS256 token naming the JWK issuer and kid: the RSA key is never an HMAC secret; the HS config verifies it", r.json() == USER_ARTICLES, r.text)
+
+# Cookie token with claims_map; custom header token with stringified claims.
+cookie_token = jwt.encode({"iss": "graft-cookie", "sub": "2", "roles": ["user"]}, KEY2, algorithm="HS256")
+r = gql(ARTICLES_Q, {"cookie": f"theme=dark; graft_jwt={cookie_token}"})
+check("cookie token + claims_map", r.json() == USER_ARTICLES, r.text)
+cookie_token = jwt.encode({"iss": "graft-cookie", "sub": "1", "roles": ["user"]}, KEY2, algorithm="HS256")
+r = gql(ARTICLES_Q, {"cookie": f"graft_jwt={cookie_token}"})
+check("claims_map user id from $.sub", r.json() == {"data": {"articles": [{"id": 1}, {"id": 2}, {"id": 3}]}}, r.text)
+r = gql(ARTICLES_Q, {"cookie": "graft_jwt=" + jwt.encode({"iss": "graft-cookie", "sub": "1"}, KEY2, algorithm="HS256")})
+check("claims_map path missing", gql_error(r)[0] == "jwt-invalid-claims", r.text)
+custom = jwt.encode({"iss": "graft-custom", "https://hasura.io/jwt/claims": json.dumps(claims)}, KEY2, algorithm="HS256")
+r = gql(ARTICLES_Q, {"x-graft-token": custom})
+check("custom header + stringified claims", r.json() == USER_ARTICLES, r.text)
+x509_key = open(os.environ["GRAFT_X509_KEY"], "rb").read()
+r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": "graft-x509", "https://hasura.io/jwt/claims": claims}, x509_key, algorithm="RS256")})
+check("RS256 key given as an X.509 certificate", r.json() == USER_ARTICLES, r.text)
+r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": "graft-x509", "https://hasura.io/jwt/claims": claims}, RSA1, algorithm="RS256")})
+check("X.509 config: other key refused", gql_error(r)[0] == "invalid-jwt", r.text)
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {custom}"})
+check("token in the wrong place", gql_error(r)[0] == "invalid-jwt", r.text)
+
+# /v2/query run_sql (admin only), bulk, errors in Hasura's shape.
+def v2(body, headers=ADMIN, url=URL, path="/v2/query"):
+    return requests.post(f"{url}{path}", json=body, headers=headers, timeout=10)
+
+
+r = v2({"type": "run_sql", "args": {"sql": "SELECT id, name, bio FROM authors WHERE id <= 2 ORDER BY id"}})
+check("run_sql tuples", r.status_code == 200 and r.json()["result_type"] == "TuplesOk"
+      and r.json()["result"][0] == ["id", "name", "bio"] and r.json()["result"][2][:2] == ["2", "Alan Turing"], r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT 1 AS one WHERE false"}})
+check("run_sql no rows", r.json() == {"result_type": "TuplesOk", "result": [["one"]]}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT NULL::text AS n"}})
+check("run_sql null", r.json() == {"result_type": "TuplesOk", "result": [["n"], [None]]}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_notes (id serial PRIMARY KEY, body text NOT NULL)", "cascade": False, "read_only": False}})
+check("run_sql DDL", r.json() == {"result_type": "CommandOk", "result": None}, r.text)
+r = v2({"type": "bulk", "args": [
+    {"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES ('a'), ('b')"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_notes"}},
+    {"type": "run_sql", "args": {"sql": "SELECT count(*) FROM sidecar_notes"}}]})
+check("bulk run_sql + metadata", r.status_code == 200 and r.json()[0] == {"result_type": "CommandOk", "result": None}
+      and r.json()[2] == {"result_type": "TuplesOk", "result": [["count"], ["2"]]}, r.text)
+r = gql("{ sidecar_notes(order_by: {id: asc}) { body } }", ADMIN)
+check("tracked in the bulk", r.json() == {"data": {"sidecar_notes": [{"body": "a"}, {"body": "b"}]}}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "ALTER TABLE sidecar_notes ADD COLUMN pinned boolean NOT NULL DEFAULT true"}})
+check("run_sql ALTER", r.status_code == 200, r.text)
+r = gql("{ sidecar_notes(limit: 1) { pinned } }", ADMIN)
+check("schema follows ALTER", r.json() == {"data": {"sidecar_notes": [{"pinned": True}]}}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT * FROM no_such_table"}})
+err = r.json()
+check("run_sql error", r.status_code == 400 and err["code"] == "postgres-error" and err["error"] == "query execution failed"
+      and err["internal"]["error"]["status_code"] == "42P01" and "no_such_table" in err["internal"]["error"]["message"], r.text)
+r = v2({"type": "bulk", "args": [
+    {"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES ('rolled back')"}},
+    {"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES (NULL)"}}]})
+check("bulk error", r.status_code == 400 and r.json()["internal"]["error"]["status_code"] == "23502", r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT count(*) FROM sidecar_notes"}})
+check("bulk rolled back", r.json()["result"][1] == ["2"], r.text)
+r = v2({"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES ('x')", "read_only": True}})
+check("run_sql read_only", r.status_code == 400 and r.json()["internal"]["error"]["status_code"] == "25006", r.text)
+r = v2({"type": "bulk", "args": [{"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_notes"}},
+                                  {"type": "run_sql", "args": {"sql": "SELECT 1/0"}}]})
+check("failed bulk keeps the table", r.status_code == 400 and r.json()["internal"]["error"]["status_code"] == "22012"
+      and gql("{ sidecar_notes_aggregate { aggregate { count } } }", ADMIN).json() == {"data": {"sidecar_notes_aggregate": {"aggregate": {"count": 2}}}}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_notes"}})
+tables = [t["table"]["name"] for t in requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()["sources"][0]["tables"]]
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("DROP of a tracked table untracks it", r.status_code == 200 and "sidecar_notes" not in tables and "authors" in tables
+      and consistent["is_consistent"] is True, (r.text, tables, consistent))
+r = gql("{ sidecar_notes { body } }", ADMIN)
+check("dropped table gone from the schema", gql_error(r)[0] == "validation-failed", r.text)
+r = v2({"type": "bulk", "args": [
+    {"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_a (id int PRIMARY KEY); CREATE TABLE sidecar_b (id int PRIMARY KEY, a_id int REFERENCES sidecar_a)"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_a"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_b"}},
+    {"type": "pg_create_object_relationship", "args": {"table": "sidecar_b", "name": "a", "using": {"foreign_key_constraint_on": "a_id"}}}]})
+check("bulk: DDL, track, relationship", r.status_code == 200, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_a CASCADE"}})
+still = v2({"type": "run_sql", "args": {"sql": "SELECT to_regclass('sidecar_a') IS NOT NULL AS present"}}).json()
+check("drop with dependent metadata: dependency-error, rolled back", r.status_code == 400 and r.json()["code"] == "dependency-error"
+      and r.json()["error"].startswith("cannot drop due to the following dependent objects: ") and still["result"][1] == ["t"], (r.text, still))
+r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_a CASCADE", "cascade": True}})
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+r2 = gql("{ sidecar_b { id } }", ADMIN)
+r3 = gql("{ sidecar_b { a { id } } }", ADMIN)
+check("cascade drops the dependent relationship", r.status_code == 200 and consistent["is_consistent"] is True
+      and r2.json() == {"data": {"sidecar_b": []}} and gql_error(r3)[0] == "validation-failed", (r.text, consistent, r2.text, r3.text))
+# Renames: the metadata follows the table (its relationships and those pointing at it).
+COMMENTS_Q = "{ articles_by_pk(id: 1) { comments(order_by: {id: asc}) { id } } }"
+before = gql(COMMENTS_Q, ADMIN).json()
+r = v2({"type": "run_sql", "args": {"sql": "ALTER TABLE comments RENAME TO remarks"}})
+consistent = requests.post(f"{URL}/v1/metadata", json={"type": "get_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("rename keeps the table tracked", r.status_code == 200 and consistent["is_consistent"] is True
+      and "data" in gql("{ remarks(limit: 1) { id article { id } } }", ADMIN).json() and gql(COMMENTS_Q, ADMIN).json() == before
+      and before["data"]["articles_by_pk"]["comments"], (r.text, consistent, before))
+r = v2({"type": "run_sql", "args": {"sql": "ALTER TABLE remarks RENAME TO comments"}})
+check("rename back", r.status_code == 200 and gql(COMMENTS_Q, ADMIN).json() == before
+      and gql_error(gql("{ remarks { id } }", ADMIN))[0] == "validation-failed", r.text)
+r = v2({"type": "run_sql", "args": {"sql": "CREATE ROLE sidecar_nobody; SET ROLE sidecar_nobody; SET search_path TO pg_catalog"}})
+after = [gql("{ authors_by_pk(id: 1) { id } }", ADMIN).json() for _ in range(12)]
+check("session settings of run_sql do not leak into the pool", r.status_code == 200
+      and all(a == {"data": {"authors_by_pk": {"id": 1}}} for a in after), (r.text, after))
+r = v2({"type": "run_sql", "args": {"sql": "SELECT current_user, current_setting('search_path')"}})
+check("run_sql sees a reset connection", r.json()["result"][1] == ["postgres", '"$user", public'], r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"x-hasura-admin-secret": "wrong"})
+check("run_sql needs admin", r.status_code == 401 and r.json()["code"] == "access-denied", r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"authorization": f"Bearer {token(claims)}"})
+check("run_sql refuses a user", r.status_code == 400 and r.json()["code"] == "access-denied", r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SELECT 2 AS two"}}, path="/v1/query")
+check("legacy /v1/query run_sql", r.json() == {"result_type": "TuplesOk", "result": [["two"], ["2"]]}, r.text)
+
+# Request ids, http-log lines, metrics behind the admin secret, CORS `*`, config API.
+rid = str(uuid.uuid4())
+r = r_logged = gql("{ authors_by_pk(id: 1) { id } }", {**ADMIN, "x-request-id": rid})
+check("x-request-id echoed", r.headers.get("x-request-id") == rid, r.headers)
+r = gql("{ authors_by_pk(id: 1) { id } }", ADMIN)
+check("x-request-id generated", len(r.headers.get("x-request-id", "")) == 36, r.headers)
+time.sleep(0.2)
+logs = [json.loads(line) for line in open(os.environ["GRAFT_LOG_A"]) if line.startswith("{")]
+startup = [l for l in logs if l.get("type") == "startup"]
+check("startup log", startup and startup[0]["detail"]["info"]["port"] == int(URL.rsplit(":", 1)[1]), startup)
+mine = [l for l in logs if l.get("type") == "http-log" and l["detail"]["request_id"] == rid]
+check("http-log line", len(mine) == 1 and mine[0]["detail"]["http_info"]["status"] == 200
+      and mine[0]["detail"]["http_info"]["url"] == "/v1/graphql" and mine[0]["detail"]["operation"]["user_vars"] == {"x-hasura-role": "admin"}
+      and mine[0]["detail"]["http_info"]["ip"] == "127.0.0.1" and mine[0]["detail"]["operation"]["response_size"] == len(r_logged.content), mine)
+r = requests.get(f"{URL}/v1/metrics", timeout=5)
+check("metrics need the admin secret", r.status_code == 400 and r.json()["code"] == "access-denied", r.text)
+r = requests.get(f"{URL}/v1/metrics", headers={"x-hasura-admin-secret": "wrong"}, timeout=5)
+check("metrics: wrong admin secret", r.status_code == 401, r.text)
+r = requests.get(f"{URL}/v1/metrics", headers=ADMIN, timeout=5)
+check("metrics", r.status_code == 200 and 'hasura_http_requests_total{endpoint="/v1/graphql",method="POST",status="200"}' in r.text
+      and "hasura_postgres_max_connections 10" in r.text and "hasura_http_request_duration_seconds_bucket" in r.text, r.text[:500])
+r = requests.post(f"{URL}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "origin": "http://anywhere.test"}, timeout=5)
+check("cors *", r.headers.get("access-control-allow-origin") == "http://anywhere.test" and r.headers.get("access-control-allow-credentials") == "true", r.headers)
+r = requests.get(f"{URL}/v1alpha1/config", headers=ADMIN, timeout=5)
+check("config api", r.status_code == 200 and r.json()["is_jwt_set"] is True and r.json()["is_admin_secret_set"] is True, r.text)
+r = requests.get(f"{URL}/console", timeout=5)
+check("console disabled", r.status_code == 404, r.status_code)
+
+# B: POST auth webhook, session from its answer, cached by its Cache-Control.
+r = gql(ARTICLES_Q, {"authorization": "Bearer good-user"}, url=URL_B)
+check("webhook POST user", r.json() == USER_ARTICLES, r.text)
+check("webhook Set-Cookie passed on", r.headers.get("set-cookie") == "graft_session=abc; Path=/; HttpOnly", r.headers)
+last = hook_state["last"]
+check("webhook POST body", last["method"] == "POST" and last["body"]["request"]["query"] == ARTICLES_Q
+      and last["body"]["headers"].get("authorization") == "Bearer good-user" and "content-type" not in last["body"]["headers"], last)
+calls = hook_state["calls"]
+r = gql(ARTICLES_Q, {"authorization": "Bearer good-user"}, url=URL_B)
+check("webhook cached", r.json() == USER_ARTICLES and hook_state["calls"] == calls
+      and r.headers.get("set-cookie") == "graft_session=abc; Path=/; HttpOnly", (hook_state["calls"], r.headers))
+gql(ARTICLES_Q, {"authorization": "Bearer fresh-user"}, url=URL_B)
+gql(ARTICLES_Q, {"authorization": "Bearer fresh-user"}, url=URL_B)
+check("webhook without cache headers asked each time", hook_state["calls"] == calls + 2, hook_state["calls"])
+r = gql(ARTICLES_Q, {"authorization": "Bearer nope"}, url=URL_B)
+check("webhook 401", gql_error(r) == ("access-denied", "Authentication hook unauthorized this request"), r.text)
+r = gql(ARTICLES_Q, {"authorization": "Bearer broken"}, url=URL_B)
+check("webhook 500", gql_error(r) == ("unexpected", "Invalid response from authorization hook"), r.text)
+r = gql(ARTICLES_Q, {"authorization": "Bearer norole"}, url=URL_B)
+check("webhook without role", gql_error(r) == ("unexpected", "missing x-hasura-role key in webhook response"), r.text)
+calls = hook_state["calls"]
+r = gql("{ authors_by_pk(id: 1) { id } }", ADMIN, url=URL_B)
+check("admin secret skips the webhook", r.json() == {"data": {"authors_by_pk": {"id": 1}}} and hook_state["calls"] == calls, r.text)
+
+# B: enabled APIs, metrics secret, CORS list, stringified numerics.
+r = requests.post(f"{URL_B}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=5)
+check("metadata API disabled", r.status_code == 404 and r.json()["code"] == "not-found", r.text)
+r = requests.get(f"{URL_B}/v1/metrics", headers=ADMIN, timeout=5)
+check("metrics secret required", r.status_code == 401, r.status_code)
+r = requests.get(f"{URL_B}/v1/metrics", headers={"authorization": "Bearer metrics-s3cret"}, timeout=5)
+check("metrics secret", r.status_code == 200 and "hasura_http_requests_total" in r.text, r.status_code)
+r = requests.post(f"{URL_B}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "origin": "https://app.example.com"}, timeout=5)
+check("cors allowed origin", r.headers.get("access-control-allow-origin") == "https://app.example.com", r.headers)
+r = requests.post(f"{URL_B}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "origin": "https://evil.test"}, timeout=5)
+check("cors other origin", "access-control-allow-origin" not in r.headers, r.headers)
+r = requests.options(f"{URL_B}/v1/graphql", headers={"origin": "http://localhost:3000", "access-control-request-method": "POST",
+                                                    "access-control-request-headers": "content-type,x-hasura-admin-secret"}, timeout=5)
+check("cors preflight", r.status_code < 300 and r.headers.get("access-control-allow-origin") == "http://localhost:3000"
+      and "x-hasura-admin-secret" in r.headers.get("access-control-allow-headers", ""), (r.status_code, r.headers))
+RATING_Q = "{ articles(where: {rating: {_is_null: false}}, order_by: {id: asc}, limit: 1) { rating } }"
+a_rating = gql(RATING_Q, ADMIN).json()["data"]["articles"][0]["rating"]
+b_rating = gql(RATING_Q, ADMIN, url=URL_B).json()["data"]["articles"][0]["rating"]
+check("stringify numeric types", isinstance(a_rating, (int, float)) and isinstance(b_rating, str) and float(b_rating) == a_rating, (a_rating, b_rating))
+
+# B: the GraphiQL console, embedded in the binary.
+ASSETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "crates", "server", "assets", "graphiql")
+r = requests.get(f"{URL_B}/", allow_redirects=False, timeout=5)
+check("/ redirects to the console", r.status_code in (302, 307) and r.headers.get("location") == "/console", (r.status_code, r.headers))
+r = requests.get(f"{URL_B}/console", timeout=5)
+page = r.text
+check("console page", r.status_code == 200 and r.headers["content-type"].startswith("text/html") and "graphiql.min.js" in page, r.status_code)
+for name, ctype in [("graphiql.min.js", "text/javascript"), ("graphiql.min.css", "text/css"), ("react.production.min.js", "text/javascript"),
+                    ("react-dom.production.min.js", "text/javascript"), ("console.js", "text/javascript")]:
+    r = requests.get(f"{URL_B}/console/assets/{name}", timeout=5)
+    with open(os.path.join(ASSETS_DIR, name), "rb") as f:
+        on_disk = f.read()
+    check(f"console asset {name}", r.status_code == 200 and r.headers["content-type"].startswith(ctype) and r.content == on_disk
+          and f"/console/assets/{name}" in page, (r.status_code, r.headers.get("content-type")))
+r = requests.get(f"{URL_B}/console/assets/../../Cargo.toml", timeout=5)
+check("console: no other files", r.status_code == 404, r.status_code)
+r = requests.get(f"{URL_B}/console/assets/nope.js", timeout=5)
+check("console: unknown asset", r.status_code == 404, r.status_code)
+r = requests.get(f"{URL_B}/console/api-explorer", timeout=5)
+check("console sub-route", r.status_code == 200 and r.text == page, r.status_code)
+
+# C: GET auth webhook (client headers forwarded, minus Hasura's list), CORS disabled.
+r = gql(ARTICLES_Q, {"authorization": "Bearer good-user", "x-custom": "yes"}, url=URL_C)
+last = hook_state["last"]
+check("webhook GET user", r.json() == USER_ARTICLES, r.text)
+check("webhook GET headers", last["method"] == "GET" and last["headers"].get("authorization") == "Bearer good-user"
+      and last["headers"].get("x-custom") == "yes" and "python-requests" not in last["headers"].get("user-agent", ""), last)
+r = gql(ARTICLES_Q, {"authorization": "Bearer nope"}, url=URL_C)
+check("webhook GET 401", gql_error(r) == ("access-denied", "Authentication hook unauthorized this request"), r.text)
+r = requests.post(f"{URL_C}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "origin": "http://anywhere.test"}, timeout=5)
+check("cors disabled", "access-control-allow-origin" not in r.headers, r.headers)
+r = requests.get(f"{URL_C}/v1/metrics", headers=ADMIN, timeout=5)
+check("metrics API off by default", r.status_code == 404, r.status_code)
+
+# Logs: webhook failures as webhook-log lines; C writes no http-log lines.
+def log_lines(path):
+    return [json.loads(line) for line in open(path) if line.startswith("{")]
+
+
+hook_logs = [l for l in log_lines(os.environ["GRAFT_LOG_B"]) if l["type"] == "webhook-log"]
+check("webhook-log lines", {l["detail"]["status_code"] for l in hook_logs} >= {401, 500}
+      and all(l["level"] == "error" and l["detail"]["url"].endswith("/hook") for l in hook_logs), hook_logs)
+c_types = {l["type"] for l in log_lines(os.environ["GRAFT_LOG_C"])}
+check("enabled log types", c_types == {"startup", "webhook-log"}, c_types)
 
 # Database restart: clean errors while down, recovery without restarting the sidecar.
 restart = os.environ["GRAFT_PG_RESTART"]

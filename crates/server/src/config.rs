@@ -1,12 +1,20 @@
 //! `graft serve` settings: command-line flags, each also read from Hasura's environment
-//! variable of the same meaning.
+//! variable of the same meaning (`graft serve --help` lists them).
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HookMode {
+    #[value(name = "GET", alias = "get")]
+    Get,
+    #[value(name = "POST", alias = "post")]
+    Post,
+}
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
     /// PostgreSQL connection URL of the database with the graft extension.
-    #[arg(long, env = "HASURA_GRAPHQL_DATABASE_URL")]
+    #[arg(long, env = "HASURA_GRAPHQL_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
     /// Port to listen on.
     #[arg(long, env = "HASURA_GRAPHQL_SERVER_PORT", default_value_t = 8080)]
@@ -15,14 +23,58 @@ pub struct ServeConfig {
     #[arg(long, env = "HASURA_GRAPHQL_SERVER_HOST", default_value = "127.0.0.1")]
     pub server_host: String,
     /// Admin secret; without one (and without JWT or webhook) every request is admin.
-    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRET")]
+    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRET", hide_env_values = true)]
     pub admin_secret: Option<String>,
-    /// JWT configuration, Hasura's JSON: {"type": "HS256", "key": "...", "claims_namespace": ...}.
-    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRET")]
+    /// Several admin secrets, a JSON array of strings (any of them, or the single one, is accepted).
+    #[arg(long, env = "HASURA_GRAPHQL_ADMIN_SECRETS", hide_env_values = true)]
+    pub admin_secrets: Option<String>,
+    /// JWT configuration, Hasura's JSON: {"type": "HS256", "key": "..."} or {"jwk_url": "..."},
+    /// with claims_namespace / claims_namespace_path / claims_map / claims_format, audience,
+    /// issuer, allowed_skew, header.
+    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Several JWT configurations, a JSON array; the token's `iss` picks one.
+    #[arg(long, env = "HASURA_GRAPHQL_JWT_SECRETS", hide_env_values = true)]
+    pub jwt_secrets: Option<String>,
+    /// Authentication webhook URL (used when no admin secret is sent).
+    #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK")]
+    pub auth_hook: Option<String>,
+    /// Method of the authentication webhook call.
+    #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK_MODE", value_enum, default_value = "GET")]
+    pub auth_hook_mode: HookMode,
+    /// In POST mode, send the GraphQL request (query, variables, operationName) to the webhook.
+    #[arg(long, env = "HASURA_GRAPHQL_AUTH_HOOK_SEND_REQUEST_BODY", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub auth_hook_send_request_body: bool,
     /// Role for requests without credentials when an admin secret is set.
     #[arg(long, env = "HASURA_GRAPHQL_UNAUTHORIZED_ROLE")]
     pub unauthorized_role: Option<String>,
+    /// Allowed CORS origins: `*` or a comma-separated list, with wildcards
+    /// (`https://*.example.com, http://localhost:*`).
+    #[arg(long, env = "HASURA_GRAPHQL_CORS_DOMAIN", default_value = "*")]
+    pub cors_domain: String,
+    /// Send no CORS headers at all.
+    #[arg(long, env = "HASURA_GRAPHQL_DISABLE_CORS", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub disable_cors: bool,
+    /// APIs to serve, comma-separated: graphql, metadata, config, metrics, pgdump
+    /// (a disabled API answers 404).
+    #[arg(long, env = "HASURA_GRAPHQL_ENABLED_APIS", default_value = "metadata,graphql,pgdump,config")]
+    pub enabled_apis: String,
+    /// Bearer token required by /v1/metrics (`Authorization: Bearer <secret>`).
+    #[arg(long, env = "HASURA_GRAPHQL_METRICS_SECRET", hide_env_values = true)]
+    pub metrics_secret: Option<String>,
+    /// Return bigint, numeric, float8 and money values as JSON strings
+    /// (sets graft.stringify_numeric_types on every pooled connection).
+    #[arg(long, env = "HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub stringify_numeric_types: bool,
+    /// Serve GraphiQL at /console (and redirect / to it).
+    #[arg(long, env = "HASURA_GRAPHQL_ENABLE_CONSOLE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub enable_console: bool,
+    /// Log types to write, comma-separated (startup is always written).
+    #[arg(long, env = "HASURA_GRAPHQL_ENABLED_LOG_TYPES", default_value = "startup,http-log,webhook-log,websocket-log,jwk-refresh-log")]
+    pub enabled_log_types: String,
+    /// Lowest log level written: debug, info, warn or error.
+    #[arg(long, env = "HASURA_GRAPHQL_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
     /// Database connections in the pool.
     #[arg(long, env = "HASURA_GRAPHQL_PG_CONNECTIONS", default_value_t = 10)]
     pub pg_connections: usize,
@@ -32,4 +84,56 @@ pub struct ServeConfig {
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,
+}
+
+/// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnabledApis {
+    pub graphql: bool,
+    pub metadata: bool,
+    pub config: bool,
+    pub metrics: bool,
+    pub pgdump: bool,
+}
+
+impl EnabledApis {
+    pub fn parse(list: &str) -> Result<EnabledApis, String> {
+        let mut apis = EnabledApis::default();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "graphql" => apis.graphql = true,
+                "metadata" => apis.metadata = true,
+                "config" => apis.config = true,
+                "metrics" => apis.metrics = true,
+                "pgdump" => apis.pgdump = true,
+                // Accepted by Hasura; nothing here serves them.
+                "developer" => {}
+                other => return Err(format!("HASURA_GRAPHQL_ENABLED_APIS: unknown API {other:?}")),
+            }
+        }
+        Ok(apis)
+    }
+}
+
+/// The admin secrets from `HASURA_GRAPHQL_ADMIN_SECRET` and `HASURA_GRAPHQL_ADMIN_SECRETS`.
+pub fn admin_secrets(cfg: &ServeConfig) -> Result<Vec<String>, String> {
+    let mut all: Vec<String> = cfg.admin_secret.iter().cloned().collect();
+    if let Some(list) = &cfg.admin_secrets {
+        let more: Vec<String> =
+            serde_json::from_str(list).map_err(|e| format!("HASURA_GRAPHQL_ADMIN_SECRETS must be a JSON array of strings: {e}"))?;
+        all.extend(more);
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enabled_apis() {
+        let a = EnabledApis::parse("graphql, Metrics").unwrap();
+        assert!(a.graphql && a.metrics && !a.metadata && !a.config);
+        assert!(EnabledApis::parse("graphql,bogus").is_err());
+    }
 }

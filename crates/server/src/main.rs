@@ -3,7 +3,12 @@
 
 mod auth;
 mod config;
+mod console;
+mod cors;
 mod db;
+mod http;
+mod logs;
+mod metrics;
 mod routes;
 
 use std::sync::Arc;
@@ -12,6 +17,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use clap::{Parser, Subcommand};
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
 #[derive(Parser)]
 #[command(name = "graft", version, about = "Hasura-compatible GraphQL API served from PostgreSQL (the graft extension)")]
@@ -22,43 +29,140 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve Hasura's HTTP API (/v1/graphql, /v1/metadata, /v1/version, /healthz).
+    /// Serve Hasura's HTTP API (/v1/graphql, /v1/metadata, /v1/query, /v2/query, /v1/version,
+    /// /healthz, /v1alpha1/config, /v1/metrics, /console). Every flag can also be set by the
+    /// environment variable shown in brackets.
     Serve(config::ServeConfig),
 }
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt().json().with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    ).init();
     let Cli { command: Command::Serve(cfg) } = Cli::parse();
+    if let Err(e) = logs::init(&cfg.enabled_log_types, &cfg.log_level) {
+        eprintln!("graft serve: {e}");
+        std::process::exit(1);
+    }
     if let Err(e) = serve(cfg).await {
+        logs::emit("startup", "error", json!({"kind": "server", "info": {"message": e}}));
         eprintln!("graft serve: {e}");
         std::process::exit(1);
     }
 }
 
-async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
-    let pool = db::pool(&cfg.database_url, cfg.pg_connections, cfg.statement_timeout_ms)?;
-    let auth = auth::Auth::new(cfg.admin_secret.as_deref(), cfg.jwt_secret.as_deref(), cfg.unauthorized_role.clone())?;
-    let state = Arc::new(routes::AppState { pool, auth });
-    let app = Router::new()
-        .route("/v1/graphql", post(routes::graphql))
-        .route("/v1/metadata", post(routes::metadata))
-        .route("/v1/query", post(routes::metadata))
-        .route("/v1/version", get(routes::version))
-        .route("/healthz", get(routes::healthz))
-        .route("/hasura/healthz", get(routes::healthz))
+fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
+    let apis = state.apis;
+    let mut app = Router::new()
+        .route("/v1/version", get(routes::ops::version))
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/hasura/healthz", get(routes::ops::healthz));
+    if apis.graphql {
+        app = app.route("/v1/graphql", post(routes::graphql::graphql));
+    }
+    if apis.metadata {
+        app = app
+            .route("/v1/metadata", post(routes::query::metadata))
+            .route("/v1/query", post(routes::query::query))
+            .route("/v2/query", post(routes::query::query));
+    }
+    if apis.config {
+        app = app.route("/v1alpha1/config", get(routes::ops::config));
+    }
+    if apis.metrics {
+        app = app.route("/v1/metrics", get(routes::ops::metrics));
+    }
+    if state.console {
+        app = app
+            .route("/", get(console::root))
+            .route("/console", get(console::index))
+            .route("/console/", get(console::index))
+            .route("/console/assets/{name}", get(console::asset))
+            .route("/console/{*rest}", get(console::index_any));
+    }
+    let mut app = app
         .fallback(routes::not_found)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::observe))
         .with_state(state);
+    if !cfg.disable_cors {
+        app = app.layer(cors::layer(&cfg.cors_domain));
+    }
+    app
+}
+
+async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
+    let apis = config::EnabledApis::parse(&cfg.enabled_apis)?;
+    let pool = db::pool(&cfg.database_url, cfg.pg_connections, cfg.statement_timeout_ms, cfg.stringify_numeric_types)?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))?;
+    let jwt = auth::jwt::JwtAuth::new(cfg.jwt_secret.as_deref(), cfg.jwt_secrets.as_deref(), &client)?;
+    let webhook = cfg
+        .auth_hook
+        .clone()
+        .map(|url| auth::webhook::Webhook::new(url, cfg.auth_hook_mode, cfg.auth_hook_send_request_body, client.clone()));
+    let auth = auth::Auth::new(&config::admin_secrets(&cfg)?, jwt, webhook, cfg.unauthorized_role.clone())?;
+    if let Some(jwt) = auth.jwt() {
+        for cache in jwt.jwk_caches() {
+            tokio::spawn(async move {
+                if let Err(e) = cache.prefetch().await {
+                    logs::emit("jwk-refresh-log", "error", json!({"message": e}));
+                }
+            });
+        }
+    }
+    let state = Arc::new(routes::AppState {
+        pool,
+        auth,
+        metrics: metrics::Metrics::new(),
+        apis,
+        metrics_secret: cfg.metrics_secret.as_deref().map(|s| Sha256::digest(s.as_bytes()).into()),
+        console: cfg.enable_console,
+        stringify_numeric: cfg.stringify_numeric_types,
+    });
+    let app = router(state.clone(), &cfg);
     let addr = format!("{}:{}", cfg.server_host, cfg.server_port);
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(r#type = "startup", address = %addr, "graft serve listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    logs::emit(
+        "startup",
+        "info",
+        json!({"kind": "server", "info": {
+            "message": "graft serve listening",
+            "address": addr,
+            "port": cfg.server_port,
+            "version": routes::ops::VERSION,
+            "admin_secret_set": state.auth.admin_secret_set(),
+            "jwt_set": state.auth.jwt().is_some(),
+            "auth_hook": cfg.auth_hook,
+            "auth_hook_mode": cfg.auth_hook.as_ref().map(|_| format!("{:?}", cfg.auth_hook_mode).to_uppercase()),
+            "unauth_role": cfg.unauthorized_role,
+            "cors_config": {"allowed_origins": cfg.cors_domain, "disabled": cfg.disable_cors},
+            "enabled_apis": cfg.enabled_apis,
+            "enable_console": cfg.enable_console,
+            "stringify_numeric_types": cfg.stringify_numeric_types,
+            "pg_connections": cfg.pg_connections,
+        }}),
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Ctrl-C or SIGTERM (what `kill`, systemd and container runtimes send): stop accepting and
+/// let the requests in flight finish.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    logs::emit("shutdown", "info", json!({"message": "graft serve stopping"}));
 }

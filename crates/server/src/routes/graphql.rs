@@ -1,0 +1,69 @@
+//! `POST /v1/graphql`: one request object or a batch (array). Every outcome — including
+//! authentication failures and malformed JSON — is HTTP 200 with `{"errors": [...]}`, as
+//! Hasura's `/v1/graphql` answers (its `allMod200`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use super::{json_response, AppState, LogInfo};
+use crate::db;
+
+fn graphql_error(code: &str, message: &str) -> String {
+    json!({"errors": [{"message": message, "extensions": {"path": "$", "code": code}}]}).to_string()
+}
+
+fn error_200(code: &str, message: &str, role: Option<String>) -> Response {
+    let mut r = json_response(StatusCode::OK, graphql_error(code, message));
+    r.extensions_mut().insert(LogInfo { role, error_code: Some(code.to_string()) });
+    r
+}
+
+/// One GraphQL request object → the response text.
+async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) -> String {
+    let Some(query) = req.get("query").and_then(|q| q.as_str()) else {
+        return graphql_error("bad-request", "the key 'query' was not present");
+    };
+    let variables = req.get("variables").filter(|v| !v.is_null()).map(|v| v.to_string());
+    let op = req.get("operationName").and_then(|o| o.as_str()).map(str::to_string);
+    match db::resolve(&state.pool, query, variables, Value::Object(session.clone()).to_string(), op).await {
+        Ok(text) => text,
+        Err(e) => graphql_error("postgres-error", &e.0),
+    }
+}
+
+pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let parsed: Result<Value, _> = serde_json::from_slice(&body);
+    let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok()).await {
+        Ok(g) => (g.session, g.set_cookies),
+        Err(e) => return error_200(e.code, &e.message, None),
+    };
+    let role = session.get("x-hasura-role").and_then(|r| r.as_str()).map(str::to_string);
+    let parsed = match parsed {
+        Ok(v) => v,
+        Err(e) => return error_200("invalid-json", &format!("Error in $: {e}"), role),
+    };
+    let body = match &parsed {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(run_one(&state, item, &session).await);
+            }
+            format!("[{}]", out.join(","))
+        }
+        Value::Object(_) => run_one(&state, &parsed, &session).await,
+        _ => return error_200("parse-failed", "expected an object or an array of GraphQL requests", role),
+    };
+    let mut r = json_response(StatusCode::OK, body);
+    for c in set_cookies {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+            r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    r.extensions_mut().insert(LogInfo { role, error_code: None });
+    r
+}

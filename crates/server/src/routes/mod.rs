@@ -1,0 +1,66 @@
+//! Hasura's HTTP endpoints: `/v1/graphql` (single and batched, `graphql`), `/v1/metadata`,
+//! `/v1/query`, `/v2/query` (`query`, with `run_sql`), `/v1/version`, `/healthz`,
+//! `/v1alpha1/config`, `/v1/metrics` (`ops`).
+
+pub mod graphql;
+pub mod ops;
+pub mod query;
+pub mod run_sql;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::auth::{Auth, AuthError};
+use crate::config::EnabledApis;
+use crate::metrics::Metrics;
+
+pub struct AppState {
+    pub pool: deadpool_postgres::Pool,
+    pub auth: Auth,
+    pub metrics: Metrics,
+    pub apis: EnabledApis,
+    /// sha256 of HASURA_GRAPHQL_METRICS_SECRET.
+    pub metrics_secret: Option<[u8; 32]>,
+    pub console: bool,
+    pub stringify_numeric: bool,
+}
+
+/// What a handler tells the `http-log` line: the role and the error code, if any.
+#[derive(Clone, Debug, Default)]
+pub struct LogInfo {
+    pub role: Option<String>,
+    pub error_code: Option<String>,
+}
+
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body).into_response()
+}
+
+/// Hasura's shape for errors outside GraphQL execution.
+pub fn error(status: u16, code: &str, message: &str) -> Response {
+    error_with(status, code, message, None)
+}
+
+pub fn error_with(status: u16, code: &str, message: &str, internal: Option<Value>) -> Response {
+    let mut body = json!({"error": message, "path": "$", "code": code});
+    if let Some(i) = internal {
+        body["internal"] = i;
+    }
+    let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body.to_string());
+    r.extensions_mut().insert(LogInfo { role: None, error_code: Some(code.to_string()) });
+    r
+}
+
+pub fn auth_error(e: AuthError) -> Response {
+    error(e.status, e.code, &e.message)
+}
+
+pub async fn not_found() -> Response {
+    error(404, "not-found", "resource does not exist")
+}
+
+/// Whether the session is the admin role.
+pub fn is_admin(session: &serde_json::Map<String, Value>) -> bool {
+    session.get("x-hasura-role").and_then(|r| r.as_str()) == Some("admin")
+}

@@ -1,0 +1,76 @@
+//! Operational endpoints: `/v1/version`, `/healthz`, `/v1alpha1/config`, `/v1/metrics`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{auth_error, error, is_admin, json_response, AppState};
+
+pub const VERSION: &str = concat!("v2-graft-", env!("CARGO_PKG_VERSION"));
+
+pub async fn version() -> Response {
+    json_response(StatusCode::OK, json!({"version": VERSION}).to_string())
+}
+
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if crate::db::healthy(&state.pool).await {
+        (StatusCode::OK, "OK").into_response()
+    } else {
+        (StatusCode::INTERNAL_SERVER_ERROR, "ERROR: cannot reach the database").into_response()
+    }
+}
+
+/// `GET /v1alpha1/config` (admin only): the server's authentication setup, as Hasura reports it.
+pub async fn config(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match state.auth.session(&headers, None).await {
+        Ok(s) if is_admin(&s) => {}
+        Ok(_) => return error(400, "access-denied", "restricted access : admin only"),
+        Err(e) => return auth_error(e),
+    }
+    let body = json!({
+        "version": VERSION,
+        "is_function_permissions_inferred": true,
+        "is_remote_schema_permissions_enabled": false,
+        "is_admin_secret_set": state.auth.admin_secret_set(),
+        "is_auth_hook_set": state.auth.webhook_set(),
+        "is_jwt_set": state.auth.jwt().is_some(),
+        "jwt": [],
+        "is_allow_list_enabled": false,
+        "console_assets_dir": null,
+        "experimental_features": [],
+        "is_prometheus_metrics_enabled": state.apis.metrics,
+        "stringify_numeric_types": state.stringify_numeric,
+        "default_naming_convention": "hasura-default",
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+/// `GET /v1/metrics`: Prometheus text. With HASURA_GRAPHQL_METRICS_SECRET set it needs
+/// `Authorization: Bearer <secret>`; otherwise, with an admin secret set, it needs that.
+pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match &state.metrics_secret {
+        Some(digest) => {
+            let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer "));
+            let ok = given.is_some_and(|g| {
+                let d: [u8; 32] = Sha256::digest(g.trim().as_bytes()).into();
+                bool::from(d.ct_eq(digest))
+            });
+            if !ok {
+                return error(401, "access-denied", "invalid metrics secret");
+            }
+        }
+        None => match state.auth.session(&headers, None).await {
+            Ok(s) if is_admin(&s) => {}
+            Ok(_) => return error(400, "access-denied", "restricted access : admin only"),
+            Err(e) => return auth_error(e),
+        },
+    }
+    let status = state.pool.status();
+    let text = state.metrics.render(&status);
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}

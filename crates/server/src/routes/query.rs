@@ -1,0 +1,105 @@
+//! Admin-only JSON APIs: `/v1/metadata` (handed to `graphql.metadata`), the legacy `/v1/query`
+//! and `/v2/query`; `run_sql`, and a `bulk` that contains one, go to [`super::run_sql`].
+
+// Handlers return a ready `Response` as their error: large, but built once per request.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::run_sql::{is_run_sql, run_requests};
+use super::{auth_error, error, is_admin, json_response, AppState, LogInfo};
+use crate::db;
+
+/// Status Hasura answers a metadata error code with.
+pub(super) fn metadata_status(code: &str) -> u16 {
+    match code {
+        "conflict" => 409,
+        "access-denied" => 401,
+        "not-exists" => 404,
+        "unexpected" => 500,
+        _ => 400,
+    }
+}
+
+/// The metadata function's error object (`{"error", "path", "code"}`), if the answer is one.
+pub(super) fn metadata_error(resp: &str) -> Option<(u16, String)> {
+    if !resp.starts_with("{\"error\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_str(resp).ok()?;
+    let code = v.get("code")?.as_str()?.to_string();
+    Some((metadata_status(&code), code))
+}
+
+/// Authenticate as admin and parse the body as JSON.
+async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Value, String), Response> {
+    match state.auth.session(headers, None).await {
+        Ok(s) if is_admin(&s) => {}
+        Ok(_) => return Err(error(400, "access-denied", "restricted access : admin only")),
+        Err(e) => return Err(auth_error(e)),
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Err(error(400, "invalid-json", "request body is not UTF-8"));
+    };
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Ok((v, text.to_string())),
+        Err(_) => Err(error(400, "invalid-json", "request body is not valid JSON")),
+    }
+}
+
+pub(super) fn admin_response(status: u16, body: String, error_code: Option<String>) -> Response {
+    let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error_code });
+    r
+}
+
+/// Forward one request to `graphql.metadata`, giving its errors Hasura's HTTP status.
+async fn forward(state: &AppState, text: &str) -> Response {
+    match db::metadata(&state.pool, text).await {
+        Ok(resp) => match metadata_error(&resp) {
+            Some((status, code)) => admin_response(status, resp, Some(code)),
+            None => admin_response(200, resp, None),
+        },
+        Err(e) => error(500, "postgres-error", &e.0),
+    }
+}
+
+pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    match admin_request(&state, &headers, &body).await {
+        Ok((_, text)) => forward(&state, &text).await,
+        Err(r) => r,
+    }
+}
+
+/// `/v1/query` and `/v2/query`: `run_sql`, or a `bulk` containing one, runs here; any other
+/// request goes to `graphql.metadata` as is.
+pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let (req, text) = match admin_request(&state, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let ty = req.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    let bulk_items = match (ty, req.get("args")) {
+        ("bulk" | "concurrent_bulk", Some(Value::Array(items))) if items.iter().any(is_run_sql) => Some(items.clone()),
+        _ => None,
+    };
+    if is_run_sql(&req) {
+        match run_requests(&state, std::slice::from_ref(&req)).await {
+            Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
+            Err(r) => r,
+        }
+    } else if let Some(items) = bulk_items {
+        match run_requests(&state, &items).await {
+            Ok(results) => admin_response(200, Value::Array(results).to_string(), None),
+            Err(r) => r,
+        }
+    } else {
+        forward(&state, &text).await
+    }
+}

@@ -1,0 +1,294 @@
+//! `run_sql` (Hasura's `/v2/query`): requests run in one transaction — each `run_sql` as a
+//! simple query, each other request of the same `bulk` through `graphql.metadata` on the same
+//! connection — so DDL and the metadata that tracks it commit or roll back together. After SQL
+//! that changes the schema, the metadata follows: renamed tables keep theirs, dropped tables are
+//! untracked, and what is left inconsistent is a `dependency-error` unless `cascade`.
+
+// Handlers return a ready `Response` as their error: large, but built once per request.
+#![allow(clippy::result_large_err)]
+
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::query::{admin_response, metadata_error};
+use super::{error, error_with, AppState};
+use crate::db;
+
+pub fn is_run_sql(req: &Value) -> bool {
+    matches!(req.get("type").and_then(|t| t.as_str()), Some("run_sql" | "pg_run_sql"))
+}
+
+/// `run_sql` arguments, with Hasura's defaults.
+struct RunSql {
+    sql: String,
+    cascade: bool,
+    /// Reload the schema afterwards: Hasura's `check_metadata_consistency`, which defaults to
+    /// whether the SQL contains a DDL keyword (and is always off for read-only SQL).
+    reload: bool,
+}
+
+fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
+    let args = req.get("args").and_then(|a| a.as_object()).ok_or_else(|| error(400, "parse-failed", "run_sql: args must be an object"))?;
+    let sql = args.get("sql").and_then(|s| s.as_str()).ok_or_else(|| error(400, "parse-failed", "the key 'sql' was not present"))?;
+    if let Some(source) = args.get("source").and_then(|s| s.as_str()) {
+        if source != "default" {
+            return Err(error(400, "not-exists", &format!("source with name \"{source}\" does not exist")));
+        }
+    }
+    let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
+    let cascade = args.get("cascade").and_then(|v| v.as_bool()).unwrap_or(false);
+    let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
+    Ok(RunSql { sql: sql.to_string(), cascade, reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
+}
+
+/// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
+pub fn contains_ddl_keyword(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+    words.iter().enumerate().any(|(i, w)| match *w {
+        "alter" | "drop" | "replace" => true,
+        "create" => words.get(i + 1) == Some(&"function"),
+        "comment" => words.get(i + 1) == Some(&"on"),
+        _ => false,
+    })
+}
+
+/// Run requests in one transaction; the first failure rolls everything back.
+pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
+    let mut client = state.pool.get().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    let tx = client.transaction().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    let mut results = Vec::with_capacity(reqs.len());
+    let mut reload = false;
+    let all_read_only = reqs.iter().all(|r| is_run_sql(r) && r["args"]["read_only"].as_bool() == Some(true));
+    if all_read_only {
+        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    }
+    // Before the first schema-changing SQL, the tracked tables and the inconsistent objects,
+    // for `follow_schema_changes`.
+    let mut before: Option<(Vec<(TableName, Option<u32>)>, Vec<String>)> = None;
+    let mut cascade = false;
+    for req in reqs {
+        if is_run_sql(req) {
+            let r = parse_run_sql(req)?;
+            if r.reload && before.is_none() {
+                before = Some((tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect()));
+            }
+            let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
+            results.push(db::sql_result(&messages));
+            reload |= r.reload;
+            cascade |= r.cascade;
+        } else {
+            results.push(metadata_in_tx(&tx, &req.to_string()).await?);
+        }
+    }
+    if let Some((tables, was_inconsistent)) = before {
+        follow_schema_changes(&tx, &tables, &was_inconsistent, cascade).await?;
+    }
+    if reload {
+        metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
+    }
+    tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    // The connection goes back to the pool: settings the SQL changed for the session
+    // (`SET ROLE`, `SET search_path` …) must not leak into later GraphQL requests. RESET ALL
+    // returns to the connection's startup values (statement_timeout, graft.* from the pool);
+    // the role and session authorization are not part of ALL.
+    if let Err(e) = client.batch_execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL").await {
+        // A connection that cannot be reset must not be reused.
+        let _ = deadpool_postgres::Object::take(client);
+        return Err(error(500, "postgres-error", &format!("could not reset the connection after run_sql: {e}")));
+    }
+    Ok(results)
+}
+
+/// After schema-changing SQL: renamed or moved tables keep their metadata, dropped ones are
+/// untracked, and metadata left inconsistent (compared with `was_inconsistent`) is a
+/// `dependency-error`, or with `cascade` dropped when it is a relationship.
+async fn follow_schema_changes(
+    tx: &tokio_postgres::Transaction<'_>,
+    tables: &[(TableName, Option<u32>)],
+    was_inconsistent: &[String],
+    cascade: bool,
+) -> Result<(), Response> {
+    let mut renamed = Vec::new();
+    for (old, now) in vanished_tables(tx, tables).await? {
+        match now {
+            Some(new) => renamed.push((old, new)),
+            None => {
+                let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": old.0, "name": old.1}, "cascade": cascade}});
+                metadata_in_tx(tx, &untrack.to_string()).await?;
+            }
+        }
+    }
+    if !renamed.is_empty() {
+        // ALTER TABLE … RENAME / SET SCHEMA: the metadata follows the table.
+        let mut md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
+        for (old, new) in &renamed {
+            rename_table_refs(&mut md, old, new);
+        }
+        metadata_in_tx(tx, &json!({"type": "replace_metadata", "args": md}).to_string()).await?;
+    }
+    let broken: Vec<(String, Value)> = inconsistent(tx).await?.into_iter().filter(|(name, _)| !was_inconsistent.contains(name)).collect();
+    let mut dependents = Vec::new();
+    for (name, object) in broken {
+        let relationship = matches!(object["type"].as_str(), Some("object_relation" | "array_relation"));
+        if cascade && relationship {
+            let d = &object["definition"];
+            let drop = json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": d["table"], "relationship": d["name"], "cascade": true}});
+            metadata_in_tx(tx, &drop.to_string()).await?;
+        } else {
+            dependents.push(name);
+        }
+    }
+    if !dependents.is_empty() {
+        return Err(error(400, "dependency-error", &format!("cannot drop due to the following dependent objects: {}", dependents.join(", "))));
+    }
+    Ok(())
+}
+
+/// One metadata request on the transaction's connection; its error aborts the transaction.
+async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> Result<Value, Response> {
+    const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
+    let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
+    let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
+    if let Some((status, code)) = metadata_error(&resp) {
+        return Err(admin_response(status, resp, Some(code)));
+    }
+    Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
+}
+
+type TableName = (String, String);
+
+/// Every tracked table and view: (schema, name) and its oid, if it exists.
+async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(TableName, Option<u32>)>, Response> {
+    const SQL: &str = "SELECT to_regclass(format('%I.%I', s, n))::oid FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(s, n, i) ORDER BY i";
+    let md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
+    let tables = md["sources"].as_array().into_iter().flatten().flat_map(|s| s["tables"].as_array().into_iter().flatten());
+    let names: Vec<TableName> = tables
+        .filter_map(|t| {
+            let t = &t["table"];
+            match t {
+                Value::String(n) => Some(("public".to_string(), n.clone())),
+                _ => Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string())),
+            }
+        })
+        .collect();
+    let schemas: Vec<&str> = names.iter().map(|(s, _)| s.as_str()).collect();
+    let rels: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
+    let rows = tx.query(SQL, &[&schemas, &rels]).await.map_err(|e| sql_error(SQL, e))?;
+    Ok(names.into_iter().zip(rows.iter().map(|r| r.get::<_, Option<u32>>(0))).collect())
+}
+
+/// Replace references to table `old` by `new` everywhere in the metadata: `{"schema", "name"}`
+/// objects, and plain names (public schema) under `table` / `remote_table`.
+fn rename_table_refs(v: &mut Value, old: &TableName, new: &TableName) {
+    match v {
+        Value::Object(m) => {
+            if m.len() == 2 && m.get("schema").and_then(|s| s.as_str()) == Some(&old.0) && m.get("name").and_then(|n| n.as_str()) == Some(&old.1) {
+                m.insert("schema".into(), Value::String(new.0.clone()));
+                m.insert("name".into(), Value::String(new.1.clone()));
+                return;
+            }
+            for (k, child) in m.iter_mut() {
+                if (k == "table" || k == "remote_table") && old.0 == "public" && child.as_str() == Some(&old.1) {
+                    *child = if new.0 == "public" { Value::String(new.1.clone()) } else { json!({"schema": new.0, "name": new.1}) };
+                } else {
+                    rename_table_refs(child, old, new);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| rename_table_refs(x, old, new)),
+        _ => {}
+    }
+}
+
+/// The metadata's inconsistent objects: (name, object).
+async fn inconsistent(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, Value)>, Response> {
+    let r = metadata_in_tx(tx, r#"{"type": "get_inconsistent_metadata", "args": {}}"#).await?;
+    Ok(r["inconsistent_objects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| (o["name"].as_str().map_or_else(|| o.to_string(), str::to_string), o.clone()))
+        .collect())
+}
+
+/// The tables of `before` that no longer exist under their name: with their new name when the
+/// relation itself still exists (renamed or moved), `None` when it was dropped.
+async fn vanished_tables(
+    tx: &tokio_postgres::Transaction<'_>,
+    before: &[(TableName, Option<u32>)],
+) -> Result<Vec<(TableName, Option<TableName>)>, Response> {
+    const SQL: &str = "SELECT t.s, t.n, ns.nspname::text, c.relname::text \
+                       FROM unnest($1::text[], $2::text[], $3::oid[]) AS t(s, n, o) \
+                       LEFT JOIN pg_class c ON c.oid = t.o LEFT JOIN pg_namespace ns ON ns.oid = c.relnamespace \
+                       WHERE to_regclass(format('%I.%I', t.s, t.n)) IS NULL";
+    let schemas: Vec<&str> = before.iter().map(|((s, _), _)| s.as_str()).collect();
+    let names: Vec<&str> = before.iter().map(|((_, n), _)| n.as_str()).collect();
+    let oids: Vec<Option<u32>> = before.iter().map(|(_, o)| *o).collect();
+    let rows = tx.query(SQL, &[&schemas, &names, &oids]).await.map_err(|e| sql_error(SQL, e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let now = match (r.get::<_, Option<String>>(2), r.get::<_, Option<String>>(3)) {
+                (Some(s), Some(n)) => Some((s, n)),
+                _ => None,
+            };
+            ((r.get(0), r.get(1)), now)
+        })
+        .collect())
+}
+
+/// Hasura's run_sql failure: 400 `postgres-error` "query execution failed", the database's
+/// error in `internal`.
+fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
+    match e.as_db_error() {
+        Some(db) => error_with(
+            400,
+            "postgres-error",
+            "query execution failed",
+            Some(json!({
+                "arguments": [],
+                "error": {
+                    "description": db.detail(),
+                    "exec_status": "FatalError",
+                    "hint": db.hint(),
+                    "message": db.message(),
+                    "status_code": db.code().code(),
+                },
+                "prepared": false,
+                "statement": statement,
+            })),
+        ),
+        None => error(500, "postgres-error", &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_follow_the_table() {
+        let mut md = json!({"sources": [{"tables": [
+            {"table": {"schema": "public", "name": "a"}, "object_relationships": [{"name": "b", "using": {"manual_configuration": {"remote_table": "b"}}}]},
+            {"table": {"schema": "public", "name": "b"}, "array_relationships": [{"name": "as", "using": {"foreign_key_constraint_on": {"table": {"schema": "public", "name": "a"}, "column": "b_id"}}}]}]}]});
+        rename_table_refs(&mut md, &("public".into(), "a".into()), &("public".into(), "alpha".into()));
+        rename_table_refs(&mut md, &("public".into(), "b".into()), &("other".into(), "beta".into()));
+        let t = &md["sources"][0]["tables"];
+        assert_eq!(t[0]["table"], json!({"schema": "public", "name": "alpha"}));
+        assert_eq!(t[0]["object_relationships"][0]["using"]["manual_configuration"]["remote_table"], json!({"schema": "other", "name": "beta"}));
+        assert_eq!(t[1]["table"], json!({"schema": "other", "name": "beta"}));
+        assert_eq!(t[1]["array_relationships"][0]["using"]["foreign_key_constraint_on"]["table"], json!({"schema": "public", "name": "alpha"}));
+    }
+
+    #[test]
+    fn ddl_keywords() {
+        assert!(contains_ddl_keyword("ALTER TABLE a ADD COLUMN b int"));
+        assert!(contains_ddl_keyword("create or replace view v as select 1"));
+        assert!(contains_ddl_keyword("CREATE FUNCTION f() ..."));
+        assert!(contains_ddl_keyword("comment on table a is 'x'"));
+        assert!(contains_ddl_keyword("drop table a"));
+        assert!(!contains_ddl_keyword("create table a (id int)"));
+        assert!(!contains_ddl_keyword("select dropped from altered"));
+    }
+}
