@@ -7,13 +7,16 @@
 #      shared_preload_libraries so its event worker delivers graft_demo's event triggers
 #   4. create the `graft_demo` database with the demo blog (demo/demo.sql),
 #      CREATE EXTENSION graft, and track every table of schema public
+#   5. build and start `graft serve`, the Hasura-compatible HTTP sidecar, on 127.0.0.1:8080
+#      (scripts/serve.sh; HASURA_GRAPHQL_* variables in the environment reach it)
 #
-# Safe to run again: existing data is kept, a stopped cluster is started, the extension is
-# rebuilt and reinstalled if the sources changed. Stop the cluster with scripts/stop.sh.
+# Safe to run again: existing data is kept, the cluster and the sidecar are (re)started, the
+# extension is rebuilt and reinstalled if the sources changed. Stop both with scripts/stop.sh.
 #
 # Environment:
 #   GRAFT_PGDATA   data directory   (default /var/lib/graft/pgdata)
 #   GRAFT_PGPORT   port on 127.0.0.1 (default 5433)
+#   GRAFT_SERVE_PORT    sidecar port on 127.0.0.1 (default 8080)
 #   GRAFT_SKIP_DEPS=1   skip step 1
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,7 +28,7 @@ LOGFILE="$PGDATA_DIR/server.log"
 
 [[ "$PORT" =~ ^[0-9]+$ ]] || die "GRAFT_PGPORT must be a port number, got '$PORT'"
 
-section "1/4 Dependencies"
+section "1/5 Dependencies"
 if [ "${GRAFT_SKIP_DEPS:-0}" = 1 ]; then
     info "skipped (GRAFT_SKIP_DEPS=1)"
 else
@@ -33,10 +36,10 @@ else
 fi
 require_pg_binaries
 
-section "2/4 Build and install the graft extension (release)"
+section "2/5 Build and install the graft extension (release)"
 install_extension
 
-section "3/4 PostgreSQL cluster in $PGDATA_DIR (127.0.0.1:$PORT)"
+section "3/5 PostgreSQL cluster in $PGDATA_DIR (127.0.0.1:$PORT)"
 if [ -f "$PGDATA_DIR/PG_VERSION" ]; then
     v="$(cat "$PGDATA_DIR/PG_VERSION")"
     [ "$v" = "$GRAFT_PG_MAJOR" ] || die "$PGDATA_DIR holds a PostgreSQL $v cluster, not $GRAFT_PG_MAJOR; set GRAFT_PGDATA to another directory"
@@ -86,7 +89,7 @@ esac
 
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 
-section "4/4 Database $DB"
+section "4/5 Database $DB"
 if [ "$("${PSQL[@]}" -d postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
     log "creating database $DB"
     "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
@@ -140,12 +143,17 @@ log "SELECT graphql.track_all('public')"
 "${PSQL[@]}" -d "$DB" -Atc "SELECT graphql.track_all('public')" >/dev/null
 section_end
 
+section "5/5 graft serve (HTTP sidecar)"
+GRAFT_PGDATA="$PGDATA_DIR" GRAFT_PGPORT="$PORT" "$GRAFT_ROOT/scripts/serve.sh"
+section_end
+
 cat <<EOF
 
 Graft is running.
   cluster:  $PGDATA_DIR  (log: $LOGFILE)
   connect:  psql -h 127.0.0.1 -p $PORT -U postgres $DB
   URL:      postgresql://postgres@127.0.0.1:$PORT/$DB
+  GraphQL:  http://127.0.0.1:${GRAFT_SERVE_PORT:-8080}/v1/graphql  (console: /console)
 
 Try a first query:
   psql -At -h 127.0.0.1 -p $PORT -U postgres $DB -c "SELECT graphql.resolve('{ authors { name articles { title } } }')"

@@ -4,7 +4,8 @@
 #   2. extension tests (#[pg_test])  cargo pgrx test pg15, cluster run as postgres
 #   3. SQL regression suite          cargo pgrx install --release, then pg_test/run.sh
 #   4. introspection check           tests/introspection (node), skipped until it exists
-#   5. sidecar over HTTP              tests/sidecar/run.sh
+#   5. sidecar over HTTP              tests/sidecar/run.sh (Python requests/PyJWT, Node graphql-js,
+#                                    graphql-request and the graphql-http audit)
 #   6. event and scheduled triggers  tests/events/run.sh: graft preloaded, its worker delivering to
 #                                    a local webhook receiver (faults, restarts, throughput)
 #   7. benchmark harness, quick mode bench/run.sh --quick: fails only on wrong answers, never on
@@ -187,8 +188,9 @@ if want sidecar; then
     t0=$(date +%s)
     tests/sidecar/run.sh 2>&1 | tee "$WORK/sidecar.log"
     p=$(grep -Eo 'sidecar: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
-    total_passed=$((total_passed + ${p:-0}))
-    summary+=("5/7 sidecar over HTTP: ${p:-0} passed ($(( $(date +%s) - t0 ))s)")
+    n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
+    total_passed=$((total_passed + ${p:-0} + ${n:-0}))
+    summary+=("5/7 sidecar over HTTP: ${p:-0} Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("5/7 sidecar over HTTP: not selected")
 fi
