@@ -64,6 +64,16 @@ count_cargo() {
     counted="$p passed, $f failed"
 }
 
+# Add the counts of the last "<prefix>: N passed, M failed" line of log $1 to the totals; sets
+# $counted to "N passed, M failed" for the summary.
+count_line() {
+    local line p f
+    line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/'); f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
+    counted="${p:-0} passed, ${f:-0} failed"
+}
+
 # The pg_test cluster kept running (PG_TEST_KEEP=1) for the introspection step.
 stop_kept_cluster() {
     local datadir
@@ -140,10 +150,8 @@ if want regress; then
     install_extension
     # Keep the cluster running afterwards: step 4 queries it. finish() stops it.
     PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
-    line=$(grep -E '^pg_regress: [0-9]+ passed, [0-9]+ failed' "$WORK/pg_regress.log" | tail -1)
-    p=$(echo "$line" | awk '{print $2}'); f=$(echo "$line" | awk '{print $4}')
-    total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
-    summary+=("3/7 SQL regression suite: ${p:-0} passed, ${f:-0} failed ($(( $(date +%s) - t0 ))s)")
+    count_line "$WORK/pg_regress.log" pg_regress
+    summary+=("3/7 SQL regression suite: $counted ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("3/7 SQL regression suite: not selected")
 fi
@@ -203,10 +211,8 @@ if want events; then
     # Step 3 installed the release extension; otherwise install it here.
     want regress || install_extension
     tests/events/run.sh 2>&1 | tee "$WORK/events.log"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/events.log" | tail -1)
-    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
-    total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${f:-0}))
-    summary+=("6/7 event and scheduled triggers: ${p:-0} passed, ${f:-0} failed ($(( $(date +%s) - t0 ))s)")
+    count_line "$WORK/events.log" events
+    summary+=("6/7 event and scheduled triggers: $counted ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("6/7 event and scheduled triggers: not selected")
 fi

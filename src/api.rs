@@ -102,13 +102,34 @@ fn metadata(request: Option<Json>) -> JsonText {
         None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),
         Some(Json(request)) => match graft_compiler::events::requests::parse_request(&request) {
             Ok(Some(event_request)) => crate::events::requests::run(event_request),
-            Ok(None) => apply_request(|_, _| Ok(request.clone())),
+            Ok(None) => postgres_errors_as_metadata_errors(|| apply_request(|_, _| Ok(request.clone()))),
             Err(e) => Err(e.into()),
         },
     };
     match result {
         Ok(response) => response.into(),
         Err(e) => e.to_metadata_json().into(),
+    }
+}
+
+/// Run a metadata request in a subtransaction, so that a Postgres error on the way (creating a
+/// capture trigger on a table the caller may not alter …) comes back as Hasura's
+/// `postgres-error` with nothing stored, instead of aborting the caller's transaction.
+/// Cancellation and resource errors still abort it.
+fn postgres_errors_as_metadata_errors(f: impl FnOnce() -> Result<Value>) -> Result<Value> {
+    use crate::execute::{in_subtransaction, must_propagate, Caught};
+    match in_subtransaction(f) {
+        Ok(result) => result,
+        Err(Caught::Postgres(report)) if must_propagate(&crate::errors::sqlstate(report.sql_error_code())) => {
+            pgrx::pg_sys::panic::CaughtError::PostgresError(*report).rethrow()
+        }
+        Err(Caught::Postgres(report)) => Err(MetadataError::new(
+            "postgres-error",
+            "$",
+            format!("query execution failed: {}", report.message()),
+        )
+        .into()),
+        Err(Caught::Panic(message)) => Err(GraftError::Internal(format!("panic in a metadata request: {message}"))),
     }
 }
 

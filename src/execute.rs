@@ -299,7 +299,7 @@ fn set_hasura_user(_client: &mut SpiClient<'_>, user: &str) -> Result<()> {
 /// SQLSTATEs a guarded statement re-raises: query canceled (57014) and the rest of class 57
 /// (operator intervention), class 53 (insufficient resources), class 58 (system error: I/O,
 /// missing files), class XX (internal error).
-fn must_propagate(state: &str) -> bool {
+pub(crate) fn must_propagate(state: &str) -> bool {
     ["57", "53", "58", "XX"]
         .iter()
         .any(|class| state.starts_with(class))
@@ -401,7 +401,7 @@ fn plan(sql: &str, values: &[Option<CString>], mutating: bool) -> Result<Rc<Kept
 /// transaction); when it returns an error or raises one it is rolled back, which undoes every
 /// write, releases its locks and closes its SPI connections, and the caller's transaction
 /// stays usable.
-fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, Caught> {
+pub(crate) fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Result<T>, Caught> {
     // SAFETY: we are in a transaction (every SQL-callable function is), on the main thread.
     // The memory context and resource owner are saved to be restored exactly as plpgsql's
     // exec_stmt_block does; BeginInternalSubTransaction switches both to the subtransaction's.
@@ -442,7 +442,7 @@ fn in_subtransaction<T>(f: impl FnOnce() -> Result<T>) -> std::result::Result<Re
 }
 
 /// What [`in_subtransaction`] caught.
-enum Caught {
+pub(crate) enum Caught {
     /// A Postgres ERROR (or a pgrx `ereport!`): SQLSTATE, message, detail.
     Postgres(Box<ErrorReportWithLevel>),
     /// A Rust panic: a bug.

@@ -1560,6 +1560,26 @@ mod tests {
         run("SELECT graphql.delete_event_trigger('nope')");
     }
 
+    #[pg_test]
+    fn test_metadata_reports_postgres_errors_and_stores_nothing() {
+        run("CREATE SCHEMA evt6; CREATE TABLE evt6.t (id int PRIMARY KEY)");
+        meta(json!({"type": "pg_track_table", "args": {"table": {"schema": "evt6", "name": "t"}}}));
+        let before = json_of("SELECT graphql.export_metadata()::json");
+        // A role that may call graphql.metadata but does not own the table: CREATE TRIGGER fails.
+        run("CREATE ROLE graft_evt_meta; GRANT USAGE ON SCHEMA evt6 TO graft_evt_meta; \
+             GRANT EXECUTE ON FUNCTION graphql.metadata(json) TO graft_evt_meta; \
+             GRANT EXECUTE ON FUNCTION graphql.capture_event() TO graft_evt_meta; \
+             GRANT SELECT ON evt6.t TO graft_evt_meta");
+        run("SET ROLE graft_evt_meta");
+        let r = meta(json!({"type": "pg_create_event_trigger", "args": {
+            "name": "evt6_t", "table": {"schema": "evt6", "name": "t"}, "webhook": "http://127.0.0.1:9/x", "insert": {"columns": "*"}}}));
+        run("RESET ROLE");
+        assert_eq!(r["code"], "postgres-error", "{r}");
+        assert!(r["error"].as_str().unwrap().contains("permission denied for table t"), "{r}");
+        assert_eq!(json_of("SELECT graphql.export_metadata()::json"), before, "the failed request stored nothing");
+        assert!(triggers_on("evt6.t").is_empty());
+    }
+
     #[pg_test(error = "permission denied for table event_log")]
     fn test_the_outbox_is_not_public() {
         run("CREATE ROLE graft_evt_reader; SET ROLE graft_evt_reader");

@@ -86,7 +86,8 @@ pub fn run(req: EventRequest) -> Result<Value> {
             let (columns, filter) = match kind {
                 ScheduledKind::OneOff => (
                     "id, webhook_conf, scheduled_time, retry_conf, payload, header_conf, status, tries, created_at, next_retry_at, comment",
-                    "($1::text IS NULL OR true)",
+                    // $1 (the trigger name) only filters cron events.
+                    "true",
                 ),
                 ScheduledKind::Cron => (
                     "id, trigger_name AS name, scheduled_time, status, tries, created_at, next_retry_at",

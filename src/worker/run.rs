@@ -398,43 +398,21 @@ fn record_alone(o: &Outcomes, kind: Kind) -> bool {
         Kind::Cron => store::record_scheduled(o, false, with_logs),
         Kind::OneOff => store::record_scheduled(o, true, with_logs),
     };
-    if in_subtransaction(|| record(true)).is_ok() {
+    if in_subtransaction(|| record(true)) {
         return true;
     }
     warning!("graft event worker: the invocation log of event {} could not be written; its outcome is recorded without it", o.ids[0]);
-    if in_subtransaction(|| record(false)).is_ok() {
+    if in_subtransaction(|| record(false)) {
         return true;
     }
     let _ = in_subtransaction(|| release(&[(kind, o.ids[0].clone())]));
     false
 }
 
-/// Run `f` in a subtransaction of the current transaction; a Postgres error inside rolls it
-/// back and comes back as its message, the transaction staying usable.
-fn in_subtransaction(f: impl FnOnce() -> Result<(), pgrx::spi::Error>) -> Result<(), String> {
-    // SAFETY: inside a transaction, on the main thread; the memory context and resource owner
-    // are restored as plpgsql's exception blocks do.
-    unsafe {
-        let (context, owner) = (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner);
-        pg_sys::BeginInternalSubTransaction(std::ptr::null());
-        pg_sys::MemoryContextSwitchTo(context);
-        let f = AssertUnwindSafe(f);
-        let outcome = PgTryBuilder::new(move || {
-            let f = f;
-            (f.0)().map_err(|e| e.to_string())
-        })
-        .catch_others(|e| Err(caught_message(&e)))
-        .execute();
-        pg_sys::MemoryContextSwitchTo(context);
-        if outcome.is_ok() {
-            pg_sys::ReleaseCurrentSubTransaction();
-        } else {
-            pg_sys::RollbackAndReleaseCurrentSubTransaction();
-        }
-        pg_sys::MemoryContextSwitchTo(context);
-        pg_sys::CurrentResourceOwner = owner;
-        outcome
-    }
+/// Run `f` in a subtransaction of the current transaction (the one `graphql.resolve` uses);
+/// true when it succeeded. A Postgres error inside rolls it back; the transaction stays usable.
+fn in_subtransaction(f: impl FnOnce() -> Result<(), pgrx::spi::Error>) -> bool {
+    matches!(crate::execute::in_subtransaction(|| f().map_err(Into::into)), Ok(Ok(())))
 }
 
 fn caught_message(e: &CaughtError) -> String {

@@ -507,7 +507,7 @@ p50 = statistics.median(lat) if lat else float("inf")
 print(f"       latency commit -> webhook: p50 {p50:.1f} ms, max {max(lat, default=0):.1f} ms")
 check("p50 latency under 100 ms (target 50 ms at idle)", p50 < 100, p50)
 
-print(f"\n{passed} passed, {len(failed)} failed")
+print(f"\nevents: {passed} passed, {len(failed)} failed")
 if failed:
     print("failed: " + ", ".join(failed))
     sys.exit(1)
