@@ -1,7 +1,7 @@
 //! One database's delivery loop. Each round is: a claim transaction, the webhook calls (no
 //! transaction open, no snapshot held), a record transaction. An error in either transaction
-//! (a SQL error, a bad row) is logged and the round abandoned: its claims are released by
-//! [`store::reclaim_orphans`] only when this process is gone, so they are unlocked here.
+//! (a SQL error, a bad row) is logged and never ends the worker. Claims this process cannot
+//! record are given back here ([`store::reclaim_orphans`] only frees those of dead processes).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
