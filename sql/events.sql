@@ -31,6 +31,8 @@ CREATE INDEX event_log_fetch_events ON graphql.event_log
     (locked NULLS FIRST, next_retry_at NULLS FIRST, created_at)
     WHERE delivered = false AND error = false AND archived = false;
 CREATE INDEX event_log_trigger_name ON graphql.event_log (trigger_name, created_at);
+-- The worker's periodic cleanup of old history.
+CREATE INDEX event_log_created_at ON graphql.event_log (created_at);
 
 CREATE TABLE graphql.event_invocation_logs (
     id           uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -60,6 +62,8 @@ CREATE TABLE graphql.hdb_cron_events (
 );
 CREATE INDEX hdb_cron_events_due ON graphql.hdb_cron_events (scheduled_time)
     WHERE status = 'scheduled';
+-- Claims the worker checks for leftovers.
+CREATE INDEX hdb_cron_events_locked ON graphql.hdb_cron_events (id) WHERE status = 'locked';
 
 CREATE TABLE graphql.hdb_cron_event_invocation_logs (
     id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -90,6 +94,7 @@ CREATE TABLE graphql.hdb_scheduled_events (
 );
 CREATE INDEX hdb_scheduled_events_due ON graphql.hdb_scheduled_events (scheduled_time)
     WHERE status = 'scheduled';
+CREATE INDEX hdb_scheduled_events_locked ON graphql.hdb_scheduled_events (id) WHERE status = 'locked';
 
 CREATE TABLE graphql.hdb_scheduled_event_invocation_logs (
     id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -27,7 +27,7 @@ pub static EVENT_DATABASES: GucSetting<Option<CString>> = GucSetting::<Option<CS
 /// How often the event worker looks for new events, in milliseconds.
 pub static EVENTS_POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(50);
 
-/// Events claimed per round.
+/// Events (and scheduled events) claimed and not yet recorded at most, per database.
 pub static EVENTS_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 
 /// Webhook calls in flight at once, per database.
@@ -66,7 +66,7 @@ pub fn register() {
     );
     GucRegistry::define_int_guc(
         c"graft.events_batch_size",
-        c"Events the worker claims at once (HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE).",
+        c"Events the worker holds claimed at once, queued or in flight (HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE).",
         c"",
         &EVENTS_BATCH_SIZE,
         1,

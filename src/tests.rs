@@ -1551,8 +1551,52 @@ mod tests {
         assert_eq!(json_of("SELECT graphql.delete_cron_trigger('evt5_cron')::json"), json!({"message": "success"}));
         let one_off = json_of("SELECT graphql.create_scheduled_event('http://127.0.0.1:9/o', now() + interval '1 day', '{\"a\": 1}')::json");
         assert_eq!(one_off["message"], "success", "{one_off}");
+        let logs = json_of("SELECT graphql.get_event_logs('evt5_t')::json");
+        assert_eq!(logs.as_array().map(|l| l.len()), Some(1), "{logs}");
+        assert_eq!(logs[0]["id"], id.as_str());
+        assert_eq!(json_of("SELECT graphql.get_event_logs('evt5_t', 'processed')::json"), json!([]));
+        assert_eq!(json_of("SELECT graphql.get_event_invocation_logs('evt5_t', 10)::json"), json!([]));
+        let by_id = json_of(&format!("SELECT graphql.get_event_by_id('{id}')::json"));
+        assert_eq!(by_id["event"]["id"], id.as_str(), "{by_id}");
+        assert_eq!(json_of("SELECT graphql.create_cron_trigger('evt5_cron', 'http://127.0.0.1:9/c', '*/10 * * * *')::json"), json!({"message": "success"}));
+        let r = json_of(r#"SELECT graphql.create_cron_trigger('evt5_cron2', 'http://127.0.0.1:9/c', '0 * * * *',
+            headers => '[{"name": "X-A", "value": "1"}]', retry_conf => '{"num_retries": 2, "tolerance_seconds": 60}',
+            comment => 'hourly')::json"#);
+        assert_eq!(r, json!({"message": "success"}));
+        let crons = json_of("SELECT graphql.get_cron_triggers()::json");
+        let c2 = crons["cron_triggers"].as_array().unwrap().iter().find(|c| c["name"] == "evt5_cron2").unwrap().clone();
+        assert_eq!(c2["headers"], json!([{"name": "X-A", "value": "1"}]), "{c2}");
+        assert_eq!(c2["retry_conf"]["num_retries"], 2, "{c2}");
+        assert_eq!(c2["retry_conf"]["tolerance_seconds"], 60, "{c2}");
+        assert_eq!(c2["comment"], "hourly", "{c2}");
+        assert_eq!(json_of("SELECT graphql.delete_cron_trigger('evt5_cron')::json"), json!({"message": "success"}));
+        assert_eq!(json_of("SELECT graphql.delete_cron_trigger('evt5_cron2')::json"), json!({"message": "success"}));
+        let one_off = json_of("SELECT graphql.create_scheduled_event('http://127.0.0.1:9/o', now() + interval '1 day', '{\"a\": 1}', \
+            headers => '[{\"name\": \"X-B\", \"value\": \"2\"}]', retry_conf => '{\"num_retries\": 1}')::json");
+        assert_eq!(one_off["message"], "success", "{one_off}");
+        let oid = one_off["event_id"].as_str().unwrap().to_string();
+        let listed = json_of("SELECT graphql.get_scheduled_events('one_off', get_rows_count => true)::json");
+        assert_eq!(listed["count"], 1, "{listed}");
+        assert_eq!(listed["events"][0]["id"], oid.as_str(), "{listed}");
+        assert_eq!(listed["events"][0]["header_conf"], json!([{"name": "X-B", "value": "2"}]), "{listed}");
+        let inv = json_of(&format!("SELECT graphql.get_scheduled_event_invocations('one_off', '{oid}')::json"));
+        assert_eq!(inv["invocations"], json!([]), "{inv}");
+        assert_eq!(json_of(&format!("SELECT graphql.delete_scheduled_event('one_off', '{oid}')::json")), json!({"message": "success"}));
+        assert_eq!(json_of("SELECT graphql.get_scheduled_events('one_off', get_rows_count => true)::json")["count"], 0);
         assert_eq!(json_of("SELECT graphql.delete_event_trigger('evt5_t')::json"), json!({"message": "success"}));
         assert!(triggers_on("evt5.t").is_empty());
+        // The webhook from the environment and payload columns.
+        let r = json_of("SELECT graphql.create_event_trigger('evt5_env', 'evt5.t', webhook_from_env => 'EVT5_HOOK', \
+            operations => ARRAY['INSERT'], payload_columns => ARRAY['id'])::json");
+        assert_eq!(r, json!({"message": "success"}));
+        let exported = json_of("SELECT graphql.export_metadata()::json");
+        let et = exported["sources"][0]["tables"].as_array().unwrap().iter()
+            .find(|t| t["table"]["name"] == "t" && t["table"]["schema"] == "evt5").unwrap()["event_triggers"][0].clone();
+        assert_eq!(et["webhook_from_env"], "EVT5_HOOK", "{et}");
+        assert_eq!(et["definition"]["insert"], json!({"columns": "*", "payload": ["id"]}), "{et}");
+        run("INSERT INTO evt5.t VALUES (1, 'hidden')");
+        let ev = json_of("SELECT payload FROM graphql.event_log WHERE trigger_name = 'evt5_env'");
+        assert_eq!(ev["data"]["new"], json!({"id": 1}), "{ev}");
     }
 
     #[pg_test(error = "event trigger with name \"nope\" does not exist")]

@@ -33,18 +33,25 @@ pub(crate) fn json_as_owner(sql: &str, args: &[DatumWithOid]) -> Result<Option<V
 
 /// Delete processed history older than `$1` seconds: delivered, errored and archived events
 /// (their invocation logs go with them), and delivered, errored and dead scheduled events; with
-/// `include_undelivered`, pending events too. Answers the counts as JSON.
-pub(crate) fn cleanup_sql(include_undelivered: bool) -> String {
+/// `include_undelivered`, pending events too. With `limited`, at most `$2` rows of each table
+/// (the worker's periodic cleanup, which must stay a short statement). Answers the counts as
+/// JSON.
+pub(crate) fn cleanup_sql(include_undelivered: bool, limited: bool) -> String {
     let events = if include_undelivered { "true" } else { "(delivered OR error OR archived)" };
+    let limit = if limited { " LIMIT $2" } else { "" };
+    let delete = |table: &str, filter: &str, time: &str| {
+        format!(
+            "DELETE FROM graphql.{table} WHERE id IN (SELECT id FROM graphql.{table} WHERE {filter} \
+               AND {time} < now() - make_interval(secs => $1){limit}) RETURNING 1"
+        )
+    };
     format!(
-        "WITH e AS (DELETE FROM graphql.event_log WHERE {events} \
-           AND created_at < now() - make_interval(secs => $1) RETURNING 1), \
-         c AS (DELETE FROM graphql.hdb_cron_events WHERE status IN ('delivered', 'error', 'dead') \
-           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1), \
-         s AS (DELETE FROM graphql.hdb_scheduled_events WHERE status IN ('delivered', 'error', 'dead') \
-           AND scheduled_time < now() - make_interval(secs => $1) RETURNING 1) \
+        "WITH e AS ({}), c AS ({}), s AS ({}) \
          SELECT json_build_object('message', 'success', 'deleted_events', (SELECT count(*) FROM e), \
            'deleted_cron_events', (SELECT count(*) FROM c), \
-           'deleted_scheduled_events', (SELECT count(*) FROM s))::text"
+           'deleted_scheduled_events', (SELECT count(*) FROM s))::text",
+        delete("event_log", events, "created_at"),
+        delete("hdb_cron_events", "status IN ('delivered', 'error', 'dead')", "scheduled_time"),
+        delete("hdb_scheduled_events", "status IN ('delivered', 'error', 'dead')", "scheduled_time"),
     )
 }

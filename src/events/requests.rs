@@ -58,7 +58,7 @@ pub fn run(req: EventRequest) -> Result<Value> {
                 .ok_or_else(|| not_exists("$.args.event_id", format!("event with id {event_id:?} does not exist")))
         }
         EventRequest::ClearEventLogs { older_than_secs, include_undelivered } => {
-            let sql = super::cleanup_sql(include_undelivered);
+            let sql = super::cleanup_sql(include_undelivered, false);
             Ok(json_as_owner(&sql, &[(older_than_secs as f64).into()])?.unwrap_or(json!({})))
         }
         EventRequest::CreateScheduled { webhook, schedule_at, payload, headers, retry_conf, comment } => {

@@ -2,9 +2,9 @@
 //! thread hands them jobs and collects the outcomes over channels. Signals are blocked in
 //! them, so Postgres' signal handlers only ever run on the main thread.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use graft_compiler::events::delivery::Attempt;
@@ -13,8 +13,8 @@ use graft_compiler::events::delivery::Attempt;
 const MAX_BODY: u64 = 64 * 1024;
 
 pub struct Job {
-    /// Index of the event in the caller's batch.
-    pub index: usize,
+    /// The caller's handle for this delivery; its outcome comes back with it.
+    pub token: u64,
     /// The URL, or why there is none (an unset environment variable …).
     pub url: Result<String, String>,
     pub headers: Vec<(String, String)>,
@@ -22,70 +22,96 @@ pub struct Job {
     pub timeout: Duration,
 }
 
+enum Message {
+    Deliver(Job),
+    /// One thread takes it and ends: how the pool shrinks.
+    Stop,
+}
+
 pub struct Pool {
-    jobs: Option<Sender<Job>>,
-    results: Receiver<(usize, Attempt)>,
-    threads: Vec<JoinHandle<()>>,
+    jobs: Sender<Message>,
+    job_rx: Arc<Mutex<Receiver<Message>>>,
+    result_tx: Sender<(u64, Attempt)>,
+    results: Receiver<(u64, Attempt)>,
+    size: usize,
+    spawned: usize,
 }
 
 impl Pool {
     pub fn new(size: usize) -> Pool {
-        let (job_tx, job_rx) = channel::<Job>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (jobs, job_rx) = channel();
         let (result_tx, results) = channel();
-        let threads = with_signals_blocked(|| {
-            (0..size.max(1))
-                .map(|i| {
-                    let job_rx = Arc::clone(&job_rx);
-                    let result_tx: Sender<(usize, Attempt)> = result_tx.clone();
-                    std::thread::Builder::new()
-                        .name(format!("graft-webhook-{i}"))
-                        .spawn(move || {
-                            let agent: ureq::Agent =
-                                ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                            loop {
-                                // The lock is held only while waiting for the next job.
-                                let job = match job_rx.lock() {
-                                    Ok(rx) => rx.recv(),
-                                    Err(_) => return,
-                                };
-                                let Ok(job) = job else { return };
-                                let attempt = deliver(&agent, &job);
-                                if result_tx.send((job.index, attempt)).is_err() {
-                                    return;
-                                }
-                            }
-                        })
-                        .expect("spawning a webhook thread")
-                })
-                .collect()
-        });
-        Pool { jobs: Some(job_tx), results, threads }
+        let mut pool = Pool { jobs, job_rx: Arc::new(Mutex::new(job_rx)), result_tx, results, size: 0, spawned: 0 };
+        pool.resize(size);
+        pool
     }
 
     pub fn size(&self) -> usize {
-        self.threads.len()
+        self.size
     }
 
-    pub fn submit(&self, job: Job) {
-        if let Some(tx) = &self.jobs {
-            let _ = tx.send(job);
+    /// Grow or shrink to `size` threads (at least one). Calls in flight are not interrupted:
+    /// a thread told to stop finishes the jobs queued before the order first.
+    pub fn resize(&mut self, size: usize) {
+        let size = size.max(1);
+        while self.size > size {
+            let _ = self.jobs.send(Message::Stop);
+            self.size -= 1;
+        }
+        if self.size < size {
+            let spawned = with_signals_blocked(|| (self.size..size).map(|_| self.spawn()).filter(|ok| *ok).count());
+            self.size += spawned;
         }
     }
 
-    /// The next outcome, waiting at most `wait`.
-    pub fn next_result(&self, wait: Duration) -> Option<(usize, Attempt)> {
-        self.results.recv_timeout(wait).ok()
+    fn spawn(&mut self) -> bool {
+        let job_rx = Arc::clone(&self.job_rx);
+        let result_tx = self.result_tx.clone();
+        self.spawned += 1;
+        std::thread::Builder::new()
+            .name(format!("graft-webhook-{}", self.spawned))
+            .spawn(move || {
+                // Redirects are not followed: a 3xx is not the webhook's 2xx, and following one
+                // would re-send a POST as a GET without its body (and the headers elsewhere).
+                let agent: ureq::Agent =
+                    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+                loop {
+                    // The lock is held only while waiting for the next message.
+                    let message = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(Message::Deliver(job)) = message else { return };
+                    // A panic in the HTTP stack must not lose the outcome: the worker waits for it.
+                    let attempt = std::panic::catch_unwind(AssertUnwindSafe(|| deliver(&agent, &job))).unwrap_or_else(|_| {
+                        Attempt { error: Some("the webhook call failed unexpectedly (panic)".into()), ..Default::default() }
+                    });
+                    if result_tx.send((job.token, attempt)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .is_ok()
+    }
+
+    pub fn submit(&self, job: Job) {
+        let _ = self.jobs.send(Message::Deliver(job));
+    }
+
+    /// The next outcome, waiting at most `wait` (zero: only one that is already there).
+    pub fn next_result(&self, wait: Duration) -> Option<(u64, Attempt)> {
+        if wait.is_zero() {
+            return self.results.try_recv().ok();
+        }
+        match self.results.recv_timeout(wait) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
     }
 }
 
-impl Drop for Pool {
-    fn drop(&mut self) {
-        // Closing the job channel ends every thread once its current call returns; they are
-        // not joined, so a slow webhook cannot hold up the worker's exit.
-        self.jobs.take();
-    }
-}
+// Dropping the pool drops the only job sender: every thread ends once its current call
+// returns. They are not joined, so a slow webhook cannot hold up the worker's exit.
 
 fn deliver(agent: &ureq::Agent, job: &Job) -> Attempt {
     let started = Instant::now();

@@ -1,7 +1,10 @@
-//! One database's delivery loop. Each round is: a claim transaction, the webhook calls (no
-//! transaction open, no snapshot held), a record transaction. An error in either transaction
-//! (a SQL error, a bad row) is logged and never ends the worker. Claims this process cannot
-//! record are given back here ([`store::reclaim_orphans`] only frees those of dead processes).
+//! One database's delivery loop. Deliveries are pipelined: up to `graft.events_batch_size`
+//! claimed items are in flight on the webhook threads at once, each recorded as soon as its
+//! call returns and replaced by a new claim, so one slow webhook holds one thread, never the
+//! database's other deliveries. Every transaction is short (claim; record; housekeeping) and
+//! none is open while a webhook is called. An error in any of them (a SQL error, a bad row) is
+//! logged and never ends the worker; an outcome that cannot be recorded leaves its claim to
+//! [`store::reclaim_stale`], which gives back every claim not in flight.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -28,9 +31,15 @@ use crate::{guc, metadata_store};
 const CRON_AHEAD: usize = 100;
 const RECLAIM_EVERY: Duration = Duration::from_secs(5);
 const CRON_EVERY: Duration = Duration::from_secs(30);
+/// Old history is looked for this often, or twice per retention period when that is shorter.
 const CLEANUP_EVERY: Duration = Duration::from_secs(60);
+/// Rows of each history table one cleanup statement deletes at most; with more to delete, the
+/// next one follows after [`CLEANUP_AGAIN`].
+const CLEANUP_LIMIT: i64 = 10_000;
+const CLEANUP_AGAIN: Duration = Duration::from_secs(1);
 const SCHEDULED_EVERY: Duration = Duration::from_secs(1);
-/// While the extension is missing from the database, look again this often.
+/// While the extension is missing from the database (or another worker serves it), look
+/// again this often.
 const NOT_INSTALLED_WAIT: Duration = Duration::from_secs(5);
 /// An event whose outcome could not be recorded at all is not claimed again for this long.
 const QUARANTINE: Duration = Duration::from_secs(60);
@@ -42,36 +51,47 @@ pub fn main_loop(db: &str) {
         Spi::run("SELECT pg_catalog.set_config('statement_timeout', '60s', false)").map_err(|e| e.to_string())
     });
     loop {
-        let busy = w.round();
+        let step = w.step();
         if w.stopping {
             break;
         }
-        let wait = match busy {
-            Round::Busy => Duration::ZERO,
-            Round::Idle => Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64),
-            Round::NotInstalled => NOT_INSTALLED_WAIT,
+        let wait = match step {
+            Step::Busy => Duration::ZERO,
+            Step::Idle => Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64),
+            Step::NotInstalled => NOT_INSTALLED_WAIT,
         };
-        if !BackgroundWorker::wait_latch(Some(wait)) {
+        // With deliveries in flight, wake up as soon as one returns; the latch then only
+        // serves signals and postmaster death.
+        let latch_wait = if w.in_flight.is_empty() {
+            wait
+        } else {
+            w.wait_for_results(wait);
+            Duration::ZERO
+        };
+        if !BackgroundWorker::wait_latch(Some(latch_wait)) {
             break;
         }
         if BackgroundWorker::sighup_received() {
-            // SAFETY: on the main thread, between rounds, as Postgres' own workers do.
+            // SAFETY: on the main thread, between transactions, as Postgres' own workers do.
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-            if w.pool.size() != concurrency() {
-                w.pool = Pool::new(concurrency());
-            }
+            w.pool.resize(concurrency());
             log!("graft event worker for {db:?}: configuration reloaded");
         }
     }
+    w.shutdown();
 }
 
 fn concurrency() -> usize {
     guc::EVENTS_CONCURRENCY.get().max(1) as usize
 }
 
+fn batch_size() -> usize {
+    guc::EVENTS_BATCH_SIZE.get().max(1) as usize
+}
+
 #[derive(Clone, Copy, PartialEq)]
-enum Round {
-    /// A full batch was claimed: go again at once.
+enum Step {
+    /// More is due and there is room for it: go again at once.
     Busy,
     Idle,
     NotInstalled,
@@ -110,12 +130,24 @@ impl Config {
 struct Worker {
     pool: Pool,
     config: Option<(i64, Config)>,
+    /// Whether this process holds its database's worker lock ([`store::take_database`]).
+    serving: bool,
     cron_stale: bool,
     next_reclaim: Instant,
     next_cron: Instant,
     next_cleanup: Instant,
     next_scheduled: Instant,
+    /// When to look for new events again; earlier when the last claim filled its quota.
+    next_claim: Instant,
+    backlog: bool,
     stopping: bool,
+    /// Sent and not yet answered, by job token.
+    in_flight: HashMap<u64, Prepared>,
+    next_token: u64,
+    /// Answered, not yet recorded.
+    done: Vec<(Prepared, Option<Attempt>)>,
+    /// Claimed but not to be sent (their cron trigger was just deleted): given back.
+    unattempted: Vec<(Kind, String)>,
     /// Events whose outcome could not be written (a trigger or constraint someone added on
     /// the event tables rejects it …): skipped until the time given, so one poison row
     /// neither stops the others nor is sent again in a loop.
@@ -128,6 +160,12 @@ struct Claimed {
     cron: Vec<ScheduledRow>,
     one_off: Vec<ScheduledRow>,
     now: f64,
+}
+
+impl Claimed {
+    fn len(&self) -> usize {
+        self.events.len() + self.cron.len() + self.one_off.len()
+    }
 }
 
 /// What one claimed item becomes before it is sent.
@@ -169,7 +207,7 @@ impl Prepared {
             interval,
             request: logged_request(payload, &headers),
             job: Some(Job {
-                index: 0,
+                token: 0,
                 url,
                 headers,
                 body: payload.to_string(),
@@ -192,46 +230,90 @@ impl Worker {
         Worker {
             pool: Pool::new(concurrency()),
             config: None,
+            serving: false,
             cron_stale: true,
             next_reclaim: now,
             next_cron: now,
             next_cleanup: now,
             next_scheduled: now,
+            next_claim: now,
+            backlog: false,
             stopping: false,
+            in_flight: HashMap::new(),
+            next_token: 0,
+            done: Vec::new(),
+            unattempted: Vec::new(),
             quarantine: HashMap::new(),
         }
     }
 
-    fn round(&mut self) -> Round {
-        let claimed = in_transaction("claim", || self.claim());
-        let claimed = match claimed {
-            Some(Ok(Some(c))) => c,
-            Some(Ok(None)) => return Round::NotInstalled,
-            Some(Err(e)) => {
-                warning!("graft event worker: {e}");
-                return Round::Idle;
+    /// Collect what has been answered, claim what there is room for, record, keep house.
+    fn step(&mut self) -> Step {
+        self.collect(Duration::ZERO);
+        let batch = batch_size();
+        let now = Instant::now();
+        let poll = Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64);
+        // Claims come in batches: when it is time to look, or at once while there is a
+        // backlog and half the room is free.
+        let room = |w: &Worker| batch.saturating_sub(w.in_flight.len());
+        let r = room(self);
+        if r > 0 && (now >= self.next_claim || (self.backlog && r * 2 >= batch)) {
+            self.next_claim = now + poll;
+            match in_transaction("claim", || self.claim(r)) {
+                Some(Some(claimed)) => {
+                    self.backlog = claimed.len() >= r;
+                    self.send(claimed);
+                }
+                Some(None) => {
+                    self.backlog = false;
+                    self.record();
+                    return Step::NotInstalled;
+                }
+                None => self.backlog = false,
             }
-            None => return Round::Idle,
-        };
-        let batch = batch_size() as usize;
-        let busy = claimed.events.len() >= batch || claimed.cron.len() >= batch || claimed.one_off.len() >= batch;
-        if claimed.events.is_empty() && claimed.cron.is_empty() && claimed.one_off.is_empty() {
-            return Round::Idle;
         }
-        self.deliver_and_record(claimed);
-        if busy {
-            Round::Busy
+        self.record();
+        if self.serving {
+            self.keep_house(now);
+        }
+        if self.backlog && room(self) * 2 >= batch {
+            Step::Busy
         } else {
-            Round::Idle
+            Step::Idle
         }
     }
 
-    /// Inside the claim transaction: refresh the definitions, housekeeping, claim.
-    fn claim(&mut self) -> Result<Option<Claimed>, String> {
+    /// Move answered deliveries from the pool to `done`, waiting at most `wait` for the first.
+    fn collect(&mut self, wait: Duration) {
+        let mut wait = wait;
+        while let Some((token, attempt)) = self.pool.next_result(wait) {
+            if let Some(p) = self.in_flight.remove(&token) {
+                self.done.push((p, Some(attempt)));
+            }
+            wait = Duration::ZERO;
+        }
+    }
+
+    /// Sleep until a delivery returns or `wait` passes.
+    fn wait_for_results(&mut self, wait: Duration) {
+        self.collect(wait);
+    }
+
+    /// Inside the claim transaction: refresh the definitions, claim up to `room` items.
+    /// `None` when there is nothing to serve (the extension is missing, or another worker
+    /// serves this database).
+    fn claim(&mut self, room: usize) -> Result<Option<Claimed>, String> {
         let err = |e: pgrx::spi::Error| e.to_string();
         if !store::extension_installed().map_err(err)? {
             self.config = None;
             return Ok(None);
+        }
+        if !self.serving {
+            if !store::take_database().map_err(err)? {
+                return Ok(None);
+            }
+            self.serving = true;
+            log!("graft event worker: serving this database");
         }
         let table = metadata_store::locate().map_err(|e| e.to_string())?;
         let stored = metadata_store::read(table, self.config.as_ref().map(|c| c.0)).map_err(|e| e.to_string())?;
@@ -241,34 +323,24 @@ impl Worker {
         }
         let Some((_, config)) = &self.config else { return Ok(None) };
         let now = Instant::now();
-        if now >= self.next_reclaim {
-            let n = store::reclaim_orphans().map_err(err)?;
-            if n > 0 {
-                log!("graft event worker: released {n} events claimed by a worker that is gone; they will be delivered again");
-            }
-            self.next_reclaim = now + RECLAIM_EVERY;
-        }
-        if self.cron_stale || now >= self.next_cron {
-            materialise_cron(config).map_err(err)?;
-            self.cron_stale = false;
-            self.next_cron = now + CRON_EVERY;
-        }
-        let retention = guc::EVENT_LOG_RETENTION_S.get();
-        if retention > 0 && now >= self.next_cleanup {
-            store::cleanup(retention as i64).map_err(err)?;
-            self.next_cleanup = now + CLEANUP_EVERY;
-        }
-        let batch = batch_size();
         self.quarantine.retain(|_, until| *until > now);
         let skip: Vec<String> = self.quarantine.keys().cloned().collect();
+        let limit = room as i64;
         let mut claimed = Claimed {
-            events: store::claim_events(batch, config.events.keys().cloned().collect(), skip.clone()).map_err(err)?,
+            events: store::claim_events(limit, config.events.keys().cloned().collect(), skip.clone()).map_err(err)?,
             ..Default::default()
         };
+        let left = |c: &Claimed| room.saturating_sub(c.len()) as i64;
         if now >= self.next_scheduled {
-            claimed.cron = store::claim_cron(batch, config.crons.keys().cloned().collect(), skip.clone()).map_err(err)?;
-            claimed.one_off = store::claim_one_off(batch, skip).map_err(err)?;
-            if claimed.cron.len() < batch as usize && claimed.one_off.len() < batch as usize {
+            if left(&claimed) > 0 {
+                let crons = config.crons.keys().cloned().collect();
+                claimed.cron = store::claim_cron(left(&claimed), crons, skip.clone()).map_err(err)?;
+            }
+            if left(&claimed) > 0 {
+                claimed.one_off = store::claim_one_off(left(&claimed), skip).map_err(err)?;
+            }
+            // Room to spare: nothing else is due, look again in a second.
+            if left(&claimed) > 0 {
                 self.next_scheduled = now + SCHEDULED_EVERY;
             }
         }
@@ -276,14 +348,12 @@ impl Worker {
         Ok(Some(claimed))
     }
 
-    fn deliver_and_record(&mut self, claimed: Claimed) {
+    /// Hand claimed items to the webhook threads; scheduled events past their tolerance are
+    /// recorded dead instead.
+    fn send(&mut self, claimed: Claimed) {
         let Some((_, config)) = &self.config else { return };
         let env = |k: &str| std::env::var(k).ok();
         let mut prepared: Vec<Prepared> = Vec::new();
-        let mut dead: Vec<Prepared> = Vec::new();
-        // Claimed but not sent (their cron trigger was just deleted, or the worker is
-        // stopping): given back.
-        let mut unattempted: Vec<(Kind, String)> = Vec::new();
         for row in claimed.events {
             // Only events of configured triggers are claimed.
             if let Some(conf) = config.events.get(&row.trigger_name) {
@@ -292,46 +362,47 @@ impl Worker {
         }
         for (rows, kind) in [(claimed.cron, Kind::Cron), (claimed.one_off, Kind::OneOff)] {
             for row in rows {
-                let Some(p) = prepare_scheduled(&row, kind, config, &env) else {
-                    unattempted.push((kind, row.id.clone()));
+                let Some((p, tolerance)) = prepare_scheduled(&row, kind, config, &env) else {
+                    self.unattempted.push((kind, row.id.clone()));
                     continue;
                 };
-                let (p, tolerance) = p;
                 if claimed.now - row.scheduled_at > tolerance as f64 {
-                    dead.push(p);
+                    self.done.push((p, None));
                 } else {
                     prepared.push(p);
                 }
             }
         }
-
-        for (index, p) in prepared.iter_mut().enumerate() {
+        for mut p in prepared {
             if let Some(mut job) = p.job.take() {
-                job.index = index;
+                self.next_token += 1;
+                job.token = self.next_token;
                 self.pool.submit(job);
+                self.in_flight.insert(self.next_token, p);
             }
         }
-        let mut attempts: Vec<Option<Attempt>> = vec![None; prepared.len()];
-        let mut pending = prepared.len();
-        while pending > 0 {
-            if let Some((i, a)) = self.pool.next_result(Duration::from_millis(100)) {
-                if attempts[i].is_none() {
-                    pending -= 1;
-                }
-                attempts[i] = Some(a);
-            } else if BackgroundWorker::sigterm_received() {
-                self.stopping = true;
-                break;
-            }
-        }
+    }
 
+    /// Write the outcomes in `done` (and give back `unattempted` claims) in one transaction;
+    /// when that fails, one at a time, so one bad outcome does not cost the others theirs.
+    fn record(&mut self) {
+        if self.done.is_empty() && self.unattempted.is_empty() {
+            return;
+        }
+        let done = std::mem::take(&mut self.done);
+        let unattempted = std::mem::take(&mut self.unattempted);
         let (mut events, mut cron, mut one_off) = (Outcomes::default(), Outcomes::default(), Outcomes::default());
-        for (p, attempt) in prepared.iter().zip(attempts) {
+        for (p, attempt) in &done {
+            let target = match p.kind {
+                Kind::Event => &mut events,
+                Kind::Cron => &mut cron,
+                Kind::OneOff => &mut one_off,
+            };
             let Some(attempt) = attempt else {
-                unattempted.push((p.kind, p.id.clone()));
+                push_outcome(target, p, "dead", 0, None);
                 continue;
             };
-            let next = next_step(&attempt, p.tries, p.num_retries, p.interval);
+            let next = next_step(attempt, p.tries, p.num_retries, p.interval);
             if next == Next::Failed {
                 log!(
                     "graft: delivery of event {} of trigger {:?} failed after {} attempts: {}",
@@ -341,16 +412,7 @@ impl Worker {
                     attempt.error.clone().unwrap_or_else(|| format!("HTTP {}", attempt.status.unwrap_or(0)))
                 );
             }
-            let target = match p.kind {
-                Kind::Event => &mut events,
-                Kind::Cron => &mut cron,
-                Kind::OneOff => &mut one_off,
-            };
-            push_outcome(target, p, &next_label(next), retry_in(next), Some(&attempt));
-        }
-        for p in &dead {
-            let target = if p.kind == Kind::Cron { &mut cron } else { &mut one_off };
-            push_outcome(target, p, "dead", 0, None);
+            push_outcome(target, p, &next_label(next), retry_in(next), Some(attempt));
         }
         let recorded = in_transaction("record", || {
             let err = |e: pgrx::spi::Error| e.to_string();
@@ -365,28 +427,72 @@ impl Worker {
             }
             release(&unattempted).map_err(err)
         });
-        if !matches!(recorded, Some(Ok(()))) {
-            // One bad outcome must not cost the others theirs: record them one at a time.
-            let lost = in_transaction("record one at a time", || {
-                let mut lost = Vec::new();
-                for (o, kind) in [(&events, Kind::Event), (&cron, Kind::Cron), (&one_off, Kind::OneOff)] {
-                    for i in 0..o.len() {
-                        let single = o.single(i);
-                        if !record_alone(&single, kind) {
-                            lost.push(single.ids[0].clone());
-                        }
+        if recorded.is_some() {
+            return;
+        }
+        let lost = in_transaction("record one at a time", || {
+            let mut lost = Vec::new();
+            for (o, kind) in [(&events, Kind::Event), (&cron, Kind::Cron), (&one_off, Kind::OneOff)] {
+                for i in 0..o.len() {
+                    let single = o.single(i);
+                    if !record_alone(&single, kind) {
+                        lost.push(single.ids[0].clone());
                     }
                 }
-                let _ = in_subtransaction(|| release(&unattempted));
-                lost
-            })
-            .unwrap_or_default();
-            let until = Instant::now() + QUARANTINE;
-            for id in lost {
-                warning!("graft event worker: could not record the outcome of event {id}; it is skipped for {}s and will be delivered again", QUARANTINE.as_secs());
-                self.quarantine.insert(id, until);
+            }
+            let _ = in_subtransaction(|| release(&unattempted));
+            Ok(lost)
+        })
+        .unwrap_or_default();
+        let until = Instant::now() + QUARANTINE;
+        for id in lost {
+            warning!(
+                "graft event worker: could not record the outcome of event {id}; it is skipped for {}s and will be delivered again",
+                QUARANTINE.as_secs()
+            );
+            self.quarantine.insert(id, until);
+        }
+    }
+
+    /// Reclaiming leftover claims, materialising cron occurrences, deleting old history: each
+    /// in its own transaction, and a failure only postpones that one task (it is logged).
+    fn keep_house(&mut self, now: Instant) {
+        if now >= self.next_reclaim {
+            self.next_reclaim = now + RECLAIM_EVERY;
+            let ids = |k: Kind| -> Vec<String> {
+                self.in_flight.values().filter(|p| p.kind == k).map(|p| p.id.clone()).collect()
+            };
+            let (e, c, o) = (ids(Kind::Event), ids(Kind::Cron), ids(Kind::OneOff));
+            if let Some(n) = in_transaction("reclaim", || store::reclaim_stale(e, c, o).map_err(|e| e.to_string())) {
+                if n > 0 {
+                    log!("graft event worker: released {n} claims left by a worker that is gone (or by an outcome that could not be recorded); they will be delivered again");
+                }
             }
         }
+        if let Some((_, config)) = &self.config {
+            if self.cron_stale || now >= self.next_cron {
+                self.cron_stale = false;
+                self.next_cron = now + CRON_EVERY;
+                in_transaction("cron schedule", || materialise_cron(config).map_err(|e| e.to_string()));
+            }
+        }
+        let retention = guc::EVENT_LOG_RETENTION_S.get();
+        if retention > 0 && now >= self.next_cleanup {
+            let half_retention = Duration::from_secs((retention as u64 / 2).max(1));
+            self.next_cleanup = now + CLEANUP_EVERY.min(half_retention);
+            let more = in_transaction("cleanup", || store::cleanup(retention as i64, CLEANUP_LIMIT).map_err(|e| e.to_string()));
+            if more == Some(true) {
+                self.next_cleanup = now + CLEANUP_AGAIN;
+            }
+        }
+    }
+
+    /// On SIGTERM: record what has been answered and give back every other claim.
+    fn shutdown(&mut self) {
+        self.collect(Duration::ZERO);
+        let pending: Vec<(Kind, String)> = self.in_flight.drain().map(|(_, p)| (p.kind, p.id)).collect();
+        self.unattempted.extend(pending);
+        self.record();
     }
 }
 
@@ -557,13 +663,10 @@ fn materialise_cron(config: &Config) -> Result<(), pgrx::spi::Error> {
     store::drop_orphan_cron_events(config.crons.keys().cloned().collect())
 }
 
-fn batch_size() -> i64 {
-    guc::EVENTS_BATCH_SIZE.get().max(1) as i64
-}
-
-/// Run `body` in its own transaction. A Postgres error inside is caught and logged, the
-/// transaction rolled back, and `None` returned: one bad round never ends the worker.
-fn in_transaction<R>(what: &str, body: impl FnOnce() -> R) -> Option<R> {
+/// Run `body` in its own transaction: committed when it returns `Ok`, rolled back (and
+/// logged) when it returns `Err` or raises a Postgres error. `None` then: one bad step never
+/// ends the worker.
+fn in_transaction<R>(what: &str, body: impl FnOnce() -> Result<R, String>) -> Option<R> {
     // SAFETY: transaction control on the worker's main thread, outside any transaction.
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
@@ -573,13 +676,22 @@ fn in_transaction<R>(what: &str, body: impl FnOnce() -> R) -> Option<R> {
     let body = AssertUnwindSafe(body);
     PgTryBuilder::new(move || {
         let body = body;
-        let r = (body.0)();
-        // SAFETY: the snapshot pushed above; commit on the main thread.
-        unsafe {
-            pg_sys::PopActiveSnapshot();
-            pg_sys::CommitTransactionCommand();
+        match (body.0)() {
+            Ok(r) => {
+                // SAFETY: the snapshot pushed above; commit on the main thread.
+                unsafe {
+                    pg_sys::PopActiveSnapshot();
+                    pg_sys::CommitTransactionCommand();
+                }
+                Some(r)
+            }
+            Err(message) => {
+                // SAFETY: rolls back the transaction started above (and pops its snapshot).
+                unsafe { pg_sys::AbortCurrentTransaction() };
+                warning!("graft event worker: {what} failed and was rolled back: {message}");
+                None
+            }
         }
-        Some(r)
     })
     .catch_others(|e| {
         let message = caught_message(&e);

@@ -15,20 +15,33 @@ pub fn extension_installed() -> SpiResult<bool> {
         .unwrap_or(false))
 }
 
-/// Release claims whose worker process is gone (it crashed, or Postgres restarted): those
-/// events are delivered again. At least once, as in Hasura, but without its 30-minute wait.
-pub fn reclaim_orphans() -> SpiResult<i64> {
-    let dead = "(locked_by IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.pid = locked_by))";
+/// Release every claim but this worker's own deliveries in flight (`events`, `cron`,
+/// `one_off`: their ids). Only one worker serves a database (it holds [`take_database`]'s
+/// lock), so any other claim is left over: by a worker that crashed or was stopped (Postgres
+/// restarted), or by this one when it could not record an outcome. Those are delivered again:
+/// at least once, as in Hasura, but without its 30-minute wait.
+pub fn reclaim_stale(events: Vec<String>, cron: Vec<String>, one_off: Vec<String>) -> SpiResult<i64> {
+    let mine = |n: u8| format!("NOT (locked_by IS NOT DISTINCT FROM pg_backend_pid() AND id = ANY (${n}::uuid[]))");
     let sql = format!(
         "WITH e AS (UPDATE graphql.event_log SET locked = NULL, locked_by = NULL \
-           WHERE locked IS NOT NULL AND NOT delivered AND NOT error AND {dead} RETURNING 1), \
+           WHERE locked IS NOT NULL AND NOT delivered AND NOT error AND NOT archived AND {} RETURNING 1), \
          c AS (UPDATE graphql.hdb_cron_events SET status = 'scheduled', locked_by = NULL \
-           WHERE status = 'locked' AND {dead} RETURNING 1), \
+           WHERE status = 'locked' AND {} RETURNING 1), \
          s AS (UPDATE graphql.hdb_scheduled_events SET status = 'scheduled', locked_by = NULL \
-           WHERE status = 'locked' AND {dead} RETURNING 1) \
-         SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM c) + (SELECT count(*) FROM s)"
+           WHERE status = 'locked' AND {} RETURNING 1) \
+         SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM c) + (SELECT count(*) FROM s)",
+        mine(1),
+        mine(2),
+        mine(3)
     );
-    Ok(Spi::get_one::<i64>(&sql)?.unwrap_or(0))
+    Ok(Spi::get_one_with_args::<i64>(&sql, &[events.into(), cron.into(), one_off.into()])?.unwrap_or(0))
+}
+
+/// Take the session-level advisory lock that makes this process the one worker of its
+/// database; false when another live worker holds it (a second launcher started one).
+pub fn take_database() -> SpiResult<bool> {
+    // The key: "grft" and 1, in this database's advisory lock space.
+    Ok(Spi::get_one::<bool>("SELECT pg_catalog.pg_try_advisory_lock(1735550580, 1)")?.unwrap_or(false))
 }
 
 /// Claim up to `limit` pending events of the given triggers, oldest first.
@@ -322,11 +335,14 @@ pub fn seconds_now() -> SpiResult<f64> {
     Ok(Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8")?.unwrap_or(0.0))
 }
 
-/// Delete processed history older than `retention_secs`.
-pub fn cleanup(retention_secs: i64) -> SpiResult<()> {
-    let sql = crate::events::cleanup_sql(false);
-    Spi::connect_mut(|c| {
-        c.update(&sql, None, &[(retention_secs as f64).into()])?;
-        Ok(())
-    })
+/// Delete at most `limit` rows of processed history older than `retention_secs` per table;
+/// true when some table had more (the caller comes back soon for the rest).
+pub fn cleanup(retention_secs: i64, limit: i64) -> SpiResult<bool> {
+    let sql = crate::events::cleanup_sql(false, true);
+    let counts = Spi::get_one_with_args::<String>(&sql, &[(retention_secs as f64).into(), limit.into()])?.unwrap_or_default();
+    let counts: Value = serde_json::from_str(&counts).unwrap_or(Value::Null);
+    let more = ["deleted_events", "deleted_cron_events", "deleted_scheduled_events"]
+        .iter()
+        .any(|k| counts.get(*k).and_then(Value::as_i64).unwrap_or(0) >= limit);
+    Ok(more)
 }

@@ -30,7 +30,7 @@ HOOK = "{{GRAFT_TEST_HOOK_BASE}}"
 # ---------------------------------------------------------------------------------------------
 # The webhook receiver: records every request; per path, a plan of behaviours consumed in
 # order (the last one repeats): ok, fail (500), slow:<s> (then 200), close (hang up without a
-# response), retry-after:<s> (503 with Retry-After).
+# response), retry-after:<s> (503 with Retry-After), redirect (302 to /redirected).
 
 
 class Receiver:
@@ -88,7 +88,11 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(behaviour.split(":")[1]))
         elif behaviour.startswith("retry-after:"):
             status, extra = 503, {"Retry-After": behaviour.split(":")[1]}
+        elif behaviour == "redirect":
+            status, extra = 302, {"Location": "/redirected"}
         payload = json.dumps({"seen": True}).encode()
+        # Before the answer leaves: the sender may start its next request the moment it has it.
+        entry["answered"] = time.time()
         try:
             self.send_response(status)
             for k, v in extra.items():
@@ -109,6 +113,22 @@ class Server(ThreadingHTTPServer):
 
 server = Server(("127.0.0.1", HOOK_PORT), Handler)
 threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def max_overlap(reqs):
+    """The most requests the receiver was handling at the same time."""
+    edges = sorted([(r["started"], 1) for r in reqs] + [(r.get("answered", r["started"]), -1) for r in reqs])
+    now = best = 0
+    for _, d in edges:
+        now += d
+        best = max(best, now)
+    return best
 
 # ---------------------------------------------------------------------------------------------
 # Checks and helpers
@@ -184,7 +204,8 @@ def event_row(event_id):
 # ---------------------------------------------------------------------------------------------
 print("setup")
 sql("CREATE EXTENSION graft")
-for t in ["author", "cols", "retry", "slow", "hangup", "ra", "badurl", "refused", "crash", "bulk", "latency"]:
+for t in ["author", "cols", "retry", "slow", "hangup", "ra", "badurl", "refused", "crash", "bulk", "latency",
+          "stall", "redir", "down", "backlog", "conc", "kept"]:
     sql(f"CREATE TABLE {t} (id serial PRIMARY KEY, name text, bio text)")
     meta_once({"type": "pg_track_table", "args": {"table": t}})
 check("the worker runs in the database", wait_for(worker_pid, 15) is not None)
@@ -339,6 +360,41 @@ sql("INSERT INTO ra (name) VALUES ('ra')")
 raid = wait_for(lambda: one("SELECT id::text FROM graphql.event_log WHERE trigger_name = 'ra_trig'"), 5)
 check("Retry-After overrides interval_sec", wait_for(lambda: (event_row(raid) or [False])[0], 8), event_row(raid))
 
+print("one slow webhook does not hold up the others")
+RECEIVER.plan("/stall", "slow:4")
+create_trigger("stall_trig", "stall", "/stall", retry_conf={"num_retries": 0, "timeout_sec": 10})
+sql("INSERT INTO stall (name) VALUES ('s')")
+check("the stalled delivery started", wait_for(lambda: RECEIVER.on("/stall"), 5))
+t0 = time.time()
+sql("INSERT INTO author (name) VALUES ('not held up')")
+fast = wait_for(lambda: [r for r in RECEIVER.on("/all") if ((r["body"].get("event") or {}).get("data") or {}).get("new") and r["body"]["event"]["data"]["new"].get("name") == "not held up"], 3, 0.01)
+check("another trigger's event is delivered while it stalls", fast and fast[0]["started"] - t0 < 1.0 and not RECEIVER.on("/stall")[0].get("received"), fast and fast[0]["started"] - t0)
+stall_id = one("SELECT id::text FROM graphql.event_log WHERE trigger_name = 'stall_trig'")
+check("and the stalled one is delivered when it answers", wait_for(lambda: (event_row(stall_id) or [False])[0], 10), event_row(stall_id))
+
+print("redirects are not followed")
+RECEIVER.plan("/redir", "redirect")
+create_trigger("redir_trig", "redir", "/redir", retry_conf={"num_retries": 0})
+sql("INSERT INTO redir (name) VALUES ('r')")
+rdid = wait_for(lambda: one("SELECT id::text FROM graphql.event_log WHERE trigger_name = 'redir_trig'"), 5)
+check("a 302 is a failed delivery", wait_for(lambda: (event_row(rdid) or [0, False])[1], 8), event_row(rdid))
+check("logged with its status", one("SELECT status FROM graphql.event_invocation_logs WHERE event_id = %s", rdid) == 302)
+check("the redirect target got nothing", RECEIVER.on("/redirected") == [])
+
+print("webhook down, then back up")
+down_port = free_port()
+meta_once({"type": "pg_create_event_trigger", "args": {"name": "down_trig", "table": "down", "webhook": f"http://127.0.0.1:{down_port}/down",
+           "insert": {"columns": "*"}, "retry_conf": {"num_retries": 5, "interval_sec": 1}}})
+sql("INSERT INTO down (name) VALUES ('d')")
+did = wait_for(lambda: one("SELECT id::text FROM graphql.event_log WHERE trigger_name = 'down_trig'"), 5)
+check("a refused connection is logged and retried", wait_for(lambda: (event_row(did) or [0, 0, 0])[2] >= 1, 8), event_row(did))
+up = Server(("127.0.0.1", down_port), Handler)
+threading.Thread(target=up.serve_forever, daemon=True).start()
+check("delivered once the webhook is up", wait_for(lambda: (event_row(did) or [False])[0], 10), event_row(did))
+tries = [r["body"]["delivery_info"]["current_retry"] for r in RECEIVER.on("/down")]
+check("on a retry, exactly once", len(tries) == 1 and tries[0] >= 1, tries)
+up.shutdown()
+
 print("bad URLs and bad rows do not stop the worker")
 meta_once({"type": "pg_create_event_trigger", "args": {"name": "badurl_trig", "table": "badurl", "webhook": "{{GRAFT_NOT_SET}}/x", "insert": {"columns": "*"}}})
 meta_once({"type": "pg_create_event_trigger", "args": {"name": "refused_trig", "table": "refused", "webhook": "http://127.0.0.1:1/nothing", "insert": {"columns": "*"}}})
@@ -462,16 +518,58 @@ check("the event is delivered again after the restart", wait_for(lambda: len(REC
 check("with the same id", {r["body"]["id"] for r in RECEIVER.on("/crash")} == {cid})
 check("and marked delivered", wait_for(lambda: (event_row(cid) or [False])[0], 10), event_row(cid))
 
-print("graft.event_databases is reloaded on SIGHUP")
-sql("ALTER SYSTEM SET graft.event_databases = 'events, events2'")
+print("PostgreSQL stopped (immediate) with a backlog")
+RECEIVER.plan("/backlog", "slow:0.2")
+create_trigger("backlog_trig", "backlog", "/backlog", retry_conf={"num_retries": 0, "timeout_sec": 10})
+sql("INSERT INTO backlog (name) SELECT 'b' || g FROM generate_series(1, 300) g")
+check("deliveries started", wait_for(lambda: len(RECEIVER.on("/backlog")) >= 40, 10), len(RECEIVER.on("/backlog")))
+db.close()
+subprocess.run([PG_CTL, "stop-immediate"], check=True)
+cut = len(RECEIVER.on("/backlog"))
+subprocess.run([PG_CTL, "start"], check=True)
+db = connect()
+names = lambda: {r["body"]["event"]["data"]["new"]["name"] for r in RECEIVER.on("/backlog")}
+check(f"every committed event is delivered after the restart ({cut} had been sent)", wait_for(lambda: len(names()) == 300, 40), len(names()))
+check("and all are marked delivered", wait_for(lambda: one("SELECT count(*) FROM graphql.event_log WHERE trigger_name = 'backlog_trig' AND delivered") == 300, 10))
+
+print("concurrency and batch size are reloaded on SIGHUP")
+RECEIVER.plan("/conc", "slow:0.4")
+create_trigger("conc_trig", "conc", "/conc", retry_conf={"num_retries": 0, "timeout_sec": 10})
+sql("ALTER SYSTEM SET graft.events_concurrency = 2")
 subprocess.run([PG_CTL, "reload"], check=True)
-check("a worker starts for the added database", wait_for(lambda: worker_pid("events2"), 10))
+time.sleep(1)
+sql("INSERT INTO conc (name) SELECT 'c' || g FROM generate_series(1, 8) g")
+check("8 events delivered", wait_for(lambda: len(RECEIVER.on("/conc")) >= 8 and all("received" in r for r in RECEIVER.on("/conc")), 15))
+check("at most 2 at a time with graft.events_concurrency = 2", max_overlap(RECEIVER.on("/conc")) == 2, max_overlap(RECEIVER.on("/conc")))
+sql("ALTER SYSTEM RESET graft.events_concurrency")
+sql("ALTER SYSTEM SET graft.events_batch_size = 3")
+subprocess.run([PG_CTL, "reload"], check=True)
+time.sleep(1)
+with RECEIVER.lock:
+    RECEIVER.requests = [r for r in RECEIVER.requests if r["path"] != "/conc"]
+sql("INSERT INTO conc (name) SELECT 'd' || g FROM generate_series(1, 9) g")
+check("9 events delivered", wait_for(lambda: len(RECEIVER.on("/conc")) >= 9 and all("received" in r for r in RECEIVER.on("/conc")), 15))
+check("at most 3 in flight with graft.events_batch_size = 3", max_overlap(RECEIVER.on("/conc")) == 3, max_overlap(RECEIVER.on("/conc")))
+sql("ALTER SYSTEM RESET graft.events_batch_size")
+subprocess.run([PG_CTL, "reload"], check=True)
+
+print("graft.event_databases is reloaded on SIGHUP")
 db2 = connect(DSN2)
 sql("CREATE EXTENSION graft", conn=db2)
 sql("CREATE TABLE other (id int PRIMARY KEY)", conn=db2)
 meta_once({"type": "pg_track_table", "args": {"table": "other"}}, conn=db2)
 meta_once({"type": "pg_create_event_trigger", "args": {"name": "other_trig", "table": "other", "webhook": f"{HOOK}/other", "insert": {"columns": "*"}}}, conn=db2)
 sql("INSERT INTO other VALUES (7)", conn=db2)
+# The lock that makes one worker serve a database, held by someone else first: the worker
+# waits rather than deliver beside another one.
+holder = connect(DSN2)
+sql("SELECT pg_advisory_lock(1735550580, 1)", conn=holder)
+sql("ALTER SYSTEM SET graft.event_databases = 'events, events2'")
+subprocess.run([PG_CTL, "reload"], check=True)
+check("a worker starts for the added database", wait_for(lambda: worker_pid("events2"), 10))
+time.sleep(1.5)
+check("it does not deliver while another holds the database's worker lock", RECEIVER.on("/other") == [])
+holder.close()
 check("its events are delivered", wait_for(lambda: RECEIVER.on("/other"), 10))
 sql("ALTER SYSTEM SET graft.event_databases = 'events'")
 subprocess.run([PG_CTL, "reload"], check=True)
@@ -482,6 +580,24 @@ print("cleanup")
 r = meta_once({"type": "pg_clear_event_logs", "args": {"older_than_days": 0}})
 check("pg_clear_event_logs deletes processed events", r.get("message") == "success" and r.get("deleted_events", 0) > 5, r)
 check("pending events are kept", one("SELECT count(*) FROM graphql.event_log WHERE NOT delivered AND NOT error") == one("SELECT count(*) FROM graphql.event_log"))
+
+print("the retention setting; a failing cleanup does not stop deliveries")
+sql("""CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'cleanup refused'; END $$""")
+sql("CREATE TRIGGER refuse_delete BEFORE DELETE ON graphql.event_log FOR EACH ROW EXECUTE FUNCTION refuse_delete()")
+create_trigger("kept_trig", "kept", "/kept")
+sql("ALTER SYSTEM SET graft.event_log_retention = '2s'")
+subprocess.run([PG_CTL, "reload"], check=True)
+sql("INSERT INTO kept (name) VALUES ('k1')")
+check("delivered", wait_for(lambda: RECEIVER.on("/kept"), 5))
+time.sleep(3.5)
+sql("INSERT INTO kept (name) VALUES ('k2')")
+check("delivered while every cleanup fails", wait_for(lambda: len(RECEIVER.on("/kept")) == 2, 5), len(RECEIVER.on("/kept")))
+check("nothing was deleted", one("SELECT count(*) FROM graphql.event_log WHERE trigger_name = 'kept_trig'") == 2)
+sql("DROP TRIGGER refuse_delete ON graphql.event_log")
+check("processed events older than the retention are deleted", wait_for(lambda: one("SELECT count(*) FROM graphql.event_log WHERE trigger_name = 'kept_trig'") == 0, 10))
+sql("ALTER SYSTEM RESET graft.event_log_retention")
+subprocess.run([PG_CTL, "reload"], check=True)
 
 print("throughput and latency")
 create_trigger("bulk_trig", "bulk", "/bulk")
