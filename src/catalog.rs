@@ -365,14 +365,38 @@ pub fn load_enum_values(md: &Metadata, db: &DbCatalog) -> Result<BTreeMap<String
     if selects.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let sql = format!("SELECT json_build_array({})::text", selects.join(", "));
-    let text: Option<String> = Spi::connect(|client| {
-        client
-            .select(&sql, Some(1), &[])?
-            .first()
-            .get_one::<String>()
-    })?;
-    let rows: Vec<Vec<EnumRow>> = serde_json::from_str(text.as_deref().unwrap_or("[]"))
-        .map_err(|e| GraftError::Catalog(format!("cannot read the enum tables' rows: {e}")))?;
+    let all = format!("SELECT json_build_array({})::text", selects.join(", "));
+    let rows: Vec<Vec<EnumRow>> = match enum_rows(&all) {
+        Some(rows) => rows?,
+        // A table the catalog query saw was dropped by a transaction that committed since
+        // (its invalidation makes the next request reload): read the others one by one.
+        None => {
+            let mut out = BTreeMap::new();
+            for (key, select) in keys.into_iter().zip(selects) {
+                if let Some(rows) = enum_rows(&format!("SELECT json_build_array({select})::text")) {
+                    out.insert(key, rows?.into_iter().next().unwrap_or_default());
+                }
+            }
+            return Ok(out);
+        }
+    };
     Ok(keys.into_iter().zip(rows).collect())
+}
+
+/// Run one enum-rows query in a subtransaction: `None` when a table in it no longer exists
+/// (undefined_table); any other Postgres error is raised as it was.
+fn enum_rows(sql: &str) -> Option<Result<Vec<Vec<EnumRow>>>> {
+    let outcome = crate::execute::in_subtransaction(|| {
+        let text: Option<String> = Spi::connect(|client| client.select(sql, Some(1), &[])?.first().get_one::<String>())?;
+        serde_json::from_str(text.as_deref().unwrap_or("[]"))
+            .map_err(|e| GraftError::Catalog(format!("cannot read the enum tables' rows: {e}")))
+    });
+    match outcome {
+        Ok(result) => Some(result),
+        Err(crate::execute::Caught::Postgres(report)) if report.sql_error_code() == PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE => None,
+        Err(crate::execute::Caught::Postgres(report)) => pgrx::pg_sys::panic::CaughtError::PostgresError(*report).rethrow(),
+        Err(crate::execute::Caught::Panic(message)) => {
+            Some(Err(GraftError::Internal(format!("panic while reading the enum tables' rows: {message}"))))
+        }
+    }
 }

@@ -1576,13 +1576,14 @@ mod tests {
         assert_eq!(one_off["message"], "success", "{one_off}");
         let oid = one_off["event_id"].as_str().unwrap().to_string();
         let listed = json_of("SELECT graphql.get_scheduled_events('one_off', get_rows_count => true)::json");
-        assert_eq!(listed["count"], 1, "{listed}");
-        assert_eq!(listed["events"][0]["id"], oid.as_str(), "{listed}");
-        assert_eq!(listed["events"][0]["header_conf"], json!([{"name": "X-B", "value": "2"}]), "{listed}");
+        assert_eq!(listed["count"], 2, "{listed}");
+        let ours = listed["events"].as_array().unwrap().iter().find(|e| e["id"] == oid.as_str()).unwrap().clone();
+        assert_eq!(ours["header_conf"], json!([{"name": "X-B", "value": "2"}]), "{listed}");
+        assert_eq!(ours["retry_conf"], json!({"num_retries": 1}), "{listed}");
         let inv = json_of(&format!("SELECT graphql.get_scheduled_event_invocations('one_off', '{oid}')::json"));
         assert_eq!(inv["invocations"], json!([]), "{inv}");
         assert_eq!(json_of(&format!("SELECT graphql.delete_scheduled_event('one_off', '{oid}')::json")), json!({"message": "success"}));
-        assert_eq!(json_of("SELECT graphql.get_scheduled_events('one_off', get_rows_count => true)::json")["count"], 0);
+        assert_eq!(json_of("SELECT graphql.get_scheduled_events('one_off', get_rows_count => true)::json")["count"], 1);
         assert_eq!(json_of("SELECT graphql.delete_event_trigger('evt5_t')::json"), json!({"message": "success"}));
         assert!(triggers_on("evt5.t").is_empty());
         // The webhook from the environment and payload columns.

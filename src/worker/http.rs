@@ -46,10 +46,6 @@ impl Pool {
         pool
     }
 
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
     /// Grow or shrink to `size` threads (at least one). Calls in flight are not interrupted:
     /// a thread told to stop finishes the jobs queued before the order first.
     pub fn resize(&mut self, size: usize) {

@@ -135,7 +135,10 @@ struct Worker {
     cron_stale: bool,
     next_reclaim: Instant,
     next_cron: Instant,
-    next_cleanup: Instant,
+    /// When old history was last deleted (never: due at once, for what piled up while no
+    /// worker ran), and whether that left more to delete.
+    last_cleanup: Option<Instant>,
+    cleanup_backlog: bool,
     next_scheduled: Instant,
     /// When to look for new events again; earlier when the last claim filled its quota.
     next_claim: Instant,
@@ -234,7 +237,8 @@ impl Worker {
             cron_stale: true,
             next_reclaim: now,
             next_cron: now,
-            next_cleanup: now,
+            last_cleanup: None,
+            cleanup_backlog: false,
             next_scheduled: now,
             next_claim: now,
             backlog: false,
@@ -476,14 +480,17 @@ impl Worker {
                 in_transaction("cron schedule", || materialise_cron(config).map_err(|e| e.to_string()));
             }
         }
+        // Due from the last run, so a new retention (SIGHUP) applies at once.
         let retention = guc::EVENT_LOG_RETENTION_S.get();
-        if retention > 0 && now >= self.next_cleanup {
-            let half_retention = Duration::from_secs((retention as u64 / 2).max(1));
-            self.next_cleanup = now + CLEANUP_EVERY.min(half_retention);
+        let every = if self.cleanup_backlog {
+            CLEANUP_AGAIN
+        } else {
+            CLEANUP_EVERY.min(Duration::from_secs((retention.max(0) as u64 / 2).max(1)))
+        };
+        if retention > 0 && self.last_cleanup.is_none_or(|last| now >= last + every) {
+            self.last_cleanup = Some(now);
             let more = in_transaction("cleanup", || store::cleanup(retention as i64, CLEANUP_LIMIT).map_err(|e| e.to_string()));
-            if more == Some(true) {
-                self.next_cleanup = now + CLEANUP_AGAIN;
-            }
+            self.cleanup_backlog = more == Some(true);
         }
     }
 
