@@ -128,7 +128,10 @@ impl RowsQuery {
             s.push_str(" WHERE ");
             s.push_str(&self.conds.join(" AND "));
         }
-        if !self.order.is_empty() {
+        // The aggregate orders the rows (`outer_order`); the inner query sorts only when that
+        // decides which rows it keeps, or PostgreSQL would sort every row set twice.
+        let picks_rows = self.limit.is_some() || self.offset.is_some() || !self.distinct.is_empty();
+        if !self.order.is_empty() && picks_rows {
             s.push_str(" ORDER BY ");
             s.push_str(&self.order.iter().map(|(e, d)| format!("{e} {d}")).collect::<Vec<_>>().join(", "));
         }
