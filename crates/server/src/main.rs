@@ -91,7 +91,9 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
 
 async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
     let apis = config::EnabledApis::parse(&cfg.enabled_apis)?;
-    let pool = db::pool(&cfg.database_url, cfg.pg_connections, cfg.statement_timeout_ms, cfg.stringify_numeric_types)?;
+    let pool_settings = db::pool::PoolSettings::from_config(&cfg);
+    let pool = db::pool::build(&cfg.database_url, &pool_settings)?;
+    db::pool::spawn_reaper(pool.clone(), &pool_settings);
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -141,6 +143,10 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "enable_console": cfg.enable_console,
             "stringify_numeric_types": cfg.stringify_numeric_types,
             "pg_connections": cfg.pg_connections,
+            "pg_pool_timeout": cfg.pg_pool_timeout,
+            "pg_timeout": cfg.pg_timeout,
+            "pg_conn_lifetime": cfg.pg_conn_lifetime,
+            "pg_connect_timeout": cfg.pg_connect_timeout,
         }}),
     );
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

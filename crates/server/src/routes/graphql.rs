@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{json_response, AppState, LogInfo};
+use super::{is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
 fn graphql_error(code: &str, message: &str) -> String {
@@ -32,7 +32,7 @@ async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) ->
     let op = req.get("operationName").and_then(|o| o.as_str()).map(str::to_string);
     match db::resolve(&state.pool, query, variables, Value::Object(session.clone()).to_string(), op).await {
         Ok(text) => text,
-        Err(e) => graphql_error("postgres-error", &e.0),
+        Err(e) => e.graphql_body(is_admin(session)),
     }
 }
 

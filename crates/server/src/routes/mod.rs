@@ -52,6 +52,11 @@ pub fn error_with(status: u16, code: &str, message: &str, internal: Option<Value
     r
 }
 
+/// A database failure on an admin API: Hasura's 500 with the reason in `internal`.
+pub fn db_error(e: crate::db::DbError) -> Response {
+    error_with(500, e.code, &e.message, e.internal.map(Value::String))
+}
+
 pub fn auth_error(e: AuthError) -> Response {
     error(e.status, e.code, &e.message)
 }

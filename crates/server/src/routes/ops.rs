@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{auth_error, error, is_admin, json_response, AppState};
+use super::{auth_error, error, is_admin, json_response, AppState, LogInfo};
 
 pub const VERSION: &str = concat!("v2-graft-", env!("CARGO_PKG_VERSION"));
 
@@ -17,11 +17,18 @@ pub async fn version() -> Response {
     json_response(StatusCode::OK, json!({"version": VERSION}).to_string())
 }
 
+/// How long `/healthz` may take (load balancers probe with short timeouts of their own).
+const HEALTH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hasura's `/healthz`: 200 `OK`, or 500 `ERROR` when the database does not answer.
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    if crate::db::healthy(&state.pool).await {
-        (StatusCode::OK, "OK").into_response()
-    } else {
-        (StatusCode::INTERNAL_SERVER_ERROR, "ERROR: cannot reach the database").into_response()
+    match crate::db::healthy(&state.pool, HEALTH_LIMIT).await {
+        Ok(()) => (StatusCode::OK, "OK").into_response(),
+        Err(e) => {
+            let mut r = (StatusCode::INTERNAL_SERVER_ERROR, "ERROR").into_response();
+            r.extensions_mut().insert(LogInfo { role: None, error_code: Some(e.code.to_string()) });
+            r
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::run_sql::{is_run_sql, run_requests};
-use super::{auth_error, error, is_admin, json_response, AppState, LogInfo};
+use super::{auth_error, db_error, error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
 /// Status Hasura answers a metadata error code with.
@@ -66,7 +66,7 @@ async fn forward(state: &AppState, text: &str) -> Response {
             Some((status, code)) => admin_response(status, resp, Some(code)),
             None => admin_response(200, resp, None),
         },
-        Err(e) => error(500, "postgres-error", &e.0),
+        Err(e) => db_error(e),
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::query::{admin_response, metadata_error};
-use super::{error, error_with, AppState};
+use super::{db_error, error, error_with, AppState};
 use crate::db;
 
 pub fn is_run_sql(req: &Value) -> bool {
@@ -55,13 +55,13 @@ pub fn contains_ddl_keyword(sql: &str) -> bool {
 
 /// Run requests in one transaction; the first failure rolls everything back.
 pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
-    let mut client = state.pool.get().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
-    let tx = client.transaction().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    let mut client = state.pool.get().await.map_err(|e| db_error(e.into()))?;
+    let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
     let mut results = Vec::with_capacity(reqs.len());
     let mut reload = false;
     let all_read_only = reqs.iter().all(|r| is_run_sql(r) && r["args"]["read_only"].as_bool() == Some(true));
     if all_read_only {
-        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| db_error(e.into()))?;
     }
     // Before the first schema-changing SQL, the tracked tables and the inconsistent objects,
     // for `follow_schema_changes`.
