@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{is_admin, json_response, AppState, LogInfo};
+use super::{body_error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
 fn graphql_error(code: &str, message: &str) -> String {
@@ -36,7 +37,18 @@ async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) ->
     }
 }
 
-pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        // The one /v1/graphql answer that is not 200: the body was never read.
+        Err(rejection) => {
+            let (status, message) = body_error(&rejection, state.max_body_bytes);
+            let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), graphql_error("bad-request", &message));
+            r.extensions_mut().insert(LogInfo { role: None, error_code: Some("bad-request".into()) });
+            return r;
+        }
+    };
+    // Any content type: Hasura decodes the body as JSON whatever the request says it is.
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok()).await {
         Ok(g) => (g.session, g.set_cookies),

@@ -7,7 +7,8 @@ pub mod ops;
 pub mod query;
 pub mod run_sql;
 
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub metrics_secret: Option<[u8; 32]>,
     pub console: bool,
     pub stringify_numeric: bool,
+    /// GRAFT_MAX_BODY_BYTES, for the error that names it.
+    pub max_body_bytes: usize,
 }
 
 /// What a handler tells the `http-log` line: the role and the error code, if any.
@@ -63,6 +66,28 @@ pub fn auth_error(e: AuthError) -> Response {
 
 pub async fn not_found() -> Response {
     error(404, "not-found", "resource does not exist")
+}
+
+/// A known path asked with another method. Hasura answers GET and POST on any path it does not
+/// serve with 404 `not-found` "resource does not exist" (`Server/App.hs`, its `hookAny` for GET
+/// and POST), so GET /v1/metadata is that; other methods, which Hasura never routes, are 405
+/// `method-not-allowed` (axum adds the `Allow` header).
+pub async fn method_not_allowed(method: Method) -> Response {
+    if method == Method::GET || method == Method::POST {
+        return not_found().await;
+    }
+    error(405, "method-not-allowed", &format!("method {method} is not allowed on this endpoint"))
+}
+
+/// Why a request body could not be read: status and message. Over GRAFT_MAX_BODY_BYTES it is
+/// 413 (Hasura has no limit of its own, so no message to copy); otherwise axum's reason.
+pub fn body_error(rejection: &BytesRejection, limit: usize) -> (u16, String) {
+    let status = rejection.status().as_u16();
+    if status == 413 {
+        (413, format!("request body too large: the limit is {limit} bytes (GRAFT_MAX_BODY_BYTES)"))
+    } else {
+        (status, format!("could not read the request body: {}", rejection.body_text()))
+    }
 }
 
 /// Whether the session is the admin role.

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
 use super::run_sql::{is_run_sql, run_requests};
-use super::{auth_error, db_error, error, is_admin, json_response, AppState, LogInfo};
+use super::{auth_error, body_error, db_error, error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
 /// Status Hasura answers a metadata error code with.
@@ -37,8 +38,15 @@ pub(super) fn metadata_error(resp: &str) -> Option<(u16, String)> {
     Some((metadata_status(&code), code))
 }
 
-/// Authenticate as admin and parse the body as JSON.
-async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Value, String), Response> {
+/// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
+async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<(Value, String), Response> {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let (status, message) = body_error(rejection, state.max_body_bytes);
+            return Err(error(status, "bad-request", &message));
+        }
+    };
     match state.auth.session(headers, None).await {
         Ok(s) if is_admin(&s) => {}
         Ok(_) => return Err(error(400, "access-denied", "restricted access : admin only")),
@@ -70,7 +78,7 @@ async fn forward(state: &AppState, text: &str) -> Response {
     }
 }
 
-pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     match admin_request(&state, &headers, &body).await {
         Ok((_, text)) => forward(&state, &text).await,
         Err(r) => r,
@@ -79,7 +87,7 @@ pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
 
 /// `/v1/query` and `/v2/query`: `run_sql`, or a `bulk` containing one, runs here; any other
 /// request goes to `graphql.metadata` as is.
-pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let (req, text) = match admin_request(&state, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
