@@ -108,10 +108,9 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
     let auth = auth::Auth::new(&config::admin_secrets(cfg)?, jwt, webhook, cfg.unauthorized_role.clone())?;
     if let Some(jwt) = auth.jwt() {
         for cache in jwt.jwk_caches() {
+            // Failures are logged by the cache.
             tokio::spawn(async move {
-                if let Err(e) = cache.prefetch().await {
-                    logs::emit("jwk-refresh-log", "error", json!({"message": e}));
-                }
+                let _ = cache.prefetch().await;
             });
         }
     }
