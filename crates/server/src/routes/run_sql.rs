@@ -53,9 +53,40 @@ pub fn contains_ddl_keyword(sql: &str) -> bool {
     })
 }
 
+/// The connection of a `run_sql`. Whatever its SQL did to the session — `SET ROLE`, `SET`,
+/// temporary tables, prepared statements, `DISCARD ALL` / `DEALLOCATE ALL` (which drop the
+/// statements the pool caches), advisory locks, an error half-way — must not reach a later
+/// request, so it never goes back to the pool: it is closed when dropped, on every path,
+/// errors included. (Resetting it instead would have to know every kind of session state.)
+struct Discarded(Option<deadpool_postgres::Object>);
+
+impl Drop for Discarded {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            // Leaves the pool (which opens a fresh connection when needed), then closes.
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
+}
+
+impl std::ops::Deref for Discarded {
+    type Target = deadpool_postgres::Object;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("connection present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Discarded {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("connection present until dropped")
+    }
+}
+
 /// Run requests in one transaction; the first failure rolls everything back.
 pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
-    let mut client = state.pool.get().await.map_err(|e| db_error(e.into()))?;
+    // Held in the pool's count while it runs (HASURA_GRAPHQL_PG_CONNECTIONS still bounds the
+    // connections), discarded at the end.
+    let mut client = Discarded(Some(state.pool.get().await.map_err(|e| db_error(e.into()))?));
     let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
     let mut results = Vec::with_capacity(reqs.len());
     let mut reload = false;
@@ -88,15 +119,6 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
         metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
     }
     tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
-    // The connection goes back to the pool: settings the SQL changed for the session
-    // (`SET ROLE`, `SET search_path` …) must not leak into later GraphQL requests. RESET ALL
-    // returns to the connection's startup values (statement_timeout, graft.* from the pool);
-    // the role and session authorization are not part of ALL.
-    if let Err(e) = client.batch_execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL").await {
-        // A connection that cannot be reset must not be reused.
-        let _ = deadpool_postgres::Object::take(client);
-        return Err(error(500, "postgres-error", &format!("could not reset the connection after run_sql: {e}")));
-    }
     Ok(results)
 }
 
