@@ -17,12 +17,15 @@ use super::run_sql::{is_run_sql, run_requests};
 use super::{auth_error, body_error, db_error, error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
-/// Status Hasura answers a metadata error code with.
-pub(super) fn metadata_status(code: &str) -> u16 {
+/// The HTTP status Hasura gives a metadata error. Hasura sets it where it throws, not per code
+/// (`Base/Error.hs`): nearly everything is `throw400`, `not-exists` included ("… does not
+/// exist" is 400, 404 is only for an unknown endpoint); a resource-version mismatch is
+/// `throw409`; `unexpected` is `throw500` except "cannot continue due to … inconsistent
+/// metadata", which is `throw400WithDetail Unexpected`.
+pub(super) fn metadata_status(code: &str, message: &str) -> u16 {
     match code {
         "conflict" => 409,
-        "access-denied" => 401,
-        "not-exists" => 404,
+        "unexpected" if message.starts_with("cannot continue due to") => 400,
         "unexpected" => 500,
         _ => 400,
     }
@@ -35,7 +38,8 @@ pub(super) fn metadata_error(resp: &str) -> Option<(u16, String)> {
     }
     let v: Value = serde_json::from_str(resp).ok()?;
     let code = v.get("code")?.as_str()?.to_string();
-    Some((metadata_status(&code), code))
+    let message = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+    Some((metadata_status(&code, message), code))
 }
 
 /// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
@@ -109,5 +113,22 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         }
     } else {
         forward(&state, &text).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hasura_statuses() {
+        let status = |body: &str| metadata_error(body).map(|(s, _)| s);
+        assert_eq!(status(r#"{"error": "table \"x\" does not exist", "path": "$.args", "code": "not-exists"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "x", "path": "$", "code": "already-exists"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "metadata resource version referenced (9) did not match current version", "path": "$", "code": "conflict"}"#), Some(409));
+        assert_eq!(status(r#"{"error": "cannot continue due to inconsistent metadata", "path": "$.args", "code": "unexpected"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "internal error: boom", "path": "$", "code": "unexpected"}"#), Some(500));
+        assert_eq!(status(r#"{"error": "x", "path": "$", "code": "permission-denied"}"#), Some(400));
+        assert_eq!(status(r#"{"message": "success"}"#), None);
     }
 }
