@@ -62,7 +62,7 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
         app = app
             .route("/v1/metadata", post(routes::query::metadata))
             .route("/v1/query", post(routes::query::query))
-            .route("/v2/query", post(routes::query::query));
+            .route("/v2/query", post(routes::query::query_v2));
     }
     if apis.config {
         app = app.route("/v1alpha1/config", get(routes::ops::config));
@@ -214,6 +214,18 @@ mod tests {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!((body["code"].as_str(), body["path"].as_str()), (Some("bad-request"), Some("$")));
         assert!(body["error"].as_str().unwrap().starts_with("request body too large"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn v2_query_refuses_metadata_requests() {
+        let app = app(&[]).await;
+        let body = json!({"type": "bulk", "args": [{"type": "run_sql", "args": {"sql": "SELECT 1"}}, {"type": "pg_track_table", "args": {"table": "t"}}]});
+        let (status, body) = call(&app, "POST", "/v2/query", body.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!((body["code"].as_str(), body["path"].as_str()), (Some("parse-failed"), Some("$.args[1]")));
+        let message = body["error"].as_str().unwrap();
+        assert!(message.starts_with("When parsing Hasura.Server.API.V2Query.RQLQuery expected an Object with a tag field where the value is one of [insert, select,"), "{message}");
+        assert!(message.ends_with("but got pg_track_table."), "{message}");
     }
 
     #[tokio::test]

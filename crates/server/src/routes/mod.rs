@@ -46,7 +46,12 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
 }
 
 pub fn error_with(status: u16, code: &str, message: &str, internal: Option<Value>) -> Response {
-    let mut body = json!({"error": message, "path": "$", "code": code});
+    error_at(status, code, "$", message, internal)
+}
+
+/// Hasura's error shape with the JSON path of what is wrong (`$.args[1]`).
+pub fn error_at(status: u16, code: &str, path: &str, message: &str, internal: Option<Value>) -> Response {
+    let mut body = json!({"error": message, "path": path, "code": code});
     if let Some(i) = internal {
         body["internal"] = i;
     }
