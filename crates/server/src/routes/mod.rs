@@ -29,11 +29,18 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
-/// What a handler tells the `http-log` line: the role and the error code, if any.
+/// What a handler tells the `http-log` line: the role, and the error if the answer is one, as
+/// Hasura logs it (`{"path", "error", "code"}`).
 #[derive(Clone, Debug, Default)]
 pub struct LogInfo {
     pub role: Option<String>,
-    pub error_code: Option<String>,
+    pub error: Option<Value>,
+}
+
+impl LogInfo {
+    pub fn error(role: Option<String>, code: &str, path: &str, message: &str) -> LogInfo {
+        LogInfo { role, error: Some(json!({"path": path, "error": message, "code": code})) }
+    }
 }
 
 pub fn json_response(status: StatusCode, body: String) -> Response {
@@ -56,7 +63,7 @@ pub fn error_at(status: u16, code: &str, path: &str, message: &str, internal: Op
         body["internal"] = i;
     }
     let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body.to_string());
-    r.extensions_mut().insert(LogInfo { role: None, error_code: Some(code.to_string()) });
+    r.extensions_mut().insert(LogInfo::error(None, code, path, message));
     r
 }
 

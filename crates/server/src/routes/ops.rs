@@ -26,7 +26,11 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => (StatusCode::OK, "OK").into_response(),
         Err(e) => {
             let mut r = (StatusCode::INTERNAL_SERVER_ERROR, "ERROR").into_response();
-            r.extensions_mut().insert(LogInfo { role: None, error_code: Some(e.code.to_string()) });
+            let mut info = LogInfo::error(None, e.code, "$", &e.message);
+            if let (Some(err), Some(internal)) = (info.error.as_mut(), e.internal) {
+                err["internal"] = json!(internal);
+            }
+            r.extensions_mut().insert(info);
             r
         }
     }

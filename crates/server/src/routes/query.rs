@@ -31,15 +31,16 @@ pub(super) fn metadata_status(code: &str, message: &str) -> u16 {
     }
 }
 
-/// The metadata function's error object (`{"error", "path", "code"}`), if the answer is one.
-pub(super) fn metadata_error(resp: &str) -> Option<(u16, String)> {
+/// The metadata function's error object (`{"error", "path", "code"}`) and its status, if the
+/// answer is one.
+pub(super) fn metadata_error(resp: &str) -> Option<(u16, Value)> {
     if !resp.starts_with("{\"error\"") {
         return None;
     }
     let v: Value = serde_json::from_str(resp).ok()?;
-    let code = v.get("code")?.as_str()?.to_string();
+    let code = v.get("code")?.as_str()?;
     let message = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
-    Some((metadata_status(&code, message), code))
+    Some((metadata_status(code, message), v.clone()))
 }
 
 /// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
@@ -65,9 +66,9 @@ async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Byte
     }
 }
 
-pub(super) fn admin_response(status: u16, body: String, error_code: Option<String>) -> Response {
+pub(super) fn admin_response(status: u16, body: String, error: Option<Value>) -> Response {
     let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
-    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error_code });
+    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error });
     r
 }
 
@@ -75,7 +76,7 @@ pub(super) fn admin_response(status: u16, body: String, error_code: Option<Strin
 async fn forward(state: &AppState, text: &str) -> Response {
     match db::metadata(&state.pool, text).await {
         Ok(resp) => match metadata_error(&resp) {
-            Some((status, code)) => admin_response(status, resp, Some(code)),
+            Some((status, error)) => admin_response(status, resp, Some(error)),
             None => admin_response(200, resp, None),
         },
         Err(e) => db_error(e),
@@ -209,7 +210,7 @@ mod tests {
         let r = check_v2(&req, "$").expect_err("refused");
         let status = r.status().as_u16();
         let info = r.extensions().get::<LogInfo>().cloned().unwrap_or_default();
-        (status, serde_json::json!(info.error_code))
+        (status, info.error.map_or(Value::Null, |e| e["code"].clone()))
     }
 
     #[test]

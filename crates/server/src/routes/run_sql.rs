@@ -172,8 +172,8 @@ async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> 
     const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
     let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
     let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
-    if let Some((status, code)) = metadata_error(&resp) {
-        return Err(admin_response(status, resp, Some(code)));
+    if let Some((status, error)) = metadata_error(&resp) {
+        return Err(admin_response(status, resp, Some(error)));
     }
     Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
 }
