@@ -100,16 +100,21 @@ pub async fn metadata(pool: &Pool, body: &str) -> Result<String, DbError> {
     Ok(row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into()))
 }
 
-/// Whether the database answers within `limit` (waiting for a pooled connection included): a
-/// health check must not queue behind busy requests for as long as they may take.
-pub async fn healthy(pool: &Pool, limit: Duration) -> Result<(), DbError> {
+/// What `/healthz` reports: whether the database answers within `limit` (waiting for a pooled
+/// connection included: a health check must not queue behind busy requests for as long as they
+/// may take), and whether the metadata is consistent.
+pub async fn health(pool: &Pool, limit: Duration) -> Result<bool, DbError> {
+    const INCONSISTENT: &str = r#"{"type": "get_inconsistent_metadata", "args": {}}"#;
     let configured = pool.timeouts();
     let bounded = |t: Option<Duration>| Some(t.map_or(limit, |t| t.min(limit)));
     let timeouts = Timeouts { wait: bounded(configured.wait), create: bounded(configured.create), recycle: bounded(configured.recycle) };
     let check = async {
         let client = pool.timeout_get(&timeouts).await?;
-        client.simple_query("SELECT 1").await?;
-        Ok(())
+        let stmt = client.prepare_cached(METADATA_SQL).await?;
+        let row = client.query_one(&stmt, &[&INCONSISTENT]).await?;
+        let answer: Value = row.get::<_, Option<String>>(0).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+        // An answer without the flag (an error object) says nothing about consistency.
+        Ok(answer.get("is_consistent").and_then(Value::as_bool).unwrap_or(true))
     };
     tokio::time::timeout(limit, check).await.unwrap_or_else(|_| Err(DbError::connection("the database did not answer in time")))
 }

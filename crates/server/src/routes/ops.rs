@@ -1,8 +1,9 @@
 //! Operational endpoints: `/v1/version`, `/healthz`, `/v1alpha1/config`, `/v1/metrics`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -20,10 +21,17 @@ pub async fn version() -> Response {
 /// How long `/healthz` may take (load balancers probe with short timeouts of their own).
 const HEALTH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Hasura's `/healthz`: 200 `OK`, or 500 `ERROR` when the database does not answer.
-pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    match crate::db::healthy(&state.pool, HEALTH_LIMIT).await {
-        Ok(()) => (StatusCode::OK, "OK").into_response(),
+/// Hasura's `/healthz` (`Server/App.hs`, reference §4.1): 200 `OK`; 200
+/// `WARN: inconsistent objects in schema` when the metadata has inconsistent objects (500 with
+/// `?strict=true`); 500 `ERROR` when the database does not answer.
+pub async fn healthz(State(state): State<Arc<AppState>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let strict = params.get("strict").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    match crate::db::health(&state.pool, HEALTH_LIMIT).await {
+        Ok(true) => (StatusCode::OK, "OK").into_response(),
+        Ok(false) => {
+            let status = if strict { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+            (status, "WARN: inconsistent objects in schema").into_response()
+        }
         Err(e) => {
             let mut r = (StatusCode::INTERNAL_SERVER_ERROR, "ERROR").into_response();
             let mut info = LogInfo::error(None, e.code, "$", &e.message);
