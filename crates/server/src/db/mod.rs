@@ -4,6 +4,7 @@
 //! re-parsed. Failures become [`DbError`]s, Hasura-shaped.
 
 pub mod pool;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
+use super::tls;
 use crate::config::{optional_duration, ServeConfig};
 
 #[derive(Clone, Debug)]
@@ -42,11 +42,14 @@ impl PoolSettings {
     }
 }
 
-/// The connection settings of `url` plus the sidecar's: per-connection settings travel in the
-/// startup packet's `options` (`statement_timeout`, and `graft.stringify_numeric_types`, a
-/// placeholder setting until the extension's library loads, which then adopts it).
-pub fn pg_config(url: &str, s: &PoolSettings) -> Result<tokio_postgres::Config, String> {
+/// The connection settings of `url` plus the sidecar's, and its TLS parameters ([`tls`]).
+/// Per-connection settings travel in the startup packet's `options` (`statement_timeout`, and
+/// `graft.stringify_numeric_types`, a placeholder setting until the extension's library loads,
+/// which then adopts it).
+pub fn pg_config(url: &str, s: &PoolSettings) -> Result<(tokio_postgres::Config, tls::TlsParams), String> {
+    let (url, tls_params) = tls::split_tls_params(url)?;
     let mut cfg: tokio_postgres::Config = url.parse().map_err(|e| format!("invalid database URL: {e}"))?;
+    cfg.ssl_mode(tls::pg_ssl_mode(tls_params.mode));
     let mut options: Vec<String> = cfg.get_options().map(|o| vec![o.to_string()]).unwrap_or_default();
     if s.statement_timeout_ms > 0 {
         options.push(format!("-c statement_timeout={}", s.statement_timeout_ms));
@@ -61,14 +64,15 @@ pub fn pg_config(url: &str, s: &PoolSettings) -> Result<tokio_postgres::Config, 
     if cfg.get_application_name().is_none() {
         cfg.application_name("graft");
     }
-    Ok(cfg)
+    Ok((cfg, tls_params))
 }
 
 pub fn build(url: &str, s: &PoolSettings) -> Result<Pool, String> {
-    let cfg = pg_config(url, s)?;
+    let (cfg, tls_params) = pg_config(url, s)?;
+    let connector = tls::connector(&tls_params)?;
     // Fast recycling (no round trip): a broken connection is replaced on its next use, so the
     // sidecar recovers by itself when the database comes back.
-    let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+    let mgr = Manager::from_config(cfg, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     let lifetime = s.lifetime;
     Pool::builder(mgr)
         .max_size(s.size)
@@ -124,10 +128,11 @@ mod tests {
         let mut s = settings();
         s.statement_timeout_ms = 500;
         s.stringify_numeric = true;
-        let cfg = pg_config("postgres://u@h/db?options=-c%20search_path%3Dx", &s).unwrap();
+        let (cfg, tls) = pg_config("postgres://u@h/db?options=-c%20search_path%3Dx&sslmode=require", &s).unwrap();
+        assert_eq!((cfg.get_ssl_mode(), tls.mode), (tokio_postgres::config::SslMode::Require, tls::SslMode::Require));
         assert_eq!(cfg.get_options(), Some("-c search_path=x -c statement_timeout=500 -c graft.stringify_numeric_types=on"));
         assert_eq!(cfg.get_application_name(), Some("graft"));
-        let cfg = pg_config("postgres://u@h/db?application_name=mine", &settings()).unwrap();
+        let (cfg, _) = pg_config("postgres://u@h/db?application_name=mine", &settings()).unwrap();
         assert_eq!(cfg.get_application_name(), Some("mine"));
         assert!(pg_config("postgres://u@h/db?bogus=1", &settings()).unwrap_err().starts_with("invalid database URL"));
     }
