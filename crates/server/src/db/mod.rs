@@ -43,8 +43,15 @@ impl DbError {
 impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
-            // No server error: the connection could not be opened or broke.
-            return DbError::connection(e.to_string());
+            // No server error: the connection could not be opened or broke. The causes say
+            // why ("error performing TLS handshake: invalid peer certificate: UnknownIssuer").
+            let mut reason = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                reason = format!("{reason}: {c}");
+                cause = c.source();
+            }
+            return DbError::connection(reason);
         };
         let code = db.code().code();
         if code == "53300" {
