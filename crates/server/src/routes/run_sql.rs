@@ -25,6 +25,10 @@ struct RunSql {
     /// Reload the schema afterwards: Hasura's `check_metadata_consistency`, which defaults to
     /// whether the SQL contains a DDL keyword (and is always off for read-only SQL).
     reload: bool,
+    read_only: bool,
+    /// Hasura's `no_transaction`: the SQL runs without BEGIN/COMMIT (`CREATE INDEX
+    /// CONCURRENTLY`, `DISCARD ALL` …), and so cannot be rolled back.
+    no_transaction: bool,
 }
 
 fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
@@ -38,7 +42,9 @@ fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
     let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
     let cascade = args.get("cascade").and_then(|v| v.as_bool()).unwrap_or(false);
     let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
-    Ok(RunSql { sql: sql.to_string(), cascade, reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
+    let no_transaction = args.get("no_transaction").and_then(|v| v.as_bool()).unwrap_or(false);
+    let reload = !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql));
+    Ok(RunSql { sql: sql.to_string(), cascade, reload, read_only, no_transaction })
 }
 
 /// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
@@ -87,6 +93,15 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
     // Held in the pool's count while it runs (HASURA_GRAPHQL_PG_CONNECTIONS still bounds the
     // connections), discarded at the end.
     let mut client = Discarded(Some(state.pool.get().await.map_err(|e| db_error(e.into()))?));
+    // A single run_sql may ask for no transaction; inside a bulk it always has one.
+    if let [req] = reqs {
+        if is_run_sql(req) {
+            let r = parse_run_sql(req)?;
+            if r.no_transaction {
+                return Ok(vec![run_without_transaction(&mut client, &r).await?]);
+            }
+        }
+    }
     let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
     let mut results = Vec::with_capacity(reqs.len());
     let mut reload = false;
@@ -120,6 +135,31 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
     }
     tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
     Ok(results)
+}
+
+/// `run_sql` with `no_transaction`: each statement commits as it runs; the metadata then
+/// follows the schema in a transaction of its own. (The connection is discarded afterwards, so
+/// `read_only` can be a session setting.)
+async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<Value, Response> {
+    let before = if r.reload {
+        let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+        let snapshot = (tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect::<Vec<_>>());
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+        Some(snapshot)
+    } else {
+        None
+    };
+    if r.read_only {
+        client.batch_execute("SET default_transaction_read_only = on").await.map_err(|e| db_error(e.into()))?;
+    }
+    let messages = client.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
+    if let Some((tables, was_inconsistent)) = before {
+        let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+        follow_schema_changes(&tx, &tables, &was_inconsistent, r.cascade).await?;
+        metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    }
+    Ok(db::sql_result(&messages))
 }
 
 /// After schema-changing SQL: renamed or moved tables keep their metadata, dropped ones are
