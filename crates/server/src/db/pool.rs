@@ -151,7 +151,7 @@ mod tests {
         });
         let pool = build(&format!("postgres://u@127.0.0.1:{port}/db"), &settings()).unwrap();
         let started = Instant::now();
-        let e = pool.get().await.err().expect("no connection");
+        let e = pool.get().await.expect_err("no connection");
         assert!(matches!(e, deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Create)), "{e:?}");
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     }
@@ -178,7 +178,7 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
-        let e = pool.get().await.err().expect("no connection");
+        let e = pool.get().await.expect_err("no connection");
         assert!(matches!(e, deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)), "{e:?}");
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(2), "{waited:?}");

@@ -111,13 +111,13 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
     }
     // Before the first schema-changing SQL, the tracked tables and the inconsistent objects,
     // for `follow_schema_changes`.
-    let mut before: Option<(Vec<(TableName, Option<u32>)>, Vec<String>)> = None;
+    let mut before: Option<Snapshot> = None;
     let mut cascade = false;
     for req in reqs {
         if is_run_sql(req) {
             let r = parse_run_sql(req)?;
             if r.reload && before.is_none() {
-                before = Some((tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect()));
+                before = Some(snapshot(&tx).await?);
             }
             let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
             results.push(db::sql_result(&messages));
@@ -143,9 +143,9 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
 async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<Value, Response> {
     let before = if r.reload {
         let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
-        let snapshot = (tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect::<Vec<_>>());
+        let taken = snapshot(&tx).await?;
         tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
-        Some(snapshot)
+        Some(taken)
     } else {
         None
     };
@@ -160,6 +160,14 @@ async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<V
         tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
     }
     Ok(db::sql_result(&messages))
+}
+
+/// What [`follow_schema_changes`] compares with: the tracked tables (with their oids) and the
+/// names of the objects already inconsistent, before the first schema-changing SQL.
+type Snapshot = (Vec<(TableName, Option<u32>)>, Vec<String>);
+
+async fn snapshot(tx: &tokio_postgres::Transaction<'_>) -> Result<Snapshot, Response> {
+    Ok((tracked_tables(tx).await?, inconsistent(tx).await?.into_iter().map(|(name, _)| name).collect()))
 }
 
 /// After schema-changing SQL: renamed or moved tables keep their metadata, dropped ones are
