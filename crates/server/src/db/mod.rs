@@ -119,7 +119,13 @@ pub async fn health(pool: &Pool, limit: Duration) -> Result<bool, DbError> {
     let check = async {
         let client = pool.timeout_get(&timeouts).await?;
         let stmt = client.prepare_cached(METADATA_SQL).await?;
-        let row = client.query_one(&stmt, &[&INCONSISTENT]).await?;
+        let row = match client.query_one(&stmt, &[&INCONSISTENT]).await {
+            Ok(row) => row,
+            // A sidecar role allowed graphql.resolve but not graphql.metadata (the metadata
+            // API disabled): the database answered, consistency is unknown.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => return Ok(true),
+            Err(e) => return Err(e.into()),
+        };
         let answer: Value = row.get::<_, Option<String>>(0).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
         // An answer without the flag (an error object) says nothing about consistency.
         Ok(answer.get("is_consistent").and_then(Value::as_bool).unwrap_or(true))

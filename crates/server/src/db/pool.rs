@@ -90,7 +90,9 @@ pub fn build(url: &str, s: &PoolSettings) -> Result<Pool, String> {
 }
 
 /// Close idle connections past `HASURA_GRAPHQL_PG_TIMEOUT` and unused ones past their lifetime,
-/// checking a few times per period.
+/// checking a few times per period. (deadpool records when a connection was last handed out,
+/// not when it came back, so one that served a request longer than the idle time may be
+/// closed early: a reconnect, never a broken request.)
 pub fn spawn_reaper(pool: Pool, s: &PoolSettings) {
     let (idle, lifetime) = (s.idle, s.lifetime);
     let Some(shortest) = [idle, lifetime].into_iter().flatten().min() else { return };
