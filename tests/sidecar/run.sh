@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Sidecar integration test: a throwaway PostgreSQL with the demo blog, three `graft serve`
-# instances in front of it, and real HTTP clients:
-#   A  admin secrets + five JWT configs (HS256, RS256 from a JWKS URL, cookie + claims_map,
-#      custom header + stringified claims, RS256 X.509 certificate), metrics behind the admin
-#      secret, CORS `*`
+# Sidecar integration test: a throwaway PostgreSQL (TLS on, certificates made here) with the
+# demo blog, six `graft serve` instances in front of it, and real HTTP clients:
+#   A  admin secrets + JWT configs (HS256/384/512, RS256 from a JWKS URL, cookie + claims_map,
+#      custom header + stringified claims, RS256 X.509 certificate, RS384, RS512, ES256,
+#      allowed_skew), metrics behind the admin secret, CORS `*`; sslmode prefer (the default)
 #   B  POST auth webhook, only graphql+metrics enabled, metrics secret, CORS domain list,
-#      stringified numerics, GraphiQL console
-#   C  GET auth webhook, CORS disabled, only startup and webhook logs
-# The Python client (requests, PyJWT, cryptography) also runs the JWKS server and the webhook;
-# then a Node client (graphql-js, graphql-request) checks introspection, queries and errors.
+#      stringified numerics, GraphiQL console; sslmode=require
+#   C  GET auth webhook, CORS disabled, only startup and webhook logs; sslmode=disable
+#   D  one JWT config with issuer and audience, a pool of one connection and a 1 s pool
+#      timeout; sslmode=verify-full against the test CA
+#   E  a database address that accepts connections and never answers (1 s timeouts)
+#   F  sslmode=verify-full against a CA that did not sign the server's certificate
+# The Python clients (requests, PyJWT, cryptography) also run the JWKS server, the webhook and
+# the silent "database" of E; then a Node client (graphql-js, graphql-request) checks
+# introspection, queries and errors.
 # The extension must be installed (cargo pgrx install); the sidecar is built here.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -22,6 +27,10 @@ PORT_B=$((HTTP_PORT + 1))
 PORT_C=$((HTTP_PORT + 2))
 JWKS_PORT=$((HTTP_PORT + 3))
 HOOK_PORT=$((HTTP_PORT + 4))
+PORT_D=$((HTTP_PORT + 5))
+PORT_E=$((HTTP_PORT + 6))
+SILENT_PORT=$((HTTP_PORT + 7))
+PORT_F=$((HTTP_PORT + 8))
 TMP="$(mktemp -d /tmp/graft-sidecar.XXXXXX)"
 chmod 755 "$TMP"
 chown postgres "$TMP"
@@ -44,32 +53,88 @@ cleanup() {
 trap cleanup EXIT
 
 port_in_use "$PG_PORT" && die "port $PG_PORT is in use (set GRAFT_SIDECAR_PG_PORT)"
-for p in "$HTTP_PORT" "$PORT_B" "$PORT_C" "$JWKS_PORT" "$HOOK_PORT"; do
-    port_in_use "$p" && die "port $p is in use (set GRAFT_SIDECAR_HTTP_PORT; it and the next four ports are used)"
+for p in "$HTTP_PORT" "$PORT_B" "$PORT_C" "$JWKS_PORT" "$HOOK_PORT" "$PORT_D" "$PORT_E" "$SILENT_PORT" "$PORT_F"; do
+    port_in_use "$p" && die "port $p is in use (set GRAFT_SIDECAR_HTTP_PORT; it and the next eight ports are used)"
 done
 
 log "building the sidecar"
 cargo build -q --release -p graft-server
 BIN="$GRAFT_ROOT/target/release/graft"
 
-log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+log "Python test client (requests, PyJWT, cryptography)"
+python3 -m venv "$TMP/venv"
+"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2
+
+# Keys and certificates: a CA and the server certificate it signs (127.0.0.1, localhost), a
+# second CA that signs nothing, an RSA key with a self-signed X.509 certificate (Hasura accepts
+# certificates as JWT keys), an RSA key for RS384/RS512 and an EC P-256 key for ES256.
+"$TMP/venv/bin/python" - "$TMP" <<'PY'
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+out = sys.argv[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+def write_key(key, name):
+    open(f"{out}/{name}", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+def write_public(key, name):
+    open(f"{out}/{name}", "wb").write(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+def cert(subject_key, cn, issuer_key=None, issuer_name=None, ca=False, san=None):
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    b = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name).public_key(subject_key.public_key())
+         .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+         .not_valid_after(now + datetime.timedelta(days=1))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return b.sign(issuer_key or subject_key, hashes.SHA256())
+def write_cert(c, name):
+    open(f"{out}/{name}", "wb").write(c.public_bytes(serialization.Encoding.PEM))
+ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ca = cert(ca_key, "graft-test-ca", ca=True)
+write_cert(ca, "ca.crt")
+server_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+write_key(server_key, "server.key")
+write_cert(cert(server_key, "localhost", ca_key, ca.subject, san=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), "server.crt")
+other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+write_cert(cert(other_key, "graft-other-ca", ca=True), "other-ca.crt")
+x509_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+write_key(x509_key, "x509-key.pem")
+write_cert(cert(x509_key, "graft-x509"), "x509-cert.pem")
+rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+write_key(rsa_key, "rsa-key.pem")
+write_public(rsa_key, "rsa-pub.pem")
+ec_key = ec.generate_private_key(ec.SECP256R1())
+write_key(ec_key, "ec-key.pem")
+write_public(ec_key, "ec-pub.pem")
+PY
+chown postgres "$TMP/server.key" "$TMP/server.crt"
+chmod 600 "$TMP/server.key"
+
+log "starting PostgreSQL on 127.0.0.1:$PG_PORT (TLS on)"
 init_cluster "$PGDATA_DIR" --no-sync
-write_cluster_conf "$PGDATA_DIR" "$PG_PORT" "fsync = off" "lc_messages = 'C'"
+write_cluster_conf "$PGDATA_DIR" "$PG_PORT" "fsync = off" "lc_messages = 'C'" \
+    "ssl = on" "ssl_cert_file = '$TMP/server.crt'" "ssl_key_file = '$TMP/server.key'"
 start_cluster "$PGDATA_DIR" "$TMP/pg.log"
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE sidecar"
 "${PSQL[@]}" -d sidecar -f demo/demo.sql >/dev/null
 "${PSQL[@]}" -d sidecar -c "CREATE EXTENSION graft" -c "SELECT graphql.track_all('public')" >/dev/null
 
-log "Python test client (requests, PyJWT, cryptography)"
-python3 -m venv "$TMP/venv"
-"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2
-
 JWT_KEY="graft-test-key-0123456789abcdef0123456789"
 JWT_KEY2="graft-cookie-key-0123456789abcdef01234567"
+JWT_KEY384="graft-hs384-key-0123456789abcdef0123456789abcdef01"
+JWT_KEY512="graft-hs512-key-0123456789abcdef0123456789abcdef0123456789abcdef"
+JWT_KEY_SKEW="graft-skew-key-0123456789abcdef0123456789"
+JWT_KEY_D="graft-d-key-0123456789abcdef0123456789abc"
 export GRAFT_URL="http://127.0.0.1:$HTTP_PORT" GRAFT_URL_B="http://127.0.0.1:$PORT_B" GRAFT_URL_C="http://127.0.0.1:$PORT_C"
+export GRAFT_URL_D="http://127.0.0.1:$PORT_D" GRAFT_URL_E="http://127.0.0.1:$PORT_E" GRAFT_URL_F="http://127.0.0.1:$PORT_F"
+export GRAFT_SILENT_PORT="$SILENT_PORT" GRAFT_BIN="$BIN" GRAFT_TMP="$TMP"
+export GRAFT_JWT_KEY384="$JWT_KEY384" GRAFT_JWT_KEY512="$JWT_KEY512" GRAFT_JWT_KEY_SKEW="$JWT_KEY_SKEW" GRAFT_JWT_KEY_D="$JWT_KEY_D"
 export GRAFT_ADMIN_SECRET="s3cret" GRAFT_JWT_KEY="$JWT_KEY" GRAFT_JWT_KEY2="$JWT_KEY2"
 export GRAFT_JWKS_PORT="$JWKS_PORT" GRAFT_HOOK_PORT="$HOOK_PORT" GRAFT_LOG_A="$TMP/sidecar-a.log" GRAFT_LOG_B="$TMP/sidecar-b.log" GRAFT_LOG_C="$TMP/sidecar-c.log"
+export GRAFT_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/sidecar"
 export GRAFT_PG_RESTART="$TMP/restart-pg.sh"
 cat > "$GRAFT_PG_RESTART" <<SH
 #!/usr/bin/env bash
@@ -81,35 +146,22 @@ esac
 SH
 chmod +x "$GRAFT_PG_RESTART"
 
-# start_sidecar NAME PORT [VAR=value ...]
+# start_sidecar NAME PORT URL-QUERY [VAR=value ...]
 start_sidecar() {
-    local name="$1" port="$2"
-    shift 2
+    local name="$1" port="$2" query="$3"
+    shift 3
     log "starting graft serve $name on 127.0.0.1:$port"
-    env HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/sidecar" \
+    env HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/sidecar?application_name=graft-$name$query" \
         HASURA_GRAPHQL_SERVER_PORT="$port" "$@" \
         "$BIN" serve > "$TMP/sidecar-$name.log" 2>&1 &
     SIDECAR_PIDS+=($!)
 }
 
-# An RSA key and a self-signed X.509 certificate for it (Hasura accepts certificates as keys).
-"$TMP/venv/bin/python" - "$TMP" <<'PY'
-import datetime, sys
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graft-x509")])
-now = datetime.datetime.now(datetime.timezone.utc)
-cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256()))
-open(f"{sys.argv[1]}/x509-key.pem", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-open(f"{sys.argv[1]}/x509-cert.pem", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
-PY
-export GRAFT_X509_KEY="$TMP/x509-key.pem"
-CERT_JSON=$("$TMP/venv/bin/python" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$TMP/x509-cert.pem")
+export GRAFT_X509_KEY="$TMP/x509-key.pem" GRAFT_RSA_KEY="$TMP/rsa-key.pem" GRAFT_EC_KEY="$TMP/ec-key.pem"
+json_file() { "$TMP/venv/bin/python" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"; }
+CERT_JSON=$(json_file "$TMP/x509-cert.pem")
+RSA_JSON=$(json_file "$TMP/rsa-pub.pem")
+EC_JSON=$(json_file "$TMP/ec-pub.pem")
 
 JWT_SECRETS=$(cat <<JSON
 [{"type": "HS256", "key": "$JWT_KEY"},
@@ -119,15 +171,21 @@ JWT_SECRETS=$(cat <<JSON
                  "x-hasura-user-id": {"path": "\$.sub"}, "x-hasura-org": {"path": "\$.org", "default": "none"}}},
  {"type": "HS256", "key": "$JWT_KEY2", "issuer": "graft-custom", "header": {"type": "CustomHeader", "name": "X-Graft-Token"},
   "claims_format": "stringified_json"},
- {"type": "RS256", "key": $CERT_JSON, "issuer": "graft-x509"}]
+ {"type": "RS256", "key": $CERT_JSON, "issuer": "graft-x509"},
+ {"type": "HS384", "key": "$JWT_KEY384", "issuer": "graft-hs384"},
+ {"type": "HS512", "key": "$JWT_KEY512", "issuer": "graft-hs512"},
+ {"type": "RS384", "key": $RSA_JSON, "issuer": "graft-rs384"},
+ {"type": "RS512", "key": $RSA_JSON, "issuer": "graft-rs512"},
+ {"type": "ES256", "key": $EC_JSON, "issuer": "graft-es256"},
+ {"type": "HS256", "key": "$JWT_KEY_SKEW", "issuer": "graft-skew", "allowed_skew": 10}]
 JSON
 )
-start_sidecar a "$HTTP_PORT" \
+start_sidecar a "$HTTP_PORT" "" \
     HASURA_GRAPHQL_ADMIN_SECRETS='["s3cret", "rotated-s3cret"]' \
     HASURA_GRAPHQL_JWT_SECRETS="$JWT_SECRETS" \
     HASURA_GRAPHQL_UNAUTHORIZED_ROLE="anonymous" \
     HASURA_GRAPHQL_ENABLED_APIS="metadata,graphql,config,metrics"
-start_sidecar b "$PORT_B" \
+start_sidecar b "$PORT_B" "&sslmode=require" \
     HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
     HASURA_GRAPHQL_AUTH_HOOK="http://127.0.0.1:$HOOK_PORT/hook" \
     HASURA_GRAPHQL_AUTH_HOOK_MODE="POST" \
@@ -136,19 +194,32 @@ start_sidecar b "$PORT_B" \
     HASURA_GRAPHQL_CORS_DOMAIN="https://*.example.com, http://localhost:*" \
     HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES="true" \
     HASURA_GRAPHQL_ENABLE_CONSOLE="true"
-start_sidecar c "$PORT_C" \
+start_sidecar c "$PORT_C" "&sslmode=disable" \
     HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
     HASURA_GRAPHQL_AUTH_HOOK="http://127.0.0.1:$HOOK_PORT/hook-get" \
     HASURA_GRAPHQL_DISABLE_CORS="true" \
     HASURA_GRAPHQL_ENABLED_LOG_TYPES="startup,webhook-log"
+start_sidecar d "$PORT_D" "&sslmode=verify-full&sslrootcert=$TMP/ca.crt" \
+    HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
+    HASURA_GRAPHQL_JWT_SECRET="{\"type\": \"HS256\", \"key\": \"$JWT_KEY_D\", \"issuer\": \"graft-d\", \"audience\": [\"graft-app\", \"graft-other\"]}" \
+    HASURA_GRAPHQL_PG_CONNECTIONS=1 \
+    HASURA_GRAPHQL_PG_POOL_TIMEOUT=1
+# E's "database" is the Python test's silent listener on $SILENT_PORT.
+log "starting graft serve e on 127.0.0.1:$PORT_E"
+env HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$SILENT_PORT/sidecar" HASURA_GRAPHQL_SERVER_PORT="$PORT_E" \
+    HASURA_GRAPHQL_PG_POOL_TIMEOUT=1 GRAFT_PG_CONNECT_TIMEOUT=1 "$BIN" serve > "$TMP/sidecar-e.log" 2>&1 &
+SIDECAR_PIDS+=($!)
+start_sidecar f "$PORT_F" "&sslmode=verify-full&sslrootcert=$TMP/other-ca.crt" GRAFT_PG_CONNECT_TIMEOUT=2
 
-# Wait for /healthz (python, not curl: a fresh machine may not have curl).
-python3 - "$HTTP_PORT" "$PORT_B" "$PORT_C" <<'PY' || die "graft serve did not become healthy"
+# Wait for /healthz, or for /v1/version from E and F, which have no usable database (python,
+# not curl: a fresh machine may not have curl).
+python3 - "$HTTP_PORT" "$PORT_B" "$PORT_C" "$PORT_D" "version:$PORT_E" "version:$PORT_F" <<'PY' || die "graft serve did not become healthy"
 import sys, time, urllib.request
-for port in sys.argv[1:]:
+for arg in sys.argv[1:]:
+    path, port = ("/v1/version", arg[8:]) if arg.startswith("version:") else ("/healthz", arg)
     for _ in range(100):
         try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).status == 200:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3).status == 200:
                 break
         except Exception:
             pass
@@ -158,6 +229,7 @@ for port in sys.argv[1:]:
 PY
 
 "$TMP/venv/bin/python" tests/sidecar/test_http.py
+"$TMP/venv/bin/python" tests/sidecar/test_limits.py
 
 log "Node test client (graphql-js, graphql-request)"
 (cd tests/sidecar && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

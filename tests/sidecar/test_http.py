@@ -4,6 +4,8 @@ cryptography, and serves them a JWKS endpoint and an auth webhook (see run.sh)."
 import base64
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,9 @@ URL_C = os.environ["GRAFT_URL_C"]
 SECRET = os.environ["GRAFT_ADMIN_SECRET"]
 KEY = os.environ["GRAFT_JWT_KEY"]
 KEY2 = os.environ["GRAFT_JWT_KEY2"]
+KEY384 = os.environ["GRAFT_JWT_KEY384"]
+KEY512 = os.environ["GRAFT_JWT_KEY512"]
+KEY_SKEW = os.environ["GRAFT_JWT_KEY_SKEW"]
 ADMIN = {"x-hasura-admin-secret": SECRET}
 failures = []
 passed = 0
@@ -126,7 +131,11 @@ def token(claims, key=KEY, alg="HS256", **extra):
 # Health and version.
 r = requests.get(f"{URL}/healthz", timeout=5)
 check("healthz", r.status_code == 200 and r.text == "OK", r.text)
-check("version", "version" in requests.get(f"{URL}/v1/version", timeout=5).json())
+r = requests.get(f"{URL}/v1/version", timeout=5)
+version = r.json().get("version", "")
+startup_version = next(json.loads(l)["detail"]["info"]["version"] for l in open(os.environ["GRAFT_LOG_A"]) if '"startup"' in l)
+check("version", r.headers["content-type"].startswith("application/json") and list(r.json()) == ["version"]
+      and re.fullmatch(r"v2-graft-\d+\.\d+\.\d+", version) and version == startup_version, (r.text, startup_version))
 
 # Admin queries, key order, variables.
 r = gql("{ authors(order_by: {id: asc}, limit: 2) { name id } }", ADMIN)
@@ -146,9 +155,26 @@ check("batch", r.json() == [{"data": {"a": {"id": 1}}}, {"data": {"b": {"id": 2}
 r = requests.post(f"{URL}/v1/graphql", data="{not json", headers={**ADMIN, "content-type": "application/json"}, timeout=5)
 check("malformed json", gql_error(r)[0] == "invalid-json", r.text)
 r = requests.post(f"{URL}/v1/graphql", data="x" * (2 << 20), headers=ADMIN, timeout=10)
-check("oversized body", r.status_code == 413, r.status_code)
+err = r.json()["errors"][0] if r.headers.get("content-type", "").startswith("application/json") else {}
+check("oversized body: 413, GraphQL-shaped", r.status_code == 413 and err.get("extensions") == {"path": "$", "code": "bad-request"}
+      and err["message"].startswith("request body too large"), (r.status_code, r.text[:300]))
+r = requests.post(f"{URL}/v1/metadata", data="x" * (2 << 20), headers=ADMIN, timeout=10)
+check("oversized body: 413, Hasura error shape", r.status_code == 413 and r.json()["code"] == "bad-request" and r.json()["path"] == "$"
+      and r.json()["error"].startswith("request body too large"), (r.status_code, r.text[:300]))
 r = requests.get(f"{URL}/nope", timeout=5)
-check("unknown endpoint", r.status_code == 404 and r.json()["code"] == "not-found", r.text)
+check("unknown endpoint", r.status_code == 404 and r.json() == {"error": "resource does not exist", "path": "$", "code": "not-found"}, r.text)
+r = requests.get(f"{URL}/v1/metadata", headers=ADMIN, timeout=5)
+check("GET on a POST endpoint: Hasura's 404", r.status_code == 404 and r.json() == {"error": "resource does not exist", "path": "$", "code": "not-found"}, (r.status_code, r.text))
+r = requests.put(f"{URL}/v1/metadata", json={}, headers=ADMIN, timeout=5)
+check("other methods: 405 method-not-allowed", r.status_code == 405 and r.json()["code"] == "method-not-allowed" and "POST" in r.headers.get("allow", ""), (r.status_code, r.text, r.headers))
+
+# Any content type: Hasura reads the body as JSON whatever the request says.
+for ctype in ["text/plain", "application/x-www-form-urlencoded", "application/graphql", None]:
+    h = {**ADMIN, **({"content-type": ctype} if ctype else {})}
+    r = requests.post(f"{URL}/v1/graphql", data=json.dumps({"query": "{ authors_by_pk(id: 1) { id } }"}), headers=h, timeout=5)
+    r2 = requests.post(f"{URL}/v1/metadata", data=json.dumps({"type": "get_inconsistent_metadata", "args": {}}), headers=h, timeout=5)
+    check(f"content type {ctype}: body read as JSON", r.json() == {"data": {"authors_by_pk": {"id": 1}}}
+          and r2.status_code == 200 and "is_consistent" in r2.json(), (r.text, r2.text))
 
 # Admin secret.
 r = gql("{ authors { id } }", {"x-hasura-admin-secret": "wrong"})
@@ -156,7 +182,15 @@ check("wrong secret", gql_error(r) == ("access-denied", "invalid x-hasura-admin-
 r = gql("{ authors_by_pk(id: 1) { id } }", {"x-hasura-admin-secret": "rotated-s3cret"})
 check("second admin secret", r.json() == {"data": {"authors_by_pk": {"id": 1}}}, r.text)
 r = gql("{ authors { id } }")
-check("unauthorized role", r.status_code == 200 and "errors" in r.json(), r.text)  # anonymous has no permissions
+check("unauthorized role without permissions", gql_error(r)[0] == "validation-failed", r.text)
+anon = {"type": "pg_create_select_permission", "args": {"table": "authors", "role": "anonymous",
+        "permission": {"columns": ["id", "name"], "filter": {"id": {"_lte": 2}}}}}
+r0 = requests.post(f"{URL}/v1/metadata", json=anon, headers=ADMIN, timeout=10)
+r = gql("{ authors(order_by: {id: asc}) { id name } }")
+r2 = gql("{ authors { email } }")
+check("unauthorized role gets its permission's rows and columns", r0.status_code == 200
+      and r.json() == {"data": {"authors": [{"id": 1, "name": "Ada Lovelace"}, {"id": 2, "name": "Alan Turing"}]}}
+      and gql_error(r2)[0] == "validation-failed", (r0.text, r.text, r2.text))
 
 # Metadata API: admin only, Hasura statuses.
 perm = {"type": "pg_create_select_permission", "args": {"table": "articles", "role": "user",
@@ -165,6 +199,9 @@ r = requests.post(f"{URL}/v1/metadata", json=perm, headers=ADMIN, timeout=10)
 check("metadata create permission", r.status_code == 200 and r.json() == {"message": "success"}, r.text)
 r = requests.post(f"{URL}/v1/metadata", json=perm, headers=ADMIN, timeout=10)
 check("metadata error status", r.status_code == 400 and r.json()["code"] == "already-exists", r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "pg_create_select_permission", "args": {"table": "no_such_table", "role": "user",
+                  "permission": {"columns": [], "filter": {}}}}, headers=ADMIN, timeout=10)
+check("not-exists is 400 (Hasura's throw400)", r.status_code == 400 and r.json()["code"] == "not-exists", (r.status_code, r.text))
 r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers={"x-hasura-admin-secret": "wrong"}, timeout=10)
 check("metadata needs admin", r.status_code == 401, r.text)
 r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "version": 2, "args": {}, "resource_version": 999}, headers=ADMIN, timeout=10)
@@ -245,6 +282,34 @@ check("X.509 config: other key refused", gql_error(r)[0] == "invalid-jwt", r.tex
 r = gql(ARTICLES_Q, {"authorization": f"Bearer {custom}"})
 check("token in the wrong place", gql_error(r)[0] == "invalid-jwt", r.text)
 
+# More algorithms, each its own config picked by the token's issuer.
+rsa_key = open(os.environ["GRAFT_RSA_KEY"], "rb").read()
+ec_key = open(os.environ["GRAFT_EC_KEY"], "rb").read()
+for alg, iss, key in [("HS384", "graft-hs384", KEY384), ("HS512", "graft-hs512", KEY512), ("RS384", "graft-rs384", rsa_key),
+                      ("RS512", "graft-rs512", rsa_key), ("ES256", "graft-es256", ec_key)]:
+    r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": iss, "https://hasura.io/jwt/claims": claims}, key, algorithm=alg)})
+    check(f"jwt {alg}", r.json() == USER_ARTICLES, r.text)
+wrong_alg = jwt.encode({"iss": "graft-rs384", "https://hasura.io/jwt/claims": claims}, rsa_key, algorithm="RS512")
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {wrong_alg}"})
+check("jwt: another algorithm than the config's", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWSError JWSInvalidSignature"), r.text)
+# allowed_skew on exp: expired 5 s ago is accepted with a skew of 10, refused with none.
+r = gql(ARTICLES_Q, {"authorization": "Bearer " + jwt.encode({"iss": "graft-skew", "exp": int(time.time()) - 5, "https://hasura.io/jwt/claims": claims}, KEY_SKEW, algorithm="HS256")})
+check("jwt allowed_skew 10: expired by 5 s accepted", r.json() == USER_ARTICLES, r.text)
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {token(claims, exp=int(time.time()) - 5)}"})
+check("jwt no skew: expired by 5 s refused", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWTExpired"), r.text)
+r = gql(ARTICLES_Q, {"authorization": "Bearer not-a-token"})
+check("jwt malformed", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)"), r.text)
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {token(claims, key='another-key-0123456789abcdef0123456789')}"})
+check("jwt wrong key: JWSInvalidSignature", gql_error(r) == ("invalid-jwt", "Could not verify JWT: JWSError JWSInvalidSignature"), r.text)
+# Hasura refuses HMAC keys shorter than the hash at startup.
+for alg, length, need in [("HS256", 31, 32), ("HS512", 63, 64)]:
+    cfg = json.dumps({"type": alg, "key": "k" * length})
+    p = subprocess.run([os.environ["GRAFT_BIN"], "serve"], capture_output=True, text=True, timeout=20,
+                       env={**os.environ, "HASURA_GRAPHQL_DATABASE_URL": "postgres://u@127.0.0.1:1/db", "HASURA_GRAPHQL_ADMIN_SECRET": "x",
+                            "HASURA_GRAPHQL_JWT_SECRET": cfg, "HASURA_GRAPHQL_SERVER_PORT": "1"})
+    check(f"{alg} key of {length} characters refused at startup", p.returncode != 0
+          and f"Invalid JWK: Key size too small; should be atleast {need} characters" in p.stderr, (p.returncode, p.stderr))
+
 # /v2/query run_sql (admin only), bulk, errors in Hasura's shape.
 def v2(body, headers=ADMIN, url=URL, path="/v2/query"):
     return requests.post(f"{url}{path}", json=body, headers=headers, timeout=10)
@@ -262,8 +327,8 @@ check("run_sql DDL", r.json() == {"result_type": "CommandOk", "result": None}, r
 r = v2({"type": "bulk", "args": [
     {"type": "run_sql", "args": {"sql": "INSERT INTO sidecar_notes (body) VALUES ('a'), ('b')"}},
     {"type": "pg_track_table", "args": {"table": "sidecar_notes"}},
-    {"type": "run_sql", "args": {"sql": "SELECT count(*) FROM sidecar_notes"}}]})
-check("bulk run_sql + metadata", r.status_code == 200 and r.json()[0] == {"result_type": "CommandOk", "result": None}
+    {"type": "run_sql", "args": {"sql": "SELECT count(*) FROM sidecar_notes"}}]}, path="/v1/query")
+check("bulk run_sql + metadata (/v1/query)", r.status_code == 200 and r.json()[0] == {"result_type": "CommandOk", "result": None}
       and r.json()[2] == {"result_type": "TuplesOk", "result": [["count"], ["2"]]}, r.text)
 r = gql("{ sidecar_notes(order_by: {id: asc}) { body } }", ADMIN)
 check("tracked in the bulk", r.json() == {"data": {"sidecar_notes": [{"body": "a"}, {"body": "b"}]}}, r.text)
@@ -298,7 +363,7 @@ r = v2({"type": "bulk", "args": [
     {"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_a (id int PRIMARY KEY); CREATE TABLE sidecar_b (id int PRIMARY KEY, a_id int REFERENCES sidecar_a)"}},
     {"type": "pg_track_table", "args": {"table": "sidecar_a"}},
     {"type": "pg_track_table", "args": {"table": "sidecar_b"}},
-    {"type": "pg_create_object_relationship", "args": {"table": "sidecar_b", "name": "a", "using": {"foreign_key_constraint_on": "a_id"}}}]})
+    {"type": "pg_create_object_relationship", "args": {"table": "sidecar_b", "name": "a", "using": {"foreign_key_constraint_on": "a_id"}}}]}, path="/v1/query")
 check("bulk: DDL, track, relationship", r.status_code == 200, r.text)
 r = v2({"type": "run_sql", "args": {"sql": "DROP TABLE sidecar_a CASCADE"}})
 still = v2({"type": "run_sql", "args": {"sql": "SELECT to_regclass('sidecar_a') IS NOT NULL AS present"}}).json()
@@ -333,6 +398,44 @@ r = v2({"type": "run_sql", "args": {"sql": "SELECT 1"}}, headers={"authorization
 check("run_sql refuses a user", r.status_code == 400 and r.json()["code"] == "access-denied", r.text)
 r = v2({"type": "run_sql", "args": {"sql": "SELECT 2 AS two"}}, path="/v1/query")
 check("legacy /v1/query run_sql", r.json() == {"result_type": "TuplesOk", "result": [["two"], ["2"]]}, r.text)
+r = v2({"type": "run_sql", "args": {"sql": "SET ROLE sidecar_nobody; SELECT 1/0"}})
+after = [gql("{ authors_by_pk(id: 1) { id } }", ADMIN).json() for _ in range(12)]
+who = v2({"type": "run_sql", "args": {"sql": "SELECT current_user"}}).json()
+check("a failed run_sql after SET ROLE leaves no connection switched", r.status_code == 400
+      and all(a == {"data": {"authors_by_pk": {"id": 1}}} for a in after) and who["result"][1] == ["postgres"], (r.text, after, who))
+
+# /v2/query takes run_sql and bulk only (Hasura's V2Query); /v1/query takes Hasura v1's
+# un-prefixed metadata names.
+r = v2({"type": "pg_track_table", "args": {"table": "authors"}})
+check("/v2/query refuses metadata requests", r.status_code == 400 and r.json()["code"] == "parse-failed" and r.json()["path"] == "$"
+      and r.json()["error"].endswith("but got pg_track_table."), r.text)
+r = v2({"type": "bulk", "args": [{"type": "run_sql", "args": {"sql": "SELECT 1"}}, {"type": "export_metadata", "args": {}}]})
+check("/v2/query refuses metadata inside a bulk", r.status_code == 400 and r.json()["path"] == "$.args[1]", r.text)
+r = v2({"type": "select", "args": {"table": "authors", "columns": ["id"]}})
+check("/v2/query: the legacy data API is not supported", r.status_code == 400 and r.json()["code"] == "not-supported", r.text)
+r = v2({"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_v1a (id int PRIMARY KEY); CREATE TABLE sidecar_v1b (id int PRIMARY KEY, a_id int REFERENCES sidecar_v1a); INSERT INTO sidecar_v1a VALUES (1); INSERT INTO sidecar_v1b VALUES (10, 1)"}})
+legacy = [v2(q, path="/v1/query") for q in [
+    {"type": "add_existing_table_or_view", "args": {"name": "sidecar_v1a"}},
+    {"type": "track_table", "args": {"schema": "public", "name": "sidecar_v1b"}},
+    {"type": "create_object_relationship", "args": {"table": "sidecar_v1b", "name": "a", "using": {"foreign_key_constraint_on": "a_id"}}},
+    {"type": "create_array_relationship", "args": {"table": "sidecar_v1a", "name": "bs", "using": {"foreign_key_constraint_on": {"table": "sidecar_v1b", "column": "a_id"}}}}]]
+r2 = gql("{ sidecar_v1b { id a { id bs { id } } } }", ADMIN)
+check("/v1/query: un-prefixed legacy names", r.status_code == 200 and all(l.status_code == 200 and l.json() == {"message": "success"} for l in legacy)
+      and r2.json() == {"data": {"sidecar_v1b": [{"id": 10, "a": {"id": 1, "bs": [{"id": 10}]}}]}}, (r.text, [l.text for l in legacy], r2.text))
+
+# Credentials never become session variables: hasura.user (what triggers and event payloads
+# see) holds neither the admin secret nor its deprecated alias.
+r = v2({"type": "bulk", "args": [
+    {"type": "run_sql", "args": {"sql": "CREATE TABLE sidecar_who (id serial PRIMARY KEY, who text DEFAULT current_setting('hasura.user', true))"}},
+    {"type": "pg_track_table", "args": {"table": "sidecar_who"}}]}, path="/v1/query")
+INSERT_WHO = "mutation { insert_sidecar_who_one(object: {}) { who } }"
+sessions = []
+for h in [{**ADMIN, "x-hasura-access-key": SECRET, "x-hasura-user-id": "9"}, {"x-hasura-access-key": SECRET, "x-hasura-user-id": "9"}]:
+    res = gql(INSERT_WHO, h).json()
+    sessions.append(res.get("data", {}).get("insert_sidecar_who_one", {}).get("who") or res)
+check("admin secret and access key stay out of the session", r.status_code == 200
+      and all(isinstance(w, str) and SECRET not in w and json.loads(w).get("x-hasura-user-id") == "9"
+              and not {"x-hasura-admin-secret", "x-hasura-access-key"} & set(json.loads(w)) for w in sessions), (r.text, sessions))
 
 # Request ids, http-log lines, metrics behind the admin secret, CORS `*`, config API.
 rid = str(uuid.uuid4())
@@ -348,6 +451,17 @@ mine = [l for l in logs if l.get("type") == "http-log" and l["detail"]["request_
 check("http-log line", len(mine) == 1 and mine[0]["detail"]["http_info"]["status"] == 200
       and mine[0]["detail"]["http_info"]["url"] == "/v1/graphql" and mine[0]["detail"]["operation"]["user_vars"] == {"x-hasura-role": "admin"}
       and mine[0]["detail"]["http_info"]["ip"] == "127.0.0.1" and mine[0]["detail"]["operation"]["response_size"] == len(r_logged.content), mine)
+rid_err = str(uuid.uuid4())
+gql("{ authors { nope } }", {**ADMIN, "x-request-id": rid_err})
+rid_batch = str(uuid.uuid4())
+requests.post(f"{URL}/v1/graphql", json=[{"query": "{ authors_by_pk(id: 1) { id } }"}, {"query": "{ nope }"}], headers={**ADMIN, "x-request-id": rid_batch}, timeout=10)
+time.sleep(0.2)
+lines = {l["detail"]["request_id"]: l for l in (json.loads(x) for x in open(os.environ["GRAFT_LOG_A"]) if x.startswith("{")) if l.get("type") == "http-log"}
+e1, e2, ok = lines.get(rid_err), lines.get(rid_batch), lines.get(rid)
+check("http-log records GraphQL errors", e1 and e1["level"] == "error" and e1["detail"]["http_info"]["status"] == 200
+      and e1["detail"]["operation"]["error"]["code"] == "validation-failed" and "nope" in e1["detail"]["operation"]["error"]["error"]
+      and e2 and e2["detail"]["operation"]["error"]["code"] == "validation-failed"
+      and ok and ok["level"] == "info" and ok["detail"]["operation"]["error"] is None, (e1, e2, ok))
 r = requests.get(f"{URL}/v1/metrics", timeout=5)
 check("metrics need the admin secret", r.status_code == 400 and r.json()["code"] == "access-denied", r.text)
 r = requests.get(f"{URL}/v1/metrics", headers={"x-hasura-admin-secret": "wrong"}, timeout=5)
@@ -420,8 +534,26 @@ for name, ctype in [("graphiql.min.js", "text/javascript"), ("graphiql.min.css",
         on_disk = f.read()
     check(f"console asset {name}", r.status_code == 200 and r.headers["content-type"].startswith(ctype) and r.content == on_disk
           and f"/console/assets/{name}" in page, (r.status_code, r.headers.get("content-type")))
-r = requests.get(f"{URL_B}/console/assets/../../Cargo.toml", timeout=5)
-check("console: no other files", r.status_code == 404, r.status_code)
+def raw_get(url, path):
+    """GET with the path sent as is (requests would resolve the dots)."""
+    host, port = url.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+cargo_toml = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Cargo.toml"), "rb").read()
+for path in ["/console/assets/../../Cargo.toml", "/console/assets/..%2F..%2FCargo.toml", "/console/assets/%2e%2e/%2e%2e/Cargo.toml",
+             "/console/assets/..%2F..%2F..%2Fcrates%2Fserver%2FCargo.toml"]:
+    status, body = raw_get(URL_B, path)
+    check(f"console: {path} serves no file", b"[package]" not in body and b"[workspace]" not in body and cargo_toml[:40] not in body
+          and (status == 404 or (status == 200 and body.startswith(b"<!"))), (status, body[:80]))
+status, _ = raw_get(URL_B, "/console/assets/..%2F..%2FCargo.toml")
+check("console: an encoded traversal is an unknown asset", status == 404, status)
 r = requests.get(f"{URL_B}/console/assets/nope.js", timeout=5)
 check("console: unknown asset", r.status_code == 404, r.status_code)
 r = requests.get(f"{URL_B}/console/api-explorer", timeout=5)
@@ -451,12 +583,34 @@ check("webhook-log lines", {l["detail"]["status_code"] for l in hook_logs} >= {4
 c_types = {l["type"] for l in log_lines(os.environ["GRAFT_LOG_C"])}
 check("enabled log types", c_types == {"startup", "webhook-log"}, c_types)
 
+# Inconsistent metadata: /healthz warns (HTTP 200, 500 with ?strict=true) until it is dropped.
+md = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+md["sources"][0]["tables"].append({"table": {"schema": "public", "name": "sidecar_ghost"}})
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": True, "metadata": md}}, headers=ADMIN, timeout=10)
+h1 = requests.get(f"{URL}/healthz", timeout=10)
+h2 = requests.get(f"{URL}/hasura/healthz?strict=true", timeout=10)
+check("healthz: WARN on inconsistent metadata", r.status_code == 200 and r.json().get("is_consistent") is False
+      and (h1.status_code, h1.text) == (200, "WARN: inconsistent objects in schema")
+      and (h2.status_code, h2.text) == (500, "WARN: inconsistent objects in schema"), (r.text, h1.status_code, h1.text, h2.status_code))
+r = requests.post(f"{URL}/v1/metadata", json={"type": "drop_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10)
+h1 = requests.get(f"{URL}/healthz", timeout=10)
+check("healthz: OK again once dropped", r.status_code == 200 and (h1.status_code, h1.text) == (200, "OK"), (r.text, h1.text))
+
 # Database restart: clean errors while down, recovery without restarting the sidecar.
 restart = os.environ["GRAFT_PG_RESTART"]
 subprocess.run([restart, "stop"], check=True)
 r = gql("{ authors_by_pk(id: 1) { id } }", ADMIN)
-check("database down: clean error", "errors" in r.json() or r.status_code >= 500, r.text)
-check("healthz reports down", requests.get(f"{URL}/healthz", timeout=5).status_code == 500)
+e = r.json()["errors"][0] if r.status_code == 200 and "errors" in r.json() else {}
+check("database down: Hasura's connection error", e.get("message") == "connection error" and e["extensions"]["code"] == "postgres-error"
+      and e["extensions"]["path"] == "$" and e["extensions"].get("internal"), r.text)
+r = gql("{ authors(limit: 1) { id } }")
+e = r.json()["errors"][0] if r.status_code == 200 and "errors" in r.json() else {}
+check("database down: no internal details for non-admins", e.get("message") == "connection error" and "internal" not in e["extensions"], r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10)
+check("database down: metadata API answers 500 connection error", r.status_code == 500 and r.json()["code"] == "postgres-error"
+      and r.json()["error"] == "connection error", r.text)
+r = requests.get(f"{URL}/healthz", timeout=10)
+check("healthz reports down", r.status_code == 500 and r.text == "ERROR", (r.status_code, r.text))
 subprocess.run([restart, "start"], check=True)
 ok = False
 for _ in range(20):

@@ -75,15 +75,45 @@ pub struct ServeConfig {
     /// Lowest log level written: debug, info, warn or error.
     #[arg(long, env = "HASURA_GRAPHQL_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
-    /// Database connections in the pool.
-    #[arg(long, env = "HASURA_GRAPHQL_PG_CONNECTIONS", default_value_t = 10)]
+    /// Database connections in the pool (at most).
+    #[arg(long, alias = "connections", env = "HASURA_GRAPHQL_PG_CONNECTIONS", default_value_t = 10)]
     pub pg_connections: usize,
+    /// Seconds a request waits for a free pooled connection before it fails with
+    /// `postgres-error` "connection error" (0: fail at once when none is free).
+    #[arg(long, alias = "pool-timeout", env = "HASURA_GRAPHQL_PG_POOL_TIMEOUT", default_value_t = 30.0, value_parser = seconds)]
+    pub pg_pool_timeout: f64,
+    /// Seconds an idle pooled connection is kept before it is closed (0: kept).
+    #[arg(long, alias = "timeout", env = "HASURA_GRAPHQL_PG_TIMEOUT", default_value_t = 180.0, value_parser = seconds)]
+    pub pg_timeout: f64,
+    /// Seconds after which a pooled connection is closed and replaced, once it is not in use
+    /// (0: never).
+    #[arg(long, alias = "conn-lifetime", env = "HASURA_GRAPHQL_PG_CONN_LIFETIME", default_value_t = 600.0, value_parser = seconds)]
+    pub pg_conn_lifetime: f64,
+    /// Seconds allowed to open a new database connection (TCP, TLS, authentication).
+    #[arg(long, env = "GRAFT_PG_CONNECT_TIMEOUT", default_value_t = 10.0, value_parser = seconds)]
+    pub pg_connect_timeout: f64,
+    /// Seconds allowed to check a pooled connection before it is reused.
+    #[arg(long, env = "GRAFT_PG_RECYCLE_TIMEOUT", default_value_t = 5.0, value_parser = seconds)]
+    pub pg_recycle_timeout: f64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "GRAFT_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,
+}
+
+/// A number of seconds (fractions allowed, as Hasura's `NominalDiffTime` settings are).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds")),
+    }
+}
+
+/// A setting in seconds where 0 means "none".
+pub fn optional_duration(secs: f64) -> Option<std::time::Duration> {
+    (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
 /// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on.
@@ -129,6 +159,15 @@ pub fn admin_secrets(cfg: &ServeConfig) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_settings() {
+        assert_eq!(seconds("1.5"), Ok(1.5));
+        assert_eq!(seconds(" 30 "), Ok(30.0));
+        assert!(seconds("-1").is_err() && seconds("soon").is_err() && seconds("inf").is_err());
+        assert_eq!(optional_duration(0.0), None);
+        assert_eq!(optional_duration(2.0), Some(std::time::Duration::from_secs(2)));
+    }
 
     #[test]
     fn enabled_apis() {

@@ -52,13 +52,15 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
     let size = resp.body().size_hint().exact();
     logs::emit(
         "http-log",
-        if status >= 500 { "error" } else { "info" },
+        // Hasura logs every error answer at level error (logHttpError), 200s with GraphQL
+        // errors included.
+        if status >= 400 || info.error.is_some() { "error" } else { "info" },
         json!({
             "request_id": id,
             "operation": {
                 "request_id": id,
                 "user_vars": info.role.map(|r| json!({"x-hasura-role": r})),
-                "error": info.error_code.map(|c| json!({"code": c})),
+                "error": info.error,
                 "response_size": size,
                 "request_read_time": null,
                 "query_execution_time": elapsed,

@@ -62,7 +62,7 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
         app = app
             .route("/v1/metadata", post(routes::query::metadata))
             .route("/v1/query", post(routes::query::query))
-            .route("/v2/query", post(routes::query::query));
+            .route("/v2/query", post(routes::query::query_v2));
     }
     if apis.config {
         app = app.route("/v1alpha1/config", get(routes::ops::config));
@@ -80,6 +80,7 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
     }
     let mut app = app
         .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::observe))
         .with_state(state);
@@ -89,9 +90,12 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
     app
 }
 
-async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
+/// Everything the handlers share, from the settings (no connection is opened here).
+async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, String> {
     let apis = config::EnabledApis::parse(&cfg.enabled_apis)?;
-    let pool = db::pool(&cfg.database_url, cfg.pg_connections, cfg.statement_timeout_ms, cfg.stringify_numeric_types)?;
+    let pool_settings = db::pool::PoolSettings::from_config(cfg);
+    let pool = db::pool::build(&cfg.database_url, &pool_settings)?;
+    db::pool::spawn_reaper(pool.clone(), &pool_settings);
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -101,13 +105,12 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
         .auth_hook
         .clone()
         .map(|url| auth::webhook::Webhook::new(url, cfg.auth_hook_mode, cfg.auth_hook_send_request_body, client.clone()));
-    let auth = auth::Auth::new(&config::admin_secrets(&cfg)?, jwt, webhook, cfg.unauthorized_role.clone())?;
+    let auth = auth::Auth::new(&config::admin_secrets(cfg)?, jwt, webhook, cfg.unauthorized_role.clone())?;
     if let Some(jwt) = auth.jwt() {
         for cache in jwt.jwk_caches() {
+            // Failures are logged by the cache.
             tokio::spawn(async move {
-                if let Err(e) = cache.prefetch().await {
-                    logs::emit("jwk-refresh-log", "error", json!({"message": e}));
-                }
+                let _ = cache.prefetch().await;
             });
         }
     }
@@ -119,7 +122,13 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
         metrics_secret: cfg.metrics_secret.as_deref().map(|s| Sha256::digest(s.as_bytes()).into()),
         console: cfg.enable_console,
         stringify_numeric: cfg.stringify_numeric_types,
+        max_body_bytes: cfg.max_body_bytes,
     });
+    Ok(state)
+}
+
+async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
+    let state = app_state(&cfg).await?;
     let app = router(state.clone(), &cfg);
     let addr = format!("{}:{}", cfg.server_host, cfg.server_port);
     let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -141,6 +150,10 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "enable_console": cfg.enable_console,
             "stringify_numeric_types": cfg.stringify_numeric_types,
             "pg_connections": cfg.pg_connections,
+            "pg_pool_timeout": cfg.pg_pool_timeout,
+            "pg_timeout": cfg.pg_timeout,
+            "pg_conn_lifetime": cfg.pg_conn_lifetime,
+            "pg_connect_timeout": cfg.pg_connect_timeout,
         }}),
     );
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -165,4 +178,66 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     logs::emit("shutdown", "info", json!({"message": "graft serve stopping"}));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn app(extra: &[&str]) -> Router {
+        let mut args = vec!["graft", "serve", "--database-url", "postgres://u@127.0.0.1:1/db"];
+        args.extend_from_slice(extra);
+        let Cli { command: Command::Serve(cfg) } = Cli::try_parse_from(args).unwrap();
+        router(app_state(&cfg).await.unwrap(), &cfg)
+    }
+
+    async fn call(app: &Router, method: &str, path: &str, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+        let req = Request::builder().method(method).uri(path).body(Body::from(body)).unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_hasura_shaped() {
+        let app = app(&["--max-body-bytes", "16"]).await;
+        let big = vec![b'x'; 100];
+        let (status, body) = call(&app, "POST", "/v1/graphql", big.clone()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["errors"][0]["extensions"], json!({"path": "$", "code": "bad-request"}));
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("16 bytes"), "{body}");
+        let (status, body) = call(&app, "POST", "/v1/metadata", big).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!((body["code"].as_str(), body["path"].as_str()), (Some("bad-request"), Some("$")));
+        assert!(body["error"].as_str().unwrap().starts_with("request body too large"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn v2_query_refuses_metadata_requests() {
+        let app = app(&[]).await;
+        let body = json!({"type": "bulk", "args": [{"type": "run_sql", "args": {"sql": "SELECT 1"}}, {"type": "pg_track_table", "args": {"table": "t"}}]});
+        let (status, body) = call(&app, "POST", "/v2/query", body.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!((body["code"].as_str(), body["path"].as_str()), (Some("parse-failed"), Some("$.args[1]")));
+        let message = body["error"].as_str().unwrap();
+        assert!(message.starts_with("When parsing Hasura.Server.API.V2Query.RQLQuery expected an Object with a tag field where the value is one of [insert, select,"), "{message}");
+        assert!(message.ends_with("but got pg_track_table."), "{message}");
+    }
+
+    #[tokio::test]
+    async fn wrong_methods() {
+        let app = app(&[]).await;
+        let (status, body) = call(&app, "GET", "/v1/metadata", vec![]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body, json!({"error": "resource does not exist", "path": "$", "code": "not-found"}));
+        let (status, body) = call(&app, "PUT", "/v2/query", vec![]).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(body["code"], "method-not-allowed");
+        let (status, _) = call(&app, "DELETE", "/healthz", vec![]).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
 }

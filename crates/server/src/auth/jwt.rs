@@ -111,6 +111,20 @@ fn cert_public_key(pem_text: &str) -> Result<Vec<u8>, String> {
     }
 }
 
+/// Hasura refuses an HMAC key shorter than the hash (`parseHmacKey`, with its message): 32
+/// bytes for HS256, 48 for HS384, 64 for HS512.
+fn hmac_key_long_enough(alg: Algorithm, key: &str) -> Result<(), String> {
+    let bits = match alg {
+        Algorithm::HS384 => 384,
+        Algorithm::HS512 => 512,
+        _ => 256,
+    };
+    if key.len() < bits / 8 {
+        return Err(format!("Invalid JWK: Key size too small; should be atleast {} characters", bits / 8));
+    }
+    Ok(())
+}
+
 impl Provider {
     fn new(cfg: JwtConfig, client: &reqwest::Client) -> Result<Provider, String> {
         let keys = match (&cfg.key, &cfg.jwk_url) {
@@ -122,7 +136,10 @@ impl Provider {
                 let k = key.as_bytes();
                 let cert = if key.contains("BEGIN CERTIFICATE") { Some(cert_public_key(key)?) } else { None };
                 let dk = match (alg, cert) {
-                    (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512, _) => DecodingKey::from_secret(k),
+                    (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512, _) => {
+                        hmac_key_long_enough(alg, key)?;
+                        DecodingKey::from_secret(k)
+                    }
                     (Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512, c) => match c {
                         Some(der) => DecodingKey::from_rsa_der(&der),
                         None => DecodingKey::from_rsa_pem(k).map_err(|e| format!("JWT key: {e}"))?,
@@ -216,7 +233,12 @@ impl Provider {
         v.validate_nbf = true;
         v.leeway = self.skew;
         match &self.audience {
-            Some(a) => v.set_audience(a),
+            Some(a) => {
+                v.set_audience(a);
+                // jsonwebtoken accepts a token without `aud` even with an audience set; jose
+                // (Hasura) answers JWTNotInAudience.
+                v.required_spec_claims.insert("aud".into());
+            }
             None => v.validate_aud = false,
         }
         if let Some(iss) = &self.issuer {
@@ -227,6 +249,11 @@ impl Provider {
 
     /// The verified payload, or the error and whether the signature itself was verified.
     async fn verify(&self, token: &str) -> Result<Value, (AuthError, bool)> {
+        let parts = token.split('.').count();
+        if parts != 3 {
+            // jose's message; jsonwebtoken would report a base64 error for some counts.
+            return Err((invalid_jwt(format!("JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got {parts})")), false));
+        }
         match &self.keys {
             Keys::Static(alg, key) => decode::<Value>(token, key, &self.validation(*alg)).map(|d| d.claims).map_err(jwt_error),
             Keys::Jwks(configured, cache) => {
@@ -301,19 +328,30 @@ fn invalid_jwt(what: String) -> AuthError {
     denied(400, "invalid-jwt", format!("Could not verify JWT: {what}"))
 }
 
-/// The error, and whether the signature was verified before it (claims checks come after).
+/// Hasura's message for a jsonwebtoken error (jose's error names, which clients match on,
+/// reference §2.5 and ecosystem §1.1), and whether the signature was verified before it (the
+/// claims checks come after).
 fn jwt_error(e: jsonwebtoken::errors::Error) -> (AuthError, bool) {
     use jsonwebtoken::errors::ErrorKind::*;
-    let checked = matches!(e.kind(), ExpiredSignature | ImmatureSignature | InvalidIssuer | InvalidAudience | MissingRequiredClaim(_) | InvalidSubject);
-    let e = invalid_jwt(match e.kind() {
-        ExpiredSignature => "JWTExpired".to_string(),
-        ImmatureSignature => "JWTNotYetValid".to_string(),
-        InvalidIssuer => "JWTNotInIssuer".to_string(),
-        InvalidAudience => "JWTNotInAudience".to_string(),
-        InvalidSignature => "JWSError JWSInvalidSignature".to_string(),
-        other => format!("{other:?}"),
-    });
-    (e, checked)
+    let (what, checked) = match e.kind() {
+        ExpiredSignature => ("JWTExpired".to_string(), true),
+        ImmatureSignature => ("JWTNotYetValid".to_string(), true),
+        InvalidIssuer => ("JWTNotInIssuer".to_string(), true),
+        InvalidAudience => ("JWTNotInAudience".to_string(), true),
+        MissingRequiredClaim(c) if c == "aud" => ("JWTNotInAudience".to_string(), true),
+        MissingRequiredClaim(c) if c == "iss" => ("JWTNotInIssuer".to_string(), true),
+        MissingRequiredClaim(c) | InvalidClaimFormat(c) => (format!("JWTClaimsSetDecodeError \"invalid {c} claim\""), true),
+        InvalidSubject => ("JWTClaimsSetDecodeError \"invalid sub claim\"".to_string(), true),
+        // An algorithm the key cannot verify (`none` included) is a signature that does not
+        // verify, not a malformed token.
+        Json(j) if j.to_string().contains("unknown variant") => ("JWSError JWSInvalidSignature".to_string(), false),
+        Json(j) => (format!("JWSError (JSONDecodeError {:?})", j.to_string()), false),
+        Base64(b) => (format!("JWSError (CompactDecodeError Invalid Base64: {b})"), false),
+        Utf8(u) => (format!("JWSError (JSONDecodeError {:?})", u.to_string()), false),
+        InvalidToken => ("JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)".to_string(), false),
+        _ => ("JWSError JWSInvalidSignature".to_string(), false),
+    };
+    (invalid_jwt(what), checked)
 }
 
 /// Session variables from the Hasura claims and the requested role.
@@ -557,5 +595,77 @@ mod tests {
         let t = token(expired);
         let e = session(&a, headers(&[("authorization", format!("Bearer {t}"))])).await.unwrap_err();
         assert_eq!(e.message, "Could not verify JWT: JWTExpired");
+    }
+
+    fn user_claims() -> Value {
+        json!({"https://hasura.io/jwt/claims": {"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user"}})
+    }
+
+    async fn message(a: &JwtAuth, token: &str) -> String {
+        match session(a, headers(&[("authorization", format!("Bearer {token}"))])).await {
+            Ok(_) => "accepted".into(),
+            Err(e) => {
+                assert_eq!(e.code, "invalid-jwt", "{e:?}");
+                e.message
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn hasura_messages() {
+        let a = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}"}}"#));
+        assert_eq!(message(&a, "abc").await, "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)");
+        assert_eq!(message(&a, "a.b.c.d").await, "Could not verify JWT: JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 4)");
+        let t = token(user_claims());
+        let wrong_key = encode(&Header::default(), &user_claims(), &EncodingKey::from_secret(b"another-key-0123456789abcdef012345")).unwrap();
+        assert_eq!(message(&a, &wrong_key).await, "Could not verify JWT: JWSError JWSInvalidSignature");
+        let hs384 = encode(&Header::new(Algorithm::HS384), &user_claims(), &EncodingKey::from_secret(KEY.as_bytes())).unwrap();
+        assert_eq!(message(&a, &hs384).await, "Could not verify JWT: JWSError JWSInvalidSignature");
+        assert_eq!(message(&a, &t).await, "accepted");
+        let mut garbled = t.clone();
+        garbled.insert(3, '*');
+        assert!(message(&a, &garbled).await.starts_with("Could not verify JWT: JWSError ("));
+    }
+
+    #[tokio::test]
+    async fn audience_and_issuer() {
+        let a = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}", "audience": ["app", "other"], "issuer": "me"}}"#));
+        let with = |extra: Value| {
+            let mut c = user_claims();
+            c.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            token(c)
+        };
+        assert_eq!(message(&a, &with(json!({"aud": "app", "iss": "me"}))).await, "accepted");
+        assert_eq!(message(&a, &with(json!({"aud": ["x", "other"], "iss": "me"}))).await, "accepted");
+        assert_eq!(message(&a, &with(json!({"aud": "nope", "iss": "me"}))).await, "Could not verify JWT: JWTNotInAudience");
+        assert_eq!(message(&a, &with(json!({"iss": "me"}))).await, "Could not verify JWT: JWTNotInAudience");
+        assert_eq!(message(&a, &with(json!({"aud": "app", "iss": "you"}))).await, "Could not verify JWT: JWTNotInIssuer");
+        // A token without `iss` matches a config naming one (reference §3.1).
+        assert_eq!(message(&a, &with(json!({"aud": "app"}))).await, "accepted");
+    }
+
+    #[tokio::test]
+    async fn allowed_skew_on_exp() {
+        let expired = {
+            let mut c = user_claims();
+            c["exp"] = json!(jsonwebtoken::get_current_timestamp() - 5);
+            token(c)
+        };
+        let strict = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}"}}"#));
+        assert_eq!(message(&strict, &expired).await, "Could not verify JWT: JWTExpired");
+        let lenient = auth(&format!(r#"{{"type": "HS256", "key": "{KEY}", "allowed_skew": 10}}"#));
+        assert_eq!(message(&lenient, &expired).await, "accepted");
+    }
+
+    #[test]
+    fn short_hmac_keys_are_refused() {
+        let cfg = |alg: &str, len: usize| format!(r#"{{"type": "{alg}", "key": "{}"}}"#, "k".repeat(len));
+        let new = |c: String| JwtAuth::new(Some(&c), None, &reqwest::Client::new()).map(|_| ());
+        assert_eq!(new(cfg("HS256", 31)), Err("Invalid JWK: Key size too small; should be atleast 32 characters".into()));
+        assert!(new(cfg("HS256", 32)).is_ok());
+        assert_eq!(new(cfg("HS384", 47)), Err("Invalid JWK: Key size too small; should be atleast 48 characters".into()));
+        assert!(new(cfg("HS384", 48)).is_ok());
+        assert_eq!(new(cfg("HS512", 63)), Err("Invalid JWK: Key size too small; should be atleast 64 characters".into()));
+        assert!(new(cfg("HS512", 64)).is_ok());
     }
 }

@@ -42,10 +42,15 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Credentials that are `x-hasura-*` headers but never session variables: Hasura's
+/// `mkUserInfo` deletes both (`Session.hs`), so an admin secret cannot reach
+/// `graphql.resolve`, `hasura.user`, triggers or event payloads.
+const CREDENTIAL_HEADERS: [&str; 2] = ["x-hasura-admin-secret", "x-hasura-access-key"];
+
 /// `x-hasura-*` request headers, lower-cased, as session variables.
 fn session_headers(h: &HeaderMap) -> Session {
     h.iter()
-        .filter(|(k, _)| k.as_str().starts_with("x-hasura-") && k.as_str() != "x-hasura-admin-secret")
+        .filter(|(k, _)| k.as_str().starts_with("x-hasura-") && !CREDENTIAL_HEADERS.contains(&k.as_str()))
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), Value::String(v.to_string()))))
         .collect()
 }
@@ -172,6 +177,23 @@ mod tests {
         assert!(e(Auth::new(&["s".into()], jwt(), hook(), None)).contains("cannot be enabled at the same time"));
         assert!(e(Auth::new(&["s".into()], None, hook(), Some("anon".into()))).contains("is not allowed"));
         assert!(Auth::new(&["s".into()], jwt(), None, Some("anon".into())).is_ok());
+    }
+
+    #[tokio::test]
+    async fn credentials_are_not_session_variables() {
+        let a = Auth::new(&["s3cret".into()], None, None, None).unwrap();
+        for given in [&[("x-hasura-admin-secret", "s3cret")][..], &[("x-hasura-access-key", "s3cret")][..]] {
+            let mut pairs = given.to_vec();
+            pairs.extend([("x-hasura-access-key", "s3cret"), ("x-hasura-user-id", "9")]);
+            let s = a.session(&headers(&pairs), None).await.unwrap();
+            assert_eq!(s["x-hasura-role"], "admin");
+            assert_eq!(s["x-hasura-user-id"], "9");
+            assert!(!s.contains_key("x-hasura-admin-secret") && !s.contains_key("x-hasura-access-key"), "{s:?}");
+        }
+        // Without a secret configured (everyone is admin) they are dropped too.
+        let a = Auth::new(&[], None, None, None).unwrap();
+        let s = a.session(&headers(&[("x-hasura-access-key", "k"), ("x-hasura-admin-secret", "k")]), None).await.unwrap();
+        assert_eq!(s.len(), 1, "{s:?}");
     }
 
     #[tokio::test]

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::{json_response, AppState, LogInfo};
+use super::{body_error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
 fn graphql_error(code: &str, message: &str) -> String {
@@ -19,8 +20,21 @@ fn graphql_error(code: &str, message: &str) -> String {
 
 fn error_200(code: &str, message: &str, role: Option<String>) -> Response {
     let mut r = json_response(StatusCode::OK, graphql_error(code, message));
-    r.extensions_mut().insert(LogInfo { role, error_code: Some(code.to_string()) });
+    r.extensions_mut().insert(LogInfo::error(role, code, "$", message));
     r
+}
+
+/// The error to log for a GraphQL response, if it is an error answer: its first error, as
+/// Hasura logs it. Success answers are never parsed: an error answer starts with `{"errors"`
+/// (serde_json's compact form; `json_build_object` would write `{"errors" : [`).
+fn logged_error(text: &str) -> Option<Value> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    if !rest.starts_with("\"errors\"") {
+        return None;
+    }
+    let v: Value = serde_json::from_str(text).ok()?;
+    let e = v.get("errors")?.get(0)?;
+    Some(json!({"path": e["extensions"]["path"], "error": e["message"], "code": e["extensions"]["code"]}))
 }
 
 /// One GraphQL request object → the response text.
@@ -32,11 +46,22 @@ async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) ->
     let op = req.get("operationName").and_then(|o| o.as_str()).map(str::to_string);
     match db::resolve(&state.pool, query, variables, Value::Object(session.clone()).to_string(), op).await {
         Ok(text) => text,
-        Err(e) => graphql_error("postgres-error", &e.0),
+        Err(e) => e.graphql_body(is_admin(session)),
     }
 }
 
-pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        // The one /v1/graphql answer that is not 200: the body was never read.
+        Err(rejection) => {
+            let (status, message) = body_error(&rejection, state.max_body_bytes);
+            let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), graphql_error("bad-request", &message));
+            r.extensions_mut().insert(LogInfo::error(None, "bad-request", "$", &message));
+            return r;
+        }
+    };
+    // Any content type: Hasura decodes the body as JSON whatever the request says it is.
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok()).await {
         Ok(g) => (g.session, g.set_cookies),
@@ -47,15 +72,20 @@ pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         Ok(v) => v,
         Err(e) => return error_200("invalid-json", &format!("Error in $: {e}"), role),
     };
-    let body = match &parsed {
+    let (body, error) = match &parsed {
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 out.push(run_one(&state, item, &session).await);
             }
-            format!("[{}]", out.join(","))
+            let error = out.iter().find_map(|o| logged_error(o));
+            (format!("[{}]", out.join(",")), error)
         }
-        Value::Object(_) => run_one(&state, &parsed, &session).await,
+        Value::Object(_) => {
+            let one = run_one(&state, &parsed, &session).await;
+            let error = logged_error(&one);
+            (one, error)
+        }
         _ => return error_200("parse-failed", "expected an object or an array of GraphQL requests", role),
     };
     let mut r = json_response(StatusCode::OK, body);
@@ -64,6 +94,21 @@ pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
             r.headers_mut().append(axum::http::header::SET_COOKIE, v);
         }
     }
-    r.extensions_mut().insert(LogInfo { role, error_code: None });
+    r.extensions_mut().insert(LogInfo { role, error });
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_to_log() {
+        let e = logged_error(r#"{"errors":[{"message":"field 'x' not found","extensions":{"path":"$.selectionSet.x","code":"validation-failed"}}]}"#);
+        assert_eq!(e, Some(json!({"path": "$.selectionSet.x", "error": "field 'x' not found", "code": "validation-failed"})));
+        let e = logged_error(r#"{"errors" : [{"message" : "m", "extensions" : {"path" : "$", "code" : "constraint-violation"}}]}"#);
+        assert_eq!(e.unwrap()["code"], "constraint-violation");
+        assert_eq!(logged_error(r#"{"data":{"errors":[]}}"#), None);
+        assert_eq!(logged_error("null"), None);
+    }
 }

@@ -7,7 +7,8 @@ pub mod ops;
 pub mod query;
 pub mod run_sql;
 
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -24,13 +25,22 @@ pub struct AppState {
     pub metrics_secret: Option<[u8; 32]>,
     pub console: bool,
     pub stringify_numeric: bool,
+    /// GRAFT_MAX_BODY_BYTES, for the error that names it.
+    pub max_body_bytes: usize,
 }
 
-/// What a handler tells the `http-log` line: the role and the error code, if any.
+/// What a handler tells the `http-log` line: the role, and the error if the answer is one, as
+/// Hasura logs it (`{"path", "error", "code"}`).
 #[derive(Clone, Debug, Default)]
 pub struct LogInfo {
     pub role: Option<String>,
-    pub error_code: Option<String>,
+    pub error: Option<Value>,
+}
+
+impl LogInfo {
+    pub fn error(role: Option<String>, code: &str, path: &str, message: &str) -> LogInfo {
+        LogInfo { role, error: Some(json!({"path": path, "error": message, "code": code})) }
+    }
 }
 
 pub fn json_response(status: StatusCode, body: String) -> Response {
@@ -43,13 +53,23 @@ pub fn error(status: u16, code: &str, message: &str) -> Response {
 }
 
 pub fn error_with(status: u16, code: &str, message: &str, internal: Option<Value>) -> Response {
-    let mut body = json!({"error": message, "path": "$", "code": code});
+    error_at(status, code, "$", message, internal)
+}
+
+/// Hasura's error shape with the JSON path of what is wrong (`$.args[1]`).
+pub fn error_at(status: u16, code: &str, path: &str, message: &str, internal: Option<Value>) -> Response {
+    let mut body = json!({"error": message, "path": path, "code": code});
     if let Some(i) = internal {
         body["internal"] = i;
     }
     let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body.to_string());
-    r.extensions_mut().insert(LogInfo { role: None, error_code: Some(code.to_string()) });
+    r.extensions_mut().insert(LogInfo::error(None, code, path, message));
     r
+}
+
+/// A database failure on an admin API: Hasura's 500 with the reason in `internal`.
+pub fn db_error(e: crate::db::DbError) -> Response {
+    error_with(500, e.code, &e.message, e.internal.map(Value::String))
 }
 
 pub fn auth_error(e: AuthError) -> Response {
@@ -58,6 +78,28 @@ pub fn auth_error(e: AuthError) -> Response {
 
 pub async fn not_found() -> Response {
     error(404, "not-found", "resource does not exist")
+}
+
+/// A known path asked with another method. Hasura answers GET and POST on any path it does not
+/// serve with 404 `not-found` "resource does not exist" (`Server/App.hs`, its `hookAny` for GET
+/// and POST), so GET /v1/metadata is that; other methods, which Hasura never routes, are 405
+/// `method-not-allowed` (axum adds the `Allow` header).
+pub async fn method_not_allowed(method: Method) -> Response {
+    if method == Method::GET || method == Method::POST {
+        return not_found().await;
+    }
+    error(405, "method-not-allowed", &format!("method {method} is not allowed on this endpoint"))
+}
+
+/// Why a request body could not be read: status and message. Over GRAFT_MAX_BODY_BYTES it is
+/// 413 (Hasura has no limit of its own, so no message to copy); otherwise axum's reason.
+pub fn body_error(rejection: &BytesRejection, limit: usize) -> (u16, String) {
+    let status = rejection.status().as_u16();
+    if status == 413 {
+        (413, format!("request body too large: the limit is {limit} bytes (GRAFT_MAX_BODY_BYTES)"))
+    } else {
+        (status, format!("could not read the request body: {}", rejection.body_text()))
+    }
 }
 
 /// Whether the session is the admin role.

@@ -1,15 +1,16 @@
 //! Operational endpoints: `/v1/version`, `/healthz`, `/v1alpha1/config`, `/v1/metrics`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{auth_error, error, is_admin, json_response, AppState};
+use super::{auth_error, error, is_admin, json_response, AppState, LogInfo};
 
 pub const VERSION: &str = concat!("v2-graft-", env!("CARGO_PKG_VERSION"));
 
@@ -17,11 +18,29 @@ pub async fn version() -> Response {
     json_response(StatusCode::OK, json!({"version": VERSION}).to_string())
 }
 
-pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    if crate::db::healthy(&state.pool).await {
-        (StatusCode::OK, "OK").into_response()
-    } else {
-        (StatusCode::INTERNAL_SERVER_ERROR, "ERROR: cannot reach the database").into_response()
+/// How long `/healthz` may take (load balancers probe with short timeouts of their own).
+const HEALTH_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hasura's `/healthz` (`Server/App.hs`, reference §4.1): 200 `OK`; 200
+/// `WARN: inconsistent objects in schema` when the metadata has inconsistent objects (500 with
+/// `?strict=true`); 500 `ERROR` when the database does not answer.
+pub async fn healthz(State(state): State<Arc<AppState>>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let strict = params.get("strict").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    match crate::db::health(&state.pool, HEALTH_LIMIT).await {
+        Ok(true) => (StatusCode::OK, "OK").into_response(),
+        Ok(false) => {
+            let status = if strict { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+            (status, "WARN: inconsistent objects in schema").into_response()
+        }
+        Err(e) => {
+            let mut r = (StatusCode::INTERNAL_SERVER_ERROR, "ERROR").into_response();
+            let mut info = LogInfo::error(None, e.code, "$", &e.message);
+            if let (Some(err), Some(internal)) = (info.error.as_mut(), e.internal) {
+                err["internal"] = json!(internal);
+            }
+            r.extensions_mut().insert(info);
+            r
+        }
     }
 }
 

@@ -7,38 +7,51 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
 use super::run_sql::{is_run_sql, run_requests};
-use super::{auth_error, error, is_admin, json_response, AppState, LogInfo};
+use super::{auth_error, body_error, db_error, error, error_at, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
-/// Status Hasura answers a metadata error code with.
-pub(super) fn metadata_status(code: &str) -> u16 {
+/// The HTTP status Hasura gives a metadata error. Hasura sets it where it throws, not per code
+/// (`Base/Error.hs`): nearly everything is `throw400`, `not-exists` included ("… does not
+/// exist" is 400, 404 is only for an unknown endpoint); a resource-version mismatch is
+/// `throw409`; `unexpected` is `throw500` except "cannot continue due to … inconsistent
+/// metadata", which is `throw400WithDetail Unexpected`.
+pub(super) fn metadata_status(code: &str, message: &str) -> u16 {
     match code {
         "conflict" => 409,
-        "access-denied" => 401,
-        "not-exists" => 404,
+        "unexpected" if message.starts_with("cannot continue due to") => 400,
         "unexpected" => 500,
         _ => 400,
     }
 }
 
-/// The metadata function's error object (`{"error", "path", "code"}`), if the answer is one.
-pub(super) fn metadata_error(resp: &str) -> Option<(u16, String)> {
+/// The metadata function's error object (`{"error", "path", "code"}`) and its status, if the
+/// answer is one.
+pub(super) fn metadata_error(resp: &str) -> Option<(u16, Value)> {
     if !resp.starts_with("{\"error\"") {
         return None;
     }
     let v: Value = serde_json::from_str(resp).ok()?;
-    let code = v.get("code")?.as_str()?.to_string();
-    Some((metadata_status(&code), code))
+    let code = v.get("code")?.as_str()?;
+    let message = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+    Some((metadata_status(code, message), v.clone()))
 }
 
-/// Authenticate as admin and parse the body as JSON.
-async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Value, String), Response> {
+/// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
+async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<(Value, String), Response> {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let (status, message) = body_error(rejection, state.max_body_bytes);
+            return Err(error(status, "bad-request", &message));
+        }
+    };
     match state.auth.session(headers, None).await {
         Ok(s) if is_admin(&s) => {}
         Ok(_) => return Err(error(400, "access-denied", "restricted access : admin only")),
@@ -53,9 +66,9 @@ async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Bytes) -> R
     }
 }
 
-pub(super) fn admin_response(status: u16, body: String, error_code: Option<String>) -> Response {
+pub(super) fn admin_response(status: u16, body: String, error: Option<Value>) -> Response {
     let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
-    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error_code });
+    r.extensions_mut().insert(LogInfo { role: Some("admin".into()), error });
     r
 }
 
@@ -63,23 +76,96 @@ pub(super) fn admin_response(status: u16, body: String, error_code: Option<Strin
 async fn forward(state: &AppState, text: &str) -> Response {
     match db::metadata(&state.pool, text).await {
         Ok(resp) => match metadata_error(&resp) {
-            Some((status, code)) => admin_response(status, resp, Some(code)),
+            Some((status, error)) => admin_response(status, resp, Some(error)),
             None => admin_response(200, resp, None),
         },
-        Err(e) => error(500, "postgres-error", &e.0),
+        Err(e) => db_error(e),
     }
 }
 
-pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     match admin_request(&state, &headers, &body).await {
         Ok((_, text)) => forward(&state, &text).await,
         Err(r) => r,
     }
 }
 
-/// `/v1/query` and `/v2/query`: `run_sql`, or a `bulk` containing one, runs here; any other
-/// request goes to `graphql.metadata` as is.
-pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+/// What `/v2/query` accepts: Hasura's `V2Query.RQLQuery` tags, in its order (reference §4.3).
+const V2_TYPES: &[&str] = &[
+    "insert",
+    "select",
+    "update",
+    "delete",
+    "count",
+    "run_sql",
+    "pg_run_sql",
+    "mssql_run_sql",
+    "citus_run_sql",
+    "cockroach_run_sql",
+    "bigquery_run_sql",
+    "bigquery_database_inspection",
+    "bulk",
+    "concurrent_bulk",
+];
+
+/// Whether `req` (at JSON path `path`) is a `/v2/query` request Graft runs: `run_sql`, or a
+/// `bulk` of them. Anything outside Hasura's list is Hasura's parse error (aeson's message for
+/// an unknown tag); Hasura's legacy data API and the other backends' `run_sql` are refused
+/// with `not-supported`.
+fn check_v2(req: &Value, path: &str) -> Result<(), Response> {
+    let ty = req.get("type").and_then(|t| t.as_str());
+    match ty {
+        Some("run_sql" | "pg_run_sql") => Ok(()),
+        Some("bulk" | "concurrent_bulk") => match req.get("args") {
+            Some(Value::Array(items)) => items.iter().enumerate().try_for_each(|(i, item)| check_v2(item, &format!("{path}.args[{i}]"))),
+            _ => Err(error_at(400, "parse-failed", &format!("{path}.args"), "expected Array", None)),
+        },
+        Some(t) if V2_TYPES.contains(&t) => {
+            let why = if matches!(t, "insert" | "select" | "update" | "delete" | "count") {
+                "the legacy data API is not supported: use /v1/graphql"
+            } else {
+                "only the default Postgres source exists: use run_sql"
+            };
+            Err(error_at(400, "not-supported", path, &format!("{t}: {why}"), None))
+        }
+        Some(t) => {
+            let message = format!(
+                "When parsing Hasura.Server.API.V2Query.RQLQuery expected an Object with a tag field where the value is one of [{}], but got {t}.",
+                V2_TYPES.join(", ")
+            );
+            Err(error_at(400, "parse-failed", path, &message, None))
+        }
+        None => Err(error_at(400, "parse-failed", path, "key \"type\" not found", None)),
+    }
+}
+
+/// `/v2/query`: `run_sql` and `bulk`s of them, never metadata requests (Hasura's
+/// `V2Query.hs`; those belong to `/v1/metadata`).
+pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let (req, _) = match admin_request(&state, &headers, &body).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_v2(&req, "$") {
+        return r;
+    }
+    if is_run_sql(&req) {
+        return match run_requests(&state, std::slice::from_ref(&req)).await {
+            Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
+            Err(r) => r,
+        };
+    }
+    let items = req["args"].as_array().cloned().unwrap_or_default();
+    match run_requests(&state, &items).await {
+        Ok(results) => admin_response(200, Value::Array(results).to_string(), None),
+        Err(r) => r,
+    }
+}
+
+/// `/v1/query` (legacy): `run_sql`, or a `bulk` containing one, runs here; any other request
+/// goes to `graphql.metadata` as is, which also takes Hasura v1's un-prefixed names
+/// (`track_table`, `add_existing_table_or_view`, `create_object_relationship` …).
+pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let (req, text) = match admin_request(&state, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -101,5 +187,40 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         }
     } else {
         forward(&state, &text).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hasura_statuses() {
+        let status = |body: &str| metadata_error(body).map(|(s, _)| s);
+        assert_eq!(status(r#"{"error": "table \"x\" does not exist", "path": "$.args", "code": "not-exists"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "x", "path": "$", "code": "already-exists"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "metadata resource version referenced (9) did not match current version", "path": "$", "code": "conflict"}"#), Some(409));
+        assert_eq!(status(r#"{"error": "cannot continue due to inconsistent metadata", "path": "$.args", "code": "unexpected"}"#), Some(400));
+        assert_eq!(status(r#"{"error": "internal error: boom", "path": "$", "code": "unexpected"}"#), Some(500));
+        assert_eq!(status(r#"{"error": "x", "path": "$", "code": "permission-denied"}"#), Some(400));
+        assert_eq!(status(r#"{"message": "success"}"#), None);
+    }
+
+    fn v2_refusal(req: Value) -> (u16, Value) {
+        let r = check_v2(&req, "$").expect_err("refused");
+        let status = r.status().as_u16();
+        let info = r.extensions().get::<LogInfo>().cloned().unwrap_or_default();
+        (status, info.error.map_or(Value::Null, |e| e["code"].clone()))
+    }
+
+    #[test]
+    fn v2_accepts_only_run_sql() {
+        use serde_json::json;
+        assert!(check_v2(&json!({"type": "run_sql", "args": {"sql": "SELECT 1"}}), "$").is_ok());
+        assert!(check_v2(&json!({"type": "bulk", "args": [{"type": "pg_run_sql", "args": {}}, {"type": "bulk", "args": []}]}), "$").is_ok());
+        assert_eq!(v2_refusal(json!({"type": "pg_track_table", "args": {}})), (400, json!("parse-failed")));
+        assert_eq!(v2_refusal(json!({"type": "select", "args": {}})), (400, json!("not-supported")));
+        assert_eq!(v2_refusal(json!({"args": {}})), (400, json!("parse-failed")));
+        assert_eq!(v2_refusal(json!({"type": "bulk", "args": [{"type": "run_sql"}, {"type": "export_metadata"}]})), (400, json!("parse-failed")));
     }
 }

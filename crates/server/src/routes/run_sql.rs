@@ -11,7 +11,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::query::{admin_response, metadata_error};
-use super::{error, error_with, AppState};
+use super::{db_error, error, error_with, AppState};
 use crate::db;
 
 pub fn is_run_sql(req: &Value) -> bool {
@@ -25,6 +25,10 @@ struct RunSql {
     /// Reload the schema afterwards: Hasura's `check_metadata_consistency`, which defaults to
     /// whether the SQL contains a DDL keyword (and is always off for read-only SQL).
     reload: bool,
+    read_only: bool,
+    /// Hasura's `no_transaction`: the SQL runs without BEGIN/COMMIT (`CREATE INDEX
+    /// CONCURRENTLY`, `DISCARD ALL` …), and so cannot be rolled back.
+    no_transaction: bool,
 }
 
 fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
@@ -38,7 +42,9 @@ fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
     let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
     let cascade = args.get("cascade").and_then(|v| v.as_bool()).unwrap_or(false);
     let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
-    Ok(RunSql { sql: sql.to_string(), cascade, reload: !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql)) })
+    let no_transaction = args.get("no_transaction").and_then(|v| v.as_bool()).unwrap_or(false);
+    let reload = !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql));
+    Ok(RunSql { sql: sql.to_string(), cascade, reload, read_only, no_transaction })
 }
 
 /// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
@@ -53,25 +59,65 @@ pub fn contains_ddl_keyword(sql: &str) -> bool {
     })
 }
 
+/// The connection of a `run_sql`. Whatever its SQL did to the session — `SET ROLE`, `SET`,
+/// temporary tables, prepared statements, `DISCARD ALL` / `DEALLOCATE ALL` (which drop the
+/// statements the pool caches), advisory locks, an error half-way — must not reach a later
+/// request, so it never goes back to the pool: it is closed when dropped, on every path,
+/// errors included. (Resetting it instead would have to know every kind of session state.)
+struct Discarded(Option<deadpool_postgres::Object>);
+
+impl Drop for Discarded {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            // Leaves the pool (which opens a fresh connection when needed), then closes.
+            drop(deadpool_postgres::Object::take(object));
+        }
+    }
+}
+
+impl std::ops::Deref for Discarded {
+    type Target = deadpool_postgres::Object;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("connection present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Discarded {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut().expect("connection present until dropped")
+    }
+}
+
 /// Run requests in one transaction; the first failure rolls everything back.
 pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
-    let mut client = state.pool.get().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
-    let tx = client.transaction().await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+    // Held in the pool's count while it runs (HASURA_GRAPHQL_PG_CONNECTIONS still bounds the
+    // connections), discarded at the end.
+    let mut client = Discarded(Some(state.pool.get().await.map_err(|e| db_error(e.into()))?));
+    // A single run_sql may ask for no transaction; inside a bulk it always has one.
+    if let [req] = reqs {
+        if is_run_sql(req) {
+            let r = parse_run_sql(req)?;
+            if r.no_transaction {
+                return Ok(vec![run_without_transaction(&mut client, &r).await?]);
+            }
+        }
+    }
+    let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
     let mut results = Vec::with_capacity(reqs.len());
     let mut reload = false;
     let all_read_only = reqs.iter().all(|r| is_run_sql(r) && r["args"]["read_only"].as_bool() == Some(true));
     if all_read_only {
-        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| error(500, "postgres-error", &db::DbError::from(e).0))?;
+        tx.batch_execute("SET TRANSACTION READ ONLY").await.map_err(|e| db_error(e.into()))?;
     }
     // Before the first schema-changing SQL, the tracked tables and the inconsistent objects,
     // for `follow_schema_changes`.
-    let mut before: Option<(Vec<(TableName, Option<u32>)>, Vec<String>)> = None;
+    let mut before: Option<Snapshot> = None;
     let mut cascade = false;
     for req in reqs {
         if is_run_sql(req) {
             let r = parse_run_sql(req)?;
             if r.reload && before.is_none() {
-                before = Some((tracked_tables(&tx).await?, inconsistent(&tx).await?.into_iter().map(|(name, _)| name).collect()));
+                before = Some(snapshot(&tx).await?);
             }
             let messages = tx.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
             results.push(db::sql_result(&messages));
@@ -88,16 +134,40 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
         metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
     }
     tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
-    // The connection goes back to the pool: settings the SQL changed for the session
-    // (`SET ROLE`, `SET search_path` …) must not leak into later GraphQL requests. RESET ALL
-    // returns to the connection's startup values (statement_timeout, graft.* from the pool);
-    // the role and session authorization are not part of ALL.
-    if let Err(e) = client.batch_execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL").await {
-        // A connection that cannot be reset must not be reused.
-        let _ = deadpool_postgres::Object::take(client);
-        return Err(error(500, "postgres-error", &format!("could not reset the connection after run_sql: {e}")));
-    }
     Ok(results)
+}
+
+/// `run_sql` with `no_transaction`: each statement commits as it runs; the metadata then
+/// follows the schema in a transaction of its own. (The connection is discarded afterwards, so
+/// `read_only` can be a session setting.)
+async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<Value, Response> {
+    let before = if r.reload {
+        let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+        let taken = snapshot(&tx).await?;
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+        Some(taken)
+    } else {
+        None
+    };
+    if r.read_only {
+        client.batch_execute("SET default_transaction_read_only = on").await.map_err(|e| db_error(e.into()))?;
+    }
+    let messages = client.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
+    if let Some((tables, was_inconsistent)) = before {
+        let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+        follow_schema_changes(&tx, &tables, &was_inconsistent, r.cascade).await?;
+        metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    }
+    Ok(db::sql_result(&messages))
+}
+
+/// What [`follow_schema_changes`] compares with: the tracked tables (with their oids) and the
+/// names of the objects already inconsistent, before the first schema-changing SQL.
+type Snapshot = (Vec<(TableName, Option<u32>)>, Vec<String>);
+
+async fn snapshot(tx: &tokio_postgres::Transaction<'_>) -> Result<Snapshot, Response> {
+    Ok((tracked_tables(tx).await?, inconsistent(tx).await?.into_iter().map(|(name, _)| name).collect()))
 }
 
 /// After schema-changing SQL: renamed or moved tables keep their metadata, dropped ones are
@@ -150,8 +220,8 @@ async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> 
     const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
     let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
     let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
-    if let Some((status, code)) = metadata_error(&resp) {
-        return Err(admin_response(status, resp, Some(code)));
+    if let Some((status, error)) = metadata_error(&resp) {
+        return Err(admin_response(status, resp, Some(error)));
     }
     Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
 }
