@@ -196,9 +196,10 @@ if want sidecar; then
     t0=$(date +%s)
     tests/sidecar/run.sh 2>&1 | tee "$WORK/sidecar.log"
     p=$(grep -Eo 'sidecar: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
+    l=$(grep -Eo 'sidecar limits: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
-    total_passed=$((total_passed + ${p:-0} + ${n:-0}))
-    summary+=("5/7 sidecar over HTTP: ${p:-0} Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
+    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0}))
+    summary+=("5/7 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("5/7 sidecar over HTTP: not selected")
 fi
