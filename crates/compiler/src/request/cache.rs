@@ -1,12 +1,17 @@
 //! A per-backend cache of compiled requests. Compiling is a pure function of the schema, the
 //! query text, the operation name, the variables, the session and the response options, so a
-//! repeated request (the common case: the same query, the same user) skips parsing, validation
-//! and SQL generation. The holder drops the cache whenever the schema changes.
+//! repeated request skips parsing, validation and SQL generation. Requests that differ only in
+//! their variables' values share one entry through a [`Template`] (see `template`): the
+//! common case of one query sent with many ids costs one compile, not one per id. Shapes that
+//! have no template are kept by their exact variables. The holder drops the cache whenever
+//! the schema changes.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::template::{self, Template};
+use super::validate::{coerce_variables, VarDef};
 use super::{compile, Compiled, Limits, Session};
 use crate::error::GqlError;
 use crate::schema::model::Schema;
@@ -15,17 +20,29 @@ use crate::schema::model::Schema;
 const MAX_CACHED_QUERY: usize = 16 * 1024;
 
 pub struct CompileCache {
-    entries: HashMap<String, Compiled>,
+    /// By schema, query text, operation, session and response options.
+    entries: HashMap<String, Entry>,
+    /// Compiled requests kept, over all entries.
+    size: usize,
     capacity: usize,
+}
+
+struct Entry {
+    defs: Vec<VarDef>,
+    /// By [`template::signature`]; `None`: this shape has no template.
+    shapes: HashMap<String, Option<Template>>,
+    /// Requests of shapes without a template, by their variables' JSON.
+    exact: HashMap<String, Compiled>,
 }
 
 impl CompileCache {
     pub fn new(capacity: usize) -> Self {
-        CompileCache { entries: HashMap::new(), capacity }
+        CompileCache { entries: HashMap::new(), size: 0, capacity }
     }
 
     /// `compile` through the cache. `schema_key` names the schema (role and options) the
     /// request is compiled against. Errors are not cached.
+    #[allow(clippy::too_many_arguments)]
     pub fn compile(
         &mut self,
         schema_key: &str,
@@ -40,53 +57,168 @@ impl CompileCache {
             return compile(schema, query, variables, operation_name, session, limits);
         }
         let key = format!(
-            "{schema_key}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{query}",
+            "{schema_key}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{query}",
             operation_name.unwrap_or(""),
             session.stringify_numeric,
             limits.max_depth,
-            variables.map(|v| v.to_string()).unwrap_or_default(),
             if session.variables.is_empty() { String::new() } else { session.to_json().to_string() },
         );
-        if let Some(c) = self.entries.get(&key) {
-            return Ok(c.clone());
+        let exact_key = || variables.map(|v| v.to_string()).unwrap_or_default();
+        if let Some(e) = self.entries.get(&key) {
+            match e.shapes.get(&template::signature(schema, &e.defs, variables)) {
+                Some(Some(t)) => {
+                    // The new values get the checks (and errors) a full compile gives them.
+                    let values = coerce_variables(schema, &e.defs, variables)?;
+                    if let Some(c) = t.fill(&values) {
+                        return Ok(c);
+                    }
+                }
+                Some(None) => {
+                    if let Some(c) = e.exact.get(&exact_key()) {
+                        return Ok(c.clone());
+                    }
+                }
+                None => {}
+            }
         }
-        let compiled = compile(schema, query, variables, operation_name, session, limits)?;
-        if self.entries.len() >= self.capacity {
+        let (compiled, defs, template) = template::compile(schema, query, variables, operation_name, session, limits)?;
+        if self.size >= self.capacity {
             // Simple and bounded: start over rather than track recency on every hit.
             self.entries.clear();
+            self.size = 0;
         }
-        self.entries.insert(key, compiled.clone());
+        let e = self.entries.entry(key).or_insert_with(|| Entry { defs, shapes: HashMap::new(), exact: HashMap::new() });
+        let sig = template::signature(schema, &e.defs, variables);
+        if template.is_none() {
+            e.exact.insert(exact_key(), compiled.clone());
+        }
+        e.shapes.insert(sig, template);
+        self.size += 1;
         Ok(compiled)
     }
 
+    /// Compiled requests kept.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.size
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.size == 0
+    }
+
+    /// Whether the last shape kept for `query` has a template (for tests).
+    #[cfg(test)]
+    fn templated(&self, query: &str) -> Option<bool> {
+        let e = self.entries.iter().find(|(k, _)| k.ends_with(query))?.1;
+        Some(e.shapes.values().any(Option::is_some))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::schema::build::{build_schema, tests::fixture};
 
+    /// Every request answered through the cache must equal a fresh compile: same SQL, same
+    /// parameters, same errors.
+    fn same_as_fresh(c: &mut CompileCache, s: &Schema, session: &Session, q: &str, values: &[Value]) {
+        for v in values {
+            let vars = (!v.is_null()).then_some(v);
+            let fresh = compile(s, q, vars, None, session, &Limits::default());
+            // Twice: the first may fill the cache, the second must come from it.
+            for _ in 0..2 {
+                let cached = c.compile("admin", s, q, vars, None, session, &Limits::default());
+                assert_eq!(cached, fresh, "{q} with {v}");
+            }
+        }
+    }
+
     #[test]
-    fn hits_only_for_identical_inputs() {
+    fn templates_answer_like_fresh_compiles() {
+        let (md, db) = fixture();
+        let s = build_schema(&md, &db, "admin").0;
+        let admin = Session::admin();
+        let mut c = CompileCache::new(1000);
+        let cases: Vec<(&str, Vec<Value>)> = vec![
+            ("query ($id: Int!) { author_by_pk(id: $id) { name } }",
+             vec![json!({"id": 1}), json!({"id": 2}), json!({"id": 2147483647}), json!({"id": "x"}), json!({"id": 3000000000u64}), json!({"id": null}), json!({}), json!({"id": 1.5})]),
+            ("query ($t: String, $r: numeric) { article(where: {title: {_like: $t}, rating: {_gte: $r}}) { id } }",
+             vec![json!({"t": "a%", "r": 4.5}), json!({"t": "b", "r": 3}), json!({"t": null, "r": "2.5"}), json!({}), json!({"t": "it's \"quoted\"", "r": "nan"}), json!({"r": [1]})]),
+            ("query ($ids: [Int!]) { article(where: {id: {_in: $ids}}) { id } }",
+             vec![json!({"ids": [1, 2]}), json!({"ids": [3, 4]}), json!({"ids": [5]}), json!({"ids": []}), json!({"ids": 7}), json!({"ids": 8}), json!({"ids": [1, null]})]),
+            ("query ($lim: Int, $off: Int) { article(limit: $lim, offset: $off) { id } }",
+             vec![json!({"lim": 1}), json!({"lim": 2, "off": 5}), json!({"lim": -1}), json!({"lim": 1})]),
+            ("query ($o: order_by) { article(order_by: {id: $o}) { id } }",
+             vec![json!({"o": "asc"}), json!({"o": "desc"}), json!({"o": "sideways"})]),
+            ("query ($w: article_bool_exp) { article(where: $w) { id } }",
+             vec![json!({"w": {"id": {"_eq": 1}}}), json!({"w": {"id": {"_eq": 2}}}), json!({"w": {"title": {"_eq": "x"}}}),
+                  json!({"w": {"_or": [{"id": {"_eq": 1}}, {"id": {"_eq": 5}}]}}), json!({"w": {"_or": [{"id": {"_eq": 3}}, {"id": {"_eq": 4}}]}}),
+                  json!({"w": {"author": {"name": {"_ilike": "%a%"}}}}), json!({"w": {"nope": {"_eq": 1}}})]),
+            ("query ($m: jsonb) { author(where: {meta: {_contains: $m}}) { id } }",
+             vec![json!({"m": {"a": 1}}), json!({"m": {"b": [1]}}), json!({"m": "str"}), json!({"m": "other"}), json!({"m": 5}), json!({"m": [1, 2]})]),
+            ("query ($tags: [String!]) { author(where: {tags: {_contains: $tags}}) { id } }",
+             vec![json!({"tags": ["a", "b"]}), json!({"tags": ["c", "d\"e"]}), json!({"tags": "single"})]),
+            ("query ($flag: Boolean!) { author { id name @include(if: $flag) } }",
+             vec![json!({"flag": true}), json!({"flag": false}), json!({"flag": true})]),
+            ("query ($t: timestamptz) { article(where: {created_at: {_gt: $t}}) { id } }",
+             vec![json!({"t": "2020-01-01"}), json!({"t": "not a date"}), json!({"t": 5})]),
+            ("query ($x: Int) { a: author(where: {id: {_eq: $x}}) { id } b: article(where: {author_id: {_eq: $x}}) { id } }",
+             vec![json!({"x": 1}), json!({"x": 2})]),
+            ("query ($x: Int = 5) { author(where: {id: {_eq: $x}}) { id } }",
+             vec![json!({}), json!({"x": 6}), json!({"x": 7}), json!({"x": null})]),
+            ("query ($r: numeric) { article_aggregate(where: {rating: {_gt: $r}}) { aggregate { count max { rating } } nodes { id } } }",
+             vec![json!({"r": 1}), json!({"r": 2.25}), json!({"r": "3"})]),
+            ("query ($n: String!) { author(where: {name: {_eq: $n}}) { articles(where: {title: {_neq: $n}}) { title } } }",
+             vec![json!({"n": "a"}), json!({"n": "b"})]),
+            ("query ($name: String!) { __type(name: $name) { name } }",
+             vec![json!({"name": "author"}), json!({"name": "article"})]),
+            ("mutation ($name: String!, $meta: jsonb) { insert_author_one(object: {name: $name, meta: $meta}) { id name } }",
+             vec![json!({"name": "a", "meta": {"k": 1}}), json!({"name": "b", "meta": [1]}), json!({"name": "c"}), json!({"name": "d", "meta": null})]),
+            ("mutation ($n: String!) { insert_author_one(object: {name: $n}) { id articles { title } } }",
+             vec![json!({"n": "a"}), json!({"n": "b"})]),
+            ("mutation ($objs: [author_insert_input!]!) { insert_author(objects: $objs) { affected_rows returning { id } } }",
+             vec![json!({"objs": [{"name": "a"}, {"name": "b"}]}), json!({"objs": [{"name": "c"}, {"name": "d"}]}), json!({"objs": [{"name": "e", "id": 3}]})]),
+            ("mutation ($id: Int!, $n: String, $i: Int) { update_author_by_pk(pk_columns: {id: $id}, _set: {name: $n}) { id } update_article(where: {id: {_eq: $id}}, _inc: {author_id: $i}) { affected_rows } }",
+             vec![json!({"id": 1, "n": "x", "i": 1}), json!({"id": 2, "n": "y", "i": 2}), json!({"id": 3, "n": null, "i": 3})]),
+        ];
+        for (q, values) in &cases {
+            same_as_fresh(&mut c, &s, &admin, q, values);
+        }
+        // Values that only become parameters share a template; a limit or an introspected
+        // type name changes the answer itself, so those shapes are kept by value.
+        for (i, (q, _)) in cases.iter().enumerate() {
+            let expected = !matches!(i, 3 | 14);
+            assert_eq!(c.templated(q), Some(expected), "{q}");
+        }
+        // A session's variables are part of the key, not of the template.
+        let user = Session::from_json(Some(&json!({"x-hasura-role": "admin", "x-hasura-user-id": "42"}))).unwrap();
+        same_as_fresh(&mut c, &s, &user, "query ($id: Int!) { author_by_pk(id: $id) { name } }", &[json!({"id": 1}), json!({"id": 9})]);
+    }
+
+    #[test]
+    fn one_compile_serves_every_value_of_a_shape() {
         let (md, db) = fixture();
         let s = build_schema(&md, &db, "admin").0;
         let mut c = CompileCache::new(8);
         let q = "query ($id: Int!) { author_by_pk(id: $id) { name } }";
-        let a = c.compile("admin", &s, q, Some(&serde_json::json!({"id": 1})), None, &Session::admin(), &Limits::default()).unwrap();
-        let b = c.compile("admin", &s, q, Some(&serde_json::json!({"id": 2})), None, &Session::admin(), &Limits::default()).unwrap();
-        assert_ne!(a, b, "different variables, different parameters");
-        assert_eq!(c.len(), 2);
-        let again = c.compile("admin", &s, q, Some(&serde_json::json!({"id": 1})), None, &Session::admin(), &Limits::default()).unwrap();
-        assert_eq!(a, again);
-        assert_eq!(c.len(), 2);
+        for id in 1..100 {
+            c.compile("admin", &s, q, Some(&json!({"id": id})), None, &Session::admin(), &Limits::default()).unwrap();
+        }
+        assert_eq!(c.len(), 1, "one template for every id");
+        // A value that changes the SQL (a limit) has no template: one entry per value.
+        let q = "query ($l: Int) { author(limit: $l) { name } }";
+        for l in 1..4 {
+            c.compile("admin", &s, q, Some(&json!({"l": l})), None, &Session::admin(), &Limits::default()).unwrap();
+        }
+        assert_eq!(c.len(), 4);
         assert!(c.compile("admin", &s, "{ nope }", None, None, &Session::admin(), &Limits::default()).is_err());
-        assert_eq!(c.len(), 2, "errors are not kept");
+        assert_eq!(c.len(), 4, "errors are not kept");
+        // Full: start over.
+        for l in 4..10 {
+            c.compile("admin", &s, q, Some(&json!({"l": l})), None, &Session::admin(), &Limits::default()).unwrap();
+        }
+        assert!(c.len() <= 8);
     }
 }

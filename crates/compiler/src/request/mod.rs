@@ -3,6 +3,7 @@
 
 pub mod cache;
 mod coerce;
+mod template;
 pub mod selection;
 pub mod session;
 mod validate;
@@ -104,6 +105,11 @@ pub fn compile(
     let doc = validate::parse(query, limits)?;
     let op = validate::select_operation(&doc, operation_name)?;
     let operation = validate::validate(schema, &doc, &op.node, variables, limits)?;
+    lower(schema, operation, session)
+}
+
+/// SQL (or a static answer) for a validated operation.
+fn lower(schema: &Schema, operation: validate::Operation, session: &Session) -> Result<Compiled, GqlError> {
     let root = match operation.ty {
         OperationType::Query => schema.query_type.as_str(),
         OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),

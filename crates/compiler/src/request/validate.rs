@@ -109,11 +109,83 @@ pub fn select_operation<'d>(
     }
 }
 
+/// A variable as the operation declares it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarDef {
+    pub name: String,
+    pub ty: TypeRef,
+    /// The default value, as JSON.
+    pub default: Option<Value>,
+}
+
+/// The operation's variable definitions, in order.
+pub fn variable_definitions(op: &OperationDefinition) -> Vec<VarDef> {
+    op.variable_definitions
+        .iter()
+        .map(|vd| VarDef {
+            name: vd.node.name.node.to_string(),
+            ty: type_ref(&vd.node.var_type.node),
+            default: vd.node.default_value.as_ref().map(|d| d.node.clone().into_json().unwrap_or(Value::Null)),
+        })
+        .collect()
+}
+
+/// Check the request's variable values against the declared types (defaults filled in): the
+/// values the selection walk substitutes. A variable left out here was not given and has no
+/// default.
+pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Value>) -> Result<IndexMap<String, Value>, GqlError> {
+    let empty = serde_json::Map::new();
+    let given = match variables {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(GqlError::validation("$.variables", "variables must be a JSON object")),
+    };
+    let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
+    let no_vars = IndexMap::new();
+    let c = Coercer { schema, variables: &no_vars, variable_types: &variable_types };
+    let mut values = IndexMap::new();
+    for d in defs {
+        let (name, ty) = (d.name.as_str(), &d.ty);
+        let input_ok = schema.get(ty.base_name()).map(|t| !matches!(t.kind, TypeKind::Object { .. })).unwrap_or(false);
+        if !input_ok {
+            return Err(GqlError::validation(
+                "$",
+                format!("variable \"{name}\" has an unknown or non-input type '{}'", ty.base_name()),
+            ));
+        }
+        let path = format!("$.variableValues.{name}");
+        match given.get(name).or(d.default.as_ref()) {
+            Some(v) => {
+                values.insert(name.to_string(), c.variable(v, ty, &path)?);
+            }
+            None if ty.is_non_null() => {
+                return Err(GqlError::validation("$", format!("expecting a value for non-nullable variable: \"{name}\"")))
+            }
+            None => {}
+        }
+    }
+    Ok(values)
+}
+
 pub fn validate(
     schema: &Schema,
     doc: &ExecutableDocument,
     op: &OperationDefinition,
     variables: Option<&Value>,
+    limits: &Limits,
+) -> Result<Operation, GqlError> {
+    let defs = variable_definitions(op);
+    let values = coerce_variables(schema, &defs, variables)?;
+    validate_coerced(schema, doc, op, &defs, &values, limits)
+}
+
+/// [`validate`] with the variables already coerced (by [`coerce_variables`] over `defs`).
+pub fn validate_coerced(
+    schema: &Schema,
+    doc: &ExecutableDocument,
+    op: &OperationDefinition,
+    defs: &[VarDef],
+    values: &IndexMap<String, Value>,
     limits: &Limits,
 ) -> Result<Operation, GqlError> {
     let root = match op.ty {
@@ -127,59 +199,12 @@ pub fn validate(
             .clone()
             .ok_or_else(|| GqlError::validation("$", "no subscriptions exist"))?,
     };
-    let empty = serde_json::Map::new();
-    let given = match variables {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(m)) => m,
-        Some(_) => return Err(GqlError::validation("$.variables", "variables must be a JSON object")),
-    };
-    let mut variable_types = IndexMap::new();
-    for vd in &op.variable_definitions {
-        variable_types.insert(vd.node.name.node.to_string(), type_ref(&vd.node.var_type.node));
-    }
-    let mut values = IndexMap::new();
-    {
-        let no_vars = IndexMap::new();
-        let c = Coercer { schema, variables: &no_vars, variable_types: &variable_types };
-        for vd in &op.variable_definitions {
-            let name = vd.node.name.node.as_str();
-            let ty = type_ref(&vd.node.var_type.node);
-            let input_ok = schema
-                .get(ty.base_name())
-                .map(|d| !matches!(d.kind, TypeKind::Object { .. }))
-                .unwrap_or(false);
-            if !input_ok {
-                return Err(GqlError::validation(
-                    "$",
-                    format!("variable \"{name}\" has an unknown or non-input type '{}'", ty.base_name()),
-                ));
-            }
-            let path = format!("$.variableValues.{name}");
-            match given.get(name) {
-                Some(v) => {
-                    values.insert(name.to_string(), c.variable(v, &ty, &path)?);
-                }
-                None => match &vd.node.default_value {
-                    Some(d) => {
-                        let json = d.node.clone().into_json().unwrap_or(Value::Null);
-                        values.insert(name.to_string(), c.variable(&json, &ty, &path)?);
-                    }
-                    None if ty.is_non_null() => {
-                        return Err(GqlError::validation(
-                            "$",
-                            format!("expecting a value for non-nullable variable: \"{name}\""),
-                        ))
-                    }
-                    None => {}
-                },
-            }
-        }
-    }
+    let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let walker = Walker {
         expanded: std::cell::Cell::new(0),
         schema,
         fragments: &doc.fragments,
-        coercer: Coercer { schema, variables: &values, variable_types: &variable_types },
+        coercer: Coercer { schema, variables: values, variable_types: &variable_types },
         max_depth: limits.max_depth,
     };
     let mut visiting = vec![];

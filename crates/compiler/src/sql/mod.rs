@@ -9,7 +9,7 @@ mod params;
 mod permission;
 mod select;
 
-pub use params::Params;
+pub use params::{array_literal, Params};
 pub use mutation::compile_mutation;
 pub use select::{compile_operation, Generated};
 
