@@ -93,7 +93,10 @@ for p in ${PARTS//,/ }; do
     case "$p" in 1|2|3|4|profile) ;; *) die "--parts: unknown part '$p' (1,2,3,4,profile)" ;; esac
 done
 
-QUERIES=(b1_pk b2_list b3_nested b4_agg b5_perm b6_insert b7_deep)
+QUERIES=(b1_pk b2_list b3_nested b4_agg b5_perm b6_insert b7_deep b8_pk_vars)
+# Over HTTP every request of a run has the same body (oha), so b8 (a new id per call) is
+# measured in the database only.
+HTTP_QUERIES=(b1_pk b2_list b3_nested b4_agg b5_perm b6_insert b7_deep)
 KIT="$BENCH_DIR/kit"
 OUT="$BENCH_DIR/out"
 RESULTS="$OUT/results.jsonl"
@@ -323,16 +326,27 @@ gql_text() { tool get "$KIT/gql/$1.hasura.json" query; }
 # The hand-written SQL of query $1 without its trailing semicolon and comment lines.
 ideal_sql() { grep -v '^[[:space:]]*--' "$KIT/sql/$1.sql" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' | sed '$ s/;[[:space:]]*$//'; }
 session_sql() { if [ "$1" = b5_perm ]; then echo "'$B5_SESSION'"; else echo NULL; fi; }
+# The variables of query $1 as SQL: NULL, or (b8) its id, :id, as psql and pgbench set it.
+vars_sql() { if [ "$1" = b8_pk_vars ]; then echo "json_build_object('id', (:id)::bigint)"; else echo NULL; fi; }
 # The graphql.resolve call of query $1 (dollar-quoted GraphQL, never spliced unquoted).
 graft_sql() {
     local q; q=$(gql_text "$1")
     [[ "$q" != *'$gql$'* ]] || die "query $1 contains \$gql\$"
-    printf 'SELECT graphql.resolve($gql$%s$gql$, NULL, %s)' "$q" "$(session_sql "$1")"
+    printf 'SELECT graphql.resolve($gql$%s$gql$, %s, %s)' "$q" "$(vars_sql "$1")" "$(session_sql "$1")"
 }
+# b8's id: a random user per call in pgbench, the id of its GraphQL variables in the checks.
+B8_ID=$(tool get "$KIT/gql/b8_pk_vars.hasura.json" variables.id)
+PSQL+=(-v id="$B8_ID")
+NUSERS=$(sql_value "SELECT count(*) FROM users")
 for q in "${QUERIES[@]}"; do
     [ -f "$KIT/gql/$q.hasura.json" ] && [ -f "$KIT/sql/$q.sql" ] || die "bench/kit is missing $q (gql/$q.hasura.json or sql/$q.sql)"
-    { graft_sql "$q"; echo ';'; } > "$OUT/pgbench/$q.graft.sql"
-    { ideal_sql "$q"; echo ';'; } > "$OUT/pgbench/$q.ideal.sql"
+    for impl in graft ideal; do
+        {
+            if [ "$q" = b8_pk_vars ]; then echo "\\set id random(1, $NUSERS)"; fi
+            if [ "$impl" = graft ]; then graft_sql "$q"; else ideal_sql "$q"; fi
+            echo ';'
+        } > "$OUT/pgbench/$q.$impl.sql"
+    done
 done
 
 # ---- correctness -----------------------------------------------------------------------
@@ -485,7 +499,8 @@ if want_part profile; then
                 echo "SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;"
                 echo "SET auto_explain.log_buffers = on; SET auto_explain.log_nested_statements = on;"
                 echo "SET auto_explain.log_level = 'notice'; SET client_min_messages = 'warning';"
-                echo "PREPARE p AS $(tr '\n' ' ' < "$OUT/pgbench/$q.$impl.sql")"
+                # (without b8's pgbench \set: psql sets :id itself)
+                echo "PREPARE p AS $(grep -v '^\\set' "$OUT/pgbench/$q.$impl.sql" | tr '\n' ' ')"
                 for i in 1 2 3 4 5 6; do echo "EXECUTE p;"; done
                 if [ "$q" = b6_insert ]; then echo "DELETE FROM comments WHERE id > $COMMENTS_BASE;"; fi
                 echo "SET client_min_messages = 'notice';"
@@ -743,7 +758,7 @@ SQL
         fi
         record "$(jobj part:=4 impl=postgraphile state="idle after start" rss_kb:="$(tree_rss_kb "$PGL_PID")")"
         log "correctness over HTTP"
-        for q in "${QUERIES[@]}"; do
+        for q in "${HTTP_QUERIES[@]}"; do
             [ -f "$OUT/check/$q.ideal.json" ] || { psql_db -At -c "$(ideal_sql "$q")" > "$OUT/check/$q.ideal.json"; }
             for impl in "${IMPLS[@]}"; do check_http "$impl" "$q"; done
         done
@@ -752,14 +767,14 @@ SQL
             record "$(jobj part:=4 impl=graft state="idle after one request per query" rss_kb:="$idle")"
         fi
         [ "$WARMUP" -eq 0 ] || log "warm-up: every query on every server for ${WARMUP}s"
-        for q in "${QUERIES[@]}"; do
+        for q in "${HTTP_QUERIES[@]}"; do
             [ "$WARMUP" -gt 0 ] || break
             for impl in "${IMPLS[@]}"; do run_oha "$impl" "$q" "$WARMUP" "$OUT/oha.warmup.json" >/dev/null || true; done
             if [ "$q" = b6_insert ]; then reset_inserts; fi
         done
         for r in $(seq 1 "$ROUNDS"); do
             log "round $r/$ROUNDS (load $(load_now), $(elapsed))"
-            for q in "${QUERIES[@]}"; do
+            for q in "${HTTP_QUERIES[@]}"; do
                 order=()
                 for impl in "${IMPLS[@]}"; do is_bad "$q@$impl" || order+=("$impl"); done
                 if (( r % 2 == 0 )) && [ "${#order[@]}" -eq 2 ]; then order=("${order[1]}" "${order[0]}"); fi
