@@ -57,7 +57,7 @@ pub fn main_loop(db: &str) {
         }
         let wait = match step {
             Step::Busy => Duration::ZERO,
-            Step::Idle => Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64),
+            Step::Idle => poll_interval(),
             Step::NotInstalled => NOT_INSTALLED_WAIT,
         };
         // With deliveries in flight, wake up as soon as one returns; the latch then only
@@ -65,7 +65,7 @@ pub fn main_loop(db: &str) {
         let latch_wait = if w.in_flight.is_empty() {
             wait
         } else {
-            w.wait_for_results(wait);
+            w.collect(wait);
             Duration::ZERO
         };
         if !BackgroundWorker::wait_latch(Some(latch_wait)) {
@@ -83,6 +83,10 @@ pub fn main_loop(db: &str) {
 
 fn concurrency() -> usize {
     guc::EVENTS_CONCURRENCY.get().max(1) as usize
+}
+
+fn poll_interval() -> Duration {
+    Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64)
 }
 
 fn batch_size() -> usize {
@@ -256,7 +260,7 @@ impl Worker {
         self.collect(Duration::ZERO);
         let batch = batch_size();
         let now = Instant::now();
-        let poll = Duration::from_millis(guc::EVENTS_POLL_INTERVAL_MS.get().max(1) as u64);
+        let poll = poll_interval();
         // Claims come in batches: when it is time to look, or at once while there is a
         // backlog and half the room is free.
         let room = |w: &Worker| batch.saturating_sub(w.in_flight.len());
@@ -287,7 +291,8 @@ impl Worker {
         }
     }
 
-    /// Move answered deliveries from the pool to `done`, waiting at most `wait` for the first.
+    /// Move answered deliveries from the pool to `done`, waiting at most `wait` for the first
+    /// (so a sleeping worker wakes as soon as a delivery returns).
     fn collect(&mut self, wait: Duration) {
         let mut wait = wait;
         while let Some((token, attempt)) = self.pool.next_result(wait) {
@@ -296,11 +301,6 @@ impl Worker {
             }
             wait = Duration::ZERO;
         }
-    }
-
-    /// Sleep until a delivery returns or `wait` passes.
-    fn wait_for_results(&mut self, wait: Duration) {
-        self.collect(wait);
     }
 
     /// Inside the claim transaction: refresh the definitions, claim up to `room` items.

@@ -7,7 +7,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import requests
+
+from checks import check, finish
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 URL = os.environ["GRAFT_URL"]
@@ -27,16 +28,6 @@ KEY384 = os.environ["GRAFT_JWT_KEY384"]
 KEY512 = os.environ["GRAFT_JWT_KEY512"]
 KEY_SKEW = os.environ["GRAFT_JWT_KEY_SKEW"]
 ADMIN = {"x-hasura-admin-secret": SECRET}
-failures = []
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
 
 
 def gql(query, headers=None, variables=None, url=URL):
@@ -621,7 +612,4 @@ for _ in range(20):
     time.sleep(0.3)
 check("recovers after restart", ok, r.text)
 
-print(f"sidecar: {passed} passed, {len(failures)} failed")
-for f in failures:
-    print("  FAILED", f)
-sys.exit(1 if failures else 0)
+finish("sidecar")

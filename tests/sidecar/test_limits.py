@@ -3,15 +3,15 @@ pool timeouts with the pool exhausted or the database silent, run_sql connection
 return to the pool, a single JWT config with issuer and audience, and TLS to PostgreSQL per
 sslmode (the cluster runs with ssl = on)."""
 
-import json
 import os
 import socket
-import sys
 import threading
 import time
 
 import jwt
 import requests
+
+from checks import check, finish
 
 URL_A = os.environ["GRAFT_URL"]
 URL_B = os.environ["GRAFT_URL_B"]
@@ -21,16 +21,6 @@ URL_E = os.environ["GRAFT_URL_E"]
 URL_F = os.environ["GRAFT_URL_F"]
 ADMIN = {"x-hasura-admin-secret": os.environ["GRAFT_ADMIN_SECRET"]}
 KEY_D = os.environ["GRAFT_JWT_KEY_D"]
-failures = []
-passed = 0
-
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
 
 
 def gql(url, query, headers=None):
@@ -161,7 +151,4 @@ check("pool exhausted: /healthz does not hang", (r.status_code, r.text) == (500,
 slow.join(10)
 check("pool free again: requests work", gql(URL_D, AUTHOR_Q, ADMIN).json() == AUTHOR)
 
-print(f"sidecar limits: {passed} passed, {len(failures)} failed")
-for f in failures:
-    print("  FAILED", f)
-sys.exit(1 if failures else 0)
+finish("sidecar limits")

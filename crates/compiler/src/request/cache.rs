@@ -64,8 +64,10 @@ impl CompileCache {
             if session.variables.is_empty() { String::new() } else { session.to_json().to_string() },
         );
         let exact_key = || variables.map(|v| v.to_string()).unwrap_or_default();
+        let mut sig = None;
         if let Some(e) = self.entries.get(&key) {
-            match e.shapes.get(&template::signature(schema, &e.defs, variables)) {
+            let shape = sig.insert(template::signature(schema, &e.defs, variables));
+            match e.shapes.get(shape.as_str()) {
                 Some(Some(t)) => {
                     // The new values get the checks (and errors) a full compile gives them.
                     let values = coerce_variables(schema, &e.defs, variables)?;
@@ -88,7 +90,7 @@ impl CompileCache {
             self.size = 0;
         }
         let e = self.entries.entry(key).or_insert_with(|| Entry { defs, shapes: HashMap::new(), exact: HashMap::new() });
-        let sig = template::signature(schema, &e.defs, variables);
+        let sig = sig.unwrap_or_else(|| template::signature(schema, &e.defs, variables));
         if template.is_none() {
             e.exact.insert(exact_key(), compiled.clone());
         }

@@ -139,10 +139,8 @@ mod tests {
         assert!(pg_config("postgres://u@h/db?bogus=1", &settings()).unwrap_err().starts_with("invalid database URL"));
     }
 
-    /// A server that accepts connections and never answers: opening a connection must give
-    /// up after the connect timeout, not hang.
-    #[tokio::test]
-    async fn connect_timeout_on_a_silent_server() {
+    /// A server that accepts connections and never answers; its port.
+    async fn silent_server() -> u16 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
@@ -151,6 +149,14 @@ mod tests {
                 held.push(sock);
             }
         });
+        port
+    }
+
+    /// Against a silent server, opening a connection must give up after the connect timeout,
+    /// not hang.
+    #[tokio::test]
+    async fn connect_timeout_on_a_silent_server() {
+        let port = silent_server().await;
         let pool = build(&format!("postgres://u@127.0.0.1:{port}/db"), &settings()).unwrap();
         let started = Instant::now();
         let e = pool.get().await.expect_err("no connection");
@@ -162,14 +168,7 @@ mod tests {
     /// then fails.
     #[tokio::test]
     async fn wait_timeout_when_exhausted() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((sock, _)) = listener.accept().await {
-                held.push(sock);
-            }
-        });
+        let port = silent_server().await;
         let mut s = settings();
         s.connect = Duration::from_secs(5);
         let pool = build(&format!("postgres://u@127.0.0.1:{port}/db"), &s).unwrap();

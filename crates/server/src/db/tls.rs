@@ -99,28 +99,9 @@ pub fn split_tls_params(url: &str) -> Result<(String, TlsParams), String> {
     Ok((rest, TlsParams { mode: mode.unwrap_or(SslMode::Prefer), root_cert }))
 }
 
+/// libpq's URI decoding: `%XX` escapes only (a `+` stays a `+`).
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// tokio-postgres's part of the mode: whether to use TLS at all.
@@ -295,6 +276,8 @@ mod tests {
         assert_eq!(url, "host=h dbname=db");
         assert_eq!(p, TlsParams { mode: SslMode::VerifyCa, root_cert: Some("/ca.pem".into()) });
         assert!(split_tls_params("postgres://u@h/db?sslmode=sometimes").is_err());
+        let (_, p) = split_tls_params("postgres://u@h/db?sslrootcert=/certs/a+b%20c.pem").unwrap();
+        assert_eq!(p.root_cert.as_deref(), Some("/certs/a+b c.pem"), "as libpq decodes it");
     }
 
     #[test]
