@@ -127,8 +127,14 @@ SELECT pg_catalog.pg_extension_config_dump('graphql.hdb_scheduled_event_invocati
 -- It writes the event in the same transaction as the change: a rollback leaves no event.
 -- session_variables is the GraphQL request's session (hasura.user, set by graphql.resolve),
 -- null for plain SQL.
+--
+-- SECURITY INVOKER on purpose: row_to_json and to_jsonb may call code the table's owner
+-- defined (a cast from their own type to json), which must run with the writer's rights, never
+-- the extension owner's. graphql.record_event (src/events/capture.rs) does the privileged
+-- part, one INSERT of the finished JSON. EXECUTE is not public: CREATE TRIGGER needs it,
+-- firing does not.
 CREATE FUNCTION graphql.capture_event() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     _old json;
     _new json;
@@ -165,8 +171,7 @@ BEGIN
         END IF;
     END IF;
     _session := nullif(current_setting('hasura.user', true), '');
-    INSERT INTO graphql.event_log (schema_name, table_name, trigger_name, payload)
-    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0],
+    PERFORM graphql.record_event(TG_RELID, TG_OP, TG_ARGV[0],
             json_build_object('op', TG_OP,
                               'data', json_build_object('old', _old, 'new', _new),
                               'session_variables', _session::json,

@@ -24,17 +24,20 @@ const LOCATE_SQL: &str = "SELECT c.oid, c.relowner FROM pg_catalog.pg_class c \
 
 /// Read the metadata text only if its version is not the one already cached ($1).
 const READ_SQL: &str = "SELECT resource_version, \
-     CASE WHEN resource_version IS DISTINCT FROM $1 THEN metadata::text END \
-     FROM graphql.metadata_store WHERE id = 1";
+     CASE WHEN $1::pg_catalog.int8 IS NULL OR resource_version OPERATOR(pg_catalog.<>) $1 \
+       THEN metadata::pg_catalog.text END \
+     FROM graphql.metadata_store WHERE id OPERATOR(pg_catalog.=) 1";
 
 const READ_FOR_UPDATE_SQL: &str =
-    "SELECT resource_version, metadata::text FROM graphql.metadata_store WHERE id = 1 FOR UPDATE";
+    "SELECT resource_version, metadata::pg_catalog.text FROM graphql.metadata_store \
+     WHERE id OPERATOR(pg_catalog.=) 1 FOR UPDATE";
 
 const SEED_SQL: &str = "INSERT INTO graphql.metadata_store (id, resource_version, metadata) \
-     VALUES (1, $1, $2::json) ON CONFLICT (id) DO NOTHING";
+     VALUES (1, $1, $2::pg_catalog.json) ON CONFLICT (id) DO NOTHING";
 
 const WRITE_SQL: &str =
-    "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::json WHERE id = 1";
+    "UPDATE graphql.metadata_store SET resource_version = $1, metadata = $2::pg_catalog.json \
+     WHERE id OPERATOR(pg_catalog.=) 1";
 
 /// The store table's identity.
 #[derive(Clone, Copy, Debug)]
@@ -138,19 +141,55 @@ fn parse(text: &str) -> Result<Metadata> {
 }
 
 /// Runs the enclosed SPI statements as the store's owner, like a SECURITY DEFINER function
-/// would, and switches back when dropped — also when a Postgres error unwinds through it (and
-/// transaction abort restores the user id anyway). `SECURITY_RESTRICTED_OPERATION` forbids
-/// anything in that window from changing the session state (SET ROLE, temp tables …), the
-/// same protection REFRESH MATERIALIZED VIEW and autovacuum use.
+/// with `SET search_path = pg_catalog, pg_temp` would, and switches back when dropped — also
+/// when a Postgres error unwinds through it (and transaction abort restores the user id and
+/// the setting anyway). `SECURITY_RESTRICTED_OPERATION` forbids anything in that window from
+/// changing the session state (SET ROLE, temp tables …), the same protection REFRESH
+/// MATERIALIZED VIEW and autovacuum use.
+///
+/// The search_path pin is what keeps the caller from choosing the code that runs here: the
+/// owner is usually the superuser who ran CREATE EXTENSION, and with the caller's path an
+/// operator such as `=` in `WHERE id = 1` resolves to whatever the caller defined first in a
+/// schema it can create objects in. The SQL run here is schema-qualified as well.
 pub struct AsStoreOwner {
     saved_user: pg_sys::Oid,
     saved_context: i32,
+    guc_level: i32,
+}
+
+/// Set `search_path` to `pg_catalog, pg_temp` (PostgreSQL 17's `RestrictSearchPath`) in a new
+/// GUC nest level, as a function's `SET search_path` clause does; [`unpin_search_path`]
+/// restores it.
+pub(crate) fn pin_search_path() -> i32 {
+    // SAFETY: backend-global GUC state, on the backend's main thread, inside a transaction.
+    unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    }
+}
+
+/// Undo [`pin_search_path`].
+pub(crate) fn unpin_search_path(level: i32) {
+    // SAFETY: see `pin_search_path`; pops only the levels opened since.
+    unsafe { pg_sys::AtEOXact_GUC(true, level) }
 }
 
 impl AsStoreOwner {
     pub fn enter(store: StoreTable) -> AsStoreOwner {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
+        // The path first: nothing the owner runs may resolve a name through the caller's.
+        let guc_level = pin_search_path();
         // SAFETY: plain reads/writes of backend-global state, on the backend's main thread.
         unsafe {
             pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
@@ -164,6 +203,7 @@ impl AsStoreOwner {
         AsStoreOwner {
             saved_user,
             saved_context,
+            guc_level,
         }
     }
 }
@@ -172,5 +212,6 @@ impl Drop for AsStoreOwner {
     fn drop(&mut self) {
         // SAFETY: see `enter`.
         unsafe { pg_sys::SetUserIdAndSecContext(self.saved_user, self.saved_context) }
+        unpin_search_path(self.guc_level);
     }
 }

@@ -3,6 +3,7 @@
 //! tables ([`requests`]), and their psql shorthands ([`sql_api`]). Delivery is the background
 //! worker's (`crate::worker`).
 
+pub mod capture;
 pub mod requests;
 pub mod sql_api;
 pub mod sync;

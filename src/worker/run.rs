@@ -46,9 +46,16 @@ const QUARANTINE: Duration = Duration::from_secs(60);
 
 pub fn main_loop(db: &str) {
     let mut w = Worker::new();
-    // Keep one stuck statement from stalling deliveries for long.
+    // Keep one stuck statement from stalling deliveries for long. The worker runs as the
+    // bootstrap superuser: a search_path from the database's or the role's settings (which a
+    // database owner can set) must not choose the functions and operators it calls, so the
+    // path is pinned for the whole session before any other statement runs.
     in_transaction("settings", || {
-        Spi::run("SELECT pg_catalog.set_config('statement_timeout', '60s', false)").map_err(|e| e.to_string())
+        Spi::run(
+            "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), \
+                    pg_catalog.set_config('statement_timeout', '60s', false)",
+        )
+        .map_err(|e| e.to_string())
     });
     loop {
         let step = w.step();

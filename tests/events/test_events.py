@@ -205,7 +205,7 @@ def event_row(event_id):
 print("setup")
 sql("CREATE EXTENSION graft")
 for t in ["author", "cols", "retry", "slow", "hangup", "ra", "badurl", "refused", "crash", "bulk", "latency",
-          "stall", "redir", "down", "backlog", "conc", "kept"]:
+          "stall", "redir", "down", "backlog", "conc", "kept", "pathtab"]:
     sql(f"CREATE TABLE {t} (id serial PRIMARY KEY, name text, bio text)")
     meta_once({"type": "pg_track_table", "args": {"table": t}})
 check("the worker runs in the database", wait_for(worker_pid, 15) is not None)
@@ -575,6 +575,41 @@ sql("ALTER SYSTEM SET graft.event_databases = 'events'")
 subprocess.run([PG_CTL, "reload"], check=True)
 check("its worker stops when the database is removed", wait_for(lambda: worker_pid("events2") is None, 10))
 db2.close()
+
+print("the worker ignores the database's search_path (it runs as a superuser)")
+# The database owner sets a search_path whose first schema shadows pg_catalog's operators with
+# ones that log who runs them. The worker, restarted so it connects with that setting, must
+# never run them; a fresh connection shows that the trap works.
+sql("CREATE SCHEMA evil")
+sql("CREATE TABLE evil.log (who text, op text)")
+sql("GRANT INSERT ON evil.log TO PUBLIC")
+n_ops = 0
+for ty in ["int4", "int8", "uuid", "text", "bool", "timestamptz", "float8", "numeric"]:
+    for op, name in [("=", "eq"), ("<>", "ne"), ("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge")]:
+        fn = f"evil.{name}_{ty}"
+        sql(f"""CREATE FUNCTION {fn}(a {ty}, b {ty}) RETURNS bool LANGUAGE plpgsql AS $f$
+                BEGIN INSERT INTO evil.log VALUES (current_user::text, '{op} {ty}');
+                RETURN a OPERATOR(pg_catalog.{op}) b; END $f$""")
+        sql(f"CREATE OPERATOR evil.{op} (LEFTARG = {ty}, RIGHTARG = {ty}, FUNCTION = {fn})")
+        n_ops += 1
+sql("ALTER DATABASE events SET search_path = evil, public, pg_catalog")
+old_pid = worker_pid()
+sql("SELECT pg_terminate_backend(%s)", old_pid)
+check("the worker is restarted with the database's settings",
+      wait_for(lambda: worker_pid() not in (None, old_pid), 20), worker_pid())
+fresh = connect()
+sql("SELECT 1 = 1", conn=fresh)
+fresh.close()
+check(f"the trap fires for a fresh connection ({n_ops} operators)", one("SELECT count(*) FROM evil.log") > 0)
+sql("DELETE FROM evil.log")
+create_trigger("path_trig", "pathtab", "/path")
+sql("INSERT INTO pathtab (name) VALUES ('through the evil path')")
+check("an event is delivered with that search_path", wait_for(lambda: RECEIVER.on("/path"), 10))
+time.sleep(1.5)  # housekeeping rounds (reclaim, cron) run too
+logged = sql("SELECT who, op FROM evil.log")
+check("the worker never ran an operator of the search_path", logged == [], logged[:5])
+sql("ALTER DATABASE events RESET search_path")
+sql("DROP SCHEMA evil CASCADE")
 
 print("cleanup")
 r = meta_once({"type": "pg_clear_event_logs", "args": {"older_than_days": 0}})
