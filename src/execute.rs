@@ -103,11 +103,61 @@ pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
             Ok(json_value(client, &stmt, compiled.is_mutation)?.unwrap_or_else(|| "null".into()))
         })
     };
-    if compiled.guarded {
+    // An unguarded statement is one the compiler proved cannot fail on the request's values.
+    // It can still fail for want of a privilege (a table or column the caller's database role
+    // was never granted): checked here, against the plan, at the cost of the executor's own
+    // check, so that too becomes a GraphQL error instead of aborting the caller's transaction.
+    if compiled.guarded || !Spi::connect(|_client| permitted(&stmt))? {
         guarded(exec, session)
     } else {
         exec()
     }
+}
+
+/// Whether the current user holds every privilege the statement's plan needs on relations and
+/// columns (`ExecCheckRTPerms`, without raising). Prepares the plan if needed.
+fn permitted(stmt: &Stmt) -> Result<bool> {
+    let texts = param_texts(stmt)?;
+    let kept = plan(&stmt.sql, &texts, false)?;
+    // SAFETY: a kept plan, inside an SPI connection; the lists are only read. The rewritten
+    // queries carry each view's checkAsUser, so views are checked as the executor would.
+    unsafe {
+        let sources = list_ptrs::<pg_sys::CachedPlanSource>(pg_sys::SPI_plan_get_plan_sources(kept.plan.as_ptr()));
+        if sources.is_empty() {
+            return Ok(false);
+        }
+        for source in sources {
+            let queries = list_ptrs::<pg_sys::Query>((*source).query_list);
+            if queries.is_empty() {
+                return Ok(false);
+            }
+            for query in queries {
+                if !pg_sys::ExecCheckRTPerms((*query).rtable, false) {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The pointers of a Postgres pointer `List` (`NIL` is empty).
+///
+/// # Safety
+/// `list` is NIL or a valid pointer list whose elements point to `T`s.
+unsafe fn list_ptrs<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
+    if list.is_null() {
+        return vec![];
+    }
+    (0..(*list).length as usize).map(|i| (*(*list).elements.add(i)).ptr_value.cast::<T>()).collect()
+}
+
+fn param_texts(stmt: &Stmt) -> Result<Vec<Option<CString>>> {
+    stmt.params
+        .iter()
+        .map(|p| p.as_deref().map(CString::new).transpose())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))
 }
 
 /// Run a mutation: its fields in order, every statement in one subtransaction (a failure
@@ -207,12 +257,7 @@ fn first_row(
     stmt: &Stmt,
     writes: bool,
 ) -> Result<Option<Vec<Option<String>>>> {
-    let texts = stmt
-        .params
-        .iter()
-        .map(|p| p.as_deref().map(CString::new).transpose())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))?;
+    let texts = param_texts(stmt)?;
     let kept = plan(&stmt.sql, &texts, writes)?;
     // SAFETY: SPI is connected (the caller holds a client); the parameter list holds every
     // `$n` of the statement as text; the result table is read, then freed, before any other

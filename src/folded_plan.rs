@@ -16,6 +16,7 @@
 use std::ffi::{c_void, CString};
 
 use pgrx::pg_sys;
+use pgrx::pg_guard;
 
 /// What each parameter of one prepared statement is: folded to a value, or a parameter.
 /// Boxed by its owner: the plan keeps a pointer to it (PostgreSQL re-runs the parser hook when
@@ -95,11 +96,15 @@ pub unsafe fn param_list(values: &[Option<CString>]) -> pg_sys::ParamListInfo {
     list
 }
 
+// Called by the parser, from C: `#[pg_guard]` turns a Rust panic (or an ERROR raised by a
+// pg_sys call, which pgrx turns into one) back into a Postgres ERROR before it reaches C frames.
+#[pg_guard]
 unsafe extern "C-unwind" fn parser_setup(pstate: *mut pg_sys::ParseState, arg: *mut c_void) {
     (*pstate).p_paramref_hook = Some(paramref_hook);
     (*pstate).p_ref_hook_state = arg;
 }
 
+#[pg_guard]
 unsafe extern "C-unwind" fn paramref_hook(pstate: *mut pg_sys::ParseState, pref: *mut pg_sys::ParamRef) -> *mut pg_sys::Node {
     let folding = &*((*pstate).p_ref_hook_state as *const Folding);
     let number = (*pref).number;

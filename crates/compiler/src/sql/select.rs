@@ -653,6 +653,9 @@ impl<'s> Ctx<'s> {
         given: Option<&Value>,
         path: &str,
     ) -> Result<String, GqlError> {
+        // User code: it may raise (RAISE EXCEPTION, division by zero, a missing privilege), and
+        // that must become a GraphQL error, not abort the caller's transaction.
+        self.params.needs_guard = true;
         let mut parts = vec![];
         let mut named = false;
         for pos in 0..num_args {
