@@ -219,6 +219,12 @@ fn validate(md: &mut Metadata, path: &str) -> Result<(), MetadataError> {
             for kind in PermKind::ALL {
                 let what = format!("{} permissions", kind.code());
                 no_duplicates(&what, t.permissions(kind).iter().map(|p| p.role.clone()), &tpath)?;
+                for (pi, p) in t.permissions(kind).iter().enumerate() {
+                    if let Some((at, msg)) = crate::metadata::consistency::permission_shape_problem(kind, &p.permission) {
+                        let ppath = format!("{tpath}.{}_permissions[{pi}].permission{at}", kind.code());
+                        return Err(parse_failed(ppath, msg));
+                    }
+                }
             }
             let trigger_names = t.event_triggers.iter().filter_map(|e| e.get("name")?.as_str().map(str::to_string));
             no_duplicates("event triggers", trigger_names, &tpath)?;
