@@ -35,6 +35,10 @@ pub enum ObjectId {
     ComputedField { source: String, table: QualifiedName, name: String },
     Permission { source: String, table: QualifiedName, role: String, kind: PermKind },
     Function { source: String, function: QualifiedName },
+    RemoteRelationship { source: String, table: QualifiedName, name: String },
+    /// A stored feature Graft does not enforce (`unsupported`): a top-level section or one of
+    /// its items, or a source's customization (`item` is then the source).
+    Unsupported { section: String, item: Option<String> },
 }
 
 /// One inconsistent object: which it is, and what `get_inconsistent_metadata` says about it.
@@ -59,6 +63,7 @@ pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     for source in &md.sources {
         SourceCheck { source, db, good: HashSet::new() }.run(&mut out);
     }
+    out.extend(crate::metadata::unsupported::check(md));
     out
 }
 
@@ -221,6 +226,9 @@ impl<'a> SourceCheck<'a> {
     /// an inconsistent permission grants nothing (the schema leaves it out).
     fn permission_problem(&self, t: &TableEntry, dbt: &DbTable, kind: PermKind, body: &Value) -> Result<(), String> {
         if let Some((_, msg)) = permission_shape_problem(kind, body) {
+            return Err(msg);
+        }
+        if let Some(msg) = crate::metadata::unsupported::permission_problem(body) {
             return Err(msg);
         }
         let present = |key: &str| body.get(key).filter(|v| !v.is_null());

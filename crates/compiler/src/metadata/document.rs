@@ -35,8 +35,10 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
     let new_md = read_document(&doc, &doc_path, md)?;
     let inconsistent: Vec<_> = env.check(&new_md).into_iter().map(|f| f.inconsistency).collect();
     if !inconsistent.is_empty() && !allow_inconsistent {
+        // Hasura's `buildSchemaCacheStrict`: the objects are the error's `internal`.
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to inconsistent metadata");
         e.status = 400;
+        e.internal = Some(json!(inconsistent));
         return Err(e);
     }
     let mut new_md = new_md;
@@ -117,7 +119,11 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
         | ObjectId::Relationship { source, .. }
         | ObjectId::ComputedField { source, .. }
         | ObjectId::Permission { source, .. }
+        | ObjectId::RemoteRelationship { source, .. }
         | ObjectId::Function { source, .. } => source,
+        ObjectId::Unsupported { section, item } => {
+            return crate::metadata::unsupported::remove(md, section, item.as_deref());
+        }
     };
     let Some(src) = md.source_mut(source_name) else { return };
     match id {
@@ -138,6 +144,12 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
                 t.permissions_mut(*kind).retain(|p| &p.role != role);
             }
         }
+        ObjectId::RemoteRelationship { table, name, .. } => {
+            if let Some(t) = src.table_mut(table) {
+                t.remote_relationships.retain(|r| r.get("name").and_then(Value::as_str) != Some(name.as_str()));
+            }
+        }
+        ObjectId::Unsupported { .. } => {}
     }
 }
 

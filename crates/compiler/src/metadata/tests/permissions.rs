@@ -152,6 +152,8 @@ fn malformed_bodies_are_refused() {
     invalid("pg_create_insert_permission", "author", json!({"columns": "*", "check": {}, "set": {"nope": "x-hasura-user-id"}}), "column \"nope\" does not exist");
     invalid("pg_create_update_permission", "author", json!({"columns": ["name"], "filter": {}, "check": {"nope": {"_eq": 1}}}), "\"nope\" does not exist");
     invalid("pg_create_delete_permission", "article", json!({"filter": {"author": {"nope": {"_eq": 1}}}}), "\"nope\" does not exist");
+    // An input validation webhook Graft would not call: refused rather than ignored.
+    invalid("pg_create_insert_permission", "author", json!({"columns": "*", "check": {}, "validate_input": {"type": "http", "definition": {"url": "http://x"}}}), "Graft does not support validate_input yet");
 }
 
 fn kind_of(ty: &str) -> crate::metadata::model::PermKind {
