@@ -36,6 +36,7 @@ pub enum ObjectId {
     Permission { source: String, table: QualifiedName, role: String, kind: PermKind },
     Function { source: String, function: QualifiedName },
     RemoteRelationship { source: String, table: QualifiedName, name: String },
+    EventTrigger { source: String, table: QualifiedName, name: String },
     /// A stored feature Graft does not enforce (`unsupported`): a top-level section or one of
     /// its items, or a source's customization (`item` is then the source).
     Unsupported { section: String, item: Option<String> },

@@ -120,6 +120,7 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
         | ObjectId::ComputedField { source, .. }
         | ObjectId::Permission { source, .. }
         | ObjectId::RemoteRelationship { source, .. }
+        | ObjectId::EventTrigger { source, .. }
         | ObjectId::Function { source, .. } => source,
         ObjectId::Unsupported { section, item } => {
             return crate::metadata::unsupported::remove(md, section, item.as_deref());
@@ -147,6 +148,11 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
         ObjectId::RemoteRelationship { table, name, .. } => {
             if let Some(t) = src.table_mut(table) {
                 t.remote_relationships.retain(|r| r.get("name").and_then(Value::as_str) != Some(name.as_str()));
+            }
+        }
+        ObjectId::EventTrigger { table, name, .. } => {
+            if let Some(t) = src.table_mut(table) {
+                t.event_triggers.retain(|e| e.get("name").and_then(Value::as_str) != Some(name.as_str()));
             }
         }
         ObjectId::Unsupported { .. } => {}

@@ -50,6 +50,20 @@ pub(crate) fn permission_problem(body: &Value) -> Option<String> {
         .map(|k| format!("Graft does not support {k} yet"))
 }
 
+/// Kriti request/response transforms of a trigger (the metadata API refuses them, a document
+/// may still carry them): the trigger would deliver something else than what it says.
+fn transform(trigger: &Value) -> Option<&'static str> {
+    ["request_transform", "response_transform"].into_iter().find(|k| trigger.get(*k).is_some_and(|v| !inert(v)))
+}
+
+/// How the items of a list section are named.
+fn item_key(section: &str) -> Option<&'static str> {
+    match section {
+        "cron_triggers" => Some("name"),
+        _ => SECTIONS.iter().find(|s| s.key == section).and_then(|s| s.item_name),
+    }
+}
+
 /// A value that configures nothing: null, false, empty, or made only of such values (an
 /// export's `custom_types: {objects: [], …}` or `metrics_config` with every option off).
 fn inert(v: &Value) -> bool {
@@ -73,7 +87,8 @@ fn found(section: &str, item: Option<String>, kind: &str, name: String, definiti
 }
 
 /// Every stored feature Graft does not enforce, as inconsistent objects: sources' customization,
-/// tables' remote relationships, then the top-level sections of [`SECTIONS`].
+/// tables' event trigger transforms and remote relationships, cron trigger transforms, then the
+/// top-level sections of [`SECTIONS`].
 pub(crate) fn check(md: &Metadata) -> Vec<Found> {
     let mut out = Vec::new();
     for src in &md.sources {
@@ -88,6 +103,19 @@ pub(crate) fn check(md: &Metadata) -> Vec<Found> {
             ));
         }
         for t in &src.tables {
+            for et in &t.event_triggers {
+                let Some(key) = transform(et) else { continue };
+                let name = et.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                out.push(Found {
+                    id: ObjectId::EventTrigger { source: src.name.clone(), table: t.table.clone(), name: name.clone() },
+                    inconsistency: Inconsistency {
+                        definition: json!({"source": src.name, "table": qualified_json(&t.table), "configuration": et}),
+                        name: format!("event_trigger {name} in table {} in source {}", display(&t.table), src.name),
+                        reason: reason(key),
+                        kind: "event_trigger".into(),
+                    },
+                });
+            }
             for (i, rr) in t.remote_relationships.iter().enumerate() {
                 let name = rr.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| i.to_string());
                 out.push(Found {
@@ -101,6 +129,13 @@ pub(crate) fn check(md: &Metadata) -> Vec<Found> {
                     },
                 });
             }
+        }
+    }
+    // Cron triggers are supported, but not their transforms.
+    for ct in md.other.get("cron_triggers").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(key) = transform(ct) {
+            let name = ct.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            out.push(found("cron_triggers", Some(name.clone()), "cron_trigger", format!("cron_trigger {name}"), ct.clone(), key));
         }
     }
     for s in SECTIONS {
@@ -126,8 +161,7 @@ pub(crate) fn remove(md: &mut Metadata, section: &str, item: Option<&str>) {
         }
         return;
     }
-    let key = SECTIONS.iter().find(|s| s.key == section).and_then(|s| s.item_name);
-    match (key, item, md.other.get_mut(section)) {
+    match (item_key(section), item, md.other.get_mut(section)) {
         (Some(key), Some(item), Some(Value::Array(items))) => {
             let mut i = 0;
             items.retain(|v| {

@@ -269,7 +269,11 @@ fn unsupported_sections_are_reported() {
     let collection = json!({"name": "allowed-queries", "definition": {"queries": [{"name": "q", "query": "query { author { id } }"}]}});
     let doc = json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "configuration": {},
             "customization": {"root_fields": {"namespace": "db"}},
-            "tables": [{"table": "author", "remote_relationships": [
+            "tables": [{"table": "author",
+                "event_triggers": [{"name": "on_author", "definition": {"insert": {"columns": "*"}}, "webhook": "http://x",
+                                    "retry_conf": {"num_retries": 0, "interval_sec": 10, "timeout_sec": 60},
+                                    "request_transform": {"version": 2, "template_engine": "Kriti", "body": {"action": "transform", "template": "{}"}}}],
+                "remote_relationships": [
                 {"name": "profile", "definition": {"to_remote_schema": {"remote_schema": "auth", "lhs_fields": ["id"], "remote_field": {"user": {"arguments": {"id": "$id"}}}}}}]}]}],
         "remote_schemas": [{"name": "auth", "definition": {"url": "http://auth"}}],
         "query_collections": [collection],
@@ -284,10 +288,15 @@ fn unsupported_sections_are_reported() {
         "opentelemetry": {"status": "enabled", "data_types": ["traces"]},
         "metrics_config": {"analyze_query_variables": true},
         "inherited_roles": [],
-        "cron_triggers": []});
+        "cron_triggers": [
+            {"name": "nightly", "webhook": "http://x", "schedule": "0 2 * * *", "include_in_metadata": true},
+            {"name": "hourly", "webhook": "http://x", "schedule": "0 * * * *", "include_in_metadata": true,
+             "response_transform": {"version": 2, "body": {"action": "remove"}}}]});
     let expected = [
         ("source", "source default", "source customization"),
+        ("event_trigger", "event_trigger on_author in table author in source default", "request_transform"),
         ("remote_relationship", "remote_relationship profile in table author in source default", "remote relationships"),
+        ("cron_trigger", "cron_trigger hourly", "response_transform"),
         ("remote_schema", "remote_schema auth", "remote_schemas"),
         ("query_collections", "query_collections allowed-queries", "query_collections"),
         ("allowlist", "allowlist allowed-queries", "allowlist"),
@@ -320,7 +329,7 @@ fn unsupported_sections_are_reported() {
     assert_err(&e, "unexpected", "$.args", "cannot continue due to inconsistent metadata");
     assert_eq!(e.status, 400);
     check(e.internal.as_ref().unwrap());
-    assert_eq!(e.to_json()["internal"][4]["definition"], json!({"collection": "allowed-queries", "scope": {"global": true}}));
+    assert_eq!(e.to_json()["internal"][6]["definition"], json!({"collection": "allowed-queries", "scope": {"global": true}}));
     let e = err(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"metadata": doc.clone()}}));
     check(e.internal.as_ref().unwrap());
     // Allowed: stored (an export gives them back) and reported.
@@ -337,7 +346,10 @@ fn unsupported_sections_are_reported() {
     ok(&mut md, req("drop_inconsistent_metadata", json!({})));
     assert_eq!(ok(&mut md, req("get_inconsistent_metadata", json!({}))), json!({"is_consistent": true, "inconsistent_objects": []}));
     assert!(md.other.get("allowlist").is_none() && md.default_source().unwrap().customization.is_none());
-    assert!(table(&md, "author").remote_relationships.is_empty());
+    assert!(table(&md, "author").remote_relationships.is_empty() && table(&md, "author").event_triggers.is_empty());
+    // Only the cron trigger with a transform goes.
+    let crons: Vec<&str> = md.other["cron_triggers"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(crons, ["nightly"]);
     // Empty sections, as exports print them, configure nothing and are not reported.
     let quiet = json!({"version": 3, "sources": [], "actions": [], "custom_types": {"objects": [], "scalars": []},
         "metrics_config": {"analyze_query_variables": false, "analyze_response_body": false}, "api_limits": {}});
