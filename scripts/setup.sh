@@ -127,7 +127,8 @@ else
     "${PSQL[@]}" -d "$DB" -c "DROP EXTENSION graft CASCADE" -c "CREATE EXTENSION graft"
     if [ -s "$saved" ]; then
         if "${PSQL[@]}" -d "$DB" -v md="$(cat "$saved")" >/dev/null <<'SQL'
-SELECT graphql.metadata(json_build_object('type', 'replace_metadata', 'args', :'md'::json));
+SELECT graphql.metadata(json_build_object('type', 'replace_metadata', 'version', 2, 'args',
+    json_build_object('allow_inconsistent_metadata', true, 'metadata', :'md'::json)));
 SQL
         then
             info "metadata restored"

@@ -224,6 +224,40 @@ check("malformed authorization", gql_error(r) == ("invalid-headers", "Malformed 
 r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers={"authorization": f"Bearer {token(claims)}"}, timeout=10)
 check("metadata refuses a JWT user", r.status_code == 400 and r.json() == {"error": "restricted access : admin only", "path": "$", "code": "access-denied"}, r.text)
 
+# A token's role, the default one included, must be one of its allowed roles: a default role of
+# admin does not make it admin (Hasura's processJwt).
+NOT_ALLOWED = ("access-denied", "Your requested role is not in allowed roles")
+for name, c in [("default role admin", {"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "admin"}),
+                ("no allowed roles", {"x-hasura-allowed-roles": [], "x-hasura-default-role": "admin"}),
+                ("default role not allowed", {"x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "editor"})]:
+    r = gql("{ authors { email } }", {"authorization": f"Bearer {token(c)}"})
+    check(f"jwt {name}", gql_error(r) == NOT_ALLOWED, r.text)
+    r = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers={"authorization": f"Bearer {token(c)}"}, timeout=10)
+    check(f"jwt {name}: no metadata access", r.status_code != 200, (r.status_code, r.text))
+
+# x-hasura-use-backend-only-permissions counts only with the admin secret: not from a JWT claim,
+# nor from the client's header beside a JWT. A backend-only delete permission that matches no
+# row shows whether the mutation is there.
+BACKEND_ONLY = "x-hasura-use-backend-only-permissions"
+DELETE_Q = "mutation { delete_articles(where: {}) { affected_rows } }"
+bo_perm = {"type": "pg_create_delete_permission", "args": {"table": "articles", "role": "user",
+           "permission": {"filter": {"id": {"_eq": -1}}, "backend_only": True}}}
+r0 = requests.post(f"{URL}/v1/metadata", json=bo_perm, headers=ADMIN, timeout=10)
+check("backend-only permission created", r0.status_code == 200, r0.text)
+for given in ("true", "yes"):
+    r = gql(DELETE_Q, {**ADMIN, "x-hasura-role": "user", "x-hasura-user-id": "2", BACKEND_ONLY: given})
+    check(f"backend-only with the admin secret ({given})", r.json() == {"data": {"delete_articles": {"affected_rows": 0}}}, r.text)
+r = gql(DELETE_Q, {**ADMIN, "x-hasura-role": "user", BACKEND_ONLY: "maybe"})
+check("backend-only header not a boolean", gql_error(r)[0] == "bad-request" or r.status_code == 400, r.text)
+r = gql(DELETE_Q, {**ADMIN, "x-hasura-role": "user"})
+check("backend-only needs the header", r.json().get("data") is None and "errors" in r.json(), r.text)
+r = gql(DELETE_Q, {"authorization": f"Bearer {token(claims)}", BACKEND_ONLY: "true"})
+check("backend-only header ignored beside a JWT", r.json().get("data") is None and "errors" in r.json(), r.text)
+r = gql(DELETE_Q, {"authorization": f"Bearer {token({**claims, BACKEND_ONLY: 'true'})}"})
+check("backend-only JWT claim ignored", r.json().get("data") is None and "errors" in r.json(), r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "pg_drop_delete_permission", "args": {"table": "articles", "role": "user"}}, headers=ADMIN, timeout=10)
+check("backend-only permission dropped", r.status_code == 200, r.text)
+
 # JWT from a JWKS URL (RS256, claims_namespace_path), cached by Cache-Control, refetched for
 # an unknown kid (key rotation).
 USER_ARTICLES = {"data": {"articles": [{"id": 4}, {"id": 5}, {"id": 6}]}}
@@ -490,6 +524,15 @@ check("webhook without role", gql_error(r) == ("unexpected", "missing x-hasura-r
 calls = hook_state["calls"]
 r = gql("{ authors_by_pk(id: 1) { id } }", ADMIN, url=URL_B)
 check("admin secret skips the webhook", r.json() == {"data": {"authors_by_pk": {"id": 1}}} and hook_state["calls"] == calls, r.text)
+# The webhook decides the session: the client's X-Hasura-Role and backend-only headers are only
+# forwarded to it.
+r = gql("{ authors { email } }", {"authorization": "Bearer fresh-user", "x-hasura-role": "admin"}, url=URL_B)
+check("webhook: client cannot ask for admin", r.json().get("data") is None and "errors" in r.json(), r.text)
+r0 = requests.post(f"{URL_B}/v1/metadata", json=bo_perm, headers=ADMIN, timeout=10)
+r = gql(DELETE_Q, {"authorization": "Bearer fresh-user", BACKEND_ONLY: "true"}, url=URL_B)
+r1 = requests.post(f"{URL_B}/v1/metadata", json={"type": "pg_drop_delete_permission", "args": {"table": "articles", "role": "user"}}, headers=ADMIN, timeout=10)
+check("webhook: backend-only header ignored", r0.status_code == 200 and r1.status_code == 200
+      and r.json().get("data") is None and "errors" in r.json(), (r0.text, r.text, r1.text))
 
 # B: enabled APIs, metrics secret, CORS list, stringified numerics.
 r = requests.post(f"{URL_B}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=5)
@@ -586,6 +629,28 @@ check("healthz: WARN on inconsistent metadata", r.status_code == 200 and r.json(
 r = requests.post(f"{URL}/v1/metadata", json={"type": "drop_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10)
 h1 = requests.get(f"{URL}/healthz", timeout=10)
 check("healthz: OK again once dropped", r.status_code == 200 and (h1.status_code, h1.text) == (200, "OK"), (r.text, h1.text))
+
+# What Graft does not enforce (an allow list, API limits …) is kept but reported: replace_metadata
+# refuses it unless inconsistencies are allowed, and /healthz warns until it is dropped.
+md = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+md["query_collections"] = [{"name": "allowed", "definition": {"queries": [{"name": "q", "query": "query { authors { id } }"}]}}]
+md["allowlist"] = [{"collection": "allowed", "scope": {"global": True}}]
+md["api_limits"] = {"disabled": False, "depth_limit": {"global": 3}}
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "args": md}, headers=ADMIN, timeout=10)
+types = sorted(o["type"] for o in r.json().get("internal", []))
+check("replace_metadata refuses unsupported sections", r.status_code == 400 and r.json().get("error") == "cannot continue due to inconsistent metadata"
+      and types == ["allowlist", "api_limits", "query_collections"], (r.status_code, r.text))
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": True, "metadata": md}}, headers=ADMIN, timeout=10)
+h1 = requests.get(f"{URL}/healthz", timeout=10)
+reasons = sorted(o["reason"] for o in r.json().get("inconsistent_objects", []))
+check("unsupported sections reported", r.status_code == 200 and r.json().get("is_consistent") is False
+      and "Inconsistent object: Graft does not support allowlist yet" in reasons
+      and (h1.status_code, h1.text) == (200, "WARN: inconsistent objects in schema"), (r.text, h1.text))
+r = requests.post(f"{URL}/v1/metadata", json={"type": "drop_inconsistent_metadata", "args": {}}, headers=ADMIN, timeout=10)
+h1 = requests.get(f"{URL}/healthz", timeout=10)
+md = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("unsupported sections dropped", r.status_code == 200 and (h1.status_code, h1.text) == (200, "OK")
+      and "allowlist" not in md and "api_limits" not in md, (r.text, h1.text))
 
 # Database restart: clean errors while down, recovery without restarting the sidecar.
 restart = os.environ["GRAFT_PG_RESTART"]

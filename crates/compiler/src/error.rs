@@ -36,6 +36,8 @@ pub struct MetadataError {
     pub path: String,
     pub code: &'static str,
     pub status: u16,
+    /// Hasura's `internal`: details such as the inconsistent objects that refused a change.
+    pub internal: Option<Value>,
 }
 
 impl MetadataError {
@@ -46,9 +48,13 @@ impl MetadataError {
             "unexpected" => 500,
             _ => 400,
         };
-        MetadataError { error: error.into(), path: path.into(), code, status }
+        MetadataError { error: error.into(), path: path.into(), code, status, internal: None }
     }
     pub fn to_json(&self) -> Value {
-        json!({"error": self.error, "path": self.path, "code": self.code})
+        let mut v = json!({"error": self.error, "path": self.path, "code": self.code});
+        if let Some(internal) = &self.internal {
+            v["internal"] = internal.clone();
+        }
+        v
     }
 }

@@ -23,6 +23,7 @@ use crate::metadata::model::{
     qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, RelKind, RelUsing, Relationship, Source,
     TableEntry,
 };
+use crate::metadata::args::kind_name;
 use crate::metadata::names::{display, dq, dq_q, english_list, reasons};
 use crate::schema::build::Inconsistency;
 
@@ -34,6 +35,11 @@ pub enum ObjectId {
     ComputedField { source: String, table: QualifiedName, name: String },
     Permission { source: String, table: QualifiedName, role: String, kind: PermKind },
     Function { source: String, function: QualifiedName },
+    RemoteRelationship { source: String, table: QualifiedName, name: String },
+    EventTrigger { source: String, table: QualifiedName, name: String },
+    /// A stored feature Graft does not enforce (`unsupported`): a top-level section or one of
+    /// its items, or a source's customization (`item` is then the source).
+    Unsupported { section: String, item: Option<String> },
 }
 
 /// One inconsistent object: which it is, and what `get_inconsistent_metadata` says about it.
@@ -58,6 +64,7 @@ pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     for source in &md.sources {
         SourceCheck { source, db, good: HashSet::new() }.run(&mut out);
     }
+    out.extend(crate::metadata::unsupported::check(md));
     out
 }
 
@@ -183,12 +190,14 @@ impl<'a> SourceCheck<'a> {
         }
         for kind in PermKind::ALL {
             for p in t.permissions(kind) {
-                if p.role == "admin" {
-                    let reason = format!(
-                        "in table {}: in permission for role {}: cannot define permission for admin role",
-                        dq_q(&t.table),
-                        dq(&p.role)
-                    );
+                let problem = if p.role == "admin" {
+                    Some("cannot define permission for admin role".to_string())
+                } else {
+                    self.permission_problem(t, dbt, kind, &p.permission).err()
+                };
+                if let Some(problem) = problem {
+                    let reason =
+                        format!("in table {}: in permission for role {}: {problem}", dq_q(&t.table), dq(&p.role));
                     out.push(self.found(
                         ObjectId::Permission {
                             source: src.clone(),
@@ -209,6 +218,124 @@ impl<'a> SourceCheck<'a> {
                     ));
                 }
             }
+        }
+    }
+
+    /// What is wrong with a permission body, checked as Hasura's `buildPermInfo` checks it: its
+    /// shape ([`permission_shape_problem`]), then every column, computed field, preset and
+    /// boolean expression against the table. A permission with a problem is inconsistent, and
+    /// an inconsistent permission grants nothing (the schema leaves it out).
+    fn permission_problem(&self, t: &TableEntry, dbt: &DbTable, kind: PermKind, body: &Value) -> Result<(), String> {
+        if let Some((_, msg)) = permission_shape_problem(kind, body) {
+            return Err(msg);
+        }
+        if let Some(msg) = crate::metadata::unsupported::permission_problem(body) {
+            return Err(msg);
+        }
+        let present = |key: &str| body.get(key).filter(|v| !v.is_null());
+        if let Some(Value::Array(cols)) = present("columns") {
+            for c in cols.iter().filter_map(Value::as_str) {
+                if dbt.column(c).is_none() {
+                    return Err(format!("column {} does not exist", dq(c)));
+                }
+            }
+        }
+        if let Some(Value::Array(cfs)) = present("computed_fields") {
+            for cf in cfs.iter().filter_map(Value::as_str) {
+                if !t.computed_fields.iter().any(|c| c.name == cf) {
+                    return Err(format!("computed field {} does not exist", dq(cf)));
+                }
+            }
+        }
+        if let Some(Value::Object(set)) = present("set") {
+            for col in set.keys() {
+                if dbt.column(col).is_none() {
+                    return Err(format!("column {} does not exist", dq(col)));
+                }
+            }
+        }
+        for key in ["filter", "check"] {
+            if let Some(exp) = present(key) {
+                self.bool_exp_problem(t, dbt, exp, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A permission boolean expression over the rows of `t` (SQL column names, relationships,
+    /// computed fields, `_and`/`_or`/`_not`/`_exists`, `$op` aliases), checked as Hasura's
+    /// `annBoolExp` checks it: an unknown field is `"x" does not exist`, an unknown operator
+    /// `Unknown operator: _x`.
+    fn bool_exp_problem(&self, t: &TableEntry, dbt: &DbTable, exp: &Value, depth: usize) -> Result<(), String> {
+        if depth > 32 {
+            return Err("the boolean expression is nested too deeply".into());
+        }
+        let Value::Object(obj) = exp else {
+            return Err(format!("expected a boolean expression object, but encountered {}", kind_name(exp)));
+        };
+        for (k, v) in obj {
+            let key = k.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| k.clone());
+            match key.as_str() {
+                "_and" | "_or" => match v {
+                    Value::Array(items) => {
+                        for item in items {
+                            self.bool_exp_problem(t, dbt, item, depth + 1)?;
+                        }
+                    }
+                    other => {
+                        return Err(format!("{k}: expected an array of boolean expressions, but encountered {}", kind_name(other)))
+                    }
+                },
+                "_not" => self.bool_exp_problem(t, dbt, v, depth + 1)?,
+                "_exists" => {
+                    let table = v
+                        .get("_table")
+                        .cloned()
+                        .and_then(|q| crate::metadata::model::deserialize_qualified(q).ok())
+                        .ok_or_else(|| "_exists: key \"_table\" not found".to_string())?;
+                    let (entry, rdb) = self.tracked_entry(&table)?;
+                    if let Some(w) = v.get("_where").filter(|w| !w.is_null()) {
+                        self.bool_exp_problem(entry, rdb, w, depth + 1)?;
+                    }
+                }
+                _ if dbt.column(&key).is_some() => operators_problem(dbt, v)?,
+                _ => {
+                    let rel = [RelKind::Object, RelKind::Array]
+                        .into_iter()
+                        .find_map(|kind| t.relationships(kind).iter().find(|r| r.name == key));
+                    if let Some(rel) = rel {
+                        let target = self
+                            .rel_target(dbt, rel)
+                            .ok_or_else(|| format!("relationship {} does not exist", dq(&key)))?;
+                        let (entry, rdb) = self.tracked_entry(&target)?;
+                        self.bool_exp_problem(entry, rdb, v, depth + 1)?;
+                    } else if !t.computed_fields.iter().any(|c| c.name == key) {
+                        return Err(format!("{} does not exist", dq(&key)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The tracked, consistent table `q` of this source and its database table.
+    fn tracked_entry(&self, q: &QualifiedName) -> Result<(&'a TableEntry, &'a DbTable), String> {
+        let src: &'a Source = self.source;
+        match (src.table(q), self.good_table(q)) {
+            (Some(entry), Some(rdb)) => Ok((entry, rdb)),
+            _ => Err(format!("table {} does not exist", dq_q(q))),
+        }
+    }
+
+    /// The table a relationship of `table` points at.
+    fn rel_target(&self, dbt: &DbTable, rel: &Relationship) -> Option<QualifiedName> {
+        match &rel.using {
+            RelUsing::ForeignKey(FkOn::Remote(remote)) => Some(remote.table.clone()),
+            RelUsing::ForeignKey(on) => {
+                let fk = single_fk(dbt, &on.columns(), |_| true).ok()?;
+                Some(QualifiedName::new(&fk.ref_schema, &fk.ref_table))
+            }
+            RelUsing::Manual(m) => Some(m.remote_table.clone()),
         }
     }
 
@@ -451,4 +578,84 @@ fn arg_type(db: &impl Lookup, f: &DbFunction, i: usize) -> QualifiedName {
             }
         }
     }
+}
+
+/// Comparison operators a permission expression may use on a column (Graft's, after `$op` →
+/// `_op`), and the column-to-column ones.
+const COMPARISON_OPS: &[&str] = &[
+    "_eq", "_ne", "_neq", "_gt", "_lt", "_gte", "_lte", "_in", "_nin", "_is_null", "_like", "_nlike", "_ilike",
+    "_nilike", "_similar", "_nsimilar", "_regex", "_iregex", "_nregex", "_niregex", "_contains", "_contained_in",
+    "_has_key", "_has_keys_any", "_has_keys_all", "_cast",
+];
+const COLUMN_OPS: &[&str] = &["_ceq", "_cneq", "_cgt", "_clt", "_cgte", "_clte"];
+
+/// The operators applied to one column: an object of operators, or a bare value (`_eq`).
+fn operators_problem(dbt: &DbTable, v: &Value) -> Result<(), String> {
+    let Value::Object(ops) = v else { return Ok(()) };
+    for (op, arg) in ops {
+        let name = op.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| op.clone());
+        if COLUMN_OPS.contains(&name.as_str()) {
+            match arg.as_str() {
+                Some(col) if dbt.column(col).is_some() => {}
+                Some(col) => return Err(format!("column {} does not exist", dq(col))),
+                None => return Err(format!("{op}: expected a column name, but encountered {}", kind_name(arg))),
+            }
+        } else if !COMPARISON_OPS.contains(&name.as_str()) {
+            return Err(format!("Unknown operator: {op}"));
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with the shape of a permission body, before any lookup: the JSON path below
+/// `permission` and aeson's message. Hasura's parser refuses such bodies (`parse-failed`); one
+/// that is already stored is inconsistent. Absent or `null` keys take their defaults.
+pub fn permission_shape_problem(kind: PermKind, body: &Value) -> Option<(String, String)> {
+    let Value::Object(obj) = body else {
+        return Some((String::new(), format!("parsing PermDef failed, expected Object, but encountered {}", kind_name(body))));
+    };
+    let bad = |key: &str, what: &str, expected: &str, got: &Value| {
+        Some((format!(".{key}"), format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got))))
+    };
+    let (columns, filter, check, set, backend_only) = match kind {
+        PermKind::Select => (true, true, false, false, false),
+        PermKind::Insert => (true, false, true, true, true),
+        PermKind::Update => (true, true, true, true, true),
+        PermKind::Delete => (false, true, false, false, true),
+    };
+    for (key, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
+        let ok = match key.as_str() {
+            "columns" if columns => match v {
+                Value::String(s) => s == "*",
+                Value::Array(a) => a.iter().all(Value::is_string),
+                _ => false,
+            },
+            "filter" if filter => v.is_object(),
+            "check" if check => v.is_object(),
+            "set" if set => v.is_object(),
+            "backend_only" if backend_only => v.is_boolean(),
+            "allow_aggregations" if kind == PermKind::Select => v.is_boolean(),
+            "limit" if kind == PermKind::Select => v.as_u64().is_some(),
+            "computed_fields" | "query_root_fields" | "subscription_root_fields" if kind == PermKind::Select => {
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
+            _ => true,
+        };
+        if ok {
+            continue;
+        }
+        return match key.as_str() {
+            "columns" if v.is_string() => Some((format!(".{key}"), format!("expected \"*\" or a list of columns, but encountered {v}"))),
+            "columns" => bad(key, "PermColSpec", "Array", v),
+            "filter" | "check" => bad(key, "boolean expression", "Object", v),
+            "set" => bad(key, "ColumnValues", "Object", v),
+            "backend_only" | "allow_aggregations" => bad(key, "Bool", "Boolean", v),
+            "limit" if v.as_i64().is_some_and(|l| l < 0) => {
+                Some((format!(".{key}"), format!("unexpected negative value for limit: {v}")))
+            }
+            "limit" => bad(key, "Int", "Number", v),
+            _ => bad(key, "[Text]", "Array", v),
+        };
+    }
+    None
 }

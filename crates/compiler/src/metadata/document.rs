@@ -35,8 +35,10 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
     let new_md = read_document(&doc, &doc_path, md)?;
     let inconsistent: Vec<_> = env.check(&new_md).into_iter().map(|f| f.inconsistency).collect();
     if !inconsistent.is_empty() && !allow_inconsistent {
+        // Hasura's `buildSchemaCacheStrict`: the objects are the error's `internal`.
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to inconsistent metadata");
         e.status = 400;
+        e.internal = Some(json!(inconsistent));
         return Err(e);
     }
     let mut new_md = new_md;
@@ -117,7 +119,12 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
         | ObjectId::Relationship { source, .. }
         | ObjectId::ComputedField { source, .. }
         | ObjectId::Permission { source, .. }
+        | ObjectId::RemoteRelationship { source, .. }
+        | ObjectId::EventTrigger { source, .. }
         | ObjectId::Function { source, .. } => source,
+        ObjectId::Unsupported { section, item } => {
+            return crate::metadata::unsupported::remove(md, section, item.as_deref());
+        }
     };
     let Some(src) = md.source_mut(source_name) else { return };
     match id {
@@ -138,6 +145,17 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
                 t.permissions_mut(*kind).retain(|p| &p.role != role);
             }
         }
+        ObjectId::RemoteRelationship { table, name, .. } => {
+            if let Some(t) = src.table_mut(table) {
+                t.remote_relationships.retain(|r| r.get("name").and_then(Value::as_str) != Some(name.as_str()));
+            }
+        }
+        ObjectId::EventTrigger { table, name, .. } => {
+            if let Some(t) = src.table_mut(table) {
+                t.event_triggers.retain(|e| e.get("name").and_then(Value::as_str) != Some(name.as_str()));
+            }
+        }
+        ObjectId::Unsupported { .. } => {}
     }
 }
 
@@ -219,6 +237,12 @@ fn validate(md: &mut Metadata, path: &str) -> Result<(), MetadataError> {
             for kind in PermKind::ALL {
                 let what = format!("{} permissions", kind.code());
                 no_duplicates(&what, t.permissions(kind).iter().map(|p| p.role.clone()), &tpath)?;
+                for (pi, p) in t.permissions(kind).iter().enumerate() {
+                    if let Some((at, msg)) = crate::metadata::consistency::permission_shape_problem(kind, &p.permission) {
+                        let ppath = format!("{tpath}.{}_permissions[{pi}].permission{at}", kind.code());
+                        return Err(parse_failed(ppath, msg));
+                    }
+                }
             }
             let trigger_names = t.event_triggers.iter().filter_map(|e| e.get("name")?.as_str().map(str::to_string));
             no_duplicates("event triggers", trigger_names, &tpath)?;

@@ -389,6 +389,7 @@ pub(crate) fn reject_new_inconsistencies(
     if !new.is_empty() {
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to new inconsistent metadata");
         e.status = 400;
+        e.internal = Some(json!(new.iter().map(|f| &f.inconsistency).collect::<Vec<_>>()));
         return Err(e);
     }
     Ok(())

@@ -1,12 +1,13 @@
 //! Table permissions: `pg_create_{insert,select,update,delete}_permission`,
 //! `pg_drop_*_permission`, `pg_set_permission_comment` (and un-prefixed forms). The permission
-//! body is stored as given; the permissions engine interprets and validates it.
+//! body is stored as given once it parses and passes the consistency checks
+//! (`consistency::permission_problem`): unknown columns, fields or operators are refused.
 
 use serde_json::Value;
 
 use crate::error::MetadataError;
 use crate::metadata::args::{expected, parse_failed, Args};
-use crate::metadata::consistency::ObjectId;
+use crate::metadata::consistency::{permission_shape_problem, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, Permission};
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::ops::{change_checked, success, tracked_mut, tracked_ref, Env};
@@ -20,6 +21,12 @@ pub fn create(md: &mut Metadata, env: &Env, args: &Args, kind: PermKind) -> Resu
     let permission = args.req("permission")?.clone();
     if !permission.is_object() {
         return Err(expected(&args.path_of("permission"), "PermDef", "Object", &permission));
+    }
+    // Hasura's parser refuses a malformed body (a filter that is not an object, a negative
+    // limit …); what it names is then checked against the table with the rest of the metadata
+    // (`consistency`), so an unknown column fails the request as `invalid-configuration`.
+    if let Some((at, msg)) = permission_shape_problem(kind, &permission) {
+        return Err(parse_failed(format!("{}{at}", args.path_of("permission")), msg));
     }
     let comment = args.opt_str("comment")?;
     let path = args.path_of("table");

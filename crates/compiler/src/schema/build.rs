@@ -2,10 +2,13 @@
 //! type and field names. Objects that don't match the database are left out (they are reported
 //! by `metadata::consistency`); the rest of the schema still works.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 use crate::dbcatalog::{DbCatalog, DbColumn, DbFunction, DbTable, QualifiedName, RelKind};
-use crate::metadata::model::{FkOn, Metadata, RelUsing, Relationship, Source, TableEntry};
+use crate::metadata::consistency::ObjectId;
+use crate::metadata::model::{FkOn, Metadata, PermKind, RelUsing, Relationship, Source, TableEntry};
 
 use super::model::*;
 use super::names::{category_for_pg_type, default_table_name, quote_qualified, scalar_for_pg_type};
@@ -352,8 +355,31 @@ impl Builder {
 
     /// Restrict tables, columns, relationships and computed fields to what `role` may use.
     fn apply_permissions(&mut self, metadata: &Metadata, source: &Source, db: &DbCatalog, role: &str, backend_only: bool) {
+        // Fail closed: a permission the consistency checks reject (a filter that is not a
+        // boolean expression, an unknown column or operator …) grants nothing, as Hasura leaves
+        // an inconsistent permission out of its schema cache.
+        let mut rejected: HashMap<QualifiedName, Vec<(String, PermKind)>> = HashMap::new();
+        for f in crate::metadata::consistency::check_objects(metadata, db) {
+            if let ObjectId::Permission { source: s, table, role, kind } = f.id {
+                if s == source.name {
+                    rejected.entry(table).or_default().push((role, kind));
+                }
+            }
+        }
         for t in self.tables.iter_mut() {
             let (Some(entry), Some(dbt)) = (source.table(&t.name), db.table(&t.name.schema, &t.name.name)) else { continue };
+            let consistent;
+            let entry = match rejected.get(&t.name) {
+                None => entry,
+                Some(bad) => {
+                    let mut e = entry.clone();
+                    for (role, kind) in bad {
+                        e.permissions_mut(*kind).retain(|p| &p.role != role);
+                    }
+                    consistent = e;
+                    &consistent
+                }
+            };
             let parents_of = |r: &str| crate::metadata::inherited_roles::parents(metadata, r);
             let perms = super::permissions::resolve_perms(entry, dbt, role, backend_only, &parents_of, 0);
             for (ci, c) in t.columns.iter_mut().enumerate() {

@@ -77,10 +77,19 @@ fn flag(v: &Value, key: &str) -> bool {
     v.get(key).and_then(|b| b.as_bool()).unwrap_or(false)
 }
 
+/// A boolean expression that no row satisfies.
+fn deny() -> Value {
+    serde_json::json!({"_or": []})
+}
+
+/// A permission's row filter or check: absent (or null) allows every row, an object is the
+/// expression, anything else denies every row. The metadata checks refuse such bodies and the
+/// schema leaves inconsistent permissions out; this is the last line, so it fails closed.
 fn object_or_empty(v: Option<&Value>) -> Value {
     match v {
         Some(o @ Value::Object(_)) => o.clone(),
-        _ => Value::Object(Default::default()),
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(_) => deny(),
     }
 }
 
@@ -96,7 +105,8 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
         filter: object_or_empty(p.get("filter")),
-        limit: p.get("limit").and_then(|l| l.as_u64()),
+        // A limit that is not a non-negative integer allows no row (fail closed).
+        limit: p.get("limit").filter(|l| !l.is_null()).map(|l| l.as_u64().unwrap_or(0)),
         allow_aggregations: flag(p, "allow_aggregations"),
         query_root_fields: p
             .get("query_root_fields")
@@ -113,7 +123,7 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
     let update = for_role(&entry.update_permissions, role).filter(|p| visible(p)).map(|p| UpdatePerm {
         columns: columns(t, p.get("columns")),
         filter: object_or_empty(p.get("filter")),
-        check: p.get("check").filter(|c| c.is_object()).cloned(),
+        check: p.get("check").filter(|c| !c.is_null()).map(|c| object_or_empty(Some(c))),
         set: presets(p.get("set")),
         backend_only: flag(p, "backend_only"),
     });

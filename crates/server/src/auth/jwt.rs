@@ -354,25 +354,37 @@ fn jwt_error(e: jsonwebtoken::errors::Error) -> (AuthError, bool) {
     (invalid_jwt(what), checked)
 }
 
-/// Session variables from the Hasura claims and the requested role.
+/// Session variables from the Hasura claims and the requested role: the `X-Hasura-Role`
+/// header, or the default role when there is none. Either way the role must be one of the
+/// allowed roles (Hasura's `processJwt_`), so a token cannot name a default role it is not
+/// allowed (`"x-hasura-default-role": "admin"` with `"x-hasura-allowed-roles": ["user"]`).
+/// A claim `x-hasura-use-backend-only-permissions` is dropped: only the admin secret opens
+/// backend-only permissions.
 fn session_from_claims(claims: Map<String, Value>, role_header: Option<&str>) -> Result<Session, AuthError> {
-    let allowed: Vec<String> = claims
-        .get("x-hasura-allowed-roles")
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-        .ok_or_else(|| denied(400, "jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles"))?;
-    let default = claims
-        .get("x-hasura-default-role")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| denied(400, "jwt-missing-role-claims", "JWT claim does not contain x-hasura-default-role"))?;
-    let role = match role_header {
-        Some(r) if allowed.iter().any(|a| a == r) => r.to_string(),
-        Some(_) => return Err(denied(400, "access-denied", "Your requested role is not in allowed roles")),
-        None => default.to_string(),
+    let allowed: Vec<String> = match claims.get("x-hasura-allowed-roles") {
+        None => return Err(denied(400, "jwt-missing-role-claims", "JWT claim does not contain x-hasura-allowed-roles")),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+        }
+        Some(_) => return Err(denied(400, "jwt-invalid-claims", "invalid x-hasura-allowed-roles; should be a list of roles")),
     };
+    let default = match claims.get("x-hasura-default-role") {
+        None => return Err(denied(400, "jwt-missing-role-claims", "JWT claim does not contain x-hasura-default-role")),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(denied(400, "jwt-invalid-claims", "invalid x-hasura-default-role; should be a single role name")),
+    };
+    // An empty header names no role (Hasura's `mkRoleName`).
+    let role = role_header.filter(|r| !r.is_empty()).map(str::to_string).unwrap_or(default);
+    if !allowed.contains(&role) {
+        return Err(denied(400, "access-denied", "Your requested role is not in allowed roles"));
+    }
     let mut vars = Map::new();
     for (k, v) in claims {
-        if k.starts_with("x-hasura-") && k != "x-hasura-allowed-roles" && k != "x-hasura-default-role" {
+        if k.starts_with("x-hasura-")
+            && k != "x-hasura-allowed-roles"
+            && k != "x-hasura-default-role"
+            && k != super::BACKEND_ONLY
+        {
             let s = match v {
                 Value::String(s) => s,
                 other => other.to_string(),

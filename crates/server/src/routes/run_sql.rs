@@ -195,7 +195,10 @@ async fn follow_schema_changes(
         for (old, new) in &renamed {
             rename_table_refs(&mut md, old, new);
         }
-        metadata_in_tx(tx, &json!({"type": "replace_metadata", "args": md}).to_string()).await?;
+        // Allowing what is already inconsistent (unsupported sections, say): what the SQL broke
+        // is found just below, against `was_inconsistent`.
+        let replace = json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": md}});
+        metadata_in_tx(tx, &replace.to_string()).await?;
     }
     let broken: Vec<(String, Value)> = inconsistent(tx).await?.into_iter().filter(|(name, _)| !was_inconsistent.contains(name)).collect();
     let mut dependents = Vec::new();

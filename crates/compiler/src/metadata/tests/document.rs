@@ -99,7 +99,8 @@ fn replace_keeps_other_sections_in_hasura_order() {
     let mut md = Metadata::default();
     let doc = json!({"version": 3, "sources": [], "metrics_config": {"analyze_query_variables": true},
         "remote_schemas": [{"name": "rs", "definition": {"url": "http://x"}}], "actions": [], "inherited_roles": []});
-    ok(&mut md, req("replace_metadata", doc));
+    // Kept although Graft enforces neither (they are reported as inconsistent objects).
+    ok(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": doc}}));
     let out = ok(&mut md, req("export_metadata", json!({})));
     let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["version", "sources", "remote_schemas", "metrics_config"]);
@@ -257,4 +258,101 @@ fn consistency_follows_the_database() {
     );
     // (Postgres drops a function with the table it returns; if the type is gone, it isn't a row type.)
     assert_eq!(found[3].reason, "Inconsistent object: in function \"search_articles\": the function \"search_articles\" cannot be tracked because the function does not return a \"COMPOSITE\" type");
+}
+
+/// A Hasura export's features Graft does not enforce (allow list, API limits, actions …) are kept
+/// but reported: `replace_metadata` refuses them unless inconsistencies are allowed (Hasura's
+/// error, the objects in `internal`), `get_inconsistent_metadata` lists each one, and
+/// `drop_inconsistent_metadata` removes them.
+#[test]
+fn unsupported_sections_are_reported() {
+    let collection = json!({"name": "allowed-queries", "definition": {"queries": [{"name": "q", "query": "query { author { id } }"}]}});
+    let doc = json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "configuration": {},
+            "customization": {"root_fields": {"namespace": "db"}},
+            "tables": [{"table": "author",
+                "event_triggers": [{"name": "on_author", "definition": {"insert": {"columns": "*"}}, "webhook": "http://x",
+                                    "retry_conf": {"num_retries": 0, "interval_sec": 10, "timeout_sec": 60},
+                                    "request_transform": {"version": 2, "template_engine": "Kriti", "body": {"action": "transform", "template": "{}"}}}],
+                "remote_relationships": [
+                {"name": "profile", "definition": {"to_remote_schema": {"remote_schema": "auth", "lhs_fields": ["id"], "remote_field": {"user": {"arguments": {"id": "$id"}}}}}}]}]}],
+        "remote_schemas": [{"name": "auth", "definition": {"url": "http://auth"}}],
+        "query_collections": [collection],
+        "allowlist": [{"collection": "allowed-queries", "scope": {"global": true}}],
+        "actions": [{"name": "login", "definition": {"handler": "http://x", "kind": "synchronous", "type": "mutation"}}],
+        "custom_types": {"objects": [{"name": "LoginOutput", "fields": [{"name": "token", "type": "String!"}]}], "input_objects": [], "scalars": [], "enums": []},
+        "rest_endpoints": [{"name": "authors", "url": "authors", "methods": ["GET"], "definition": {"query": {"collection_name": "allowed-queries", "query_name": "q"}}}],
+        "api_limits": {"disabled": false, "node_limit": {"global": 100}},
+        "graphql_schema_introspection": {"disabled_for_roles": ["user"]},
+        "network": {"tls_allowlist": [{"host": "x"}]},
+        "backend_configs": {"dataconnector": {"sqlite": {"uri": "http://x"}}},
+        "opentelemetry": {"status": "enabled", "data_types": ["traces"]},
+        "metrics_config": {"analyze_query_variables": true},
+        "inherited_roles": [],
+        "cron_triggers": [
+            {"name": "nightly", "webhook": "http://x", "schedule": "0 2 * * *", "include_in_metadata": true},
+            {"name": "hourly", "webhook": "http://x", "schedule": "0 * * * *", "include_in_metadata": true,
+             "response_transform": {"version": 2, "body": {"action": "remove"}}}]});
+    let expected = [
+        ("source", "source default", "source customization"),
+        ("event_trigger", "event_trigger on_author in table author in source default", "request_transform"),
+        ("remote_relationship", "remote_relationship profile in table author in source default", "remote relationships"),
+        ("cron_trigger", "cron_trigger hourly", "response_transform"),
+        ("remote_schema", "remote_schema auth", "remote_schemas"),
+        ("query_collections", "query_collections allowed-queries", "query_collections"),
+        ("allowlist", "allowlist allowed-queries", "allowlist"),
+        ("action", "action login", "actions"),
+        ("custom_types", "custom_types", "custom_types"),
+        ("rest_endpoint", "rest_endpoint authors", "rest_endpoints"),
+        ("api_limits", "api_limits", "api_limits"),
+        ("graphql_schema_introspection", "graphql_schema_introspection", "graphql_schema_introspection"),
+        ("network", "network", "network"),
+        ("backend_configs", "backend_configs", "backend_configs"),
+        ("open_telemetry", "opentelemetry", "opentelemetry"),
+        ("metrics_config", "metrics_config", "metrics_config"),
+    ];
+    let check = |objects: &Value| {
+        let got: Vec<(String, String, String)> = objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["type"].as_str().unwrap().into(), o["name"].as_str().unwrap().into(), o["reason"].as_str().unwrap().into()))
+            .collect();
+        let want: Vec<(String, String, String)> = expected
+            .iter()
+            .map(|(t, n, what)| (t.to_string(), n.to_string(), format!("Inconsistent object: Graft does not support {what} yet")))
+            .collect();
+        assert_eq!(got, want);
+    };
+    let mut md = tracked(&["author"]);
+    // v1 and v2 without allow_inconsistent_metadata: refused, with the objects.
+    let e = err(&mut md, req("replace_metadata", doc.clone()));
+    assert_err(&e, "unexpected", "$.args", "cannot continue due to inconsistent metadata");
+    assert_eq!(e.status, 400);
+    check(e.internal.as_ref().unwrap());
+    assert_eq!(e.to_json()["internal"][6]["definition"], json!({"collection": "allowed-queries", "scope": {"global": true}}));
+    let e = err(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"metadata": doc.clone()}}));
+    check(e.internal.as_ref().unwrap());
+    // Allowed: stored (an export gives them back) and reported.
+    let out = ok(&mut md, json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": doc}}));
+    assert_eq!(out["is_consistent"], json!(false));
+    check(&out["inconsistent_objects"]);
+    let exported = ok(&mut md, req("export_metadata", json!({})));
+    assert_eq!(exported["allowlist"], json!([{"collection": "allowed-queries", "scope": {"global": true}}]));
+    let report = ok(&mut md, req("get_inconsistent_metadata", json!({})));
+    check(&report["inconsistent_objects"]);
+    assert_eq!(ok(&mut md, req("reload_metadata", json!({})))["is_consistent"], json!(false));
+    // Other changes go on (the unsupported objects are not new inconsistencies).
+    ok(&mut md, req("pg_track_table", json!({"table": "article"})));
+    ok(&mut md, req("drop_inconsistent_metadata", json!({})));
+    assert_eq!(ok(&mut md, req("get_inconsistent_metadata", json!({}))), json!({"is_consistent": true, "inconsistent_objects": []}));
+    assert!(md.other.get("allowlist").is_none() && md.default_source().unwrap().customization.is_none());
+    assert!(table(&md, "author").remote_relationships.is_empty() && table(&md, "author").event_triggers.is_empty());
+    // Only the cron trigger with a transform goes.
+    let crons: Vec<&str> = md.other["cron_triggers"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(crons, ["nightly"]);
+    // Empty sections, as exports print them, configure nothing and are not reported.
+    let quiet = json!({"version": 3, "sources": [], "actions": [], "custom_types": {"objects": [], "scalars": []},
+        "metrics_config": {"analyze_query_variables": false, "analyze_response_body": false}, "api_limits": {}});
+    let mut md = Metadata::default();
+    assert_eq!(ok(&mut md, req("replace_metadata", quiet)), json!({"message": "success"}));
 }

@@ -96,3 +96,135 @@ fn permission_comment() {
         err(&mut md, req("pg_set_permission_comment", json!({"table": "author", "role": "user", "type": "upsert"})));
     assert_err(&e, "parse-failed", "$.args.type", "expected one of insert, select, update, delete, got \"upsert\"");
 }
+
+fn create(md: &mut Metadata, ty: &str, table: &str, permission: serde_json::Value) -> Result<serde_json::Value, crate::error::MetadataError> {
+    let r = req(ty, json!({"table": table, "role": "user", "permission": permission}));
+    crate::metadata::ops::apply(md, &db(), &r, 1).map(|o| o.response)
+}
+
+/// A body Hasura's parser refuses is `parse-failed` at its path; one that names what the table
+/// does not have is `invalid-configuration` with the inconsistency's reason.
+#[test]
+fn malformed_bodies_are_refused() {
+    let parse = |ty: &str, body: serde_json::Value, path: &str, msg: &str| {
+        let mut md = tracked(&["author"]);
+        let e = create(&mut md, ty, "author", body.clone()).expect_err(&format!("{ty} {body} should fail"));
+        assert_err(&e, "parse-failed", path, msg);
+        assert!(table(&md, "author").permissions(kind_of(ty)).is_empty());
+    };
+    let p = "$.args.permission";
+    let enc = |what: &str, exp: &str, got: &str| format!("parsing {what} failed, expected {exp}, but encountered {got}");
+    parse("pg_create_select_permission", json!({"columns": "*", "filter": "x"}), &format!("{p}.filter"), &enc("boolean expression", "Object", "String"));
+    parse("pg_create_select_permission", json!({"columns": "*", "filter": []}), &format!("{p}.filter"), &enc("boolean expression", "Object", "Array"));
+    parse("pg_create_delete_permission", json!({"filter": true}), &format!("{p}.filter"), &enc("boolean expression", "Object", "Boolean"));
+    parse("pg_create_insert_permission", json!({"columns": "*", "check": 1}), &format!("{p}.check"), &enc("boolean expression", "Object", "Number"));
+    parse("pg_create_update_permission", json!({"columns": "*", "filter": {}, "check": "x"}), &format!("{p}.check"), &enc("boolean expression", "Object", "String"));
+    parse("pg_create_select_permission", json!({"columns": "*", "filter": {}, "limit": -1}), &format!("{p}.limit"), "unexpected negative value for limit: -1");
+    parse("pg_create_select_permission", json!({"columns": "*", "filter": {}, "limit": "10"}), &format!("{p}.limit"), &enc("Int", "Number", "String"));
+    parse("pg_create_select_permission", json!({"columns": "all", "filter": {}}), &format!("{p}.columns"), "expected \"*\" or a list of columns, but encountered \"all\"");
+    parse("pg_create_select_permission", json!({"columns": ["id", 3], "filter": {}}), &format!("{p}.columns"), &enc("PermColSpec", "Array", "Array"));
+    parse("pg_create_insert_permission", json!({"columns": "*", "check": {}, "set": []}), &format!("{p}.set"), &enc("ColumnValues", "Object", "Array"));
+    parse("pg_create_insert_permission", json!({"columns": "*", "check": {}, "backend_only": "yes"}), &format!("{p}.backend_only"), &enc("Bool", "Boolean", "String"));
+    parse("pg_create_select_permission", json!({"columns": "*", "filter": {}, "allow_aggregations": 1}), &format!("{p}.allow_aggregations"), &enc("Bool", "Boolean", "Number"));
+
+    let invalid = |ty: &str, table_name: &str, body: serde_json::Value, msg: &str| {
+        let mut md = blog();
+        ok(&mut md, req("pg_track_table", json!({"table": "employee"})));
+        let e = create(&mut md, ty, table_name, body.clone()).expect_err(&format!("{ty} {body} should fail"));
+        let reason = format!("Inconsistent object: in table \"{table_name}\": in permission for role \"user\": {msg}");
+        assert_err(&e, "invalid-configuration", "$.args", &reason);
+    };
+    let sel = "pg_create_select_permission";
+    invalid(sel, "author", json!({"columns": ["id", "nope"], "filter": {}}), "column \"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"nope": {"_eq": 1}}}), "\"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"id": {"_foo": 1}}}), "Unknown operator: _foo");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"id": {"$st_within": 1}}}), "Unknown operator: $st_within");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_or": [{"id": {"_eq": 1}}, {"nope": {"_eq": 2}}]}}), "\"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_not": {"articles": {"nope": {"_eq": 1}}}}}), "\"nope\" does not exist");
+    invalid(sel, "article", json!({"columns": "*", "filter": {"writer": {"id": {"_eq": 1}}}}), "\"writer\" does not exist");
+    invalid(sel, "article", json!({"columns": "*", "filter": {"author": {"age": {"_gt": "x"}, "nope": {}}}}), "\"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_and": {"id": {"_eq": 1}}}}), "_and: expected an array of boolean expressions, but encountered Object");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_and": ["x"]}}), "expected a boolean expression object, but encountered String");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_exists": {"_table": "comment", "_where": {}}}}), "table \"comment\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"_exists": {"_table": "employee", "_where": {"nope": {"_eq": 1}}}}}), "\"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"id": {"_ceq": "nope"}}}), "column \"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {}, "computed_fields": ["full_name"]}), "computed field \"full_name\" does not exist");
+    invalid("pg_create_insert_permission", "author", json!({"columns": "*", "check": {}, "set": {"nope": "x-hasura-user-id"}}), "column \"nope\" does not exist");
+    invalid("pg_create_update_permission", "author", json!({"columns": ["name"], "filter": {}, "check": {"nope": {"_eq": 1}}}), "\"nope\" does not exist");
+    invalid("pg_create_delete_permission", "article", json!({"filter": {"author": {"nope": {"_eq": 1}}}}), "\"nope\" does not exist");
+    // An input validation webhook Graft would not call: refused rather than ignored.
+    invalid("pg_create_insert_permission", "author", json!({"columns": "*", "check": {}, "validate_input": {"type": "http", "definition": {"url": "http://x"}}}), "Graft does not support validate_input yet");
+}
+
+fn kind_of(ty: &str) -> crate::metadata::model::PermKind {
+    use crate::metadata::model::PermKind::*;
+    [Insert, Select, Update, Delete].into_iter().find(|k| ty.contains(&format!("_{}_", k.code()))).unwrap()
+}
+
+#[test]
+fn well_formed_bodies_are_accepted() {
+    let mut md = blog();
+    ok(&mut md, req("pg_track_table", json!({"table": "employee"})));
+    let bodies = [
+        ("pg_create_select_permission", "author", json!({"columns": "*", "filter": {"$or": [{"id": {"$eq": "X-Hasura-User-Id"}}, {"name": {"_ne": "x", "_ilike": "%a%"}}]}, "limit": 0})),
+        ("pg_create_select_permission", "article", json!({"columns": ["id", "title"], "filter": {"author": {"id": "X-Hasura-User-Id"}, "_exists": {"_table": "employee", "_where": {"id": {"_eq": 1}}}, "id": {"_cneq": "author_id"}}})),
+        ("pg_create_insert_permission", "article", json!({"columns": ["title"], "check": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "set": {"author_id": "x-hasura-user-id"}, "backend_only": true})),
+        ("pg_create_update_permission", "article", json!({"columns": ["title"], "filter": {}, "check": null, "set": {}})),
+        ("pg_create_delete_permission", "author", json!({"filter": {"articles": {"_not": {"title": {"_is_null": true}}}}})),
+    ];
+    for (ty, t, body) in bodies {
+        create(&mut md, ty, t, body.clone()).unwrap_or_else(|e| panic!("{ty} {body}: {}", e.to_json()));
+    }
+}
+
+/// A stored body that would not be accepted today (written before these checks, or by hand) is
+/// an inconsistent object and grants nothing: never "everything".
+#[test]
+fn stored_malformed_bodies_deny() {
+    use crate::metadata::model::Permission;
+    use crate::schema::build::build_schema_for;
+    let cases = [
+        json!({"columns": "*", "filter": "oops"}),
+        json!({"columns": "*", "filter": {"nope": {"_eq": 1}}}),
+        json!({"columns": "*", "filter": {"id": {"_foo": 1}}}),
+        json!({"columns": "*", "filter": {}, "limit": -5}),
+        json!({"columns": ["id", "nope"], "filter": {}}),
+    ];
+    for body in cases {
+        let mut md = tracked(&["author"]);
+        md.sources[0].tables[0].select_permissions.push(Permission { role: "user".into(), permission: body.clone(), comment: None });
+        let report = ok(&mut md, req("get_inconsistent_metadata", json!({})));
+        assert_eq!(report["is_consistent"], json!(false), "{body}");
+        assert_eq!(report["inconsistent_objects"][0]["type"], json!("select_permission"), "{body}");
+        assert_eq!(report["inconsistent_objects"][0]["name"], json!("select_permission user in table author in source default"));
+        let (schema, _) = build_schema_for(&md, &db(), "user", false);
+        let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
+        assert!(author.perms.as_ref().is_none_or(|p| p.select.is_none()), "{body}: {:?}", author.perms);
+        // replace_metadata refuses it, or stores it as inconsistent when allowed.
+        let doc = ok(&mut md, req("export_metadata", json!({})));
+        let mut fresh = tracked(&["author"]);
+        let e = crate::metadata::ops::apply(&mut fresh, &db(), &req("replace_metadata", doc.clone()), 1).unwrap_err();
+        assert!(e.code == "parse-failed" || e.error == "cannot continue due to inconsistent metadata", "{body}: {}", e.to_json());
+    }
+}
+
+/// The permission reader itself fails closed on bodies that slipped past every check.
+#[test]
+fn permission_reader_fails_closed() {
+    use crate::metadata::model::{Permission, TableEntry};
+    use crate::schema::permissions::table_perms;
+    let db = db();
+    let dbt = db.table("public", "author").unwrap();
+    let mut entry = TableEntry::new(crate::dbcatalog::QualifiedName::new("public", "author"));
+    let p = |body: serde_json::Value| Permission { role: "user".into(), permission: body, comment: None };
+    entry.select_permissions.push(p(json!({"columns": "*", "filter": "oops", "limit": -1})));
+    entry.update_permissions.push(p(json!({"columns": "*", "filter": 3, "check": "oops"})));
+    entry.delete_permissions.push(p(json!({"filter": []})));
+    let perms = table_perms(&entry, dbt, "user", false);
+    let deny = json!({"_or": []});
+    let select = perms.select.unwrap();
+    assert_eq!((select.filter, select.limit), (deny.clone(), Some(0)));
+    let update = perms.update.unwrap();
+    assert_eq!((update.filter, update.check), (deny.clone(), Some(deny.clone())));
+    assert_eq!(perms.delete.unwrap().filter, deny);
+}
