@@ -230,6 +230,16 @@ impl<'s> Ctx<'s> {
         self.schema.tables[ti].perms.as_ref().and_then(|p| p.insert.as_ref()).map(|p| p.set.clone()).unwrap_or_default()
     }
 
+    /// The update permission's `check` over (updated) rows aliased `alias`, `None` when
+    /// unrestricted.
+    pub(super) fn update_check(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {
+        let check = self.schema.tables[ti].perms.as_ref().and_then(|p| p.update.as_ref()).and_then(|p| p.check.clone());
+        match check {
+            Some(c) => self.permission_condition(ti, alias, &c),
+            None => Ok(None),
+        }
+    }
+
     /// The insert permission's `check` over rows aliased `alias`, `None` when unrestricted.
     pub(super) fn insert_check(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {
         let check = self.schema.tables[ti].perms.as_ref().and_then(|p| p.insert.as_ref()).map(|p| p.check.clone());
