@@ -178,8 +178,11 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
     for ci in 0..ncols {
         let granting: Vec<&&SelectPerm> = sels.iter().filter(|s| s.columns[ci]).collect();
         columns[ci] = !granting.is_empty();
-        if !granting.is_empty() && granting.len() < sels.len() {
-            let fs: Vec<Value> = granting.iter().map(|s| s.filter.clone()).collect();
+        // A parent that is itself inherited may show the cell on only some of its rows: its
+        // cell filter, not its row filter, is what it grants.
+        let narrowed = granting.iter().any(|s| s.column_filters[ci].is_some());
+        if !granting.is_empty() && (granting.len() < sels.len() || narrowed) {
+            let fs: Vec<Value> = granting.iter().map(|s| s.column_filters[ci].clone().unwrap_or_else(|| s.filter.clone())).collect();
             column_filters[ci] = Some(if fs.len() == 1 { fs[0].clone() } else { serde_json::json!({"_or": fs}) });
         }
     }

@@ -23,6 +23,7 @@ fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission 
 /// * `owner`: its own articles (`author_id = X-Hasura-User-Id`), all their columns;
 /// * `both`: inherits reader and owner, so title/rating/author_id/published are cells shown
 ///   only on the user's own rows;
+/// * `both2`: inherits both and reader: the same cells as `both`, one level further;
 /// * `user`: published articles (id, title, published); authors with the set-returning computed
 ///   field `get_articles`; inserts/upserts articles as itself, updates its own (check: title
 ///   not like `%forbidden%`, preset rating = 5);
@@ -43,7 +44,10 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
         returns_set: true,
         volatility: "s".into(),
     });
-    md.other.insert("inherited_roles".into(), json!([{"role_name": "both", "role_set": ["reader", "owner"]}]));
+    md.other.insert(
+        "inherited_roles".into(),
+        json!([{"role_name": "both", "role_set": ["reader", "owner"]}, {"role_name": "both2", "role_set": ["both", "reader"]}]),
+    );
     let tables = &mut md.sources[0].tables;
     let author = tables.iter_mut().find(|t| t.table.name == "author").unwrap();
     author.computed_fields =
@@ -187,6 +191,13 @@ fn selection_still_redacts_and_unrestricted_roles_read_raw_columns() {
     assert_redacted(&sql, "title");
     let sql = query_sql("owner", r#"{ article(where: {title: {_eq: "x"}}, order_by: {title: asc}) { title } }"#);
     assert!(!sql.contains("CASE WHEN"), "{sql}");
+}
+
+#[test]
+fn inherited_twice_keeps_the_cell_filter() {
+    let sql = query_sql("both2", r#"{ article(where: {title: {_eq: "x"}}) { id title } }"#);
+    assert_redacted(&sql, "title");
+    assert!(!sql.contains("CASE WHEN (true OR"), "the parent's cell filter, not its row filter: {sql}");
 }
 
 #[test]
