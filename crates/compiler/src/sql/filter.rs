@@ -111,6 +111,7 @@ impl<'s> Ctx<'s> {
             return match &cf.returns {
                 ComputedReturn::Scalar { sql_type, category, .. } => {
                     let (sql_type, category) = (sql_type.clone(), *category);
+                    let call = self.computed_cell(ti, fi, alias, call)?;
                     self.comparison(&call, &sql_type, category, false, v, path)
                 }
                 ComputedReturn::SetOf { table } => {

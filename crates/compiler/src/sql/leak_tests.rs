@@ -20,7 +20,8 @@ fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission 
 
 /// The shared fixture (author ← article) with:
 /// * `reader`: every article, column `id` only; every author (id, name);
-/// * `owner`: its own articles (`author_id = X-Hasura-User-Id`), all their columns;
+/// * `owner`: its own articles (`author_id = X-Hasura-User-Id`), all their columns and the
+///   scalar computed field `score`;
 /// * `both`: inherits reader and owner, so title/rating/author_id/published are cells shown
 ///   only on the user's own rows;
 /// * `both2`: inherits both and reader: the same cells as `both`, one level further;
@@ -44,6 +45,19 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
         returns_set: true,
         volatility: "s".into(),
     });
+    db.functions.push(DbFunction {
+        schema: "public".into(),
+        name: "article_score".into(),
+        comment: None,
+        arg_names: vec!["a".into()],
+        arg_types: vec!["article".into()],
+        arg_type_schemas: vec!["public".into()],
+        num_defaults: 0,
+        return_type_schema: "pg_catalog".into(),
+        return_type: "numeric".into(),
+        returns_set: false,
+        volatility: "s".into(),
+    });
     md.other.insert(
         "inherited_roles".into(),
         json!([{"role_name": "both", "role_set": ["reader", "owner"]}, {"role_name": "both2", "role_set": ["both", "reader"]}]),
@@ -60,9 +74,12 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
         perm("pubreader", json!({"columns": ["id", "name"], "filter": {"get_articles": {"published": true, "author_id": {"$ne": "X-Hasura-User-Id"}}}})),
     ];
     let article = tables.iter_mut().find(|t| t.table.name == "article").unwrap();
+    article.computed_fields =
+        vec![serde_json::from_value(json!({"name": "score", "definition": {"function": {"schema": "public", "name": "article_score"}}})).unwrap()];
     article.select_permissions = vec![
         perm("reader", json!({"columns": ["id"], "filter": {}, "allow_aggregations": true})),
-        perm("owner", json!({"columns": ["id", "author_id", "title", "rating", "published"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "allow_aggregations": true})),
+        perm("owner", json!({"columns": ["id", "author_id", "title", "rating", "published"], "computed_fields": ["score"],
+                             "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "allow_aggregations": true})),
         perm("user", json!({"columns": ["id", "title", "published", "rating"], "filter": {"published": {"_eq": true}}})),
         perm("pubreader", json!({"columns": ["id"], "filter": {}})),
     ];
@@ -194,6 +211,14 @@ fn selection_still_redacts_and_unrestricted_roles_read_raw_columns() {
 }
 
 #[test]
+fn scalar_computed_fields_are_redacted_cells_too() {
+    let sql = query_sql("both", "{ article(where: {score: {_gt: 1}}, order_by: {score: asc}) { id score } }");
+    let calls = sql.matches("\"article_score\"(").count();
+    assert_eq!(calls, 3, "{sql}");
+    assert_eq!(sql.matches("THEN \"public\".\"article_score\"(").count(), calls, "{sql}");
+}
+
+#[test]
 fn inherited_twice_keeps_the_cell_filter() {
     let sql = query_sql("both2", r#"{ article(where: {title: {_eq: "x"}}) { id title } }"#);
     assert_redacted(&sql, "title");
@@ -290,6 +315,7 @@ fn dump() {
         ("both", "{ author(where: {articles_aggregate: {count: {arguments: [rating], predicate: {_gt: 0}}}}, order_by: {id: asc}) { id } }"),
         ("both", "{ author(order_by: [{articles_aggregate: {max: {rating: desc_nulls_last}}}, {id: asc}]) { id } }"),
         ("both", "{ article(order_by: {id: asc}) { id author { id } } }"),
+        ("both", "{ article(where: {score: {_gt: 0}}, order_by: [{score: desc_nulls_last}, {id: asc}]) { id score } }"),
         ("both", "{ author(order_by: {id: asc}) { id articles(order_by: {id: asc}) { id } } }"),
         ("both", r#"{ author(where: {articles: {title: {_eq: "secret-of-2"}}}) { id } }"#),
         ("user", r#"{ author(where: {get_articles: {title: {_eq: "secret-of-2"}}}) { id } }"#),

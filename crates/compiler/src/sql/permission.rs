@@ -43,6 +43,13 @@ impl<'s> Ctx<'s> {
             return Ok(raw);
         }
         let Some(filter) = self.cell_filter(ti, ci) else { return Ok(raw) };
+        self.redacted(ti, alias, filter, raw)
+    }
+
+    /// `value` (of the row of table `ti` aliased `alias`) shown only where `filter` holds:
+    /// `CASE WHEN <filter> THEN value END`. The one redaction expression, for columns
+    /// ([`Self::cell`]) and scalar computed fields ([`Self::computed_cell`]) alike.
+    fn redacted(&mut self, ti: usize, alias: &str, filter: &Value, value: String) -> Result<String, GqlError> {
         // The same cell of the same row is the same text (and the same parameters) wherever
         // it is used, so `distinct_on` still matches the `order_by` prefix.
         let key = (ti, alias.to_string(), filter.to_string());
@@ -55,9 +62,25 @@ impl<'s> Ctx<'s> {
             }
         };
         Ok(match cond {
-            Some(c) => format!("CASE WHEN {c} THEN {raw} END"),
-            None => raw,
+            Some(c) => format!("CASE WHEN {c} THEN {value} END"),
+            None => value,
         })
+    }
+
+    /// A scalar computed field's value `call` on the row aliased `alias`, as the role may see
+    /// it: redacted like a column for an inherited role that has it from only some parents.
+    pub(super) fn computed_cell(&mut self, ti: usize, fi: usize, alias: &str, call: String) -> Result<String, GqlError> {
+        if self.in_permission {
+            return Ok(call);
+        }
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let name = &t.computed_fields[fi].name;
+        let filter = t.perms.as_ref().and_then(|p| p.select.as_ref()).and_then(|s| s.computed_filters.iter().find(|(n, _)| n == name));
+        match filter {
+            Some((_, f)) => self.redacted(ti, alias, f, call),
+            None => Ok(call),
+        }
     }
 
     /// The filter under which the role sees column `ci` of table `ti`, when it is narrower

@@ -433,6 +433,7 @@ impl<'s> Ctx<'s> {
                 }
             } else if let Some(fi) = t.computed_by_name(key) {
                 let call = self.computed_call(ti, fi, alias, None, &kpath)?;
+                let call = self.computed_cell(ti, fi, alias, call)?;
                 out.push((call, direction(v.as_str().unwrap_or("asc"))));
             } else {
                 return Err(GqlError::validation(kpath, format!("field '{key}' not found in type: '{}_order_by'", t.type_name)));
@@ -614,6 +615,7 @@ impl<'s> Ctx<'s> {
                 FieldKind::ComputedScalar { field, .. } => {
                     let row = rc.row_alias().to_string();
                     let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    let call = self.computed_cell(ti, *field, &row, call)?;
                     rc.whole_row(call)
                 }
                 FieldKind::ComputedSetOf { field, .. } => {
