@@ -28,6 +28,7 @@ fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission 
 /// * `user`: published articles (id, title, published); authors with the set-returning computed
 ///   field `get_articles`; inserts/upserts articles as itself, updates its own (check: title
 ///   not like `%forbidden%`, preset rating = 5);
+/// * `capped`: every article (id), at most 2 rows a request, with aggregations;
 /// * `pubreader`: authors other than the user that have a published article, through
 ///   `get_articles` (a bare value means `_eq`; `$ne` is `_neq`; session variables resolve).
 pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
@@ -82,6 +83,7 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
                              "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "allow_aggregations": true})),
         perm("user", json!({"columns": ["id", "title", "published", "rating"], "filter": {"published": {"_eq": true}}})),
         perm("pubreader", json!({"columns": ["id"], "filter": {}})),
+        perm("capped", json!({"columns": ["id"], "filter": {}, "limit": 2, "allow_aggregations": true})),
     ];
     article.insert_permissions = vec![perm(
         "user",
@@ -235,14 +237,11 @@ fn count_of_columns_counts_like_hasura() {
 
 #[test]
 fn aggregates_ignore_the_role_limit_nodes_do_not() {
-    let (mut md, db) = leak_fixture();
-    let article = md.sources[0].tables.iter_mut().find(|t| t.table.name == "article").unwrap();
-    article.select_permissions = vec![perm("capped", json!({"columns": ["id"], "filter": {}, "limit": 1, "allow_aggregations": true}))];
-    let s = build_schema(&md, &db, "capped").0;
-    let q = "{ article_aggregate { aggregate { count } nodes { id } } }";
-    let Compiled::Sql(c) = compile(&s, q, None, None, &session("capped"), &Limits::default()).unwrap() else { panic!() };
-    assert!(!c.sql.contains("LIMIT 1"), "the count covers every row: {}", c.sql);
-    assert!(c.sql.contains("[1:1]"), "nodes keep the role's limit: {}", c.sql);
+    let sql = query_sql("capped", "{ article_aggregate { aggregate { count } nodes { id } } }");
+    assert!(!sql.contains("LIMIT 2"), "the count covers every row: {sql}");
+    assert!(sql.contains("[1:2]"), "nodes keep the role's limit: {sql}");
+    let sql = query_sql("capped", "{ article_aggregate(limit: 1) { aggregate { count } nodes { id } } }");
+    assert!(sql.contains("LIMIT 1") && !sql.contains("[1:"), "a smaller request limit applies to both: {sql}");
 }
 
 #[test]
@@ -314,6 +313,7 @@ fn dump() {
         ("both", "{ author(order_by: {id: asc}) { id articles_aggregate { aggregate { sum { rating } } } } }"),
         ("both", "{ author(where: {articles_aggregate: {count: {arguments: [rating], predicate: {_gt: 0}}}}, order_by: {id: asc}) { id } }"),
         ("both", "{ author(order_by: [{articles_aggregate: {max: {rating: desc_nulls_last}}}, {id: asc}]) { id } }"),
+        ("capped", "{ article_aggregate(order_by: {id: desc}) { aggregate { count } nodes { id } } }"),
         ("both", "{ article(order_by: {id: asc}) { id author { id } } }"),
         ("both", "{ article(where: {score: {_gt: 0}}, order_by: [{score: desc_nulls_last}, {id: asc}]) { id score } }"),
         ("both", "{ author(order_by: {id: asc}) { id articles(order_by: {id: asc}) { id } } }"),

@@ -536,7 +536,14 @@ impl<'s> Ctx<'s> {
                 "nodes" => {
                     let row = self.row_json(ti, &mut rc, &s.selection)?;
                     match nodes_cap {
-                        Some(n) => format!("coalesce(array_to_json((array_agg({row}{}))[1:{n}]), '[]')", q.outer_order()),
+                        Some(n) => {
+                            // The first n of the ordered rows, listed as json_agg lists them.
+                            let u = self.alias("n");
+                            format!(
+                                "(SELECT coalesce(json_agg({u}.e ORDER BY {u}.o), '[]') FROM unnest((array_agg({row}{}))[1:{n}]) WITH ORDINALITY AS {u}(e, o))",
+                                q.outer_order()
+                            )
+                        }
                         None => format!("coalesce(json_agg({row}{}), '[]')", q.outer_order()),
                     }
                 }
