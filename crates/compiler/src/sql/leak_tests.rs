@@ -28,6 +28,7 @@ fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission 
 /// * `user`: published articles (id, title, published); authors with the set-returning computed
 ///   field `get_articles`; inserts/upserts articles as itself, updates its own (check: title
 ///   not like `%forbidden%`, preset rating = 5);
+/// * `tagged`: authors whose `meta` has one of the keys in `X-Hasura-Keys` (an array);
 /// * `capped`: every article (id), at most 2 rows a request, with aggregations;
 /// * `pubreader`: authors other than the user that have a published article, through
 ///   `get_articles` (a bare value means `_eq`; `$ne` is `_neq`; session variables resolve).
@@ -73,6 +74,7 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
         perm("owner", all_authors.clone()),
         perm("user", all_authors),
         perm("pubreader", json!({"columns": ["id", "name"], "filter": {"get_articles": {"published": true, "author_id": {"$ne": "X-Hasura-User-Id"}}}})),
+        perm("tagged", json!({"columns": ["id"], "filter": {"meta": {"_has_keys_any": "X-Hasura-Keys"}}})),
     ];
     let article = tables.iter_mut().find(|t| t.table.name == "article").unwrap();
     article.computed_fields =
@@ -289,67 +291,67 @@ fn permission_filter_through_a_set_returning_computed_field() {
 
 #[test]
 fn has_keys_any_with_an_array_session_variable() {
-    let (mut md, db) = fixture();
-    let author = md.sources[0].tables.iter_mut().find(|t| t.table.name == "author").unwrap();
-    author.select_permissions = vec![perm("tagged", json!({"columns": ["id"], "filter": {"meta": {"_has_keys_any": "X-Hasura-Keys"}}}))];
-    let s = build_schema(&md, &db, "tagged").0;
+    let s = schema_for("tagged");
     let sess = Session::from_json(Some(&json!({"x-hasura-role": "tagged", "x-hasura-keys": "{a,b}"}))).unwrap();
     let Compiled::Sql(c) = compile(&s, "{ author { id } }", None, None, &sess, &Limits::default()).unwrap() else { panic!() };
     assert!(c.params.iter().any(|p| p.as_deref() == Some("{a,b}")), "{:?} {}", c.params, c.sql);
 }
 
-/// Writes the statements of the pg_test cases as psql scripts (see the module comment).
+/// Compiles every `graphql.resolve` of pg_test/sql/10_permission_leaks.sql (same tables,
+/// same metadata as [`leak_fixture`]) into one psql script for a plain PostgreSQL without the
+/// extension: `$GRAFT_LEAK_SQL/leaks.sql`. A mutation whose check fails is rolled back to a
+/// savepoint and prints `permission-error`, as the extension would answer.
 #[test]
 #[ignore]
 fn dump() {
     let Ok(dir) = std::env::var("GRAFT_LEAK_SQL") else { return };
     std::fs::create_dir_all(&dir).unwrap();
-    let cases: &[(&str, &str)] = &[
-        ("both", r#"{ article(where: {title: {_eq: "secret-of-2"}}) { id } }"#),
-        ("both", r#"{ article(where: {title: {_like: "secret%"}}, order_by: {id: asc}) { id title } }"#),
-        ("both", "{ article(order_by: [{title: desc_nulls_last}, {id: asc}]) { id title } }"),
-        ("both", "{ article(distinct_on: [title], order_by: [{title: asc}, {id: asc}]) { id title } }"),
-        ("both", "{ article_aggregate { aggregate { count sum { rating } max { rating } c: count(columns: [rating]) d: count(columns: [rating], distinct: true) t: count(columns: [title, rating]) } } }"),
-        ("both", "{ author(order_by: {id: asc}) { id articles_aggregate { aggregate { sum { rating } } } } }"),
-        ("both", "{ author(where: {articles_aggregate: {count: {arguments: [rating], predicate: {_gt: 0}}}}, order_by: {id: asc}) { id } }"),
-        ("both", "{ author(order_by: [{articles_aggregate: {max: {rating: desc_nulls_last}}}, {id: asc}]) { id } }"),
-        ("capped", "{ article_aggregate(order_by: {id: desc}) { aggregate { count } nodes { id } } }"),
-        ("both", "{ article(order_by: {id: asc}) { id author { id } } }"),
-        ("both", "{ article(where: {score: {_gt: 0}}, order_by: [{score: desc_nulls_last}, {id: asc}]) { id score } }"),
-        ("both", "{ author(order_by: {id: asc}) { id articles(order_by: {id: asc}) { id } } }"),
-        ("both", r#"{ author(where: {articles: {title: {_eq: "secret-of-2"}}}) { id } }"#),
-        ("user", r#"{ author(where: {get_articles: {title: {_eq: "secret-of-2"}}}) { id } }"#),
-        ("user", r#"{ author(where: {get_articles: {title: {_eq: "public-of-2"}}}) { id } }"#),
-        ("pubreader", "{ author(order_by: {id: asc}) { id } }"),
-        ("user", r#"mutation { insert_article(objects: [{id: 1, title: "forbidden now", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }"#),
-        ("user", r#"mutation { insert_article(objects: [{id: 1, title: "renamed", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }"#),
-        ("user", r#"mutation { insert_article(objects: [{id: 2, title: "stolen", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }"#),
-        ("user", r#"mutation { insert_article(objects: [{id: 7, title: "forbidden but new", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }"#),
-    ];
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../pg_test/sql/10_permission_leaks.sql")).unwrap();
     let lit = |ps: &[Option<String>]| -> String {
         ps.iter().map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into())).collect::<Vec<_>>().join(",")
     };
-    for (i, (role, q)) in cases.iter().enumerate() {
-        let s = schema_for(role);
-        let out = match compile(&s, q, None, None, &session(role), &Limits::default()).unwrap() {
-            Compiled::Sql(c) if c.params.is_empty() => format!("\\echo Q{i} {role}: {q}\n{};\n", c.sql),
-            Compiled::Sql(c) => format!(
-                "\\echo Q{i} {role}: {q}\nPREPARE q{i}({}) AS {};\nEXECUTE q{i}({});\nDEALLOCATE q{i};\n",
-                vec!["text"; c.params.len()].join(","),
+    let types = |n: usize| if n == 0 { String::new() } else { format!("({})", vec!["text"; n].join(",")) };
+    let mut vars = std::collections::HashMap::new();
+    let mut out = String::from("\\pset format unaligned\n\\pset tuples_only on\nBEGIN;\n");
+    let (md, db) = leak_fixture();
+    for (i, line) in src.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("\\set ") {
+            let (name, v) = rest.split_once(' ').unwrap();
+            vars.insert(format!(":'{name}'"), v.trim_matches('\'').to_string());
+            continue;
+        }
+        if line.starts_with("SELECT id,") {
+            out.push_str(&format!("\\echo L{}:\n{line}", i + 1));
+            out.push('\n');
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("SELECT graphql.resolve('") else { continue };
+        let (q, sess) = rest.split_once("', NULL, ").unwrap();
+        let sess = sess.trim_end_matches(");");
+        let sess = vars.get(sess).cloned().unwrap_or_else(|| sess.trim_matches('\'').to_string());
+        let session = Session::from_json(Some(&serde_json::from_str(&sess).unwrap())).unwrap();
+        let role = session.role.clone();
+        let schema = build_schema(&md, &db, &role).0;
+        out.push_str(&format!("\\echo L{}: {q}\n", i + 1));
+        match compile(&schema, q, None, None, &session, &Limits::default()).unwrap_or_else(|e| Compiled::Json(e.response())) {
+            Compiled::Sql(c) => out.push_str(&format!(
+                "PREPARE q{i}{} AS {};\nEXECUTE q{i}{};\n",
+                types(c.params.len()),
                 c.sql,
-                lit(&c.params)
-            ),
+                if c.params.is_empty() { String::new() } else { format!("({})", lit(&c.params)) }
+            )),
             Compiled::Mutation(plan) => {
                 let MutationStep::WriteRead { write, .. } = &plan.fields[0].steps[0] else { panic!() };
-                format!(
-                    "\\echo Q{i} {role}: {q}\nBEGIN;\nPREPARE w{i}({}) AS {};\nEXECUTE w{i}({});\nSELECT id, author_id, title, rating FROM article ORDER BY id;\nROLLBACK;\n",
-                    vec!["text"; write.params.len()].join(","),
+                out.push_str(&format!(
+                    "SAVEPOINT s{i};\nPREPARE w{i}{} AS {};\nEXECUTE w{i}({}) \\gset\n\\if :ok\n\\echo affected_rows :affected\n\\else\nROLLBACK TO SAVEPOINT s{i};\n\\echo permission-error\n\\endif\n",
+                    types(write.params.len()),
                     write.sql,
                     lit(&write.params)
-                )
+                ));
             }
-            Compiled::Json(v) => format!("\\echo Q{i}: {v}\n"),
-        };
-        std::fs::write(format!("{dir}/q{i:02}.sql"), out).unwrap();
+            Compiled::Json(v) => out.push_str(&format!("\\echo {v}\n")),
+        }
     }
+    out.push_str("ROLLBACK;\n");
+    std::fs::write(format!("{dir}/leaks.sql"), out).unwrap();
 }
