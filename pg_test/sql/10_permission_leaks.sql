@@ -49,6 +49,10 @@ SELECT graphql.metadata('{"type": "bulk", "args": [
      "columns": ["id"], "filter": {}}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "capped", "permission": {
      "columns": ["id"], "filter": {}, "limit": 2, "allow_aggregations": true}}},
+  {"type": "pg_create_select_permission", "args": {"table": "article", "role": "ownid", "permission": {
+     "columns": ["id", "title"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}}}},
+  {"type": "pg_create_select_permission", "args": {"table": "article", "role": "titles", "permission": {
+     "columns": ["title"], "filter": {}}}},
   {"type": "pg_create_insert_permission", "args": {"table": "article", "role": "user", "permission": {
      "columns": ["id", "title", "published"], "check": {"author_id": {"_eq": "X-Hasura-User-Id"}},
      "set": {"author_id": "x-hasura-user-id"}}}},
@@ -56,7 +60,8 @@ SELECT graphql.metadata('{"type": "bulk", "args": [
      "columns": ["title", "published"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}},
      "check": {"title": {"_nlike": "%forbidden%"}}, "set": {"rating": "5"}}}},
   {"type": "add_inherited_role", "args": {"role_name": "both", "role_set": ["reader", "owner"]}},
-  {"type": "add_inherited_role", "args": {"role_name": "both2", "role_set": ["both", "reader"]}}
+  {"type": "add_inherited_role", "args": {"role_name": "both2", "role_set": ["both", "reader"]}},
+  {"type": "add_inherited_role", "args": {"role_name": "keyed", "role_set": ["ownid", "titles"]}}
 ]}');
 \set both '{"x-hasura-role": "both", "x-hasura-user-id": "1"}'
 -- where on a hidden cell: article 2's title is null for "both", so neither _eq nor _like
@@ -80,6 +85,8 @@ SELECT graphql.resolve('{ author(order_by: {id: asc}) { id articles(order_by: {i
 SELECT graphql.resolve('{ author(where: {articles: {title: {_eq: "secret-of-2"}}}) { id } }', NULL, :'both');
 -- An inherited role of an inherited role keeps the cell filter.
 SELECT graphql.resolve('{ article(where: {title: {_eq: "secret-of-2"}}) { id title } }', NULL, '{"x-hasura-role": "both2", "x-hasura-user-id": "1"}');
+-- A by-pk lookup compares the key as the role sees it ("keyed" sees ids of its own rows only).
+SELECT graphql.resolve('{ a: article_by_pk(id: 1) { id title } b: article_by_pk(id: 2) { id title } }', NULL, '{"x-hasura-role": "keyed", "x-hasura-user-id": "1"}');
 -- The role's limit caps aggregate nodes, not the rows aggregated.
 SELECT graphql.resolve('{ article_aggregate(order_by: {id: desc}) { aggregate { count } nodes { id } } }', NULL, '{"x-hasura-role": "capped"}');
 -- where through a set-returning computed field: only rows the role may select (published).

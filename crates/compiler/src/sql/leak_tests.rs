@@ -29,6 +29,8 @@ fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission 
 ///   field `get_articles`; inserts/upserts articles as itself, updates its own (check: title
 ///   not like `%forbidden%`, preset rating = 5);
 /// * `tagged`: authors whose `meta` has one of the keys in `X-Hasura-Keys` (an array);
+/// * `keyed`: inherits `ownid` (id and title of its own articles) and `titles` (every title):
+///   the key `id` itself is a cell;
 /// * `capped`: every article (id), at most 2 rows a request, with aggregations;
 /// * `pubreader`: authors other than the user that have a published article, through
 ///   `get_articles` (a bare value means `_eq`; `$ne` is `_neq`; session variables resolve).
@@ -62,7 +64,8 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
     });
     md.other.insert(
         "inherited_roles".into(),
-        json!([{"role_name": "both", "role_set": ["reader", "owner"]}, {"role_name": "both2", "role_set": ["both", "reader"]}]),
+        json!([{"role_name": "both", "role_set": ["reader", "owner"]}, {"role_name": "both2", "role_set": ["both", "reader"]},
+               {"role_name": "keyed", "role_set": ["ownid", "titles"]}]),
     );
     let tables = &mut md.sources[0].tables;
     let author = tables.iter_mut().find(|t| t.table.name == "author").unwrap();
@@ -86,6 +89,8 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
         perm("user", json!({"columns": ["id", "title", "published", "rating"], "filter": {"published": {"_eq": true}}})),
         perm("pubreader", json!({"columns": ["id"], "filter": {}})),
         perm("capped", json!({"columns": ["id"], "filter": {}, "limit": 2, "allow_aggregations": true})),
+        perm("ownid", json!({"columns": ["id", "title"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}})),
+        perm("titles", json!({"columns": ["title"], "filter": {}})),
     ];
     article.insert_permissions = vec![perm(
         "user",
@@ -204,6 +209,12 @@ fn joins_use_the_redacted_cell() {
     // author.articles: the link on the article side is redacted too.
     let sql = query_sql("both", "{ author { id articles { id } } }");
     assert!(sql.contains("\"author_id\" END = "), "{sql}");
+}
+
+#[test]
+fn by_pk_looks_up_the_redacted_key() {
+    let sql = query_sql("keyed", "{ article_by_pk(id: 2) { id } }");
+    assert_redacted(&sql, "id");
 }
 
 #[test]

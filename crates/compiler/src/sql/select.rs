@@ -291,7 +291,8 @@ impl<'s> Ctx<'s> {
             let c = &t.columns[ci];
             let v = f.args.get(&c.gql_name).cloned().unwrap_or(Value::Null);
             let p = self.params.scalar(&v, &c.sql_type);
-            conds.push(format!("{a}.{} = {p}", quote_ident(&c.name)));
+            let key = self.cell(ti, &a, ci)?;
+            conds.push(format!("{key} = {p}"));
         }
         if let Some(pf) = self.select_filter(ti, &a)? {
             conds.push(pf);
