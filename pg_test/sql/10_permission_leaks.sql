@@ -106,4 +106,9 @@ SELECT graphql.resolve('mutation { insert_article(objects: [{id: 1, title: "rena
 SELECT graphql.resolve('mutation { insert_article(objects: [{id: 2, title: "stolen", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }', NULL, :'user1');
 SELECT graphql.resolve('mutation { insert_article(objects: [{id: 7, title: "forbidden but new", published: true}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }', NULL, :'user1');
 SELECT id, author_id, title, rating FROM article ORDER BY id;
+-- Nested inserts: a column the parent row decides cannot be given too (Hasura refuses it
+-- rather than writing both rows).
+SELECT graphql.resolve('mutation { insert_author_one(object: {id: 9, name: "n", articles: {data: [{id: 9, title: "t", published: true, author_id: 3}]}}) { id } }');
+SELECT graphql.resolve('mutation { insert_article_one(object: {id: 9, title: "t", published: true, author_id: 3, author: {data: {id: 9, name: "n"}}}) { id } }');
+SELECT id, author_id, title, rating FROM article WHERE id = 9;
 ROLLBACK;

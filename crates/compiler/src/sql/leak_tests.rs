@@ -280,6 +280,20 @@ fn upsert_checks_updated_rows_against_the_update_permission() {
 }
 
 #[test]
+fn nested_inserts_reject_columns_the_parent_decides() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let err = |q: &str| compile(&s, q, None, None, &Session::admin(), &Limits::default()).unwrap_err();
+    let e = err(r#"mutation { insert_author(objects: [{id: 1, name: "n", articles: {data: [{id: 5, title: "t", published: true, author_id: 3}]}}]) { affected_rows } }"#);
+    assert_eq!(e.code, "validation-failed");
+    assert_eq!(e.message, "cannot insert \"author_id\" columns as their values are already being determined by parent insert");
+    assert_eq!(e.path, "$.selectionSet.insert_author.args.objects[0].articles.data[0]");
+    let e = err(r#"mutation { insert_article_one(object: {id: 1, title: "t", published: true, author_id: 3, author: {data: {id: 2, name: "n"}}}) { id } }"#);
+    assert_eq!(e.message, "cannot insert object relationship \"author\" as \"author_id\" column values are already determined");
+    assert_eq!(e.path, "$.selectionSet.insert_article_one.args.object.author");
+}
+
+#[test]
 fn where_through_a_set_returning_computed_field_is_filtered() {
     let sql = query_sql("user", r#"{ author(where: {get_articles: {title: {_eq: "draft"}}}) { id } }"#);
     let at = sql.find("\"author_articles\"(").expect("the computed field is called");
@@ -337,10 +351,14 @@ fn dump() {
             continue;
         }
         let Some(rest) = line.strip_prefix("SELECT graphql.resolve('") else { continue };
-        let (q, sess) = rest.split_once("', NULL, ").unwrap();
-        let sess = sess.trim_end_matches(");");
-        let sess = vars.get(sess).cloned().unwrap_or_else(|| sess.trim_matches('\'').to_string());
-        let session = Session::from_json(Some(&serde_json::from_str(&sess).unwrap())).unwrap();
+        let (q, session) = match rest.split_once("', NULL, ") {
+            Some((q, sess)) => {
+                let sess = sess.trim_end_matches(");");
+                let sess = vars.get(sess).cloned().unwrap_or_else(|| sess.trim_matches('\'').to_string());
+                (q, Session::from_json(Some(&serde_json::from_str(&sess).unwrap())).unwrap())
+            }
+            None => (rest.trim_end_matches("');"), Session::admin()),
+        };
         let role = session.role.clone();
         let schema = build_schema(&md, &db, &role).0;
         out.push_str(&format!("\\echo L{}: {q}\n", i + 1));
@@ -360,7 +378,7 @@ fn dump() {
                     lit(&write.params)
                 ));
             }
-            Compiled::Json(v) => out.push_str(&format!("\\echo {v}\n")),
+            Compiled::Json(v) => out.push_str(&format!("SELECT $j${v}$j$;\n")),
         }
     }
     out.push_str("ROLLBACK;\n");

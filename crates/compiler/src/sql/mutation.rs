@@ -303,7 +303,36 @@ impl<'c, 's> InsertWriter<'c, 's> {
         self.ctx.enter()?;
         let schema = self.ctx.schema;
         let t = &schema.tables[ti];
-        check_object(obj, path)?;
+        let given = check_object(obj, path)?;
+        // Columns the parent row or an object relationship decides cannot be given too.
+        let given_cols: Vec<&str> =
+            given.keys().filter_map(|k| t.column_by_gql(k)).map(|ci| t.columns[ci].name.as_str()).collect();
+        let from_parent: Vec<&str> = parent.map(|(_, pairs)| pairs.iter().map(|(mine, _)| mine.as_str()).collect()).unwrap_or_default();
+        let clash: Vec<&str> = from_parent.iter().copied().filter(|c| given_cols.contains(c)).collect();
+        if !clash.is_empty() {
+            return Err(GqlError::validation(
+                path,
+                format!("cannot insert {} columns as their values are already being determined by parent insert", dq_list(&clash)),
+            ));
+        }
+        for k in given.keys() {
+            let Some(r) = t.rel_by_name(k).map(|ri| &t.relationships[ri]) else { continue };
+            if !(r.insert_before && r.kind == RelKindInfo::Object) {
+                continue;
+            }
+            let clash: Vec<&str> = r
+                .mapping
+                .iter()
+                .map(|(mine, _)| mine.as_str())
+                .filter(|c| given_cols.contains(c) || from_parent.contains(c))
+                .collect();
+            if !clash.is_empty() {
+                return Err(GqlError::validation(
+                    format!("{path}.{k}"),
+                    format!("cannot insert object relationship \"{k}\" as {} column values are already determined", dq_list(&clash)),
+                ));
+            }
+        }
         let owned = self.ctx.with_presets(ti, obj, &self.ctx.insert_presets(ti))?;
         let obj = owned.as_object().expect("presets keep objects");
         let mut cols: Vec<String> = vec![];
@@ -388,6 +417,11 @@ impl<'c, 's> InsertWriter<'c, 's> {
         self.ctx.leave();
         Ok(name)
     }
+}
+
+/// `"a", "b"`: column names as Hasura lists them in messages.
+fn dq_list(cols: &[&str]) -> String {
+    cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
 fn has_relationship_keys(t: &TableInfo, objects: &[Value]) -> bool {
