@@ -38,6 +38,8 @@ SELECT graphql.metadata('{"type": "bulk", "args": [
      "columns": ["id", "name"], "filter": {"get_articles": {"published": true, "author_id": {"$ne": "X-Hasura-User-Id"}}}}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "tagged", "permission": {
      "columns": ["id"], "filter": {"meta": {"_has_keys_any": "X-Hasura-Keys"}}}}},
+  {"type": "pg_create_select_permission", "args": {"table": "author", "role": "capped", "permission": {
+     "columns": ["id"], "filter": {}}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "reader", "permission": {
      "columns": ["id"], "filter": {}, "allow_aggregations": true}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "owner", "permission": {
@@ -48,7 +50,7 @@ SELECT graphql.metadata('{"type": "bulk", "args": [
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "pubreader", "permission": {
      "columns": ["id"], "filter": {}}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "capped", "permission": {
-     "columns": ["id"], "filter": {}, "limit": 2, "allow_aggregations": true}}},
+     "columns": ["id"], "filter": {}, "limit": 1, "allow_aggregations": true}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "ownid", "permission": {
      "columns": ["id", "title"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}}}},
   {"type": "pg_create_select_permission", "args": {"table": "article", "role": "titles", "permission": {
@@ -89,6 +91,7 @@ SELECT graphql.resolve('{ article(where: {title: {_eq: "secret-of-2"}}) { id tit
 SELECT graphql.resolve('{ a: article_by_pk(id: 1) { id title } b: article_by_pk(id: 2) { id title } }', NULL, '{"x-hasura-role": "keyed", "x-hasura-user-id": "1"}');
 -- The role's limit caps aggregate nodes, not the rows aggregated.
 SELECT graphql.resolve('{ article_aggregate(order_by: {id: desc}) { aggregate { count } nodes { id } } }', NULL, '{"x-hasura-role": "capped"}');
+SELECT graphql.resolve('{ author(order_by: {id: asc}) { id articles_aggregate(order_by: {id: desc}) { aggregate { count } nodes { id } } } }', NULL, '{"x-hasura-role": "capped"}');
 -- where through a set-returning computed field: only rows the role may select (published).
 SELECT graphql.resolve('{ author(where: {get_articles: {title: {_eq: "secret-of-2"}}}) { id } }', NULL, '{"x-hasura-role": "user", "x-hasura-user-id": "1"}');
 SELECT graphql.resolve('{ author(where: {get_articles: {title: {_eq: "public-of-2"}}}) { id } }', NULL, '{"x-hasura-role": "user", "x-hasura-user-id": "1"}');
