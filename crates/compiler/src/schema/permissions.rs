@@ -23,6 +23,9 @@ pub struct SelectPerm {
     /// when the row is visible). Cells outside it read as null, as Hasura defines it.
     pub column_filters: Vec<Option<Value>>,
     pub computed_fields: Vec<String>,
+    /// Inherited roles: scalar computed fields (by name) shown only under a filter, like
+    /// `column_filters`.
+    pub computed_filters: Vec<(String, Value)>,
     /// Row filter in Hasura's permission boolean-expression syntax (SQL column names).
     pub filter: Value,
     pub limit: Option<u64>,
@@ -104,6 +107,7 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
             .and_then(|c| c.as_array())
             .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
+        computed_filters: vec![],
         filter: object_or_empty(p.get("filter")),
         // A limit that is not a non-negative integer allows no row (fail closed).
         limit: p.get("limit").filter(|l| !l.is_null()).map(|l| l.as_u64().unwrap_or(0)),
@@ -188,8 +192,11 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
     for ci in 0..ncols {
         let granting: Vec<&&SelectPerm> = sels.iter().filter(|s| s.columns[ci]).collect();
         columns[ci] = !granting.is_empty();
-        if !granting.is_empty() && granting.len() < sels.len() {
-            let fs: Vec<Value> = granting.iter().map(|s| s.filter.clone()).collect();
+        // A parent that is itself inherited may show the cell on only some of its rows: its
+        // cell filter, not its row filter, is what it grants.
+        let narrowed = granting.iter().any(|s| s.column_filters[ci].is_some());
+        if !granting.is_empty() && (granting.len() < sels.len() || narrowed) {
+            let fs: Vec<Value> = granting.iter().map(|s| s.column_filters[ci].clone().unwrap_or_else(|| s.filter.clone())).collect();
             column_filters[ci] = Some(if fs.len() == 1 { fs[0].clone() } else { serde_json::json!({"_or": fs}) });
         }
     }
@@ -205,10 +212,21 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
     let mut computed_fields: Vec<String> = sels.iter().flat_map(|s| s.computed_fields.clone()).collect();
     computed_fields.sort();
     computed_fields.dedup();
+    let mut computed_filters = vec![];
+    for name in &computed_fields {
+        let granting: Vec<&&SelectPerm> = sels.iter().filter(|s| s.computed_fields.contains(name)).collect();
+        let own = |s: &SelectPerm| s.computed_filters.iter().find(|(n, _)| n == name).map(|(_, f)| f.clone());
+        let narrowed = granting.iter().any(|s| own(s).is_some());
+        if granting.len() < sels.len() || narrowed {
+            let fs: Vec<Value> = granting.iter().map(|s| own(s).unwrap_or_else(|| s.filter.clone())).collect();
+            computed_filters.push((name.clone(), if fs.len() == 1 { fs[0].clone() } else { serde_json::json!({"_or": fs}) }));
+        }
+    }
     Some(SelectPerm {
         columns,
         column_filters,
         computed_fields,
+        computed_filters,
         filter,
         limit,
         allow_aggregations: sels.iter().any(|s| s.allow_aggregations),

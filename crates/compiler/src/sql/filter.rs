@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::select::Ctx;
 use crate::error::GqlError;
 use crate::schema::model::{ComputedReturn, RelKindInfo, TypeCategory};
-use crate::schema::names::{quote_ident, quote_qualified};
+use crate::schema::names::quote_qualified;
 
 impl<'s> Ctx<'s> {
     /// Condition for `exp` (a coerced `T_bool_exp` object) on rows of table `ti` aliased `alias`.
@@ -66,7 +66,7 @@ impl<'s> Ctx<'s> {
         }
         if let Some(ci) = t.column_by_gql(key) {
             let c = &t.columns[ci];
-            let expr = format!("{alias}.{}", quote_ident(&c.name));
+            let expr = self.cell(ti, alias, ci)?;
             // Column-to-column operators (`_ceq` …) exist in permission expressions only.
             let (col_ops, ops): (serde_json::Map<String, Value>, serde_json::Map<String, Value>) = match v {
                 Value::Object(o) if self.in_permission => o.clone().into_iter().partition(|(k, _)| COLUMN_OPS.iter().any(|(n, _)| n == k)),
@@ -80,7 +80,8 @@ impl<'s> Ctx<'s> {
                     .as_str()
                     .and_then(|o| t.column_by_sql(o))
                     .ok_or_else(|| GqlError::new("unexpected", path, format!("{op} needs a column of \"{}\", got {other}", t.name)))?;
-                conds.push(format!("({expr} {sym} {alias}.{})", quote_ident(&t.columns[other_col].name)));
+                let other = self.cell(ti, alias, other_col)?;
+                conds.push(format!("({expr} {sym} {other})"));
             }
             if !ops.is_empty() || conds.is_empty() {
                 conds.push(self.comparison(&expr, &c.sql_type, c.category, c.is_array, &Value::Object(ops), path)?);
@@ -91,7 +92,7 @@ impl<'s> Ctx<'s> {
             let r = &t.relationships[ri];
             let target = &schema.tables[r.target];
             let x = self.alias("x");
-            let mut conds = self.rel_join(r, &x, alias)?;
+            let mut conds = self.rel_join(ti, r, &x, alias)?;
             conds.push(self.bool_exp(r.target, &x, v, path)?);
             return Ok(format!(
                 "EXISTS (SELECT 1 FROM {} AS {x} WHERE {})",
@@ -110,12 +111,18 @@ impl<'s> Ctx<'s> {
             return match &cf.returns {
                 ComputedReturn::Scalar { sql_type, category, .. } => {
                     let (sql_type, category) = (sql_type.clone(), *category);
+                    let call = self.computed_cell(ti, fi, alias, call)?;
                     self.comparison(&call, &sql_type, category, false, v, path)
                 }
                 ComputedReturn::SetOf { table } => {
+                    // Rows the function returns, as selecting the field would show them: the
+                    // role's select filter of the returned table applies.
                     let x = self.alias("x");
-                    let inner = self.bool_exp(*table, &x, v, path)?;
-                    Ok(format!("EXISTS (SELECT 1 FROM {call} AS {x} WHERE {inner})"))
+                    let mut conds = vec![self.bool_exp(*table, &x, v, path)?];
+                    if let Some(f) = self.select_filter(*table, &x)? {
+                        conds.push(f);
+                    }
+                    Ok(format!("EXISTS (SELECT 1 FROM {call} AS {x} WHERE {})", conds.join(" AND ")))
                 }
             };
         }
@@ -134,21 +141,15 @@ impl<'s> Ctx<'s> {
                 return Err(GqlError::validation(bpath, format!("aggregate predicate '{agg}' is not supported")));
             }
             let x = self.alias("x");
-            let mut where_ = self.rel_join(r, &x, alias)?;
+            let mut where_ = self.rel_join(ti, r, &x, alias)?;
             if let Some(filter) = body.get("filter").filter(|f| !f.is_null()) {
                 where_.push(self.bool_exp(r.target, &x, filter, &format!("{bpath}.filter"))?);
             }
-            let cols: Vec<String> = body
-                .get("arguments")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str())
-                        .filter_map(|c| target.column_by_gql(c))
-                        .map(|ci| format!("{x}.{}", quote_ident(&target.columns[ci].name)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut cols = vec![];
+            let named = body.get("arguments").and_then(|a| a.as_array()).into_iter().flatten();
+            for ci in named.filter_map(|c| c.as_str()).filter_map(|c| target.column_by_gql(c)) {
+                cols.push(self.cell(r.target, &x, ci)?);
+            }
             let distinct = body.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
             let count = count_expr(&cols, distinct);
             let sub = format!(
@@ -252,8 +253,14 @@ impl<'s> Ctx<'s> {
                     format!("({expr} ? {p})")
                 }
                 "_has_keys_any" | "_has_keys_all" => {
-                    let items = v.as_array().cloned().unwrap_or_default();
-                    let p = self.params.array(&items, "\"pg_catalog\".\"text\"");
+                    let p = if let Value::String(list) = v {
+                        // An array session variable: a Postgres array literal such as `{a,b}`.
+                        self.params.needs_guard = true;
+                        self.params.text(list.clone(), "\"pg_catalog\".\"text\"[]")
+                    } else {
+                        let items = v.as_array().cloned().unwrap_or_default();
+                        self.params.array(&items, "\"pg_catalog\".\"text\"")
+                    };
                     let sym = if op == "_has_keys_any" { "?|" } else { "?&" };
                     format!("({expr} {sym} {p})")
                 }
@@ -289,17 +296,14 @@ impl<'s> Ctx<'s> {
 /// Hasura's column comparison operators and their SQL.
 const COLUMN_OPS: [(&str, &str); 6] = [("_ceq", "="), ("_cneq", "<>"), ("_cgt", ">"), ("_clt", "<"), ("_cgte", ">="), ("_clte", "<=")];
 
-/// `count(*)`, `count(col)`, `count(DISTINCT col)`, or over several columns as a row.
+/// `count(*)`, `count(col)`, `count(DISTINCT col)`, or over several columns as Hasura counts
+/// them: `count((a, b))`, a row value, which is never null (so every row counts, and
+/// `distinct` counts distinct tuples, nulls included).
 pub fn count_expr(cols: &[String], distinct: bool) -> String {
     let d = if distinct { "DISTINCT " } else { "" };
     match cols.len() {
-        0 if distinct => "count(*)".into(),
         0 => "count(*)".into(),
         1 => format!("count({d}{})", cols[0]),
-        _ => format!(
-            "count({d}CASE WHEN {} THEN ({}) END)",
-            cols.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" AND "),
-            cols.join(", ")
-        ),
+        _ => format!("count({d}({}))", cols.join(", ")),
     }
 }

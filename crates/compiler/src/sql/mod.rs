@@ -60,6 +60,9 @@ pub(crate) fn json_object(pairs: &[(String, String)]) -> String {
 mod tests;
 
 #[cfg(test)]
+mod leak_tests;
+
+#[cfg(test)]
 mod chunk_tests {
     use super::*;
 

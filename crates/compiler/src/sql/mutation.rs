@@ -160,11 +160,23 @@ struct InsertWriter<'c, 's> {
     ctx: &'c mut Ctx<'s>,
     /// (CTE name, statement, table index)
     ctes: Vec<(String, String, usize)>,
+    /// CTEs whose rows may have been updated (`ON CONFLICT … DO UPDATE`): their RETURNING has
+    /// `"graft.updated"`, and updated rows answer to the update permission's `check`.
+    upserts: Vec<String>,
+}
+
+/// `RETURNING` of an insert: the row, its ctid, and for an upsert whether the row was updated
+/// (an updated row has the inserting transaction's id in `xmax`; a new one has 0).
+fn returning(alias: &str, updates: bool) -> String {
+    let updated = if updates { format!(", ({alias}.xmax <> 0) AS \"graft.updated\"") } else { String::new() };
+    format!(" RETURNING *, {alias}.ctid AS \"graft.tid\"{updated}")
 }
 
 impl<'c, 's> InsertWriter<'c, 's> {
-    fn on_conflict(&mut self, ti: usize, alias: &str, oc: Option<&Value>, path: &str) -> Result<String, GqlError> {
-        let Some(oc) = oc.filter(|v| !v.is_null()) else { return Ok(String::new()) };
+    /// The `ON CONFLICT` clause, and whether it updates rows the role's update `check` must
+    /// then hold for.
+    fn on_conflict(&mut self, ti: usize, alias: &str, oc: Option<&Value>, path: &str) -> Result<(String, bool), GqlError> {
+        let Some(oc) = oc.filter(|v| !v.is_null()) else { return Ok((String::new(), false)) };
         let t = &self.ctx.schema.tables[ti];
         let constraint = oc.get("constraint").and_then(|c| c.as_str()).unwrap_or_default();
         let cols: Vec<String> = oc
@@ -177,25 +189,41 @@ impl<'c, 's> InsertWriter<'c, 's> {
             .map(|ci| quote_ident(&t.columns[ci].name))
             .collect();
         if cols.is_empty() {
-            return Ok(format!(" ON CONFLICT ON CONSTRAINT {} DO NOTHING", quote_ident(constraint)));
+            return Ok((format!(" ON CONFLICT ON CONSTRAINT {} DO NOTHING", quote_ident(constraint)), false));
         }
-        let set = cols.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect::<Vec<_>>().join(", ");
+        let update_perm = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.clone());
+        // The update permission's presets apply to updated rows, as in an update.
+        let presets = update_perm.as_ref().map(|u| u.set.clone()).unwrap_or_default();
+        let preset_values = self.ctx.with_presets(ti, &Value::Object(Map::new()), &presets)?;
+        let mut sets: Vec<(String, String)> = cols.iter().map(|c| (c.clone(), format!("EXCLUDED.{c}"))).collect();
+        for (k, v) in preset_values.as_object().into_iter().flatten() {
+            let Some(ci) = t.column_by_gql(k) else { continue };
+            let col = quote_ident(&t.columns[ci].name);
+            let val = bind(&mut self.ctx.params, t, ci, v);
+            match sets.iter_mut().find(|(c, _)| c == &col) {
+                Some(slot) => slot.1 = val,
+                None => sets.push((col, val)),
+            }
+        }
+        let set = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect::<Vec<_>>().join(", ");
         let mut s = format!(" ON CONFLICT ON CONSTRAINT {} DO UPDATE SET {set}", quote_ident(constraint));
         let mut conds = vec![];
         if let Some(w) = oc.get("where").filter(|w| !w.is_null()) {
             conds.push(self.ctx.bool_exp(ti, alias, w, &format!("{path}.where"))?);
         }
         // An upsert updates only rows the role's update permission reaches.
-        let filter = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.as_ref()).map(|u| u.filter.clone());
-        if let Some(f) = filter {
-            if let Some(c) = self.ctx.permission_condition(ti, alias, &f)? {
+        if let Some(u) = &update_perm {
+            if let Some(c) = self.ctx.permission_condition(ti, alias, &u.filter)? {
                 conds.push(c);
             }
         }
         if !conds.is_empty() {
             s.push_str(&format!(" WHERE {}", conds.join(" AND ")));
         }
-        Ok(s)
+        // With permissions (not the admin), updated rows are told apart for the checks. (Views
+        // have no xmax; their writes are not checked here.)
+        let t = &self.ctx.schema.tables[ti];
+        Ok((s, t.perms.is_some() && !t.is_view))
     }
 
     /// Insert several plain objects (no nested relationships) with one multi-row VALUES.
@@ -232,8 +260,12 @@ impl<'c, 's> InsertWriter<'c, 's> {
                 .collect();
             rows.push(format!("({})", vals.join(", ")));
         }
-        let conflict = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
+        let (conflict, updates) = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
         let name = self.ctx.alias("m");
+        if updates {
+            self.upserts.push(name.clone());
+        }
+        let ret = returning(&alias, updates);
         let target = if cols.is_empty() {
             // Every row takes all defaults.
             format!("{} AS {alias} {}", table_sql(t), if rows.len() == 1 { "DEFAULT VALUES".to_string() } else { String::new() })
@@ -248,14 +280,14 @@ impl<'c, 's> InsertWriter<'c, 's> {
         if cols.is_empty() && rows.len() > 1 {
             // DEFAULT VALUES takes one row; insert the others from a generated series.
             let sql = format!(
-                "INSERT INTO {} AS {alias} SELECT FROM generate_series(1, {}){conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"",
+                "INSERT INTO {} AS {alias} SELECT FROM generate_series(1, {}){conflict}{ret}",
                 table_sql(t),
                 rows.len()
             );
             self.ctes.push((name.clone(), sql, ti));
             return Ok(name);
         }
-        let sql = format!("INSERT INTO {target}{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"");
+        let sql = format!("INSERT INTO {target}{conflict}{ret}");
         self.ctes.push((name.clone(), sql, ti));
         Ok(name)
     }
@@ -273,7 +305,36 @@ impl<'c, 's> InsertWriter<'c, 's> {
         self.ctx.enter()?;
         let schema = self.ctx.schema;
         let t = &schema.tables[ti];
-        check_object(obj, path)?;
+        let given = check_object(obj, path)?;
+        // Columns the parent row or an object relationship decides cannot be given too.
+        let given_cols: Vec<&str> =
+            given.keys().filter_map(|k| t.column_by_gql(k)).map(|ci| t.columns[ci].name.as_str()).collect();
+        let from_parent: Vec<&str> = parent.map(|(_, pairs)| pairs.iter().map(|(mine, _)| mine.as_str()).collect()).unwrap_or_default();
+        let clash: Vec<&str> = from_parent.iter().copied().filter(|c| given_cols.contains(c)).collect();
+        if !clash.is_empty() {
+            return Err(GqlError::validation(
+                path,
+                format!("cannot insert {} columns as their values are already being determined by parent insert", dq_list(&clash)),
+            ));
+        }
+        for k in given.keys() {
+            let Some(r) = t.rel_by_name(k).map(|ri| &t.relationships[ri]) else { continue };
+            if !(r.insert_before && r.kind == RelKindInfo::Object) {
+                continue;
+            }
+            let clash: Vec<&str> = r
+                .mapping
+                .iter()
+                .map(|(mine, _)| mine.as_str())
+                .filter(|c| given_cols.contains(c) || from_parent.contains(c))
+                .collect();
+            if !clash.is_empty() {
+                return Err(GqlError::validation(
+                    format!("{path}.{k}"),
+                    format!("cannot insert object relationship \"{k}\" as {} column values are already determined", dq_list(&clash)),
+                ));
+            }
+        }
         let owned = self.ctx.with_presets(ti, obj, &self.ctx.insert_presets(ti))?;
         let obj = owned.as_object().expect("presets keep objects");
         let mut cols: Vec<String> = vec![];
@@ -320,14 +381,18 @@ impl<'c, 's> InsertWriter<'c, 's> {
             }
         }
         let alias = self.ctx.alias("t");
-        let conflict = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
+        let (conflict, updates) = self.on_conflict(ti, &alias, oc, &format!("{path}.on_conflict"))?;
         let name = self.ctx.alias("m");
+        if updates {
+            self.upserts.push(name.clone());
+        }
+        let ret = returning(&alias, updates);
         let source = if from.is_empty() { String::new() } else { format!(" FROM {}", from.join(", ")) };
         let sql = if cols.is_empty() && from.is_empty() {
-            format!("INSERT INTO {} AS {alias} DEFAULT VALUES{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"", table_sql(t))
+            format!("INSERT INTO {} AS {alias} DEFAULT VALUES{conflict}{ret}", table_sql(t))
         } else {
             format!(
-                "INSERT INTO {} AS {alias} ({}) SELECT {}{source}{conflict} RETURNING *, {alias}.ctid AS \"graft.tid\"",
+                "INSERT INTO {} AS {alias} ({}) SELECT {}{source}{conflict}{ret}",
                 table_sql(t),
                 cols.join(", "),
                 vals.join(", ")
@@ -356,6 +421,11 @@ impl<'c, 's> InsertWriter<'c, 's> {
     }
 }
 
+/// `"a", "b"`: column names as Hasura lists them in messages.
+fn dq_list(cols: &[&str]) -> String {
+    cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+}
+
 fn has_relationship_keys(t: &TableInfo, objects: &[Value]) -> bool {
     objects.iter().any(|o| o.as_object().map(|m| m.keys().any(|k| t.column_by_gql(k).is_none())).unwrap_or(false))
 }
@@ -373,7 +443,7 @@ fn insert(
     let mut ctx = Ctx::new(schema, session);
     let arg = if single { "object" } else { "objects" };
     let path = format!("{}.args.{arg}", f.path);
-    let mut w = InsertWriter { ctx: &mut ctx, ctes: vec![] };
+    let mut w = InsertWriter { ctx: &mut ctx, ctes: vec![], upserts: vec![] };
     let mut roots = vec![];
     if objects.is_empty() {
         // Nothing to write.
@@ -386,6 +456,7 @@ fn insert(
         roots.push(w.flat(ti, objects, on_conflict, &path)?);
     }
     let ctes = std::mem::take(&mut w.ctes);
+    let upserts = std::mem::take(&mut w.upserts);
     let with = if ctes.is_empty() {
         String::new()
     } else {
@@ -414,11 +485,25 @@ fn insert(
             roots.iter().map(|r| format!("ARRAY(SELECT \"graft.tid\" FROM {r})")).collect::<Vec<_>>().join(" || ")
         )
     };
-    // Every inserted row must pass its table's insert `check`.
+    // Every inserted row must pass its table's insert `check`; a row an upsert updated, the
+    // update permission's `check` instead (Hasura's `CASE WHEN xmax = 0 …`).
     let mut checks = vec![];
     for (name, _, cti) in &ctes {
         let c = ctx.alias("c");
-        if let Some(cond) = ctx.insert_check(*cti, &c)? {
+        let inserted = ctx.insert_check(*cti, &c)?;
+        let cond = if upserts.contains(name) {
+            match (inserted, ctx.update_check(*cti, &c)?) {
+                (None, None) => None,
+                (i, u) => Some(format!(
+                    "CASE WHEN {c}.\"graft.updated\" THEN {} ELSE {} END",
+                    u.unwrap_or_else(|| "true".into()),
+                    i.unwrap_or_else(|| "true".into())
+                )),
+            }
+        } else {
+            inserted
+        };
+        if let Some(cond) = cond {
             checks.push(format!("(SELECT coalesce(bool_and({cond}), true) FROM {name} AS {c})"));
         }
     }

@@ -6,21 +6,96 @@ use serde_json::{Map, Value};
 
 use super::select::Ctx;
 use crate::error::GqlError;
-use crate::schema::model::RelInfo;
+use crate::schema::model::{ComputedReturn, RelInfo};
 use crate::schema::names::{quote_ident, quote_qualified};
 use crate::QualifiedName;
 
 impl<'s> Ctx<'s> {
-    /// Conditions joining rows of relationship `r`'s target (aliased `x`) to the row `alias`,
-    /// plus the role's select filter on the target: a role reaches related rows only where it
-    /// may read them.
-    pub(super) fn rel_join(&mut self, r: &RelInfo, x: &str, alias: &str) -> Result<Vec<String>, GqlError> {
-        let mut conds: Vec<String> =
-            r.mapping.iter().map(|(l, rc)| format!("{x}.{} = {alias}.{}", quote_ident(rc), quote_ident(l))).collect();
+    /// Conditions joining rows of relationship `r` of table `ti` (the row aliased `alias`) to
+    /// its target (aliased `x`), plus the role's select filter on the target: a role reaches
+    /// related rows only where it may read them, and only through join columns it may see on
+    /// both rows (a hidden cell is null and joins nothing).
+    pub(super) fn rel_join(&mut self, ti: usize, r: &RelInfo, x: &str, alias: &str) -> Result<Vec<String>, GqlError> {
+        let mut conds = vec![];
+        for (l, rc) in &r.mapping {
+            let theirs = self.cell_sql(r.target, x, rc)?;
+            let mine = self.cell_sql(ti, alias, l)?;
+            conds.push(format!("{theirs} = {mine}"));
+        }
         if let Some(f) = self.select_filter(r.target, x)? {
             conds.push(f);
         }
         Ok(conds)
+    }
+
+    /// **The** value of column `ci` of table `ti` on the row aliased `alias`, as the role may
+    /// see it. For an inherited role whose parents grant the column on only some rows, it is
+    /// `CASE WHEN <the granting parents' filters> THEN alias."col" END`: null on the other
+    /// rows, exactly as the selection shows it. Every use of a column value (selection,
+    /// `where`, `order_by`, `distinct_on`, aggregates, aggregate predicates, relationship
+    /// joins) goes through here, so a hidden cell cannot be filtered on, sorted by, grouped,
+    /// summed or joined through. Permission expressions themselves read the raw columns.
+    pub(super) fn cell(&mut self, ti: usize, alias: &str, ci: usize) -> Result<String, GqlError> {
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let raw = format!("{alias}.{}", quote_ident(&t.columns[ci].name));
+        if self.in_permission {
+            return Ok(raw);
+        }
+        let Some(filter) = self.cell_filter(ti, ci) else { return Ok(raw) };
+        self.redacted(ti, alias, filter, raw)
+    }
+
+    /// `value` (of the row of table `ti` aliased `alias`) shown only where `filter` holds:
+    /// `CASE WHEN <filter> THEN value END`. The one redaction expression, for columns
+    /// ([`Self::cell`]) and scalar computed fields ([`Self::computed_cell`]) alike.
+    fn redacted(&mut self, ti: usize, alias: &str, filter: &Value, value: String) -> Result<String, GqlError> {
+        // The same cell of the same row is the same text (and the same parameters) wherever
+        // it is used, so `distinct_on` still matches the `order_by` prefix.
+        let key = (ti, alias.to_string(), filter.to_string());
+        let cond = match self.cell_conds.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.permission_condition(ti, alias, filter)?;
+                self.cell_conds.insert(key, c.clone());
+                c
+            }
+        };
+        Ok(match cond {
+            Some(c) => format!("CASE WHEN {c} THEN {value} END"),
+            None => value,
+        })
+    }
+
+    /// A scalar computed field's value `call` on the row aliased `alias`, as the role may see
+    /// it: redacted like a column for an inherited role that has it from only some parents.
+    pub(super) fn computed_cell(&mut self, ti: usize, fi: usize, alias: &str, call: String) -> Result<String, GqlError> {
+        if self.in_permission {
+            return Ok(call);
+        }
+        let schema = self.schema;
+        let t = &schema.tables[ti];
+        let name = &t.computed_fields[fi].name;
+        let filter = t.perms.as_ref().and_then(|p| p.select.as_ref()).and_then(|s| s.computed_filters.iter().find(|(n, _)| n == name));
+        match filter {
+            Some((_, f)) => self.redacted(ti, alias, f, call),
+            None => Ok(call),
+        }
+    }
+
+    /// The filter under which the role sees column `ci` of table `ti`, when it is narrower
+    /// than the row filter (inherited roles).
+    pub(super) fn cell_filter(&self, ti: usize, ci: usize) -> Option<&'s Value> {
+        let schema = self.schema;
+        schema.tables[ti].perms.as_ref()?.select.as_ref()?.column_filters.get(ci)?.as_ref()
+    }
+
+    /// [`Self::cell`] by SQL column name (relationship mappings name columns).
+    fn cell_sql(&mut self, ti: usize, alias: &str, col: &str) -> Result<String, GqlError> {
+        match self.schema.tables[ti].column_by_sql(col) {
+            Some(ci) => self.cell(ti, alias, ci),
+            None => Ok(format!("{alias}.{}", quote_ident(col))),
+        }
     }
 
     /// The role's select filter on rows of `ti` aliased `alias`; `None` when unrestricted
@@ -104,8 +179,13 @@ impl<'s> Ctx<'s> {
                     }
                     if let Some(ri) = t.rel_by_name(&key) {
                         self.normalize(t.relationships[ri].target, v)?
-                    } else if t.computed_by_name(&key).is_some() {
-                        self.operators(v)?
+                    } else if let Some(fi) = t.computed_by_name(&key) {
+                        match t.computed_fields[fi].returns {
+                            // A set-returning computed field: a boolean expression over the
+                            // rows it returns.
+                            ComputedReturn::SetOf { table } => self.normalize(table, v)?,
+                            ComputedReturn::Scalar { .. } => self.operators(v)?,
+                        }
                     } else {
                         return Err(GqlError::new(
                             "unexpected",
@@ -171,6 +251,16 @@ impl<'s> Ctx<'s> {
 
     pub(super) fn insert_presets(&self, ti: usize) -> Vec<(String, Value)> {
         self.schema.tables[ti].perms.as_ref().and_then(|p| p.insert.as_ref()).map(|p| p.set.clone()).unwrap_or_default()
+    }
+
+    /// The update permission's `check` over (updated) rows aliased `alias`, `None` when
+    /// unrestricted.
+    pub(super) fn update_check(&mut self, ti: usize, alias: &str) -> Result<Option<String>, GqlError> {
+        let check = self.schema.tables[ti].perms.as_ref().and_then(|p| p.update.as_ref()).and_then(|p| p.check.clone());
+        match check {
+            Some(c) => self.permission_condition(ti, alias, &c),
+            None => Ok(None),
+        }
     }
 
     /// The insert permission's `check` over rows aliased `alias`, `None` when unrestricted.

@@ -35,6 +35,9 @@ pub struct Ctx<'s> {
     /// Compiling a permission expression: trusted, so relationships inside it are not
     /// filtered again by the target's permission.
     pub(super) in_permission: bool,
+    /// Conditions of redacted cells already compiled, by (table, row alias, cell filter):
+    /// see [`Ctx::cell`].
+    pub(super) cell_conds: std::collections::HashMap<(usize, String, String), Option<String>>,
 }
 
 pub enum Generated {
@@ -219,7 +222,15 @@ pub fn compile_operation(
 
 impl<'s> Ctx<'s> {
     pub fn new(schema: &'s Schema, session: &'s Session) -> Self {
-        Ctx { schema, params: Params::default(), session, next_alias: 0, depth: 0, in_permission: false }
+        Ctx {
+            schema,
+            params: Params::default(),
+            session,
+            next_alias: 0,
+            depth: 0,
+            in_permission: false,
+            cell_conds: Default::default(),
+        }
     }
 
     pub fn alias(&mut self, prefix: &str) -> String {
@@ -280,7 +291,8 @@ impl<'s> Ctx<'s> {
             let c = &t.columns[ci];
             let v = f.args.get(&c.gql_name).cloned().unwrap_or(Value::Null);
             let p = self.params.scalar(&v, &c.sql_type);
-            conds.push(format!("{a}.{} = {p}", quote_ident(&c.name)));
+            let key = self.cell(ti, &a, ci)?;
+            conds.push(format!("{key} = {p}"));
         }
         if let Some(pf) = self.select_filter(ti, &a)? {
             conds.push(pf);
@@ -304,8 +316,14 @@ impl<'s> Ctx<'s> {
         let t = &schema.tables[ti];
         let inner = self.alias("i");
         let outer = self.alias("o");
-        let mut conds: Vec<String> =
-            link.iter().map(|(pexpr, col)| format!("{inner}.{} = {pexpr}", quote_ident(col))).collect();
+        let mut conds = vec![];
+        for (pexpr, col) in &link {
+            let mine = match t.column_by_sql(col) {
+                Some(ci) => self.cell(ti, &inner, ci)?,
+                None => format!("{inner}.{}", quote_ident(col)),
+            };
+            conds.push(format!("{mine} = {pexpr}"));
+        }
         if let Some(w) = args.get("where").filter(|w| !w.is_null()) {
             let c = self.bool_exp(ti, &inner, w, &format!("{path}.args.where"))?;
             if c != "true" {
@@ -325,7 +343,7 @@ impl<'s> Ctx<'s> {
         if let Some(Value::Array(cols)) = args.get("distinct_on") {
             for c in cols.iter().filter_map(|c| c.as_str()) {
                 let ci = t.column_by_gql(c).ok_or_else(|| GqlError::validation(path, format!("unknown column '{c}'")))?;
-                distinct.push(format!("{inner}.{}", quote_ident(&t.columns[ci].name)));
+                distinct.push(self.cell(ti, &inner, ci)?);
             }
             if !distinct.is_empty() {
                 let given = order.len();
@@ -377,11 +395,11 @@ impl<'s> Ctx<'s> {
             }
             let kpath = format!("{path}.{key}");
             if let Some(ci) = t.column_by_gql(key) {
-                out.push((format!("{alias}.{}", quote_ident(&t.columns[ci].name)), direction(v.as_str().unwrap_or("asc"))));
+                out.push((self.cell(ti, alias, ci)?, direction(v.as_str().unwrap_or("asc"))));
             } else if let Some(ri) = t.rel_by_name(key).filter(|&ri| t.relationships[ri].kind == RelKindInfo::Object) {
                 let r = &t.relationships[ri];
                 let x = self.alias("x");
-                let link = self.rel_join(r, &x, alias)?.join(" AND ");
+                let link = self.rel_join(ti, r, &x, alias)?.join(" AND ");
                 let mut nested = vec![];
                 self.order_keys(r.target, &x, v, &kpath, &mut nested)?;
                 let target = table_sql(&schema.tables[r.target]);
@@ -398,7 +416,7 @@ impl<'s> Ctx<'s> {
                 let target = table_sql(target_t);
                 for (op, spec) in v.as_object().into_iter().flatten() {
                     let x = self.alias("x");
-                    let link = self.rel_join(r, &x, alias)?.join(" AND ");
+                    let link = self.rel_join(ti, r, &x, alias)?.join(" AND ");
                     if op == "count" {
                         out.push((format!("(SELECT count(*) FROM {target} AS {x} WHERE {link})"), direction(spec.as_str().unwrap_or("asc"))));
                         continue;
@@ -407,17 +425,16 @@ impl<'s> Ctx<'s> {
                         let ci = target_t
                             .column_by_gql(col)
                             .ok_or_else(|| GqlError::validation(&kpath, format!("unknown column '{col}'")))?;
+                        let cell = self.cell(r.target, &x, ci)?;
                         out.push((
-                            format!(
-                                "(SELECT {op}({x}.{}) FROM {target} AS {x} WHERE {link})",
-                                quote_ident(&target_t.columns[ci].name)
-                            ),
+                            format!("(SELECT {op}({cell}) FROM {target} AS {x} WHERE {link})"),
                             direction(dir.as_str().unwrap_or("asc")),
                         ));
                     }
                 }
             } else if let Some(fi) = t.computed_by_name(key) {
                 let call = self.computed_call(ti, fi, alias, None, &kpath)?;
+                let call = self.computed_cell(ti, fi, alias, call)?;
                 out.push((call, direction(v.as_str().unwrap_or("asc"))));
             } else {
                 return Err(GqlError::validation(kpath, format!("field '{key}' not found in type: '{}_order_by'", t.type_name)));
@@ -459,7 +476,16 @@ impl<'s> Ctx<'s> {
         self.enter()?;
         let schema = self.schema;
         let t = &schema.tables[ti];
-        let q = self.rows_query(ti, from, link, args, path)?;
+        let mut q = self.rows_query(ti, from, link, args, path)?;
+        // The role's select limit caps the rows `nodes` lists, not the rows aggregated (as in
+        // Hasura): the inner query keeps only the request's own limit.
+        let requested = args.get("limit").and_then(|l| l.as_i64());
+        let nodes_cap = match (q.limit, requested) {
+            (Some(l), Some(r)) if l < r => Some(l),
+            (Some(l), None) => Some(l),
+            _ => None,
+        };
+        q.limit = requested;
         let mut rc = RowCtx::sub(&q.outer, &q.inner);
         let mut pairs = vec![];
         for s in selection {
@@ -471,18 +497,11 @@ impl<'s> Ctx<'s> {
                         let e = match a.name.as_str() {
                             "__typename" => quote_literal(&format!("{}_aggregate_fields", t.type_name)),
                             "count" => {
-                                let cols: Vec<String> = a
-                                    .args
-                                    .get("columns")
-                                    .and_then(|c| c.as_array())
-                                    .map(|cs| {
-                                        cs.iter()
-                                            .filter_map(|c| c.as_str())
-                                            .filter_map(|c| t.column_by_gql(c))
-                                            .map(|ci| rc.col(&t.columns[ci].name))
-                                            .collect()
-                                    })
-                                    .unwrap_or_default();
+                                let mut cols = vec![];
+                                let named = a.args.get("columns").and_then(|c| c.as_array()).into_iter().flatten();
+                                for ci in named.filter_map(|c| c.as_str()).filter_map(|c| t.column_by_gql(c)) {
+                                    cols.push(self.row_cell(ti, &mut rc, ci)?);
+                                }
                                 let distinct = a.args.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
                                 count_expr(&cols, distinct)
                             }
@@ -495,7 +514,7 @@ impl<'s> Ctx<'s> {
                                         let ci = t
                                             .column_by_gql(&c.name)
                                             .ok_or_else(|| GqlError::validation(&c.path, "unknown column"))?;
-                                        let e = format!("{op}({})", rc.col(&t.columns[ci].name));
+                                        let e = format!("{op}({})", self.row_cell(ti, &mut rc, ci)?);
                                         // sum/max/min keep the column's type; stringify as the column would be.
                                         if self.session.stringify_numeric
                                             && matches!(op, "sum" | "max" | "min")
@@ -517,7 +536,17 @@ impl<'s> Ctx<'s> {
                 }
                 "nodes" => {
                     let row = self.row_json(ti, &mut rc, &s.selection)?;
-                    format!("coalesce(json_agg({row}{}), '[]')", q.outer_order())
+                    match nodes_cap {
+                        Some(n) => {
+                            // The first n of the ordered rows, listed as json_agg lists them.
+                            let u = self.alias("n");
+                            format!(
+                                "(SELECT coalesce(json_agg({u}.e ORDER BY {u}.o), '[]') FROM unnest((array_agg({row}{}))[1:{n}]) WITH ORDINALITY AS {u}(e, o))",
+                                q.outer_order()
+                            )
+                        }
+                        None => format!("coalesce(json_agg({row}{}), '[]')", q.outer_order()),
+                    }
                 }
                 other => return Err(GqlError::validation(&s.path, format!("field '{other}' not found in type: '{}_aggregate'", t.type_name))),
             };
@@ -545,20 +574,9 @@ impl<'s> Ctx<'s> {
             let expr = match &def.kind {
                 FieldKind::Column { column, .. } => {
                     let c = &t.columns[*column];
-                    let r = rc.col(&c.name);
                     // Inherited roles: a cell only some parent roles may see reads as null
                     // on rows only the other parents reach.
-                    let cell_filter = t.perms.as_ref().and_then(|p| p.select.as_ref()).and_then(|s| s.column_filters[*column].clone());
-                    let r = match cell_filter {
-                        Some(f) => {
-                            let row = rc.row_alias().to_string();
-                            match self.permission_condition(ti, &row, &f)? {
-                                Some(cond) => rc.whole_row(format!("CASE WHEN {cond} THEN {row}.{} END", quote_ident(&c.name))),
-                                None => r,
-                            }
-                        }
-                        None => r,
-                    };
+                    let r = self.row_cell(ti, rc, *column)?;
                     let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
                     match s.args.get("path").and_then(|p| p.as_str()) {
                         Some(p) => {
@@ -573,23 +591,28 @@ impl<'s> Ctx<'s> {
                     let r = &t.relationships[*rel];
                     let target = &schema.tables[r.target];
                     let x = self.alias("t");
-                    let link = r
-                        .mapping
-                        .iter()
-                        .map(|(l, rcol)| format!("{x}.{} = {}", quote_ident(rcol), rc.col(l)))
-                        .collect::<Vec<_>>()
-                        .join(" AND ");
-                    let link = match self.select_filter(r.target, &x)? {
-                        Some(pf) => format!("{link} AND {pf}"),
-                        None => link,
-                    };
+                    let mut conds = vec![];
+                    for (l, rcol) in &r.mapping {
+                        let theirs = match target.column_by_sql(rcol) {
+                            Some(ci) => self.cell(r.target, &x, ci)?,
+                            None => format!("{x}.{}", quote_ident(rcol)),
+                        };
+                        conds.push(format!("{theirs} = {}", self.row_cell_sql(ti, rc, l)?));
+                    }
+                    if let Some(pf) = self.select_filter(r.target, &x)? {
+                        conds.push(pf);
+                    }
+                    let link = conds.join(" AND ");
                     let mut sub = RowCtx::direct(&x);
                     let row = self.row_json(r.target, &mut sub, &s.selection)?;
                     format!("(SELECT {row} FROM {} AS {x} WHERE {link} LIMIT 1)", table_sql(target))
                 }
                 FieldKind::ArrayRel { rel, .. } | FieldKind::ArrayRelAggregate { rel, .. } => {
                     let r = &t.relationships[*rel];
-                    let link: Vec<(String, String)> = r.mapping.iter().map(|(l, rcol)| (rc.col(l), rcol.clone())).collect();
+                    let mut link: Vec<(String, String)> = vec![];
+                    for (l, rcol) in &r.mapping {
+                        link.push((self.row_cell_sql(ti, rc, l)?, rcol.clone()));
+                    }
                     let from = table_sql(&schema.tables[r.target]);
                     if matches!(def.kind, FieldKind::ArrayRel { .. }) {
                         self.list(r.target, from, link, &s.args, &s.selection, &s.path)?
@@ -600,6 +623,7 @@ impl<'s> Ctx<'s> {
                 FieldKind::ComputedScalar { field, .. } => {
                     let row = rc.row_alias().to_string();
                     let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    let call = self.computed_cell(ti, *field, &row, call)?;
                     rc.whole_row(call)
                 }
                 FieldKind::ComputedSetOf { field, .. } => {
@@ -617,6 +641,25 @@ impl<'s> Ctx<'s> {
         }
         self.leave();
         Ok(json_object(&pairs))
+    }
+
+    /// [`Ctx::cell`] of the row `rc` reads, as the JSON side reads it: a plain column, or the
+    /// redacted cell evaluated where the row is (the inner query) and passed out.
+    pub(super) fn row_cell(&mut self, ti: usize, rc: &mut RowCtx, ci: usize) -> Result<String, GqlError> {
+        if self.in_permission || self.cell_filter(ti, ci).is_none() {
+            return Ok(rc.col(&self.schema.tables[ti].columns[ci].name));
+        }
+        let row = rc.row_alias().to_string();
+        let cell = self.cell(ti, &row, ci)?;
+        Ok(rc.whole_row(cell))
+    }
+
+    /// [`Self::row_cell`] by SQL column name.
+    fn row_cell_sql(&mut self, ti: usize, rc: &mut RowCtx, col: &str) -> Result<String, GqlError> {
+        match self.schema.tables[ti].column_by_sql(col) {
+            Some(ci) => self.row_cell(ti, rc, ci),
+            None => Ok(rc.col(col)),
+        }
     }
 
     /// `"schema"."fn"(row, args…)` for computed field `fi` of table `ti`.

@@ -1,0 +1,387 @@
+//! Permission leaks (issue 11 items 4–6): inherited roles' hidden cells in every position a
+//! column value is used, upserts checked against the update permission, and `where` through a
+//! set-returning computed field filtered by the returned table's permission.
+//!
+//! `GRAFT_LEAK_SQL=<dir> cargo test -p graft-compiler leak_tests::dump -- --ignored` writes the
+//! compiled statements as psql scripts, to run against plain tables (pg_test/sql/10_permission_leaks.sql
+//! has the same setup through the extension).
+
+use serde_json::json;
+
+use crate::dbcatalog::{DbCatalog, DbFunction};
+use crate::metadata::model::Metadata;
+use crate::request::{compile, Compiled, Limits, MutationStep, Session, Stmt};
+use crate::schema::build::{build_schema, tests::fixture};
+use crate::Schema;
+
+fn perm(role: &str, p: serde_json::Value) -> crate::metadata::model::Permission {
+    serde_json::from_value(json!({"role": role, "permission": p})).unwrap()
+}
+
+/// The shared fixture (author ← article) with:
+/// * `reader`: every article, column `id` only; every author (id, name);
+/// * `owner`: its own articles (`author_id = X-Hasura-User-Id`), all their columns and the
+///   scalar computed field `score`;
+/// * `both`: inherits reader and owner, so title/rating/author_id/published are cells shown
+///   only on the user's own rows;
+/// * `both2`: inherits both and reader: the same cells as `both`, one level further;
+/// * `user`: published articles (id, title, published); authors with the set-returning computed
+///   field `get_articles`; inserts/upserts articles as itself, updates its own (check: title
+///   not like `%forbidden%`, preset rating = 5);
+/// * `tagged`: authors whose `meta` has one of the keys in `X-Hasura-Keys` (an array);
+/// * `keyed`: inherits `ownid` (id and title of its own articles) and `titles` (every title):
+///   the key `id` itself is a cell;
+/// * `capped`: every article (id), at most 1 row a request, with aggregations; every author;
+/// * `pubreader`: authors other than the user that have a published article, through
+///   `get_articles` (a bare value means `_eq`; `$ne` is `_neq`; session variables resolve).
+pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
+    let (mut md, mut db) = fixture();
+    db.functions.push(DbFunction {
+        schema: "public".into(),
+        name: "author_articles".into(),
+        comment: None,
+        arg_names: vec!["a".into()],
+        arg_types: vec!["author".into()],
+        arg_type_schemas: vec!["public".into()],
+        num_defaults: 0,
+        return_type_schema: "public".into(),
+        return_type: "article".into(),
+        returns_set: true,
+        volatility: "s".into(),
+    });
+    db.functions.push(DbFunction {
+        schema: "public".into(),
+        name: "article_score".into(),
+        comment: None,
+        arg_names: vec!["a".into()],
+        arg_types: vec!["article".into()],
+        arg_type_schemas: vec!["public".into()],
+        num_defaults: 0,
+        return_type_schema: "pg_catalog".into(),
+        return_type: "numeric".into(),
+        returns_set: false,
+        volatility: "s".into(),
+    });
+    md.other.insert(
+        "inherited_roles".into(),
+        json!([{"role_name": "both", "role_set": ["reader", "owner"]}, {"role_name": "both2", "role_set": ["both", "reader"]},
+               {"role_name": "keyed", "role_set": ["ownid", "titles"]}]),
+    );
+    let tables = &mut md.sources[0].tables;
+    let author = tables.iter_mut().find(|t| t.table.name == "author").unwrap();
+    author.computed_fields =
+        vec![serde_json::from_value(json!({"name": "get_articles", "definition": {"function": {"schema": "public", "name": "author_articles"}}})).unwrap()];
+    let all_authors = json!({"columns": ["id", "name"], "filter": {}, "computed_fields": ["get_articles"], "allow_aggregations": true});
+    author.select_permissions = vec![
+        perm("reader", all_authors.clone()),
+        perm("owner", all_authors.clone()),
+        perm("user", all_authors),
+        perm("pubreader", json!({"columns": ["id", "name"], "filter": {"get_articles": {"published": true, "author_id": {"$ne": "X-Hasura-User-Id"}}}})),
+        perm("tagged", json!({"columns": ["id"], "filter": {"meta": {"_has_keys_any": "X-Hasura-Keys"}}})),
+        perm("capped", json!({"columns": ["id"], "filter": {}})),
+    ];
+    let article = tables.iter_mut().find(|t| t.table.name == "article").unwrap();
+    article.computed_fields =
+        vec![serde_json::from_value(json!({"name": "score", "definition": {"function": {"schema": "public", "name": "article_score"}}})).unwrap()];
+    article.select_permissions = vec![
+        perm("reader", json!({"columns": ["id"], "filter": {}, "allow_aggregations": true})),
+        perm("owner", json!({"columns": ["id", "author_id", "title", "rating", "published"], "computed_fields": ["score"],
+                             "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "allow_aggregations": true})),
+        perm("user", json!({"columns": ["id", "title", "published", "rating"], "filter": {"published": {"_eq": true}}})),
+        perm("pubreader", json!({"columns": ["id"], "filter": {}})),
+        perm("capped", json!({"columns": ["id"], "filter": {}, "limit": 1, "allow_aggregations": true})),
+        perm("ownid", json!({"columns": ["id", "title"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}}})),
+        perm("titles", json!({"columns": ["title"], "filter": {}})),
+    ];
+    article.insert_permissions = vec![perm(
+        "user",
+        json!({"columns": ["id", "title", "published"], "check": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "set": {"author_id": "x-hasura-user-id"}}),
+    )];
+    article.update_permissions = vec![perm(
+        "user",
+        json!({"columns": ["title", "published"], "filter": {"author_id": {"_eq": "X-Hasura-User-Id"}},
+               "check": {"title": {"_nlike": "%forbidden%"}}, "set": {"rating": "5"}}),
+    )];
+    (md, db)
+}
+
+fn schema_for(role: &str) -> Schema {
+    let (md, db) = leak_fixture();
+    let (s, problems) = build_schema(&md, &db, role);
+    assert!(problems.is_empty(), "{problems:?}");
+    s
+}
+
+fn session(role: &str) -> Session {
+    Session::from_json(Some(&json!({"x-hasura-role": role, "x-hasura-user-id": "1"}))).unwrap()
+}
+
+fn query_sql(role: &str, q: &str) -> String {
+    match compile(&schema_for(role), q, None, None, &session(role), &Limits::default()) {
+        Ok(Compiled::Sql(c)) => c.sql,
+        other => panic!("expected SQL for {q}, got {other:?}"),
+    }
+}
+
+fn mutation_write(role: &str, q: &str) -> Stmt {
+    match compile(&schema_for(role), q, None, None, &session(role), &Limits::default()) {
+        Ok(Compiled::Mutation(plan)) => match &plan.fields[0].steps[0] {
+            MutationStep::WriteRead { write, .. } => write.clone(),
+            MutationStep::Query(q) => q.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("expected a mutation for {q}, got {other:?}"),
+    }
+}
+
+/// Every reference to column `col` in `sql` is the redacted cell `CASE WHEN … THEN a."col" END`
+/// (and there is at least one).
+fn assert_redacted(sql: &str, col: &str) {
+    let needle = format!(".\"{col}\"");
+    let mut n = 0;
+    for (at, _) in sql.match_indices(&needle) {
+        let start = sql[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map(|i| i + 1).unwrap_or(0);
+        assert!(
+            sql[..start].ends_with("THEN ") && sql[at + needle.len()..].starts_with(" END"),
+            "raw {col} at {at}: …{}…\n{sql}",
+            &sql[start.saturating_sub(80)..(at + needle.len() + 20).min(sql.len())]
+        );
+        n += 1;
+    }
+    assert!(n > 0, "{col} not used at all: {sql}");
+}
+
+#[test]
+fn where_on_a_hidden_cell_uses_the_redacted_cell() {
+    for q in [
+        r#"{ article(where: {title: {_eq: "secret-of-2"}}) { id } }"#,
+        r#"{ article(where: {title: {_like: "s%"}}) { id } }"#,
+        r#"{ article(where: {_or: [{rating: {_gt: 1}}, {_not: {title: {_is_null: true}}}]}) { id } }"#,
+        r#"{ author(where: {articles: {title: {_eq: "x"}}}) { id } }"#,
+    ] {
+        let sql = query_sql("both", q);
+        assert_redacted(&sql, "title");
+    }
+}
+
+#[test]
+fn order_by_and_distinct_on_use_the_redacted_cell() {
+    for q in [
+        "{ article(order_by: {title: asc}) { id } }",
+        "{ article(order_by: [{rating: desc}, {id: asc}], limit: 2) { id } }",
+        "{ author(order_by: {articles_aggregate: {max: {title: asc}}}) { id } }",
+        "{ article(distinct_on: [title], order_by: {title: asc}) { id } }",
+        "{ article(distinct_on: [title]) { id } }",
+    ] {
+        let sql = query_sql("both", q);
+        let col = if q.contains("rating") { "rating" } else { "title" };
+        assert_redacted(&sql, col);
+    }
+    let sql = query_sql("both", "{ article(distinct_on: [title], order_by: {title: asc}) { id } }");
+    assert!(sql.contains("DISTINCT ON (CASE WHEN"), "{sql}");
+}
+
+#[test]
+fn aggregates_use_the_redacted_cell() {
+    for q in [
+        "{ article_aggregate { aggregate { sum { rating } } } }",
+        "{ article_aggregate { aggregate { avg { rating } max { rating } } } }",
+        "{ article_aggregate { aggregate { count(columns: [rating]) } } }",
+        "{ article_aggregate { aggregate { count(columns: [rating], distinct: true) } } }",
+        "{ author { articles_aggregate { aggregate { min { rating } } } } }",
+        "{ author(where: {articles_aggregate: {count: {arguments: [rating], predicate: {_gt: 0}}}}) { id } }",
+        "{ author(where: {articles_aggregate: {count: {arguments: [rating], distinct: true, predicate: {_gt: 0}}}}) { id } }",
+        "{ author(where: {articles_aggregate: {count: {filter: {rating: {_gt: 2}}, predicate: {_gt: 0}}}}) { id } }",
+    ] {
+        let sql = query_sql("both", q);
+        assert_redacted(&sql, "rating");
+    }
+}
+
+#[test]
+fn joins_use_the_redacted_cell() {
+    // article.author_id is a cell `both` sees only on its own rows: the join reads it redacted
+    // on the article side (the permission filter itself reads the raw column).
+    for q in ["{ article { id author { name } } }", "{ article(where: {author: {name: {_eq: \"a\"}}}) { id } }", "{ article(order_by: {author: {name: asc}}) { id } }"] {
+        let sql = query_sql("both", q);
+        assert!(sql.contains("\"author_id\" END"), "join through the redacted cell: {sql}");
+        assert!(!sql.contains("\"id\" = _i"), "{sql}");
+    }
+    // author.articles: the link on the article side is redacted too.
+    let sql = query_sql("both", "{ author { id articles { id } } }");
+    assert!(sql.contains("\"author_id\" END = "), "{sql}");
+}
+
+#[test]
+fn by_pk_looks_up_the_redacted_key() {
+    let sql = query_sql("keyed", "{ article_by_pk(id: 2) { id } }");
+    assert_redacted(&sql, "id");
+}
+
+#[test]
+fn selection_still_redacts_and_unrestricted_roles_read_raw_columns() {
+    let sql = query_sql("both", "{ article { id title } }");
+    assert_redacted(&sql, "title");
+    let sql = query_sql("owner", r#"{ article(where: {title: {_eq: "x"}}, order_by: {title: asc}) { title } }"#);
+    assert!(!sql.contains("CASE WHEN"), "{sql}");
+}
+
+#[test]
+fn scalar_computed_fields_are_redacted_cells_too() {
+    let sql = query_sql("both", "{ article(where: {score: {_gt: 1}}, order_by: {score: asc}) { id score } }");
+    let calls = sql.matches("\"article_score\"(").count();
+    assert_eq!(calls, 3, "{sql}");
+    assert_eq!(sql.matches("THEN \"public\".\"article_score\"(").count(), calls, "{sql}");
+}
+
+#[test]
+fn inherited_twice_keeps_the_cell_filter() {
+    let sql = query_sql("both2", r#"{ article(where: {title: {_eq: "x"}}) { id title } }"#);
+    assert_redacted(&sql, "title");
+    assert!(!sql.contains("CASE WHEN (true OR"), "the parent's cell filter, not its row filter: {sql}");
+}
+
+#[test]
+fn count_of_columns_counts_like_hasura() {
+    // Hasura counts a row tuple, which is never null: every row, whatever its cells.
+    let sql = query_sql("owner", "{ article_aggregate { aggregate { count(columns: [title, rating]) } } }");
+    assert!(!sql.contains("IS NOT NULL"), "{sql}");
+    assert!(sql.contains("count((_o"), "{sql}");
+}
+
+#[test]
+fn aggregates_ignore_the_role_limit_nodes_do_not() {
+    let sql = query_sql("capped", "{ article_aggregate { aggregate { count } nodes { id } } }");
+    assert!(!sql.contains("LIMIT 1"), "the count covers every row: {sql}");
+    assert!(sql.contains("[1:1]"), "nodes keep the role's limit: {sql}");
+    let sql = query_sql("capped", "{ article_aggregate(limit: 1) { aggregate { count } nodes { id } } }");
+    assert!(sql.contains("LIMIT 1") && !sql.contains("[1:"), "a smaller request limit applies to both: {sql}");
+}
+
+#[test]
+fn upsert_checks_updated_rows_against_the_update_permission() {
+    let q = r#"mutation { insert_article(objects: [{id: 1, title: "t"}], on_conflict: {constraint: article_pkey, update_columns: [title]}) { affected_rows } }"#;
+    let w = mutation_write("user", q);
+    assert!(w.sql.contains("xmax"), "updated rows told apart: {}", w.sql);
+    assert!(w.sql.contains("\"graft.updated\""), "{}", w.sql);
+    assert!(w.sql.contains("NOT LIKE"), "update check applied: {}", w.sql);
+    assert!(w.sql.contains("DO UPDATE SET \"title\" = EXCLUDED.\"title\", \"rating\" = "), "update preset applied: {}", w.sql);
+    assert!(w.params.iter().any(|p| p.as_deref() == Some("5")), "{:?}", w.params);
+    // The update filter applies to the conflicting row.
+    let conflict_where = &w.sql[w.sql.find("DO UPDATE").unwrap()..];
+    assert!(conflict_where.contains(" WHERE ") && conflict_where.contains("\"author_id\""), "{}", w.sql);
+    // DO NOTHING: no update, no update check.
+    let q = r#"mutation { insert_article(objects: [{id: 1, title: "t"}], on_conflict: {constraint: article_pkey, update_columns: []}) { affected_rows } }"#;
+    let w = mutation_write("user", q);
+    assert!(!w.sql.contains("xmax") && !w.sql.contains("NOT LIKE"), "{}", w.sql);
+    // Nested and one-row inserts too.
+    let q = r#"mutation { insert_article_one(object: {id: 1, title: "t"}, on_conflict: {constraint: article_pkey, update_columns: [title]}) { id } }"#;
+    let w = mutation_write("user", q);
+    assert!(w.sql.contains("xmax") && w.sql.contains("NOT LIKE"), "{}", w.sql);
+}
+
+#[test]
+fn nested_inserts_reject_columns_the_parent_decides() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let err = |q: &str| compile(&s, q, None, None, &Session::admin(), &Limits::default()).unwrap_err();
+    let e = err(r#"mutation { insert_author(objects: [{id: 1, name: "n", articles: {data: [{id: 5, title: "t", published: true, author_id: 3}]}}]) { affected_rows } }"#);
+    assert_eq!(e.code, "validation-failed");
+    assert_eq!(e.message, "cannot insert \"author_id\" columns as their values are already being determined by parent insert");
+    assert_eq!(e.path, "$.selectionSet.insert_author.args.objects[0].articles.data[0]");
+    let e = err(r#"mutation { insert_article_one(object: {id: 1, title: "t", published: true, author_id: 3, author: {data: {id: 2, name: "n"}}}) { id } }"#);
+    assert_eq!(e.message, "cannot insert object relationship \"author\" as \"author_id\" column values are already determined");
+    assert_eq!(e.path, "$.selectionSet.insert_article_one.args.object.author");
+}
+
+#[test]
+fn where_through_a_set_returning_computed_field_is_filtered() {
+    let sql = query_sql("user", r#"{ author(where: {get_articles: {title: {_eq: "draft"}}}) { id } }"#);
+    let at = sql.find("\"author_articles\"(").expect("the computed field is called");
+    let exists = &sql[at..];
+    assert!(exists.contains("\"published\""), "the returned table's select filter applies: {sql}");
+}
+
+#[test]
+fn permission_filter_through_a_set_returning_computed_field() {
+    let sql = query_sql("pubreader", "{ author { id } }");
+    let at = sql.find("\"author_articles\"(").expect("the permission filter calls the computed field");
+    assert!(sql[at..].contains("\"published\" = "), "the inner condition is compiled: {sql}");
+    assert!(sql[at..].contains("\"author_id\" <> "), "{sql}");
+    let (md, db) = leak_fixture();
+    let s = build_schema(&md, &db, "pubreader").0;
+    let Compiled::Sql(c) = compile(&s, "{ author { id } }", None, None, &session("pubreader"), &Limits::default()).unwrap() else { panic!() };
+    assert!(c.params.iter().any(|p| p.as_deref() == Some("1")), "the session variable is resolved: {:?}", c.params);
+    assert!(!c.params.iter().any(|p| p.as_deref() == Some("X-Hasura-User-Id")), "{:?}", c.params);
+}
+
+#[test]
+fn has_keys_any_with_an_array_session_variable() {
+    let s = schema_for("tagged");
+    let sess = Session::from_json(Some(&json!({"x-hasura-role": "tagged", "x-hasura-keys": "{a,b}"}))).unwrap();
+    let Compiled::Sql(c) = compile(&s, "{ author { id } }", None, None, &sess, &Limits::default()).unwrap() else { panic!() };
+    assert!(c.params.iter().any(|p| p.as_deref() == Some("{a,b}")), "{:?} {}", c.params, c.sql);
+}
+
+/// Compiles every `graphql.resolve` of pg_test/sql/10_permission_leaks.sql (same tables,
+/// same metadata as [`leak_fixture`]) into one psql script for a plain PostgreSQL without the
+/// extension: `$GRAFT_LEAK_SQL/leaks.sql`. A mutation whose check fails is rolled back to a
+/// savepoint and prints `permission-error`, as the extension would answer.
+#[test]
+#[ignore]
+fn dump() {
+    let Ok(dir) = std::env::var("GRAFT_LEAK_SQL") else { return };
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../pg_test/sql/10_permission_leaks.sql")).unwrap();
+    let lit = |ps: &[Option<String>]| -> String {
+        ps.iter().map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into())).collect::<Vec<_>>().join(",")
+    };
+    let types = |n: usize| if n == 0 { String::new() } else { format!("({})", vec!["text"; n].join(",")) };
+    let mut vars = std::collections::HashMap::new();
+    let mut out = String::from("\\pset format unaligned\n\\pset tuples_only on\nBEGIN;\n");
+    let (md, db) = leak_fixture();
+    for (i, line) in src.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("\\set ") {
+            let (name, v) = rest.split_once(' ').unwrap();
+            vars.insert(format!(":'{name}'"), v.trim_matches('\'').to_string());
+            continue;
+        }
+        if line.starts_with("SELECT id,") {
+            out.push_str(&format!("\\echo L{}:\n{line}", i + 1));
+            out.push('\n');
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("SELECT graphql.resolve('") else { continue };
+        let (q, session) = match rest.split_once("', NULL, ") {
+            Some((q, sess)) => {
+                let sess = sess.trim_end_matches(");");
+                let sess = vars.get(sess).cloned().unwrap_or_else(|| sess.trim_matches('\'').to_string());
+                (q, Session::from_json(Some(&serde_json::from_str(&sess).unwrap())).unwrap())
+            }
+            None => (rest.trim_end_matches("');"), Session::admin()),
+        };
+        let role = session.role.clone();
+        let schema = build_schema(&md, &db, &role).0;
+        out.push_str(&format!("\\echo L{}: {q}\n", i + 1));
+        match compile(&schema, q, None, None, &session, &Limits::default()).unwrap_or_else(|e| Compiled::Json(e.response())) {
+            Compiled::Sql(c) => out.push_str(&format!(
+                "PREPARE q{i}{} AS {};\nEXECUTE q{i}{};\n",
+                types(c.params.len()),
+                c.sql,
+                if c.params.is_empty() { String::new() } else { format!("({})", lit(&c.params)) }
+            )),
+            Compiled::Mutation(plan) => {
+                let MutationStep::WriteRead { write, .. } = &plan.fields[0].steps[0] else { panic!() };
+                out.push_str(&format!(
+                    "SAVEPOINT s{i};\nPREPARE w{i}{} AS {};\nEXECUTE w{i}({}) \\gset\n\\if :ok\n\\echo affected_rows :affected\n\\else\nROLLBACK TO SAVEPOINT s{i};\n\\echo permission-error\n\\endif\n",
+                    types(write.params.len()),
+                    write.sql,
+                    lit(&write.params)
+                ));
+            }
+            Compiled::Json(v) => out.push_str(&format!("SELECT $j${v}$j$;\n")),
+        }
+    }
+    out.push_str("ROLLBACK;\n");
+    std::fs::write(format!("{dir}/leaks.sql"), out).unwrap();
+}
