@@ -70,9 +70,64 @@ graft_extension_installed() {
 
 # Build the extension in release mode and install it into the system PostgreSQL.
 # The build is incremental: a second call with nothing changed only re-copies files.
+#
+# Never in place: `cargo pgrx install` rewrites graft.so where it is, and every running
+# backend that has it mapped (any cluster on the machine with graft loaded) then crashes,
+# and the postmaster of a cluster that preloads it with them. Here the package is built into
+# target/, and each file is written beside its destination and renamed over it: processes
+# that have the old file mapped keep it, new ones load the new one.
 install_extension() {
     command -v cargo >/dev/null 2>&1 || die "cargo not found (looked in PATH and ~/.cargo/bin). Install Rust (rustup) first."
-    (cd "$GRAFT_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG")
+    local out="$GRAFT_ROOT/target/graft-package"
+    rm -rf "$out"
+    (cd "$GRAFT_ROOT" && cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out")
+    install_package_atomically "$out"
+}
+
+# Copy every file of the package tree $1 (laid out as absolute paths below $1) to its place,
+# each through a temporary file in the destination directory and a rename.
+install_package_atomically() {
+    local root="$1" f rel dst tmp n=0
+    [ -d "$root" ] || die "no package at $root"
+    while IFS= read -r -d '' f; do
+        rel="${f#"$root"}"
+        dst="$rel"
+        tmp="$(dirname "$dst")/.$(basename "$dst").graft-new.$$"
+        as_root install -D -m 0644 "$f" "$tmp"
+        as_root mv -f "$tmp" "$dst"
+        n=$((n + 1))
+    done < <(find "$root" -type f -print0)
+    [ "$n" -gt 0 ] || die "the package at $root is empty"
+    info "installed $n files (each written beside its target, then renamed into place)"
+}
+
+# A private copy of the system PostgreSQL under target/ for `cargo pgrx test`, and a PGRX_HOME
+# configured with it, so test builds are installed there and never over the system's graft.so.
+# Sets PGRX_PRIVATE_HOME. Refreshed when the system PostgreSQL changes (its version string).
+private_pg_for_pgrx() {
+    local root="$GRAFT_ROOT/target/pgrx-private"
+    local pg="$root/pg" stamp="$root/pg/.version" version
+    PGRX_PRIVATE_HOME="$root/home"
+    version="$("$PG_CONFIG" --version)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$version" ]; then
+        log "copying PostgreSQL $GRAFT_PG_MAJOR to $pg (cargo pgrx test installs there)"
+        rm -rf "$pg"
+        mkdir -p "$pg/usr/lib/postgresql" "$pg/usr/share/postgresql" "$pg/usr/include/postgresql"
+        cp -a "/usr/lib/postgresql/$GRAFT_PG_MAJOR" "$pg/usr/lib/postgresql/"
+        cp -a "/usr/share/postgresql/$GRAFT_PG_MAJOR" "$pg/usr/share/postgresql/"
+        ln -s "/usr/include/postgresql/$GRAFT_PG_MAJOR" "$pg/usr/include/postgresql/$GRAFT_PG_MAJOR"
+        # The test cluster runs as postgres and must read the libraries installed here.
+        chmod -R a+rX "$root"
+        [ "$("$pg/usr/lib/postgresql/$GRAFT_PG_MAJOR/bin/pg_config" --pkglibdir)" = "$pg/usr/lib/postgresql/$GRAFT_PG_MAJOR/lib" ] ||
+            die "the copy of PostgreSQL in $pg is not relocatable (pg_config reports the system paths)"
+        echo "$version" > "$stamp"
+        rm -rf "$PGRX_PRIVATE_HOME"
+    fi
+    if [ ! -f "$PGRX_PRIVATE_HOME/config.toml" ]; then
+        mkdir -p "$PGRX_PRIVATE_HOME"
+        PGRX_HOME="$PGRX_PRIVATE_HOME" cargo pgrx init --pg15 "$pg/usr/lib/postgresql/$GRAFT_PG_MAJOR/bin/pg_config" >/dev/null
+    fi
+    export PGRX_PRIVATE_HOME
 }
 
 # True if something (anything) accepts or rejects PostgreSQL connections on 127.0.0.1:$1.

@@ -133,7 +133,12 @@ if want pgrx; then
     rm -rf "$PGRX_PGDATA"
     mkdir -p "$PGRX_PGDATA"
     as_root chown postgres: "$PGRX_PGDATA"
-    cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
+    # `cargo pgrx test` installs its test build into the PostgreSQL it is configured with, in
+    # place: into the system one, that would crash every running cluster that has graft loaded
+    # (setup.sh's, a benchmark's). It gets a private copy of PostgreSQL instead (Debian's build
+    # is relocatable), and its own PGRX_HOME pointing there.
+    private_pg_for_pgrx
+    PGRX_HOME="$PGRX_PRIVATE_HOME" cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
     count_cargo "$WORK/pgrx.log"
     summary+=("2/7 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
 else

@@ -14,10 +14,11 @@ use graft_compiler::metadata::ops;
 use graft_compiler::request::{Compiled, Limits, Session};
 use graft_compiler::{DbCatalog, GqlError, Metadata, MetadataError};
 use pgrx::prelude::*;
-use pgrx::Json;
+use pgrx::{Json, JsonString};
 use serde_json::{json, Value};
 
 use crate::errors::{panic_message, GraftError, Result};
+use crate::json_args;
 use crate::json_text::JsonText;
 use crate::{cache, catalog, execute, guc, metadata_store};
 
@@ -29,12 +30,20 @@ use crate::{cache, catalog, execute, guc, metadata_store};
 #[pg_extern]
 fn resolve(
     query: Option<&str>,
-    variables: default!(Option<Json>, "NULL"),
-    session: default!(Option<Json>, "NULL"),
+    variables: default!(Option<JsonString>, "NULL"),
+    session: default!(Option<JsonString>, "NULL"),
     operation_name: default!(Option<&str>, "NULL"),
 ) -> JsonText {
-    let variables = variables.map(|j| j.0);
-    let session = session.map(|j| j.0);
+    // Parsed here, not by pgrx: see json_args (deep nesting, odd numbers never raise).
+    let parsed = (|| -> Result<(Option<Value>, Option<Value>)> {
+        let variables = variables.map(|j| json_args::parse(&j.0, "variables")).transpose()?;
+        let session = session.map(|j| json_args::parse(&j.0, "session")).transpose()?;
+        Ok((variables, session))
+    })();
+    let (variables, session) = match parsed {
+        Ok(v) => v,
+        Err(e) => return e.to_graphql_response().into(),
+    };
     match resolve_request(query, variables.as_ref(), session.as_ref(), operation_name) {
         Ok(text) => JsonText(text),
         Err(e) => e.to_graphql_response().into(),
@@ -97,10 +106,12 @@ pub fn resolve_request(
 
 /// One `/v1/metadata` request (`{"type": …, "args": …, "resource_version"?: N}`).
 #[pg_extern]
-fn metadata(request: Option<Json>) -> JsonText {
+fn metadata(request: Option<JsonString>) -> JsonText {
+    let request = request.map(|r| json_args::parse(&r.0, "request").map_err(|e| MetadataError::new(e.code, "$", e.message)));
     let result = match request {
         None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),
-        Some(Json(request)) => match graft_compiler::events::requests::parse_request(&request) {
+        Some(Err(e)) => Err(e.into()),
+        Some(Ok(request)) => match graft_compiler::events::requests::parse_request(&request) {
             Ok(Some(event_request)) => crate::events::requests::run(event_request),
             Ok(None) => postgres_errors_as_metadata_errors(|| apply_request(|_, _| Ok(request.clone()))),
             Err(e) => Err(e.into()),

@@ -22,6 +22,7 @@ pub mod events;
 pub mod execute;
 pub mod folded_plan;
 pub mod guc;
+pub mod json_args;
 pub mod json_text;
 pub mod metadata_store;
 pub mod worker;

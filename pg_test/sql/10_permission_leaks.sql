@@ -11,7 +11,7 @@ CREATE TABLE article (id int4 PRIMARY KEY, author_id int4 NOT NULL REFERENCES au
   rating numeric, published bool NOT NULL, created_at timestamptz);
 CREATE FUNCTION author_articles(a author) RETURNS SETOF article LANGUAGE sql STABLE AS $$ SELECT * FROM article WHERE author_id = a.id $$;
 CREATE FUNCTION article_score(a article) RETURNS numeric LANGUAGE sql STABLE AS $$ SELECT a.rating * 2 $$;
-INSERT INTO author VALUES (1, 'a1', '{"a": 1}'), (2, 'a2', '{"c": 1}'), (3, 'a3');
+INSERT INTO author VALUES (1, 'a1', '{"a": 1}'), (2, 'a2', '{"c": 1}'), (3, 'a3', NULL);
 INSERT INTO article VALUES
   (1, 1, 'secret-of-1', 10, false),
   (2, 2, 'secret-of-2', 100, false),
