@@ -14,11 +14,11 @@ use graft_compiler::metadata::ops;
 use graft_compiler::request::{Compiled, Limits, Session};
 use graft_compiler::{DbCatalog, GqlError, Metadata, MetadataError};
 use pgrx::prelude::*;
-use pgrx::{Json, JsonString};
+use pgrx::Json;
 use serde_json::{json, Value};
 
 use crate::errors::{panic_message, GraftError, Result};
-use crate::json_args;
+use crate::json_args::{self, JsonArg};
 use crate::json_text::JsonText;
 use crate::{cache, catalog, execute, guc, metadata_store};
 
@@ -30,8 +30,8 @@ use crate::{cache, catalog, execute, guc, metadata_store};
 #[pg_extern]
 fn resolve(
     query: Option<&str>,
-    variables: default!(Option<JsonString>, "NULL"),
-    session: default!(Option<JsonString>, "NULL"),
+    variables: default!(Option<JsonArg>, "NULL"),
+    session: default!(Option<JsonArg>, "NULL"),
     operation_name: default!(Option<&str>, "NULL"),
 ) -> JsonText {
     // Parsed here, not by pgrx: see json_args (deep nesting, odd numbers never raise).
@@ -106,7 +106,7 @@ pub fn resolve_request(
 
 /// One `/v1/metadata` request (`{"type": …, "args": …, "resource_version"?: N}`).
 #[pg_extern]
-fn metadata(request: Option<JsonString>) -> JsonText {
+fn metadata(request: Option<JsonArg>) -> JsonText {
     let request = request.map(|r| json_args::parse(&r.0, "request").map_err(|e| MetadataError::new(e.code, "$", e.message)));
     let result = match request {
         None => Err(MetadataError::new("parse-failed", "$", "the request is NULL").into()),

@@ -9,8 +9,35 @@
 //! request error with Hasura's `invalid-json` code.
 
 use graft_compiler::GqlError;
+use pgrx::callconv::{Arg, ArgAbi};
+use pgrx::nullable::Nullable;
+use pgrx::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+
+/// A `json` argument as the text PostgreSQL holds (no parsing by pgrx): parse it with [`parse`].
+pub struct JsonArg(pub String);
+
+impl FromDatum for JsonArg {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, typoid: pg_sys::Oid) -> Option<Self> {
+        // A `json` datum is a text varlena.
+        unsafe { String::from_polymorphic_datum(datum, is_null, typoid) }.map(JsonArg)
+    }
+}
+
+// SAFETY: read through FromDatum, as pgrx reads its own `Json`.
+unsafe impl<'fcx> ArgAbi<'fcx> for JsonArg {
+    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+        let index = arg.index();
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| panic!("argument {index} must not be null"))
+    }
+
+    unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+pgrx::impl_sql_translatable!(JsonArg, "json");
 
 /// Deepest nesting of arrays and objects accepted. Hasura accepts at least 1,000 levels of
 /// `_not`; this leaves room above that while bounding what the compiler then walks.

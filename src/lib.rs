@@ -46,6 +46,8 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 #[cfg(any(test, feature = "pg_test"))]
+mod robustness_tests;
+#[cfg(any(test, feature = "pg_test"))]
 mod security_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
