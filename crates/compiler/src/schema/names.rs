@@ -43,6 +43,33 @@ pub fn sanitize_graphql_name(s: &str) -> String {
     out
 }
 
+/// `T_constraint` enum values for constraint names, in order: a name that is a GraphQL name
+/// is kept; any other (`we"ird_pkey`) becomes its sanitized form (`we_ird_pkey`), suffixed
+/// `_2`, `_3` … while that collides with another value. (Hasura's `textToName` fails on such a
+/// constraint and the table cannot be upserted at all; Graft keeps `on_conflict` usable.)
+pub fn constraint_enum_values<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut taken: std::collections::HashSet<String> =
+        names.iter().filter(|n| is_valid_graphql_name(n)).map(|n| n.to_string()).collect();
+    names
+        .iter()
+        .map(|n| {
+            if is_valid_graphql_name(n) {
+                return n.to_string();
+            }
+            let base = sanitize_graphql_name(n);
+            let mut candidate = base.clone();
+            let mut i = 2;
+            while taken.contains(&candidate) {
+                candidate = format!("{base}_{i}");
+                i += 1;
+            }
+            taken.insert(candidate.clone());
+            candidate
+        })
+        .collect()
+}
+
 pub fn is_valid_graphql_name(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
@@ -111,6 +138,13 @@ mod tests {
         assert_eq!(scalar_for_pg_type("varchar"), "String");
         assert_eq!(scalar_for_pg_type("timestamptz"), "timestamptz");
         assert_eq!(scalar_for_pg_type("float8"), "float8");
+    }
+
+    #[test]
+    fn constraint_values_are_graphql_names() {
+        let v = constraint_enum_values(["t_pkey", "we\"ird_pkey", "we_ird_pkey", "we-ird_pkey", "9lives"]);
+        assert_eq!(v, ["t_pkey", "we_ird_pkey_2", "we_ird_pkey", "we_ird_pkey_3", "_9lives"]);
+        assert!(v.iter().all(|n| is_valid_graphql_name(n)));
     }
 
     #[test]
