@@ -666,6 +666,22 @@ impl Builder {
             );
         }
         let subscription_fields = query_fields.clone();
+        if query_fields.is_empty() {
+            // Hasura's placeholder: an object type needs a field, and GraphQL needs a query root.
+            let name = "no_queries_available".to_string();
+            query_fields.insert(
+                name.clone(),
+                Field {
+                    name,
+                    description: Some(
+                        "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions.".into(),
+                    ),
+                    args: IndexMap::new(),
+                    ty: TypeRef::named("String").non_null(),
+                    kind: FieldKind::Plain,
+                },
+            );
+        }
         for f in crate::introspection::root_fields() {
             query_fields.insert(f.name.clone(), f);
         }
