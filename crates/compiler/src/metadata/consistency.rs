@@ -393,6 +393,9 @@ impl<'a> SourceCheck<'a> {
         let f = single_function(self.db, fname).map_err(in_cf)?;
         let fq = dq_q(fname);
         let mut errs = Vec::new();
+        if !is_graphql_name(&cf.name) {
+            errs.push(format!("{} is not valid GraphQL name", dq(&cf.name)));
+        }
         if f.volatility == "v" {
             errs.push(format!("the function {fq} is of type VOLATILE; cannot be added as a computed field"));
         }
@@ -469,17 +472,29 @@ impl<'a> SourceCheck<'a> {
         let in_fn = |m: String| format!("in function {}: {m}", dq_q(fname));
         let f = single_function(self.db, fname).map_err(in_fn)?;
         let mut errs = Vec::new();
+        let cfg = &fe.configuration;
+        // Hasura's `FunctionNameNotGQLCompliant`. (Hasura checks the function's own name even
+        // when a custom name is given; Graft accepts a custom name instead, the name the
+        // schema uses for the root field, `<name>_args` and `<name>_aggregate`.)
+        let custom = cfg.custom_root_fields.get("function").or(cfg.custom_name.as_ref());
+        if custom.is_none() && !is_graphql_name(&default_graphql_name(fname)) {
+            errs.push("function name is not a legal GraphQL identifier".to_string());
+        }
         let rt = return_table(self.db, f);
         if rt.is_none() {
             errs.push("the function does not return a \"COMPOSITE\" type".to_string());
         }
-        let cfg = &fe.configuration;
         if cfg.exposed_as.as_deref() == Some("mutation") && f.volatility != "v" {
             errs.push(
                 "the function was requested to be exposed as a mutation, but is not marked VOLATILE. \
                  Maybe the function was given the wrong volatility when it was defined?"
                     .to_string(),
             );
+        }
+        // The arguments name the input fields of `<name>_args` (Hasura's `FunctionInvalidArgumentNames`).
+        let bad_args: Vec<&str> = f.arg_names.iter().map(String::as_str).filter(|n| !n.is_empty() && !is_graphql_name(n)).collect();
+        if !bad_args.is_empty() {
+            errs.push(format!("the function arguments {} are not in compliance with GraphQL spec", bad_args.join(",")));
         }
         if let Some(arg) = &cfg.session_argument {
             match f.arg_names.iter().position(|n| n == arg) {
@@ -497,16 +512,6 @@ impl<'a> SourceCheck<'a> {
         }
         if let Some(rt) = rt {
             self.not_tracked(&rt)?;
-        }
-        // The root field (and `<name>_args`, `<name>_aggregate`) is named after the function
-        // unless a custom name is given; the arguments name the fields of `<name>_args`.
-        let custom = cfg.custom_root_fields.get("function").or(cfg.custom_name.as_ref());
-        if custom.is_none() && !is_graphql_name(&default_graphql_name(fname)) {
-            return Err(qualified_not_a_graphql_identifier(fname));
-        }
-        let session_pos = cfg.session_argument.as_ref().and_then(|a| f.arg_names.iter().position(|n| n == a));
-        if let Some(bad) = bad_argument_name(f, &[session_pos]) {
-            return Err(in_fn(not_a_graphql_identifier(bad)));
         }
         Ok(())
     }

@@ -183,9 +183,9 @@ fn names_that_are_not_graphql_names_are_inconsistent_not_published() {
             ("array_relation", "array_relation bad rel in table ok in source default",
              "Inconsistent object: cannot include \"bad rel\" in the GraphQL schema because  it is not a valid GraphQL identifier"),
             ("function", "function get-ok in source default",
-             "Inconsistent object: cannot include \"get-ok\" in the GraphQL schema because \"get-ok\" is not a valid GraphQL identifier"),
+             "Inconsistent object: in function \"get-ok\": the function \"get-ok\" cannot be tracked because function name is not a legal GraphQL identifier"),
             ("function", "function find_ok in source default",
-             "Inconsistent object: in function \"find_ok\": cannot include \"min n\" in the GraphQL schema because  it is not a valid GraphQL identifier"),
+             "Inconsistent object: in function \"find_ok\": the function \"find_ok\" cannot be tracked because the function arguments min n are not in compliance with GraphQL spec"),
         ]
     );
     // The rest of the API stays up, and valid, for every role.
