@@ -544,8 +544,11 @@ fn table_problem(t: &TableEntry, dbt: &DbTable, db: &DbCatalog) -> Option<String
         }
     }
     for c in &dbt.columns {
-        if t.configuration.column_custom_name(&c.name).is_none() && !is_graphql_name(&c.name) {
-            return Some(not_a_graphql_identifier(&c.name));
+        // Column names are also values of `T_select_column`, where `true`, `false` and `null`
+        // can't be (Hasura publishes those and breaks the schema; Graft asks for a custom name).
+        let field = t.configuration.column_custom_name(&c.name).unwrap_or(&c.name);
+        if !crate::schema::names::is_valid_enum_value(field) {
+            return Some(not_a_graphql_identifier(field));
         }
     }
     let mut by_field: IndexMap<&str, Vec<String>> = IndexMap::new();
@@ -577,7 +580,8 @@ fn enum_values_problem(table: &QualifiedName, db: &DbCatalog) -> Option<String> 
     let reason = if rows.is_empty() {
         "the table must have at least one row".to_string()
     } else {
-        let bad: Vec<&str> = rows.iter().map(|r| r.value.as_str()).filter(|v| !is_graphql_name(v)).collect();
+        let bad: Vec<&str> =
+            rows.iter().map(|r| r.value.as_str()).filter(|v| !crate::schema::names::is_valid_enum_value(v)).collect();
         if bad.is_empty() {
             return None;
         }

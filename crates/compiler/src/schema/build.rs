@@ -90,7 +90,7 @@ fn enum_values<'d>(db: &'d DbCatalog, t: &TableInfo) -> Vec<&'d crate::dbcatalog
         return vec![];
     }
     let rows = db.enum_values.get(&format!("{}.{}", t.name.schema, t.name.name));
-    rows.into_iter().flatten().filter(|r| super::names::is_valid_graphql_name(&r.value)).collect()
+    rows.into_iter().flatten().filter(|r| super::names::is_valid_enum_value(&r.value)).collect()
 }
 
 /// The primary key and unique constraints of `t`, with their `T_constraint` values.
@@ -450,15 +450,39 @@ impl Builder {
             }
             t.perms = Some(perms);
         }
-        let selectable: Vec<bool> = self.tables.iter().map(|t| t.can_select()).collect();
-        for t in self.tables.iter_mut() {
-            for r in t.relationships.iter_mut() {
-                r.visible = selectable[r.target];
-            }
-            for cf in t.computed_fields.iter_mut() {
-                if let ComputedReturn::SetOf { table } = cf.returns {
-                    cf.visible = cf.visible && selectable[table];
+        // A select permission that leaves the role no field of the table (no column, computed
+        // field or visible relationship) gives nothing to select: as in Hasura (no selection
+        // set, no root fields), the table is not selectable — an object type needs a field.
+        // Hiding one table can hide relationships to it, so repeat until nothing changes.
+        let granted: Vec<Vec<bool>> =
+            self.tables.iter().map(|t| t.computed_fields.iter().map(|cf| cf.visible).collect()).collect();
+        loop {
+            let selectable: Vec<bool> = self.tables.iter().map(|t| t.can_select()).collect();
+            for (ti, t) in self.tables.iter_mut().enumerate() {
+                for r in t.relationships.iter_mut() {
+                    r.visible = selectable[r.target];
                 }
+                for (fi, cf) in t.computed_fields.iter_mut().enumerate() {
+                    cf.visible = granted[ti][fi];
+                    if let ComputedReturn::SetOf { table } = cf.returns {
+                        cf.visible = cf.visible && selectable[table];
+                    }
+                }
+            }
+            let mut changed = false;
+            for t in self.tables.iter_mut() {
+                let has_field = t.columns.iter().any(|c| c.select)
+                    || t.relationships.iter().any(|r| r.visible)
+                    || t.computed_fields.iter().any(|cf| cf.visible);
+                if t.can_select() && !has_field {
+                    if let Some(p) = t.perms.as_mut() {
+                        p.select = None;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
             }
         }
     }

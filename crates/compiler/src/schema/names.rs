@@ -50,14 +50,17 @@ pub fn sanitize_graphql_name(s: &str) -> String {
 pub fn constraint_enum_values<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let names: Vec<&str> = names.into_iter().collect();
     let mut taken: std::collections::HashSet<String> =
-        names.iter().filter(|n| is_valid_graphql_name(n)).map(|n| n.to_string()).collect();
+        names.iter().filter(|n| is_valid_enum_value(n)).map(|n| n.to_string()).collect();
     names
         .iter()
         .map(|n| {
-            if is_valid_graphql_name(n) {
+            if is_valid_enum_value(n) {
                 return n.to_string();
             }
-            let base = sanitize_graphql_name(n);
+            let mut base = sanitize_graphql_name(n);
+            if !is_valid_enum_value(&base) {
+                base.insert(0, '_');
+            }
             let mut candidate = base.clone();
             let mut i = 2;
             while taken.contains(&candidate) {
@@ -68,6 +71,11 @@ pub fn constraint_enum_values<'a>(names: impl IntoIterator<Item = &'a str>) -> V
             candidate
         })
         .collect()
+}
+
+/// A name an enum value may have: a GraphQL name other than `true`, `false` and `null`.
+pub fn is_valid_enum_value(s: &str) -> bool {
+    is_valid_graphql_name(s) && !matches!(s, "true" | "false" | "null")
 }
 
 pub fn is_valid_graphql_name(s: &str) -> bool {
@@ -142,9 +150,9 @@ mod tests {
 
     #[test]
     fn constraint_values_are_graphql_names() {
-        let v = constraint_enum_values(["t_pkey", "we\"ird_pkey", "we_ird_pkey", "we-ird_pkey", "9lives"]);
-        assert_eq!(v, ["t_pkey", "we_ird_pkey_2", "we_ird_pkey", "we_ird_pkey_3", "_9lives"]);
-        assert!(v.iter().all(|n| is_valid_graphql_name(n)));
+        let v = constraint_enum_values(["t_pkey", "we\"ird_pkey", "we_ird_pkey", "we-ird_pkey", "9lives", "null"]);
+        assert_eq!(v, ["t_pkey", "we_ird_pkey_2", "we_ird_pkey", "we_ird_pkey_3", "_9lives", "_null"]);
+        assert!(v.iter().all(|n| is_valid_enum_value(n)));
     }
 
     #[test]

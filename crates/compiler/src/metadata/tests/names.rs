@@ -50,6 +50,10 @@ fn a_column_that_is_not_a_graphql_name_needs_a_custom_name() {
     let both = json!({"table": "weird", "configuration": {"column_config": {"a\"b": {"custom_name": "a_b"}},
                                                            "custom_column_names": {"x'y": "x_y"}}});
     on(&mut md, &db, req("pg_track_table", both)).unwrap();
+    // A column (or custom) name `true`/`false`/`null` can't be a `T_select_column` value.
+    let e = on(&mut md, &db, req("pg_set_table_customization", json!({"table": "weird", "configuration":
+        {"column_config": {"a\"b": {"custom_name": "null"}, "x'y": {"custom_name": "x_y"}}}}))).unwrap_err();
+    assert!(e.error.ends_with("cannot include \"null\" in the GraphQL schema because  it is not a valid GraphQL identifier"), "{}", e.error);
     assert_eq!(inconsistent(&mut md, &db), json!({"is_consistent": true, "inconsistent_objects": []}));
 }
 
@@ -116,6 +120,14 @@ fn enum_table_values_must_be_graphql_names() {
         "invalid-configuration",
         "$.args",
         "Inconsistent object: the table \"colors\" cannot be used as an enum because the values \"1st\" and \"dark blue\" are not valid GraphQL enum value names",
+    );
+    // `null` is a name but not an enum value; three values are listed as Hasura lists them.
+    db.enum_values.insert("public.colors".into(), vec![row("red"), row("null"), row("dark blue"), row("1st")]);
+    let e = on(&mut md, &db, req("pg_track_table", json!({"table": "colors", "is_enum": true}))).unwrap_err();
+    assert!(
+        e.error.ends_with("because the values 1st, dark blue, and \"null\" are not valid GraphQL enum value names"),
+        "{}",
+        e.error
     );
     db.enum_values.insert("public.colors".into(), vec![]);
     let e = on(&mut md, &db, req("pg_track_table", json!({"table": "colors", "is_enum": true}))).unwrap_err();
