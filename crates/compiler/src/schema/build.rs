@@ -42,7 +42,9 @@ pub fn build_schema_for(metadata: &Metadata, db: &DbCatalog, role: &str, backend
         types: IndexMap::new(),
         tables: vec![],
         functions: vec![],
-        problems: found.into_iter().map(|f| f.inconsistency).collect(),
+        // Unsupported features are reported too, but no DDL makes them consistent: they are
+        // not this schema's inconsistencies (which make the cache watch every relation).
+        problems: found.into_iter().filter(|f| !matches!(f.id, ObjectId::Unsupported { .. })).map(|f| f.inconsistency).collect(),
         rejected,
     };
     if let Some(source) = metadata.default_source() {
