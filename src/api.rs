@@ -157,9 +157,12 @@ pub fn apply_request(
 ) -> Result<Value> {
     let store = metadata_store::locate()?;
     // Always a fresh catalog: DDL earlier in this transaction must be visible to track it.
-    let catalog = catalog::load()?.catalog;
+    let mut catalog = catalog::load()?.catalog;
     let stored = metadata_store::read(store, None)?;
     let current = stored.metadata.unwrap_or_default();
+    // The enum tables' rows, as the schema cache reads them: the consistency checks report an
+    // enum table with no rows or with values that are not GraphQL names.
+    catalog.enum_values = catalog::load_enum_values(&current, &catalog)?;
 
     let unchanged = |response: Value, reload: bool| {
         if reload {

@@ -24,7 +24,10 @@ use crate::metadata::model::{
     TableEntry,
 };
 use crate::metadata::args::kind_name;
-use crate::metadata::names::{display, dq, dq_q, english_list, reasons};
+use crate::metadata::names::{
+    default_graphql_name, display, dq, dq_q, english_list, invalid_enum_values, is_graphql_name,
+    not_a_graphql_identifier, qualified_not_a_graphql_identifier, reasons,
+};
 use crate::schema::build::Inconsistency;
 
 /// Identity of a metadata object, as Hasura's `MetadataObjId`.
@@ -83,7 +86,7 @@ impl<'a> SourceCheck<'a> {
         for t in &src.tables {
             let problem = match self.db.table(&t.table.schema, &t.table.name) {
                 None => Some(format!("no such table/view exists in source: {}", dq_q(&t.table))),
-                Some(dbt) => table_problem(t, dbt),
+                Some(dbt) => table_problem(t, dbt, self.db.catalog()),
             };
             match problem {
                 Some(reason) => out.push(self.found(
@@ -147,7 +150,9 @@ impl<'a> SourceCheck<'a> {
             .collect();
         let mut fields: HashSet<&str> = HashSet::new();
         let mut name_problem = |name: &'a str| -> Option<String> {
-            if dbt.column(name).is_some() {
+            if !is_graphql_name(name) {
+                Some(not_a_graphql_identifier(name))
+            } else if dbt.column(name).is_some() {
                 Some("field definition conflicts with postgres column".into())
             } else if let Some(col) = gql_columns.get(name) {
                 Some(format!("field definition conflicts with custom field name for postgres column {}", dq(col)))
@@ -388,6 +393,9 @@ impl<'a> SourceCheck<'a> {
         let f = single_function(self.db, fname).map_err(in_cf)?;
         let fq = dq_q(fname);
         let mut errs = Vec::new();
+        if !is_graphql_name(&cf.name) {
+            errs.push(format!("{} is not valid GraphQL name", dq(&cf.name)));
+        }
         if f.volatility == "v" {
             errs.push(format!("the function {fq} is of type VOLATILE; cannot be added as a computed field"));
         }
@@ -439,16 +447,24 @@ impl<'a> SourceCheck<'a> {
                 Some(_) => {}
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(in_cf(format!(
+        if !errs.is_empty() {
+            return Err(in_cf(format!(
                 "the computed field {} cannot be added to table {} {}",
                 dq(&cf.name),
                 dq_q(table),
                 reasons(&errs)
-            )))
+            )));
         }
+        // The other arguments become the input fields of `<cf>_<T>_args`.
+        let table_pos = match &cf.definition.table_argument {
+            Some(arg) => f.arg_names.iter().position(|n| n == arg),
+            None => Some(0),
+        };
+        let session_pos = cf.definition.session_argument.as_ref().and_then(|a| f.arg_names.iter().position(|n| n == a));
+        if let Some(bad) = bad_argument_name(f, &[table_pos, session_pos]) {
+            return Err(in_cf(not_a_graphql_identifier(bad)));
+        }
+        Ok(())
     }
 
     fn function_problem(&self, fe: &FunctionEntry) -> Result<(), String> {
@@ -456,17 +472,29 @@ impl<'a> SourceCheck<'a> {
         let in_fn = |m: String| format!("in function {}: {m}", dq_q(fname));
         let f = single_function(self.db, fname).map_err(in_fn)?;
         let mut errs = Vec::new();
+        let cfg = &fe.configuration;
+        // Hasura's `FunctionNameNotGQLCompliant`. (Hasura checks the function's own name even
+        // when a custom name is given; Graft accepts a custom name instead, the name the
+        // schema uses for the root field, `<name>_args` and `<name>_aggregate`.)
+        let custom = cfg.custom_root_fields.get("function").or(cfg.custom_name.as_ref());
+        if custom.is_none() && !is_graphql_name(&default_graphql_name(fname)) {
+            errs.push("function name is not a legal GraphQL identifier".to_string());
+        }
         let rt = return_table(self.db, f);
         if rt.is_none() {
             errs.push("the function does not return a \"COMPOSITE\" type".to_string());
         }
-        let cfg = &fe.configuration;
         if cfg.exposed_as.as_deref() == Some("mutation") && f.volatility != "v" {
             errs.push(
                 "the function was requested to be exposed as a mutation, but is not marked VOLATILE. \
                  Maybe the function was given the wrong volatility when it was defined?"
                     .to_string(),
             );
+        }
+        // The arguments name the input fields of `<name>_args` (Hasura's `FunctionInvalidArgumentNames`).
+        let bad_args: Vec<&str> = f.arg_names.iter().map(String::as_str).filter(|n| !n.is_empty() && !is_graphql_name(n)).collect();
+        if !bad_args.is_empty() {
+            errs.push(format!("the function arguments {} are not in compliance with GraphQL spec", bad_args.join(",")));
         }
         if let Some(arg) = &cfg.session_argument {
             match f.arg_names.iter().position(|n| n == arg) {
@@ -489,8 +517,19 @@ impl<'a> SourceCheck<'a> {
     }
 }
 
-/// Table-level problems: column customization, enum shape.
-fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
+/// The first input argument of `f` (other than those at `skip`) whose name is not a GraphQL
+/// name; unnamed arguments are exposed as `arg_<n>`.
+fn bad_argument_name<'f>(f: &'f DbFunction, skip: &[Option<usize>]) -> Option<&'f str> {
+    (0..f.arg_types.len())
+        .filter(|i| !skip.contains(&Some(*i)))
+        .filter_map(|i| f.arg_names.get(i).map(String::as_str))
+        .find(|n| !n.is_empty() && !is_graphql_name(n))
+}
+
+/// Table-level problems: column customization, names that are not GraphQL names (a column or
+/// a table without a custom name, as Hasura's `textToName`/`qualifiedObjectToName` reject
+/// them), enum shape and enum values.
+fn table_problem(t: &TableEntry, dbt: &DbTable, db: &DbCatalog) -> Option<String> {
     let in_table = |m: String| format!("in table {}: {m}", dq_q(&t.table));
     for (col, cc) in &t.configuration.column_config {
         if dbt.column(col).is_none() {
@@ -502,6 +541,14 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
                 ),
                 None => format!("the column {} was given a configuration, but no such column exists", dq(col)),
             }));
+        }
+    }
+    for c in &dbt.columns {
+        // Column names are also values of `T_select_column`, where `true`, `false` and `null`
+        // can't be (Hasura publishes those and breaks the schema; Graft asks for a custom name).
+        let field = t.configuration.column_custom_name(&c.name).unwrap_or(&c.name);
+        if !crate::schema::names::is_valid_enum_value(field) {
+            return Some(not_a_graphql_identifier(field));
         }
     }
     let mut by_field: IndexMap<&str, Vec<String>> = IndexMap::new();
@@ -516,10 +563,31 @@ fn table_problem(t: &TableEntry, dbt: &DbTable) -> Option<String> {
             dq(field)
         )));
     }
+    if t.configuration.custom_name.is_none() && !is_graphql_name(&default_graphql_name(&t.table)) {
+        return Some(qualified_not_a_graphql_identifier(&t.table));
+    }
     if t.is_enum {
-        return enum_problem(&t.table, dbt);
+        return enum_problem(&t.table, dbt).or_else(|| enum_values_problem(&t.table, db));
     }
     None
+}
+
+/// An enum table's rows must name GraphQL enum values, and there must be at least one (Hasura's
+/// `EnumTableNoEnumValues`, `EnumTableInvalidEnumValueNames`). Checked when the catalog carries
+/// the table's rows (the schema cache loads them; a catalog without them says nothing).
+fn enum_values_problem(table: &QualifiedName, db: &DbCatalog) -> Option<String> {
+    let rows = db.enum_values.get(&format!("{}.{}", table.schema, table.name))?;
+    let reason = if rows.is_empty() {
+        "the table must have at least one row".to_string()
+    } else {
+        let bad: Vec<&str> =
+            rows.iter().map(|r| r.value.as_str()).filter(|v| !crate::schema::names::is_valid_enum_value(v)).collect();
+        if bad.is_empty() {
+            return None;
+        }
+        invalid_enum_values(&bad)
+    };
+    Some(format!("the table {} cannot be used as an enum {}", dq_q(table), reasons(&[reason])))
 }
 
 fn is_json(type_name: &str) -> bool {

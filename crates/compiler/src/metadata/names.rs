@@ -73,6 +73,46 @@ pub fn is_graphql_name(s: &str) -> bool {
     crate::schema::names::is_valid_graphql_name(s)
 }
 
+/// The name Hasura derives for a table or function without a custom name: `name` in `public`,
+/// `schema_name` elsewhere — unsanitized (Hasura's `snakeCaseQualifiedObject`).
+pub fn default_graphql_name(q: &QualifiedName) -> String {
+    if q.schema == "public" {
+        q.name.clone()
+    } else {
+        format!("{}_{}", q.schema, q.name)
+    }
+}
+
+/// Hasura's `textToName` error for a column, relationship, computed field or argument name
+/// that is not a GraphQL name (the double space is Hasura's).
+pub fn not_a_graphql_identifier(name: &str) -> String {
+    format!("cannot include {} in the GraphQL schema because  it is not a valid GraphQL identifier", dq(name))
+}
+
+/// Hasura's `qualifiedObjectToName` error for a table or function whose default name is not a
+/// GraphQL name (it needs a `custom_name`).
+pub fn qualified_not_a_graphql_identifier(q: &QualifiedName) -> String {
+    format!(
+        "cannot include {} in the GraphQL schema because {} is not a valid GraphQL identifier",
+        dq_q(q),
+        dq(&default_graphql_name(q))
+    )
+}
+
+/// Hasura's `EnumTableInvalidEnumValueNames` reason: `value "a b" is not …`, `values "a" and
+/// "b" are not …`, `values a, b, and "c" are not …` (sorted; Hasura quotes only the last ones).
+pub fn invalid_enum_values(values: &[&str]) -> String {
+    let mut v: Vec<&str> = values.to_vec();
+    v.sort();
+    const PLURAL: &str = " are not valid GraphQL enum value names";
+    match v.as_slice() {
+        [] => String::new(),
+        [one] => format!("the value {} is not a valid GraphQL enum value name", dq(one)),
+        [a, b] => format!("the values {} and {}{PLURAL}", dq(a), dq(b)),
+        [init @ .., last] => format!("the values {}, and {}{PLURAL}", init.join(", "), dq(last)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

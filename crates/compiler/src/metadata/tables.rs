@@ -56,7 +56,11 @@ fn track_one(
     configuration: TableConfig,
 ) -> Result<(), MetadataError> {
     let src = source_ref(md, source)?;
-    if src.table(&table).is_some() {
+    let id = ObjectId::Table { source: source.to_string(), table: table.clone() };
+    // Hasura asks its schema cache, which holds only consistent tables: a table whose entry is
+    // inconsistent (dropped, or with a column that is not a GraphQL name …) may be tracked again,
+    // and its entry is replaced by the new one.
+    if src.table(&table).is_some() && !env.inconsistent_ids(md).contains(&id) {
         return Err(MetadataError::new(
             "already-tracked",
             "$.args",
@@ -70,14 +74,19 @@ fn track_one(
             format!("function with name {} already exists", dq_q(&table)),
         ));
     }
-    let id = ObjectId::Table { source: source.to_string(), table: table.clone() };
-    change_checked(md, env, id, |md| {
-        let mut entry = TableEntry::new(table);
-        entry.is_enum = is_enum;
-        entry.configuration = configuration;
-        source_mut(md, source)?.tables.push(entry);
-        Ok(())
-    })
+    // As `change_checked`, except that the table itself must be consistent afterwards even
+    // when the entry it replaces was not.
+    let mut before = env.inconsistent_ids(md);
+    before.remove(&id);
+    let mut entry = TableEntry::new(table);
+    entry.is_enum = is_enum;
+    entry.configuration = configuration;
+    let tables = &mut source_mut(md, source)?.tables;
+    match tables.iter_mut().find(|t| t.table == entry.table) {
+        Some(old) => *old = entry,
+        None => tables.push(entry),
+    }
+    reject_new_inconsistencies(md, env, &before, Some(&id))
 }
 
 /// `pg_track_tables {tables: [{table, source, configuration, is_enum}]}` — all or nothing.

@@ -1,6 +1,8 @@
 //! "Track all": the `bulk` request that tracks every untracked table/view of a schema and adds
 //! both directions of every foreign key between tracked tables of that schema, named like
 //! Hasura's console suggests (`author_id` → `author`, the referencing table → `articles`).
+//! A table that cannot be tracked without custom names (its name or a column's is not a
+//! GraphQL name) is left for the user to track with a configuration; the rest is tracked.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,11 +10,17 @@ use serde_json::{json, Value};
 
 use crate::dbcatalog::{DbCatalog, DbForeignKey, DbTable, QualifiedName};
 use crate::metadata::model::{qualified_json, FkOn, Metadata, RelUsing, TableEntry, DEFAULT_SOURCE};
+use crate::metadata::names::{default_graphql_name, is_graphql_name};
+use crate::schema::names::sanitize_graphql_name;
 
 pub fn request(md: &Metadata, db: &DbCatalog, schema: &str) -> Value {
     let source = md.source(DEFAULT_SOURCE);
     let entry = |q: &QualifiedName| source.and_then(|s| s.table(q));
-    let mut tables: Vec<&DbTable> = db.tables.iter().filter(|t| t.schema == schema).collect();
+    let mut tables: Vec<&DbTable> = db
+        .tables
+        .iter()
+        .filter(|t| t.schema == schema && (entry(&t.qualified()).is_some() || names_are_graphql_names(t)))
+        .collect();
     tables.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut ops = Vec::new();
@@ -66,13 +74,19 @@ pub fn request(md: &Metadata, db: &DbCatalog, schema: &str) -> Value {
     json!({"type": "bulk", "args": ops})
 }
 
+/// Whether `t` can be tracked without custom names: its default GraphQL name and its column
+/// names are GraphQL names.
+fn names_are_graphql_names(t: &DbTable) -> bool {
+    is_graphql_name(&default_graphql_name(&t.qualified())) && t.columns.iter().all(|c| is_graphql_name(&c.name))
+}
+
 /// Preferred name, then the `_by_<columns>` form: `author` / `author_by_author_id`.
 fn object_names(fk: &DbForeignKey) -> [String; 2] {
     let preferred = match fk.columns.as_slice() {
         [one] if one.len() > 3 && one.ends_with("_id") => one[..one.len() - 3].to_string(),
         _ => fk.ref_table.clone(),
     };
-    [preferred, format!("{}_by_{}", fk.ref_table, fk.columns.join("_"))]
+    [preferred, format!("{}_by_{}", fk.ref_table, fk.columns.join("_"))].map(|n| sanitize_graphql_name(&n))
 }
 
 /// `articles` / `articles_by_author_id`: the referencing table's name in the plural, as
@@ -80,7 +94,7 @@ fn object_names(fk: &DbForeignKey) -> [String; 2] {
 fn array_names(from: &QualifiedName, fk: &DbForeignKey) -> [String; 2] {
     let plural = plural(&from.name);
     let by = format!("{plural}_by_{}", fk.columns.join("_"));
-    [plural, by]
+    [plural, by].map(|n| sanitize_graphql_name(&n))
 }
 
 /// Simple English plural: `article` → `articles`, `category` → `categories`; names already

@@ -2,7 +2,7 @@
 //! type and field names. Objects that don't match the database are left out (they are reported
 //! by `metadata::consistency`); the rest of the schema still works.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 
@@ -31,8 +31,22 @@ pub fn build_schema(metadata: &Metadata, db: &DbCatalog, role: &str) -> (Schema,
 
 /// Build the schema for `role`; `backend_only` also exposes backend-only mutation permissions
 /// (the request sent `x-hasura-use-backend-only-permissions: true`).
+///
+/// `metadata::consistency` decides what is inconsistent (one source of truth): every object it
+/// reports — a dropped table, a name that is not a GraphQL name, a bad permission … — is left
+/// out, and the rest of the schema still works. Its reports are the returned inconsistencies.
 pub fn build_schema_for(metadata: &Metadata, db: &DbCatalog, role: &str, backend_only: bool) -> (Schema, Vec<Inconsistency>) {
-    let mut b = Builder { types: IndexMap::new(), tables: vec![], functions: vec![], problems: vec![] };
+    let found = crate::metadata::consistency::check_objects(metadata, db);
+    let rejected: HashSet<ObjectId> = found.iter().map(|f| f.id.clone()).collect();
+    let mut b = Builder {
+        types: IndexMap::new(),
+        tables: vec![],
+        functions: vec![],
+        // Unsupported features are reported too, but no DDL makes them consistent: they are
+        // not this schema's inconsistencies (which make the cache watch every relation).
+        problems: found.into_iter().filter(|f| !matches!(f.id, ObjectId::Unsupported { .. })).map(|f| f.inconsistency).collect(),
+        rejected,
+    };
     if let Some(source) = metadata.default_source() {
         b.resolve_tables(source, db);
         b.apply_enum_references(db);
@@ -50,6 +64,8 @@ pub(super) struct Builder {
     pub(super) tables: Vec<TableInfo>,
     pub(super) functions: Vec<FunctionInfo>,
     problems: Vec<Inconsistency>,
+    /// Objects `metadata::consistency` reports: left out of the schema.
+    rejected: HashSet<ObjectId>,
 }
 
 pub(super) fn table_label(q: &QualifiedName) -> String {
@@ -66,6 +82,31 @@ fn sql_type(schema: &str, name: &str) -> String {
         Some(elem) if !elem.is_empty() => format!("{}[]", quote_qualified(schema, elem)),
         _ => quote_qualified(schema, name),
     }
+}
+
+/// The values of enum table `t`. The consistency checks leave out an enum table whose rows are
+/// not all GraphQL names (or that has none); this filter also keeps an empty or invalid enum
+/// type out of the schema when the catalog lacks the rows — the table is then a plain table.
+fn enum_values<'d>(db: &'d DbCatalog, t: &TableInfo) -> Vec<&'d crate::dbcatalog::EnumRow> {
+    if !t.is_enum || t.primary_key.len() != 1 {
+        return vec![];
+    }
+    let rows = db.enum_values.get(&format!("{}.{}", t.name.schema, t.name.name));
+    rows.into_iter().flatten().filter(|r| super::names::is_valid_enum_value(&r.value)).collect()
+}
+
+/// The primary key and unique constraints of `t`, with their `T_constraint` values.
+fn constraint_infos(t: &DbTable) -> Vec<ConstraintInfo> {
+    let keys: Vec<_> = t.primary_key.iter().chain(t.unique_constraints.iter()).collect();
+    let values = super::names::constraint_enum_values(keys.iter().map(|k| k.name.as_str()));
+    keys.iter()
+        .zip(values)
+        .map(|(k, gql_name)| ConstraintInfo {
+            name: k.name.clone(),
+            gql_name,
+            columns: k.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect(),
+        })
+        .collect()
 }
 
 fn column_info(c: &DbColumn, gql_name: String, description: Option<String>) -> ColumnInfo {
@@ -104,6 +145,9 @@ impl Builder {
         // First pass: tables and columns, so relationships can point at any tracked table.
         let mut entries: Vec<(&TableEntry, &DbTable)> = vec![];
         for entry in &source.tables {
+            if self.rejected.contains(&ObjectId::Table { source: source.name.clone(), table: entry.table.clone() }) {
+                continue;
+            }
             let Some(t) = db.table(&entry.table.schema, &entry.table.name) else {
                 self.problem(
                     "table",
@@ -140,12 +184,7 @@ impl Builder {
                 columns,
                 relationships: vec![],
                 computed_fields: vec![],
-                constraints: t
-                    .primary_key
-                    .iter()
-                    .chain(t.unique_constraints.iter())
-                    .map(|k| (k.name.clone(), k.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect()))
-                    .collect(),
+                constraints: constraint_infos(t),
                 primary_key,
                 is_enum: entry.is_enum,
                 root,
@@ -160,7 +199,16 @@ impl Builder {
         // Second pass: relationships and computed fields.
         for (idx, (entry, t)) in entries.iter().enumerate() {
             let mut rels = vec![];
+            let rel_id = |name: &str, kind| ObjectId::Relationship {
+                source: source.name.clone(),
+                table: entry.table.clone(),
+                name: name.to_string(),
+                kind,
+            };
             for r in &entry.object_relationships {
+                if self.rejected.contains(&rel_id(&r.name, crate::metadata::model::RelKind::Object)) {
+                    continue;
+                }
                 match self.resolve_rel(t, r, RelKindInfo::Object, db) {
                     Ok(info) => rels.push(info),
                     Err(reason) => self.problem(
@@ -172,6 +220,9 @@ impl Builder {
                 }
             }
             for r in &entry.array_relationships {
+                if self.rejected.contains(&rel_id(&r.name, crate::metadata::model::RelKind::Array)) {
+                    continue;
+                }
                 match self.resolve_rel(t, r, RelKindInfo::Array, db) {
                     Ok(info) => rels.push(info),
                     Err(reason) => self.problem(
@@ -185,6 +236,10 @@ impl Builder {
             self.tables[idx].relationships = rels;
             let mut cfs = vec![];
             for cf in &entry.computed_fields {
+                let id = ObjectId::ComputedField { source: source.name.clone(), table: entry.table.clone(), name: cf.name.clone() };
+                if self.rejected.contains(&id) {
+                    continue;
+                }
                 match self.resolve_computed(t, cf, db) {
                     Ok(info) => cfs.push(info),
                     Err(reason) => self.problem(
@@ -323,7 +378,7 @@ impl Builder {
         let enums: Vec<(QualifiedName, String)> = self
             .tables
             .iter()
-            .filter(|t| t.is_enum && t.primary_key.len() == 1)
+            .filter(|t| !enum_values(db, t).is_empty())
             .map(|t| (t.name.clone(), format!("{}_enum", t.type_name)))
             .collect();
         for t in self.tables.iter_mut() {
@@ -341,11 +396,13 @@ impl Builder {
     }
 
     fn emit_enum_types(&mut self, db: &DbCatalog) {
-        for t in self.tables.clone().iter().filter(|t| t.is_enum && t.primary_key.len() == 1) {
-            let rows = db.enum_values.get(&format!("{}.{}", t.name.schema, t.name.name)).cloned().unwrap_or_default();
+        for t in self.tables.clone().iter() {
+            let rows = enum_values(db, t);
+            if rows.is_empty() {
+                continue;
+            }
             let values = rows
                 .iter()
-                .filter(|r| super::names::is_valid_graphql_name(&r.value))
                 .map(|r| (r.value.clone(), EnumValue { name: r.value.clone(), description: r.comment.clone() }))
                 .collect();
             let name = format!("{}_enum", t.type_name);
@@ -359,10 +416,10 @@ impl Builder {
         // boolean expression, an unknown column or operator …) grants nothing, as Hasura leaves
         // an inconsistent permission out of its schema cache.
         let mut rejected: HashMap<QualifiedName, Vec<(String, PermKind)>> = HashMap::new();
-        for f in crate::metadata::consistency::check_objects(metadata, db) {
-            if let ObjectId::Permission { source: s, table, role, kind } = f.id {
-                if s == source.name {
-                    rejected.entry(table).or_default().push((role, kind));
+        for id in &self.rejected {
+            if let ObjectId::Permission { source: s, table, role, kind } = id {
+                if s == &source.name {
+                    rejected.entry(table.clone()).or_default().push((role.clone(), *kind));
                 }
             }
         }
@@ -395,21 +452,48 @@ impl Builder {
             }
             t.perms = Some(perms);
         }
-        let selectable: Vec<bool> = self.tables.iter().map(|t| t.can_select()).collect();
-        for t in self.tables.iter_mut() {
-            for r in t.relationships.iter_mut() {
-                r.visible = selectable[r.target];
-            }
-            for cf in t.computed_fields.iter_mut() {
-                if let ComputedReturn::SetOf { table } = cf.returns {
-                    cf.visible = cf.visible && selectable[table];
+        // A select permission that leaves the role no field of the table (no column, computed
+        // field or visible relationship) gives nothing to select: as in Hasura (no selection
+        // set, no root fields), the table is not selectable — an object type needs a field.
+        // Hiding one table can hide relationships to it, so repeat until nothing changes.
+        let granted: Vec<Vec<bool>> =
+            self.tables.iter().map(|t| t.computed_fields.iter().map(|cf| cf.visible).collect()).collect();
+        loop {
+            let selectable: Vec<bool> = self.tables.iter().map(|t| t.can_select()).collect();
+            for (ti, t) in self.tables.iter_mut().enumerate() {
+                for r in t.relationships.iter_mut() {
+                    r.visible = selectable[r.target];
                 }
+                for (fi, cf) in t.computed_fields.iter_mut().enumerate() {
+                    cf.visible = granted[ti][fi];
+                    if let ComputedReturn::SetOf { table } = cf.returns {
+                        cf.visible = cf.visible && selectable[table];
+                    }
+                }
+            }
+            let mut changed = false;
+            for t in self.tables.iter_mut() {
+                let has_field = t.columns.iter().any(|c| c.select)
+                    || t.relationships.iter().any(|r| r.visible)
+                    || t.computed_fields.iter().any(|cf| cf.visible);
+                if t.can_select() && !has_field {
+                    if let Some(p) = t.perms.as_mut() {
+                        p.select = None;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
             }
         }
     }
 
     fn resolve_functions(&mut self, source: &Source, db: &DbCatalog) {
         for fe in &source.functions {
+            if self.rejected.contains(&ObjectId::Function { source: source.name.clone(), function: fe.function.clone() }) {
+                continue;
+            }
             let Some(f) = db.functions_named(&fe.function.schema, &fe.function.name).next() else {
                 self.problem(
                     "function",
@@ -608,6 +692,22 @@ impl Builder {
             );
         }
         let subscription_fields = query_fields.clone();
+        if query_fields.is_empty() {
+            // Hasura's placeholder: an object type needs a field, and GraphQL needs a query root.
+            let name = "no_queries_available".to_string();
+            query_fields.insert(
+                name.clone(),
+                Field {
+                    name,
+                    description: Some(
+                        "There are no queries available to the current role. Either there are no sources or remote schemas configured, or the current role doesn't have the required permissions.".into(),
+                    ),
+                    args: IndexMap::new(),
+                    ty: TypeRef::named("String").non_null(),
+                    kind: FieldKind::Plain,
+                },
+            );
+        }
         for f in crate::introspection::root_fields() {
             query_fields.insert(f.name.clone(), f);
         }
@@ -625,6 +725,14 @@ impl Builder {
             self.add("subscription_root", None, TypeKind::Object { fields: subscription_fields });
         }
         crate::introspection::add_introspection_types(&mut self.types);
+        // Only what a root reaches is in the schema: a role without aggregations has no
+        // `T_aggregate`, a table it may only filter on no `T_order_by`, …
+        let roots: Vec<&str> = ["query_root", "mutation_root", "subscription_root"]
+            .into_iter()
+            .filter(|r| self.types.contains_key(*r))
+            .collect();
+        let reachable: HashSet<String> = reachable_types(&self.types, &roots).into_iter().map(str::to_string).collect();
+        self.types.retain(|name, _| reachable.contains(name));
         let schema = Schema {
             types: self.types,
             query_type: "query_root".into(),

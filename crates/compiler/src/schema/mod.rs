@@ -3,3 +3,5 @@ pub mod model;
 mod mutations;
 pub mod permissions;
 pub mod names;
+#[cfg(test)]
+mod tests;

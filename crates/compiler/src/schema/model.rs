@@ -28,6 +28,41 @@ impl Schema {
     }
 }
 
+/// Names of the types reachable from `roots` through output fields, their arguments and input
+/// fields (the types introspection may list; graphql-js and Hasura list no others).
+pub fn reachable_types<'t>(types: &'t IndexMap<String, TypeDef>, roots: &[&str]) -> std::collections::HashSet<&'t str> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut stack: Vec<&str> = roots.to_vec();
+    while let Some(name) = stack.pop() {
+        let Some((key, def)) = types.get_key_value(name) else { continue };
+        if !seen.insert(key.as_str()) {
+            continue;
+        }
+        let mut push = |t: &'t TypeRef| {
+            if !seen.contains(t.base_name()) {
+                stack.push(t.base_name());
+            }
+        };
+        match &def.kind {
+            TypeKind::Scalar | TypeKind::Enum { .. } => {}
+            TypeKind::Object { fields } => {
+                for f in fields.values() {
+                    push(&f.ty);
+                    for a in f.args.values() {
+                        push(&a.ty);
+                    }
+                }
+            }
+            TypeKind::InputObject { fields } => {
+                for f in fields.values() {
+                    push(&f.ty);
+                }
+            }
+        }
+    }
+    seen
+}
+
 #[derive(Clone, Debug)]
 pub struct TypeDef {
     pub name: String,
@@ -175,8 +210,8 @@ pub struct TableInfo {
     /// Indices into `columns`.
     pub primary_key: Vec<usize>,
     pub is_enum: bool,
-    /// Unique and primary-key constraints: (name, column indices), for `T_constraint`.
-    pub constraints: Vec<(String, Vec<usize>)>,
+    /// Unique and primary-key constraints, for `T_constraint`.
+    pub constraints: Vec<ConstraintInfo>,
     /// Views (and other relations without `ctid`): mutations return rows straight from RETURNING.
     pub is_view: bool,
     pub insertable: bool,
@@ -233,12 +268,28 @@ impl TableInfo {
     pub fn column_by_sql(&self, sql: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == sql)
     }
+    /// The SQL name of the constraint whose `T_constraint` value is `gql`.
+    pub fn constraint_by_gql(&self, gql: &str) -> Option<&str> {
+        self.constraints.iter().find(|c| c.gql_name == gql).map(|c| c.name.as_str())
+    }
     pub fn rel_by_name(&self, name: &str) -> Option<usize> {
         self.relationships.iter().position(|r| r.name == name)
     }
     pub fn computed_by_name(&self, name: &str) -> Option<usize> {
         self.computed_fields.iter().position(|c| c.name == name)
     }
+}
+
+/// A unique or primary-key constraint and its value in the `T_constraint` enum.
+#[derive(Clone, Debug)]
+pub struct ConstraintInfo {
+    /// SQL name (for `ON CONFLICT ON CONSTRAINT`).
+    pub name: String,
+    /// The `T_constraint` enum value: the SQL name when it is a GraphQL name, else derived
+    /// from it (see `schema::names::constraint_enum_values`).
+    pub gql_name: String,
+    /// Indices into the table's `columns`.
+    pub columns: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]

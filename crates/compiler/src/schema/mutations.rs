@@ -236,13 +236,13 @@ impl Builder {
         let values = t
             .constraints
             .iter()
-            .map(|(c, cols)| {
+            .map(|c| {
                 let desc = format!(
                     "{} or primary key constraint on columns {}",
                     "unique",
-                    cols.iter().map(|&i| format!("\"{}\"", t.columns[i].name)).collect::<Vec<_>>().join(", ")
+                    c.columns.iter().map(|&i| format!("\"{}\"", t.columns[i].name)).collect::<Vec<_>>().join(", ")
                 );
-                (c.clone(), EnumValue { name: c.clone(), description: Some(desc) })
+                (c.gql_name.clone(), EnumValue { name: c.gql_name.clone(), description: Some(desc) })
             })
             .collect();
         self.add(&constraint, Some(format!("unique or primary key constraints on table \"{label}\"")), TypeKind::Enum { values });

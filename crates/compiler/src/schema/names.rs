@@ -43,6 +43,41 @@ pub fn sanitize_graphql_name(s: &str) -> String {
     out
 }
 
+/// `T_constraint` enum values for constraint names, in order: a name that is a GraphQL name
+/// is kept; any other (`we"ird_pkey`) becomes its sanitized form (`we_ird_pkey`), suffixed
+/// `_2`, `_3` … while that collides with another value. (Hasura's `textToName` fails on such a
+/// constraint and the table cannot be upserted at all; Graft keeps `on_conflict` usable.)
+pub fn constraint_enum_values<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut taken: std::collections::HashSet<String> =
+        names.iter().filter(|n| is_valid_enum_value(n)).map(|n| n.to_string()).collect();
+    names
+        .iter()
+        .map(|n| {
+            if is_valid_enum_value(n) {
+                return n.to_string();
+            }
+            let mut base = sanitize_graphql_name(n);
+            if !is_valid_enum_value(&base) {
+                base.insert(0, '_');
+            }
+            let mut candidate = base.clone();
+            let mut i = 2;
+            while taken.contains(&candidate) {
+                candidate = format!("{base}_{i}");
+                i += 1;
+            }
+            taken.insert(candidate.clone());
+            candidate
+        })
+        .collect()
+}
+
+/// A name an enum value may have: a GraphQL name other than `true`, `false` and `null`.
+pub fn is_valid_enum_value(s: &str) -> bool {
+    is_valid_graphql_name(s) && !matches!(s, "true" | "false" | "null")
+}
+
 pub fn is_valid_graphql_name(s: &str) -> bool {
     let mut chars = s.chars();
     match chars.next() {
@@ -111,6 +146,13 @@ mod tests {
         assert_eq!(scalar_for_pg_type("varchar"), "String");
         assert_eq!(scalar_for_pg_type("timestamptz"), "timestamptz");
         assert_eq!(scalar_for_pg_type("float8"), "float8");
+    }
+
+    #[test]
+    fn constraint_values_are_graphql_names() {
+        let v = constraint_enum_values(["t_pkey", "we\"ird_pkey", "we_ird_pkey", "we-ird_pkey", "9lives", "null"]);
+        assert_eq!(v, ["t_pkey", "we_ird_pkey_2", "we_ird_pkey", "we_ird_pkey_3", "_9lives", "_null"]);
+        assert!(v.iter().all(|n| is_valid_enum_value(n)));
     }
 
     #[test]

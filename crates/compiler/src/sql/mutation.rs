@@ -179,6 +179,8 @@ impl<'c, 's> InsertWriter<'c, 's> {
         let Some(oc) = oc.filter(|v| !v.is_null()) else { return Ok((String::new(), false)) };
         let t = &self.ctx.schema.tables[ti];
         let constraint = oc.get("constraint").and_then(|c| c.as_str()).unwrap_or_default();
+        // The `T_constraint` value names the SQL constraint (they differ when it is not a GraphQL name).
+        let constraint = t.constraint_by_gql(constraint).unwrap_or(constraint);
         let cols: Vec<String> = oc
             .get("update_columns")
             .and_then(|u| u.as_array())

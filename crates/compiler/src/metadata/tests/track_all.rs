@@ -152,3 +152,27 @@ fn track_all_on_a_few_hundred_tables() {
     assert!(elapsed.as_secs() < 20, "track all took {elapsed:?}");
     assert_eq!(md.default_source().unwrap().tables.len(), 150);
 }
+
+/// Tables that need custom names are left out (tracking them would fail the whole bulk).
+#[test]
+fn skips_tables_that_need_custom_names() {
+    let mut db = db();
+    let extra: Vec<crate::dbcatalog::DbTable> = serde_json::from_value(json!([
+        {"schema": "public", "name": "bad-name", "kind": "table", "columns": [{"name": "id", "type_name": "int4", "nullable": false}]},
+        {"schema": "public", "name": "odd", "kind": "table", "columns": [{"name": "a b", "type_name": "int4", "nullable": false}]},
+    ]))
+    .unwrap();
+    db.tables.extend(extra);
+    let mut md = Metadata::default();
+    let bulk = track_all_request(&md, &db, "public");
+    let tracked: Vec<&str> = bulk["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| op["type"] == "pg_track_table")
+        .map(|op| op["args"]["table"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tracked, ["article", "author", "author_view", "colors", "comment", "employee"]);
+    apply(&mut md, &db, &bulk, 1).unwrap();
+    assert!(consistency::check(&md, &db).is_empty());
+}
