@@ -369,7 +369,8 @@ pub fn load_enum_values(md: &Metadata, db: &DbCatalog) -> Result<BTreeMap<String
     let rows: Vec<Vec<EnumRow>> = match enum_rows(&all) {
         Some(rows) => rows?,
         // A table the catalog query saw was dropped by a transaction that committed since
-        // (its invalidation makes the next request reload): read the others one by one.
+        // (its invalidation makes the next request reload), or the caller may not read one:
+        // read the others one by one.
         None => {
             let mut out = BTreeMap::new();
             for (key, select) in keys.into_iter().zip(selects) {
@@ -384,7 +385,9 @@ pub fn load_enum_values(md: &Metadata, db: &DbCatalog) -> Result<BTreeMap<String
 }
 
 /// Run one enum-rows query in a subtransaction: `None` when a table in it no longer exists
-/// (undefined_table); any other Postgres error is raised as it was.
+/// (undefined_table) or the caller may not read it (a role that may run metadata requests or
+/// queries need not read every enum table: its values are then unknown to this backend, not
+/// empty); any other Postgres error is raised as it was.
 fn enum_rows(sql: &str) -> Option<Result<Vec<Vec<EnumRow>>>> {
     let outcome = crate::execute::in_subtransaction(|| {
         let text: Option<String> = Spi::connect(|client| client.select(sql, Some(1), &[])?.first().get_one::<String>())?;
@@ -393,7 +396,14 @@ fn enum_rows(sql: &str) -> Option<Result<Vec<Vec<EnumRow>>>> {
     });
     match outcome {
         Ok(result) => Some(result),
-        Err(crate::execute::Caught::Postgres(report)) if report.sql_error_code() == PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE => None,
+        Err(crate::execute::Caught::Postgres(report))
+            if matches!(
+                report.sql_error_code(),
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE | PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE
+            ) =>
+        {
+            None
+        }
         Err(crate::execute::Caught::Postgres(report)) => pgrx::pg_sys::panic::CaughtError::PostgresError(*report).rethrow(),
         Err(crate::execute::Caught::Panic(message)) => {
             Some(Err(GraftError::Internal(format!("panic while reading the enum tables' rows: {message}"))))

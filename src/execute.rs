@@ -115,11 +115,13 @@ pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
 }
 
 /// Whether the current user holds every privilege the statement's plan needs on relations and
-/// columns (`ExecCheckRTPerms`, without raising). Prepares the plan if needed.
+/// columns (`ExecCheckRTPerms`, without raising), in every query of it: subqueries in FROM,
+/// CTEs and sublinks (`(SELECT json_agg(…) FROM …)`) each have their own range table. Prepares
+/// the plan if needed.
 fn permitted(stmt: &Stmt) -> Result<bool> {
     let texts = param_texts(stmt)?;
     let kept = plan(&stmt.sql, &texts, false)?;
-    // SAFETY: a kept plan, inside an SPI connection; the lists are only read. The rewritten
+    // SAFETY: a kept plan, inside an SPI connection; the trees are only read. The rewritten
     // queries carry each view's checkAsUser, so views are checked as the executor would.
     unsafe {
         let sources = list_ptrs::<pg_sys::CachedPlanSource>(pg_sys::SPI_plan_get_plan_sources(kept.plan.as_ptr()));
@@ -127,18 +129,43 @@ fn permitted(stmt: &Stmt) -> Result<bool> {
             return Ok(false);
         }
         for source in sources {
-            let queries = list_ptrs::<pg_sys::Query>((*source).query_list);
+            // An invalidated plan (DDL since it was prepared) is re-analyzed when it runs; its
+            // old trees may name relations that no longer exist: let the guarded path run it.
+            if !(*source).is_valid {
+                return Ok(false);
+            }
+            let queries = list_ptrs::<pg_sys::Node>((*source).query_list);
             if queries.is_empty() {
                 return Ok(false);
             }
             for query in queries {
-                if !pg_sys::ExecCheckRTPerms((*query).rtable, false) {
+                let mut ok = true;
+                check_perms_walker(query, (&mut ok as *mut bool).cast());
+                if !ok {
                     return Ok(false);
                 }
             }
         }
     }
     Ok(true)
+}
+
+/// Walks a query tree: every `Query` in it (the root, FROM subqueries, CTEs, sublinks) has its
+/// range table checked; the first failure sets `*ctx` (a `bool`) to false and stops the walk.
+#[pg_guard]
+unsafe extern "C-unwind" fn check_perms_walker(node: *mut pg_sys::Node, ctx: *mut std::ffi::c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    if (*node).type_ == pg_sys::NodeTag::T_Query {
+        let query = node.cast::<pg_sys::Query>();
+        if !pg_sys::ExecCheckRTPerms((*query).rtable, false) {
+            *ctx.cast::<bool>() = false;
+            return true;
+        }
+        return pg_sys::query_tree_walker(query, Some(check_perms_walker), ctx, 0);
+    }
+    pg_sys::expression_tree_walker(node, Some(check_perms_walker), ctx)
 }
 
 /// The pointers of a Postgres pointer `List` (`NIL` is empty).
@@ -157,7 +184,8 @@ fn param_texts(stmt: &Stmt) -> Result<Vec<Option<CString>>> {
         .iter()
         .map(|p| p.as_deref().map(CString::new).transpose())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| GraftError::Internal("a parameter contains a NUL byte".into()))
+        // What PostgreSQL answers for text holding U+0000, as a request error.
+        .map_err(|_| GqlError::new("data-exception", "$", "invalid byte sequence for encoding \"UTF8\": 0x00").into())
 }
 
 /// Run a mutation: its fields in order, every statement in one subtransaction (a failure

@@ -1740,7 +1740,8 @@ mod sessions {
         a.batch_execute(
             "CREATE SCHEMA xe; CREATE TABLE xe.size (value text PRIMARY KEY); \
              INSERT INTO xe.size VALUES ('s'), ('m'); \
-             SELECT graphql.track_table('xe.size'); \
+             CREATE TABLE xe.shirt (id int PRIMARY KEY, size text REFERENCES xe.size); \
+             SELECT graphql.track_table('xe.size'); SELECT graphql.track_table('xe.shirt'); \
              SELECT graphql.metadata('{\"type\":\"pg_set_table_is_enum\",\"args\":{\"table\":{\"schema\":\"xe\",\"name\":\"size\"},\"is_enum\":true}}')",
         )
         .unwrap();
