@@ -15,8 +15,10 @@ GRANT EXECUTE ON FUNCTION graphql.resolve(text, json, json, text) TO graft_app;
 GRANT SELECT ON authors TO graft_app;
 SET ROLE graft_app;
 SELECT graphql.resolve('{ authors_by_pk(id: 1) { name } }');
--- Graft's permissions are inside the caller's grants: no SELECT on articles, no rows.
+-- Graft's permissions are inside the caller's grants: no SELECT on articles, no rows. The
+-- missing grant is a GraphQL error (the transaction goes on), not a raised one.
 SELECT graphql.resolve('{ articles(limit: 1) { id } }');
+SELECT 1 AS still_usable;
 ROLLBACK;
 BEGIN;
 CREATE ROLE graft_app;
