@@ -213,6 +213,14 @@ def sql_pred(sch, t, f, alias, sess, depth=0):
                     parts.append(f"({col} > {lit(x)})")
                 elif op == "_lt":
                     parts.append(f"({col} < {lit(x)})")
+                elif op == "_gte":
+                    parts.append(f"({col} >= {lit(x)})")
+                elif op == "_lte":
+                    parts.append(f"({col} <= {lit(x)})")
+                elif op == "_nin":
+                    parts.append(f"({col} NOT IN ({', '.join(lit(y) for y in x)}))" if x else "TRUE")
+                elif op == "_nlike":
+                    parts.append(f"({col} NOT LIKE {lit(x)})")
                 elif op == "_in":
                     parts.append(f"({col} IN ({', '.join(lit(y) for y in x)}))" if x else "FALSE")
                 elif op == "_is_null":
@@ -734,7 +742,7 @@ class QueryGen:
         return s
 
     def query(self):
-        """(kind, graphql text, expected data)"""
+        """A random query AST: (kind, table, spec), or None when the role reads nothing."""
         rng = self.rng
         tabs = self.readable(None)
         if not tabs:
@@ -743,10 +751,7 @@ class QueryGen:
         r = rng.random()
         v = self.v
         if r < .2:
-            i = rng.choice(list(v.ctx.data[t]) + [999])
-            fs = self.fields(t, 2)
-            row = v.rows[t].get(i)
-            return "by_pk", f"{{ {t}_by_pk(id: {i}) {render_fields(fs)} }}", {f"{t}_by_pk": None if row is None else v.project(t, fs, row)}
+            return ("by_pk", t, {"id": rng.choice(list(v.ctx.data[t]) + [999]), "fields": self.fields(t, 2)})
         if r < .4 and v.eff[t]["aggs"]:
             args = {}
             if rng.random() < .7:
@@ -754,13 +759,155 @@ class QueryGen:
             spec = self.agg_spec(t, 1)
             if spec.get("nodes") is not None:
                 args["order_by"] = self.order_by(t)
-            exp = v.aggregate(t, args, list(v.rows[t][i] for i in sorted(v.rows[t])), spec, False)
-            return "aggregate", f"{{ {t}_aggregate{render_args(args)} {render_agg(spec)} }}", {f"{t}_aggregate": exp}
-        args = self.list_args(t, True)
-        fs = self.fields(t, 2)
-        rows, _ = v.select_rows(t, args, [v.rows[t][i] for i in sorted(v.rows[t])], False)
-        kind = "list"
-        return kind, f"{{ {t}{render_args(args)} {render_fields(fs)} }}", {t: [v.project(t, fs, r) for r in rows]}
+            return ("aggregate", t, {"args": args, "agg": spec})
+        return ("list", t, {"args": self.list_args(t, True), "fields": self.fields(t, 2)})
+
+
+def render_query(q):
+    kind, t, s = q
+    if kind == "by_pk":
+        return f"{{ {t}_by_pk(id: {s['id']}) {render_fields(s['fields'])} }}"
+    if kind == "aggregate":
+        return f"{{ {t}_aggregate{render_args(s['args'])} {render_agg(s['agg'])} }}"
+    return f"{{ {t}{render_args(s['args'])} {render_fields(s['fields'])} }}"
+
+
+def expect_query(v, q):
+    kind, t, s = q
+    if kind == "by_pk":
+        row = v.rows[t].get(s["id"])
+        return {f"{t}_by_pk": None if row is None else v.project(t, s["fields"], row)}
+    allrows = [v.rows[t][i] for i in sorted(v.rows[t])]
+    if kind == "aggregate":
+        return {f"{t}_aggregate": v.aggregate(t, s["args"], allrows, s["agg"], False)}
+    rows, _ = v.select_rows(t, s["args"], allrows, False)
+    return {t: [v.project(t, s["fields"], r) for r in rows]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Shrinking: smaller variants of a failing query / permission set
+
+
+OPS = {"_eq", "_neq", "_gt", "_lt", "_gte", "_lte", "_in", "_nin", "_is_null", "_like", "_nlike"}
+
+
+def shrink_where(w):
+    if not w:
+        return
+    if len(w) > 1:
+        for k in w:
+            yield {k: w[k]}
+        return
+    (k, v), = w.items()
+    if k in ("_and", "_or"):
+        yield from v
+        for i, x in enumerate(v):
+            for y in shrink_where(x):
+                yield {k: v[:i] + [y] + v[i + 1:]}
+    elif k == "_not":
+        yield v
+        for y in shrink_where(v):
+            yield {"_not": y}
+    elif k == "_exists":
+        for y in shrink_where(v["_where"]):
+            yield {"_exists": dict(v, _where=y)}
+    elif isinstance(v, dict) and not (set(v) <= OPS):
+        for y in shrink_where(v):
+            yield {k: y}
+
+
+def shrink_args(args):
+    for k in ("distinct_on", "where", "limit", "offset", "order_by"):
+        if k in args:
+            a = dict(args)
+            del a[k]
+            if k == "order_by" and "distinct_on" in a:
+                continue
+            yield a
+    if "where" in args:
+        for w in shrink_where(args["where"]):
+            yield dict(args, where=w)
+    ob = args.get("order_by", [])
+    for i in range(len(ob)):
+        if "distinct_on" in args and i == 0:
+            continue
+        yield dict(args, order_by=ob[:i] + ob[i + 1:])
+
+
+def shrink_fields(fs):
+    for i, f in enumerate(fs):
+        if f != "id":
+            yield fs[:i] + fs[i + 1:]
+    for i, f in enumerate(fs):
+        if isinstance(f, tuple):
+            if f[0] == "obj":
+                for sub in shrink_fields(f[2]):
+                    yield fs[:i] + [("obj", f[1], sub)] + fs[i + 1:]
+            elif f[0] in ("arr", "setof"):
+                for a in shrink_args(f[2]):
+                    yield fs[:i] + [(f[0], f[1], a, f[3])] + fs[i + 1:]
+                for sub in shrink_fields(f[3]):
+                    yield fs[:i] + [(f[0], f[1], f[2], sub)] + fs[i + 1:]
+            elif f[0] == "agg":
+                for a in shrink_args(f[2]):
+                    yield fs[:i] + [("agg", f[1], a, f[3])] + fs[i + 1:]
+                for sp in shrink_agg(f[3]):
+                    yield fs[:i] + [("agg", f[1], f[2], sp)] + fs[i + 1:]
+
+
+def shrink_agg(spec):
+    aggs = spec["aggregate"]
+    for i in range(len(aggs)):
+        if len(aggs) > 1:
+            yield dict(spec, aggregate=aggs[:i] + aggs[i + 1:])
+    if spec.get("nodes") is not None:
+        yield {k: x for k, x in spec.items() if k != "nodes"}
+        for sub in shrink_fields(spec["nodes"]):
+            yield dict(spec, nodes=sub)
+
+
+def shrink_query(q):
+    kind, t, s = q
+    if "args" in s:
+        for a in shrink_args(s["args"]):
+            if kind == "aggregate" and "order_by" not in a and s["agg"].get("nodes") is not None:
+                continue
+            yield (kind, t, dict(s, args=a))
+    if "fields" in s:
+        for f in shrink_fields(s["fields"]):
+            yield (kind, t, dict(s, fields=f))
+    if "agg" in s:
+        for sp in shrink_agg(s["agg"]):
+            yield (kind, t, dict(s, agg=sp))
+
+
+def shrink_perms(perms, role):
+    """Variants of the permission set: a parent's select filter replaced by a part of it or by
+    {}, a permission on a table dropped, a non-key column or a computed field dropped."""
+    parents = INHERITED.get(role, [role])
+    for p in parents:
+        for t in TABLES:
+            sel = perms[p][t].get("select")
+            if sel is None:
+                continue
+            def variant(newsel, p=p, t=t):
+                np = json.loads(json.dumps(perms))
+                if newsel is None:
+                    np[p][t] = {}
+                else:
+                    np[p][t]["select"] = newsel
+                return np
+            yield variant(None)
+            if sel["filter"]:
+                yield variant(dict(sel, filter={}))
+                for w in shrink_where(sel["filter"]):
+                    yield variant(dict(sel, filter=w))
+            for c in sel["columns"]:
+                if c not in KEYS[t]:
+                    yield variant(dict(sel, columns=[x for x in sel["columns"] if x != c]))
+            for k in ("limit", "allow_aggregations", "computed_fields"):
+                if k in sel:
+                    yield variant({x: y for x, y in sel.items() if x != k})
 
 
 def render_args(args):
@@ -932,6 +1079,22 @@ class Ctx:
         q = f"SELECT coalesce({pred}, false) FROM (VALUES {values}) AS r({', '.join(cols)})"
         return [x for (x,) in self.admin.execute(q).fetchall()]
 
+    def reconnect(self):
+        for name in ("admin", "app"):
+            conn = getattr(self, name)
+            try:
+                conn.close()
+            except Exception:
+                pass
+        for _ in range(30):
+            try:
+                self.admin = psycopg.connect(self.dsn_admin, autocommit=True)
+                self.app = psycopg.connect(self.dsn_app, autocommit=True)
+                return
+            except psycopg.OperationalError:
+                time.sleep(1)
+        raise RuntimeError("cannot reconnect to the server")
+
     def resolve(self, query, sess):
         r = self.app.execute("SELECT graphql.resolve(%s, NULL, %s::json)::text", (query, json.dumps(sess))).fetchone()[0]
         return json.loads(r)
@@ -1063,6 +1226,61 @@ def run_mutation(ctx, m, sess):
     return None
 
 
+def run_query(ctx, view, q, sess):
+    exp = expect_query(view, q)
+    resp = ctx.resolve(render_query(q), sess)
+    if "errors" in resp:
+        return ("query error", "errors", "data", resp["errors"])
+    return compare(exp, resp.get("data"))
+
+
+def guarded(ctx, fn):
+    """Run one case; a lost connection (a crashed backend) is a failure, and we reconnect."""
+    try:
+        return fn()
+    except psycopg.OperationalError as e:
+        ctx.reconnect()
+        return ("server error or crash", "", "an answer", str(e).strip()[:300])
+    except psycopg.Error as e:
+        return ("database error", "", "an answer", str(e).strip()[:300])
+
+
+def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=150):
+    """Greedy: drop parts of the query, then of the permissions, while the failure keeps its class."""
+    def same(cand_q):
+        d = guarded(ctx, lambda: run_query(ctx, View(ctx, role, sess), cand_q, sess))
+        return d if d and f"{rk} role, {cand_q[0]}: {d[0]}" == key else None
+    best_p = perms
+    for phase in ("query", "perms", "query"):
+        improved = True
+        while improved and budget > 0:
+            improved = False
+            cands = shrink_query(q) if phase == "query" else shrink_perms(best_p, role)
+            for c in cands:
+                budget -= 1
+                if budget <= 0:
+                    break
+                if phase == "query":
+                    d = same(c)
+                    if d:
+                        q, diff, improved = c, d, True
+                        break
+                else:
+                    try:
+                        ctx.set_perms(c)
+                    except Exception:
+                        continue
+                    d = same(q)
+                    if d:
+                        best_p, diff, improved = c, d, True
+                        break
+            if phase == "perms":
+                ctx.set_perms(best_p)
+    if best_p is not perms or ctx.perms is not perms:
+        ctx.set_perms(perms)
+    return q, best_p, diff
+
+
 def perm_summary(perms, role, tables):
     parents = INHERITED.get(role, [role])
     out = {}
@@ -1077,6 +1295,9 @@ def tables_of(query):
     return sorted(t for t in TABLES if re.search(r"\b" + t + r"(_by_pk|_aggregate)?\b", query)) or list(TABLES)
 
 
+STATS = {"passed": 0, "failed": 0}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dsn-admin", required=True)
@@ -1086,6 +1307,7 @@ def main():
     ap.add_argument("--per-epoch", type=int, default=25, help="cases per random permission set")
     ap.add_argument("--setup", action="store_true", help="create the fixture, then exit")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--no-shrink", action="store_true", help="report failures as found, unshrunk")
     a = ap.parse_args()
 
     admin = psycopg.connect(a.dsn_admin, autocommit=True)
@@ -1100,6 +1322,7 @@ def main():
     base_md = json.loads(admin.execute("SELECT graphql.export_metadata()::text").fetchone()[0])
     sch = Schema(base_md)
     ctx = Ctx(admin, app, sch, data, computed, base_md)
+    ctx.dsn_admin, ctx.dsn_app = a.dsn_admin, a.dsn_app
     rng = random.Random(a.seed)
     gen = Gen(rng, sch, data)
     passed = failed = 0
@@ -1114,56 +1337,47 @@ def main():
             role = rng.choice(PLAIN + list(INHERITED) + list(INHERITED))
             sess = {"x-hasura-role": role, "x-hasura-user-id": str(rng.randint(1, 8)),
                     "x-hasura-tenant-id": str(rng.choice([1, 2]))}
-            oracle_sess = {k: v for k, v in sess.items()}
-            view = View(ctx, role, oracle_sess)
+            view = View(ctx, role, sess)
+            q = None
             if role in PLAIN and rng.random() < .3:
-                m = gen_mutation(rng, ctx, gen, role, oracle_sess)
+                m = gen_mutation(rng, ctx, gen, role, sess)
                 if m is None:
                     case -= 1
                     continue
-                try:
-                    diff = run_mutation(ctx, m, sess)
-                except psycopg.Error as e:
-                    diff = ("database error", "", "success", str(e).strip())
-                kind, query = "mutation " + m[0], m[2]
-                tables = [m[1]]
+                diff = guarded(ctx, lambda: run_mutation(ctx, m, sess))
+                kind, query, tables = "mutation " + m[0], m[2], [m[1]]
             else:
-                qg = QueryGen(rng, view, gen)
-                q = qg.query()
+                q = QueryGen(rng, view, gen).query()
                 if q is None:
                     case -= 1
                     continue
-                kind, query, exp = q
-                tables = tables_of(query)
-                try:
-                    resp = ctx.resolve(query, sess)
-                except psycopg.Error as e:
-                    resp = {"errors": [{"message": str(e).strip()}]}
-                if "errors" in resp:
-                    diff = ("query error", "errors", "data", resp["errors"])
-                else:
-                    diff = compare(exp, resp.get("data"))
+                diff = guarded(ctx, lambda: run_query(ctx, view, q, sess))
+                kind, query, tables = q[0], render_query(q), tables_of(render_query(q))
             if diff is None:
                 passed += 1
+                STATS["passed"] = passed
                 continue
             failed += 1
-            symptom, path, e, g = diff
+            STATS["failed"] = failed
             rk = "inherited" if role in INHERITED else "plain"
-            key = f"{rk} role, {kind}: {symptom}"
-            repro = {"permissions": perm_summary(perms, role, tables), "session": sess, "query": query,
-                     "at": path, "expected": e, "got": g}
-            size = len(json.dumps(repro, default=str))
-            cur = classes.get(key)
-            if cur is None or size < cur[1]:
-                classes[key] = (repro, size, (cur[2] if cur else 0) + 1)
-            else:
-                classes[key] = (cur[0], cur[1], cur[2] + 1)
+            key = f"{rk} role, {kind}: {diff[0]}"
+            if key in classes:
+                repro, n = classes[key]
+                classes[key] = (repro, n + 1)
+                continue
+            p_used = perms
+            if q is not None and not a.no_shrink:
+                q, p_used, diff = shrink(ctx, perms, role, sess, q, diff, key, rk, kind)
+                query, tables = render_query(q), tables_of(render_query(q))
+            symptom, path, e, g = diff
+            classes[key] = ({"permissions": perm_summary(p_used, role, tables), "session": sess, "query": query,
+                             "at": path, "expected": e, "got": g}, 1)
             if a.verbose:
-                print(f"FAIL case {case}: {key}\n  {json.dumps(repro, default=str)}", flush=True)
+                print(f"FAIL case {case}: {key}\n  {json.dumps(classes[key][0], default=str)}", flush=True)
         if a.verbose and case % 100 < a.per_epoch:
             print(f"  ... {case} cases, {passed} passed, {failed} failed, {time.time() - t0:.0f}s", flush=True)
     for key in sorted(classes):
-        repro, _, n = classes[key]
+        repro, n = classes[key]
         print(f"FAILURE CLASS [{n}x] {key}")
         print("  permissions: " + json.dumps(repro["permissions"]))
         print("  session:     " + json.dumps(repro["session"]))
@@ -1199,4 +1413,10 @@ def setup(admin):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        print(f"permissions: {STATS['passed']} passed, {STATS['failed'] + 1} failed")
+        sys.exit(1)
