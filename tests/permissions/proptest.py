@@ -1055,6 +1055,10 @@ class Ctx:
         self.cache = {}
 
     def set_perms(self, perms):
+        with TIMER("metadata"):
+            self._set_perms(perms)
+
+    def _set_perms(self, perms):
         self.perms = perms
         self.cache = {}
         res = self.admin.execute("SELECT graphql.metadata(%s::json)::text", (json.dumps(metadata_request(self.base_md, perms)),)).fetchone()[0]
@@ -1065,6 +1069,7 @@ class Ctx:
     def passing(self, role, t, kind, sess):
         key = (role, t, kind, tuple(sorted(sess.items())))
         if key not in self.cache:
+            TIMER.count("oracle")
             f = self.perms[role][t][kind]["filter"]
             pred = sql_pred(self.sch, t, f, "r", sess)
             ids = [x for (x,) in self.admin.execute(f"SELECT r.id FROM public.{t} r WHERE coalesce({pred}, false)").fetchall()]
@@ -1089,13 +1094,17 @@ class Ctx:
         for _ in range(30):
             try:
                 self.admin = psycopg.connect(self.dsn_admin, autocommit=True)
-                self.app = psycopg.connect(self.dsn_app, autocommit=True)
+                self.app = connect_app(self.dsn_app, self.timeout_ms)
                 return
             except psycopg.OperationalError:
                 time.sleep(1)
         raise RuntimeError("cannot reconnect to the server")
 
     def resolve(self, query, sess):
+        with TIMER("resolve"):
+            return self._resolve(query, sess)
+
+    def _resolve(self, query, sess):
         r = self.app.execute("SELECT graphql.resolve(%s, NULL, %s::json)::text", (query, json.dumps(sess))).fetchone()[0]
         return json.loads(r)
 
@@ -1241,6 +1250,12 @@ def run_mutation(ctx, m, sess):
     return None
 
 
+def connect_app(dsn, timeout_ms):
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute(f"SET statement_timeout = {int(timeout_ms)}")
+    return conn
+
+
 def run_query(ctx, view, q, sess):
     exp = expect_query(view, q)
     resp = ctx.resolve(render_query(q), sess)
@@ -1253,6 +1268,8 @@ def guarded(ctx, fn):
     """Run one case; a lost connection (a crashed backend) is a failure, and we reconnect."""
     try:
         return fn()
+    except psycopg.errors.QueryCanceled as e:
+        return ("slow", "", "", str(e).strip()[:100])
     except psycopg.OperationalError as e:
         ctx.reconnect()
         return ("server error or crash", "", "an answer", str(e).strip()[:300])
@@ -1260,7 +1277,7 @@ def guarded(ctx, fn):
         return ("database error", "", "an answer", str(e).strip()[:300])
 
 
-def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=150):
+def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=60):
     """Greedy: drop parts of the query, then of the permissions, while the failure keeps its class."""
     def same(cand_q):
         try:
@@ -1319,6 +1336,35 @@ def tables_of(query):
 STATS = {"passed": 0, "failed": 0}
 
 
+class _Timer:
+    """Where the time goes (printed with --verbose)."""
+
+    def __init__(self):
+        self.total, self.n, self.cur = {}, {}, []
+
+    def __call__(self, name):
+        self.cur.append(name)
+        return self
+
+    def __enter__(self):
+        self.t = getattr(self, "t", [])
+        self.t.append(time.time())
+
+    def __exit__(self, *exc):
+        name = self.cur.pop()
+        self.total[name] = self.total.get(name, 0) + time.time() - self.t.pop()
+        self.n[name] = self.n.get(name, 0) + 1
+
+    def count(self, name):
+        self.n[name] = self.n.get(name, 0) + 1
+
+    def report(self):
+        return ", ".join(f"{k}: {self.n[k]} calls" + (f" {self.total[k]:.1f}s" if k in self.total else "") for k in sorted(self.n))
+
+
+TIMER = _Timer()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dsn-admin", required=True)
@@ -1328,6 +1374,8 @@ def main():
     ap.add_argument("--per-epoch", type=int, default=25, help="cases per random permission set")
     ap.add_argument("--setup", action="store_true", help="create the fixture, then exit")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--timeout-ms", type=int, default=1000,
+                    help="a case whose statement runs longer is skipped and reported as slow")
     ap.add_argument("--no-shrink", action="store_true", help="report failures as found, unshrunk")
     a = ap.parse_args()
 
@@ -1335,7 +1383,7 @@ def main():
     if a.setup:
         setup(admin)
         return 0
-    app = psycopg.connect(a.dsn_app, autocommit=True)
+    app = connect_app(a.dsn_app, a.timeout_ms)
     data = {t: read_table(admin, t) for t in TABLES}
     computed = {"tasks": {"weight": dict(admin.execute("SELECT id, task_weight(t) FROM tasks t").fetchall())},
                 "projects": {"urgent_tasks": {i: ids or [] for i, ids in admin.execute(
@@ -1343,10 +1391,11 @@ def main():
     base_md = json.loads(admin.execute("SELECT graphql.export_metadata()::text").fetchone()[0])
     sch = Schema(base_md)
     ctx = Ctx(admin, app, sch, data, computed, base_md)
-    ctx.dsn_admin, ctx.dsn_app = a.dsn_admin, a.dsn_app
+    ctx.dsn_admin, ctx.dsn_app, ctx.timeout_ms = a.dsn_admin, a.dsn_app, a.timeout_ms
     rng = random.Random(a.seed)
     gen = Gen(rng, sch, data)
     passed = failed = 0
+    slow = []
     classes = {}
     t0 = time.time()
     case = 0
@@ -1376,6 +1425,9 @@ def main():
                 diff = guarded(ctx, lambda: run_query(ctx, view, q, sess))
                 kind, query, tables = q[0], render_query(q), tables_of(render_query(q))
                 kinds = ("select",)
+            if diff is not None and diff[0] == "slow":
+                slow.append((query, sess))
+                continue
             if diff is None:
                 passed += 1
                 STATS["passed"] = passed
@@ -1389,7 +1441,7 @@ def main():
                 classes[key] = (repro, n + 1)
                 continue
             p_used = perms
-            if q is not None and not a.no_shrink:
+            if q is not None and not a.no_shrink and len(classes) < 16:
                 q, p_used, diff = shrink(ctx, perms, role, sess, q, diff, key, rk, kind)
                 query, tables = render_query(q), tables_of(render_query(q))
             symptom, path, e, g = diff
@@ -1407,7 +1459,12 @@ def main():
         print("  query:       " + repro["query"])
         print(f"  at {repro['at']}: expected {json.dumps(repro['expected'], default=str)}")
         print(f"  {' ' * len(repro['at'])}     got      {json.dumps(repro['got'], default=str)}")
+    if slow:
+        print(f"SLOW: {len(slow)} cases ran longer than {a.timeout_ms} ms and were skipped (not counted), e.g.")
+        print(f"  session: {json.dumps(slow[0][1])}\n  query:   {slow[0][0]}")
     print(f"seed {a.seed}, {a.cases} cases in {time.time() - t0:.1f}s, {len(classes)} failure classes")
+    if a.verbose:
+        print("time: " + TIMER.report())
     print(f"permissions: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

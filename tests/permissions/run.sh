@@ -33,6 +33,7 @@ while [ $# -gt 0 ]; do
         --seed) SEED="$2"; shift ;;
         --seed=*) SEED="${1#*=}" ;;
         --verbose|-v) extra+=(--verbose) ;;
+        --no-shrink) extra+=(--no-shrink) ;;
         -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (try --help)" ;;
     esac
