@@ -709,18 +709,24 @@ class QueryGen:
         rng = self.rng
         fs = ["id"] + [c for c in self.cols(t) if c != "id" and rng.random() < .6]
         fs += [c for c in self.scalar_cfs(t) if rng.random() < .6]
+        # Fewer relationships further down: the answers stay small and the statements fast.
+        k = 1.0 if depth >= 2 else .5
         if depth > 0:
             for n in self.vis_obj(t):
-                if rng.random() < .35:
+                if rng.random() < .35 * k:
                     fs.append(("obj", n, self.fields(self.sch.obj[t][n][0], depth - 1)))
             for n in self.vis_arr(t):
                 tt = self.sch.arr[t][n][0]
-                if rng.random() < .3:
+                if rng.random() < .3 * k:
                     fs.append(("arr", n, self.list_args(tt, False), self.fields(tt, depth - 1)))
                 elif rng.random() < .15 and self.v.eff[tt]["aggs"]:
-                    fs.append(("agg", n, {"where": self.where(tt, 1)} if rng.random() < .5 else {}, self.agg_spec(tt, depth - 1)))
+                    args = {"where": self.where(tt, 1)} if rng.random() < .5 else {}
+                    spec = self.agg_spec(tt, depth - 1)
+                    if spec.get("nodes") is not None:
+                        args["order_by"] = self.order_by(tt)
+                    fs.append(("agg", n, args, spec))
             for n in self.setof_cfs(t):
-                if rng.random() < .5:
+                if rng.random() < .5 * k:
                     tt = COMPUTED[t][n][2]
                     fs.append(("setof", n, self.list_args(tt, False), self.fields(tt, depth - 1)))
         return fs
@@ -1329,8 +1335,46 @@ def perm_summary(perms, role, tables, kinds=("select",)):
     return out
 
 
-def tables_of(query):
-    return sorted(t for t in TABLES if re.search(r"\b" + t + r"(_by_pk|_aggregate)?\b", query)) or list(TABLES)
+def tables_of(q, sch):
+    """The tables a query AST reads: its root and every relationship it follows."""
+    seen = set()
+
+    def where(t, w):
+        seen.add(t)
+        for k, v in w.items():
+            if k in ("_and", "_or"):
+                for x in v:
+                    where(t, x)
+            elif k == "_not":
+                where(t, v)
+            elif k in sch.obj[t] or k in sch.arr[t]:
+                where((sch.obj[t].get(k) or sch.arr[t][k])[0], v)
+
+    def args(t, a):
+        where(t, a.get("where", {}))
+        for item in a.get("order_by", []):
+            for k in item:
+                if k in sch.obj[t]:
+                    seen.add(sch.obj[t][k][0])
+                elif k.endswith("_aggregate"):
+                    seen.add(sch.arr[t][k[:-len("_aggregate")]][0])
+
+    def fields(t, fs):
+        seen.add(t)
+        for f in fs:
+            if isinstance(f, tuple):
+                if f[0] == "obj":
+                    fields(sch.obj[t][f[1]][0], f[2])
+                elif f[0] in ("arr", "setof", "agg"):
+                    tt = sch.arr[t][f[1]][0] if f[0] != "setof" else COMPUTED[t][f[1]][2]
+                    args(tt, f[2])
+                    fields(tt, f[3] if f[0] != "agg" else (f[3].get("nodes") or []))
+
+    kind, t, s = q
+    seen.add(t)
+    args(t, s.get("args", {}))
+    fields(t, s.get("fields") or (s.get("agg", {}).get("nodes") or []))
+    return sorted(seen)
 
 
 STATS = {"passed": 0, "failed": 0}
@@ -1423,7 +1467,7 @@ def main():
                     case -= 1
                     continue
                 diff = guarded(ctx, lambda: run_query(ctx, view, q, sess))
-                kind, query, tables = q[0], render_query(q), tables_of(render_query(q))
+                kind, query, tables = q[0], render_query(q), tables_of(q, sch)
                 kinds = ("select",)
             if diff is not None and diff[0] == "slow":
                 slow.append((query, sess))
@@ -1443,7 +1487,7 @@ def main():
             p_used = perms
             if q is not None and not a.no_shrink and len(classes) < 16:
                 q, p_used, diff = shrink(ctx, perms, role, sess, q, diff, key, rk, kind)
-                query, tables = render_query(q), tables_of(render_query(q))
+                query, tables = render_query(q), tables_of(q, sch)
             symptom, path, e, g = diff
             classes[key] = ({"permissions": perm_summary(p_used, role, tables, kinds), "session": sess, "query": query,
                              "at": path, "expected": e, "got": g}, 1)
