@@ -987,7 +987,7 @@ def compare(exp, got, path="data"):
         byid = {e["id"]: e for e in exp}
         for g in got:
             if not isinstance(g, dict) or g.get("id") not in byid:
-                return ("invisible row returned", path, sorted(byid), g)
+                return ("invisible or non-matching row returned", path, sorted(byid), g)
             d = compare(byid[g["id"]], g, f"{path}[id={g['id']}]")
             if d:
                 return d
@@ -1283,8 +1283,9 @@ def guarded(ctx, fn):
         return ("database error", "", "an answer", str(e).strip()[:300])
 
 
-def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=60):
-    """Greedy: drop parts of the query, then of the permissions, while the failure keeps its class."""
+def shrink(ctx, perms, role, sess, q, diff, key, rk, kind):
+    """Greedy: drop parts of the query, then of the permissions, then of the query again, while
+    the failure keeps its class. Bounded: a permission candidate costs a metadata reload."""
     def same(cand_q):
         try:
             view = View(ctx, role, sess)
@@ -1294,7 +1295,7 @@ def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=60):
         d = guarded(ctx, lambda: run_query(ctx, view, cand_q, sess))
         return d if d and f"{rk} role, {cand_q[0]}: {d[0]}" == key else None
     best_p = perms
-    for phase in ("query", "perms", "query"):
+    for phase, budget in (("query", 40), ("perms", 25), ("query", 20)):
         improved = True
         while improved and budget > 0:
             improved = False
@@ -1317,9 +1318,9 @@ def shrink(ctx, perms, role, sess, q, diff, key, rk, kind, budget=60):
                     if d:
                         best_p, diff, improved = c, d, True
                         break
-            if phase == "perms":
-                ctx.set_perms(best_p)
-    if best_p is not perms or ctx.perms is not perms:
+        if phase == "perms" and ctx.perms is not best_p:
+            ctx.set_perms(best_p)
+    if ctx.perms is not perms:
         ctx.set_perms(perms)
     return q, best_p, diff
 
@@ -1407,6 +1408,7 @@ class _Timer:
 
 
 TIMER = _Timer()
+COVERAGE = {}
 
 
 def main():
@@ -1469,6 +1471,8 @@ def main():
                 diff = guarded(ctx, lambda: run_query(ctx, view, q, sess))
                 kind, query, tables = q[0], render_query(q), tables_of(q, sch)
                 kinds = ("select",)
+            cov = f"{'inherited' if role in INHERITED else 'plain'} {kind}"
+            COVERAGE[cov] = COVERAGE.get(cov, 0) + 1
             if diff is not None and diff[0] == "slow":
                 slow.append((query, sess))
                 continue
@@ -1485,7 +1489,7 @@ def main():
                 classes[key] = (repro, n + 1)
                 continue
             p_used = perms
-            if q is not None and not a.no_shrink and len(classes) < 16:
+            if q is not None and not a.no_shrink and len(classes) < 12:
                 q, p_used, diff = shrink(ctx, perms, role, sess, q, diff, key, rk, kind)
                 query, tables = render_query(q), tables_of(q, sch)
             symptom, path, e, g = diff
@@ -1509,6 +1513,7 @@ def main():
     print(f"seed {a.seed}, {a.cases} cases in {time.time() - t0:.1f}s, {len(classes)} failure classes")
     if a.verbose:
         print("time: " + TIMER.report())
+        print("cases: " + ", ".join(f"{k} {n}" for k, n in sorted(COVERAGE.items())))
     print(f"permissions: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

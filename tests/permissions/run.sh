@@ -10,7 +10,7 @@
 #
 # Environment: GRAFT_PERM_PORT   port of the throwaway cluster (default 55621)
 #              GRAFT_PERM_SEED   random seed (default 11): the same seed makes the same cases
-#              GRAFT_PERM_CASES  number of cases (default 1500, about 1-2 minutes on a loaded
+#              GRAFT_PERM_CASES  number of cases (default 1500, under 3 minutes on a loaded
 #                                2-core machine); run many more by hand, e.g. 50000
 #              GRAFT_PERM_PYTHON a Python with psycopg 3 (default: a venv made here)
 # The extension must be installed in the system PostgreSQL 15 (cargo pgrx install).
