@@ -201,8 +201,12 @@ def sql_pred(sch, t, f, alias, sess, depth=0):
             a2 = f"a{depth}"
             parts.append(f"EXISTS (SELECT 1 FROM public.{tt} {a2} WHERE {a2}.{col} = {alias}.id AND "
                          f"{sql_pred(sch, tt, v, a2, sess, depth + 1)})")
+        elif k in COMPUTED.get(t, {}) and COMPUTED[t][k][0] == "setof":
+            _, fn, tt = COMPUTED[t][k]
+            a2 = f"c{depth}"
+            parts.append(f"EXISTS (SELECT 1 FROM public.{fn}({alias}) {a2} WHERE {sql_pred(sch, tt, v, a2, sess, depth + 1)})")
         else:
-            col = f"{alias}.{k}"
+            col = f"public.{COMPUTED[t][k][1]}({alias})" if k in COMPUTED.get(t, {}) else f"{alias}.{k}"
             for op, x in v.items():
                 x = session_value(x, sess)
                 if op == "_eq":
@@ -239,6 +243,14 @@ def sql_pred(sch, t, f, alias, sess, depth=0):
 class Gen:
     def __init__(self, rng, sch, data):
         self.rng, self.sch, self.data = rng, sch, data
+        self.allow_cf = True  # computed fields in filters; not in checks (rows not in the table yet)
+
+    def check(self, t, depth):
+        self.allow_cf = False
+        try:
+            return self.filter(t, depth)
+        finally:
+            self.allow_cf = True
 
     def value_for(self, t, c, allow_session=True):
         rng = self.rng
@@ -288,6 +300,11 @@ class Gen:
         if r < .84:
             tt = rng.choice(list(TABLES))
             return {"_exists": {"_table": {"schema": "public", "name": tt}, "_where": self.filter(tt, depth - 1)}}
+        if self.allow_cf and COMPUTED.get(t) and rng.random() < .3:
+            name, (ck, _, ret) = rng.choice(list(COMPUTED[t].items()))
+            if ck == "scalar":
+                return {name: {rng.choice(["_gt", "_lt", "_eq"]): rng.randint(0, 40)}}
+            return {name: self.filter(ret, depth - 1)}
         rels = list(self.sch.obj[t].items()) + list(self.sch.arr[t].items())
         name, (tt, _) = rng.choice(rels)
         return {name: self.filter(tt, depth - 1)}
@@ -333,12 +350,12 @@ class Gen:
                 if t in MUTABLE and "select" in entry:
                     if rng.random() < .6:
                         entry["insert"] = {"columns": [c for c, _, _ in TABLES[t]],
-                                           "check": self.filter(t, 1) if rng.random() < .7 else {}}
+                                           "check": self.check(t, 1) if rng.random() < .7 else {}}
                     if rng.random() < .6:
                         mut = [c for c, _, _ in TABLES[t] if c != "id"]
                         entry["update"] = {"columns": [c for c in mut if rng.random() < .6] or [mut[-1]],
                                            "filter": self.filter(t, 1) if rng.random() < .8 else {},
-                                           "check": self.filter(t, 1) if rng.random() < .5 else {}}
+                                           "check": self.check(t, 1) if rng.random() < .5 else {}}
                     if rng.random() < .5:
                         entry["delete"] = {"filter": self.filter(t, 1) if rng.random() < .8 else {}}
                 perms[role][t] = entry
@@ -473,6 +490,10 @@ class View:
             elif k in sch.arr[t]:
                 tt, col = sch.arr[t][k]
                 out.append(any(self.ev(tt, v, r) is True for r in self.children(tt, col, row["__raw"]["id"])))
+            elif k in COMPUTED.get(t, {}) and COMPUTED[t][k][0] == "setof":
+                tt = COMPUTED[t][k][2]
+                rows = [self.rows[tt][i] for i in self.ctx.computed[t][k][row["__raw"]["id"]] if i in self.rows[tt]]
+                out.append(any(self.ev(tt, v, r) is True for r in rows))
             else:
                 out.append(and3(cmp_op(op, row[k], x) for op, x in v.items()))
         return and3(out)
@@ -659,11 +680,11 @@ class QueryGen:
             return {"_or": [self.where(t, depth - 1) for _ in range(2)]}
         if r < .78:
             return {"_not": self.where(t, depth - 1)}
-        rels = self.vis_obj(t) + self.vis_arr(t)
+        rels = self.vis_obj(t) + self.vis_arr(t) + self.setof_cfs(t)
         if not rels:
             return self.where_atom(t)
         n = rng.choice(rels)
-        tt = (self.sch.obj[t].get(n) or self.sch.arr[t][n])[0]
+        tt = COMPUTED[t][n][2] if n in COMPUTED.get(t, {}) else (self.sch.obj[t].get(n) or self.sch.arr[t][n])[0]
         return {n: self.where(tt, depth - 1)}
 
     def direction(self):
@@ -967,12 +988,19 @@ def render_agg(spec):
 
 def compare(exp, got, path="data"):
     """None if got matches exp, else (symptom, path, expected, got)."""
+    d = compare1(exp, got, path)
+    if d and d[0] == "hidden cell revealed" and any(d[1].endswith("." + cf) for cfs in COMPUTED.values() for cf in cfs):
+        d = ("hidden computed field value revealed",) + d[1:]
+    return d
+
+
+def compare1(exp, got, path="data"):
     if isinstance(exp, AggApprox):
         if not isinstance(got, dict):
             return ("aggregate shape", path, dict(exp), got)
         ec, gc = exp["aggregate"].get("count"), (got.get("aggregate") or {}).get("count")
         if ec is not None and (gc is None or gc > ec):
-            return ("aggregate count over visible rows", path + ".aggregate.count", ec, gc)
+            return ("aggregate count over hidden cells/rows", path + ".aggregate.count", ec, gc)
         if "nodes" in exp:
             ids = {n["id"] for n in exp["nodes"]}
             for n in got.get("nodes") or []:
@@ -1350,6 +1378,8 @@ def tables_of(q, sch):
                 where(t, v)
             elif k in sch.obj[t] or k in sch.arr[t]:
                 where((sch.obj[t].get(k) or sch.arr[t][k])[0], v)
+            elif k in COMPUTED.get(t, {}) and COMPUTED[t][k][0] == "setof":
+                where(COMPUTED[t][k][2], v)
 
     def args(t, a):
         where(t, a.get("where", {}))
