@@ -351,6 +351,8 @@ class Gen:
                     if rng.random() < .6:
                         entry["insert"] = {"columns": [c for c, _, _ in TABLES[t]],
                                            "check": self.check(t, 1) if rng.random() < .7 else {}}
+                        if t == "projects" and rng.random() < .3:
+                            entry["insert"]["set"] = {"tenant_id": "X-Hasura-Tenant-Id"}
                     if rng.random() < .6:
                         mut = [c for c, _, _ in TABLES[t] if c != "id"]
                         entry["update"] = {"columns": [c for c in mut if rng.random() < .6] or [mut[-1]],
@@ -1156,11 +1158,19 @@ def gen_mutation(rng, ctx, gen, role, sess):
     before = {i: dict(r) for i, r in data.items()}
     ret = "returning { " + " ".join(sel["columns"]) + " }"
     if kind in ("update", "delete"):
-        where = gen.atom(t, sel["columns"], allow_session=False) if rng.random() < .8 else {}
+        by_pk = rng.random() < .3
+        if by_pk:
+            pk = rng.choice(sorted(data))
+            where = {"id": {"_eq": pk}}
+        else:
+            where = gen.atom(t, sel["columns"], allow_session=False) if rng.random() < .8 else {}
         pre = ctx.passing(role, t, kind, sess)
         view_like = [i for i in sorted(data) if i in pre and (not where or and3(cmp_op(op, data[i][c], x) for c, ops in where.items() for op, x in ops.items()) is True)]
+        cols = " ".join(sel["columns"])
         if kind == "delete":
             after = {i: r for i, r in before.items() if i not in view_like}
+            if by_pk:
+                return "delete_by_pk", t, f"mutation {{ delete_{t}_by_pk(id: {pk}) {{ {cols} }} }}", ("ok", after, view_like)
             q = f"mutation {{ delete_{t}(where: {gql_value(where)}) {{ affected_rows {ret} }} }}"
             return kind, t, q, ("ok", after, view_like)
         c = rng.choice(perms[t]["update"]["columns"])
@@ -1168,7 +1178,11 @@ def gen_mutation(rng, ctx, gen, role, sess):
         after = {i: dict(r) for i, r in before.items()}
         for i in view_like:
             after[i][c] = newval
-        q = f"mutation {{ update_{t}(where: {gql_value(where)}, _set: {{{c}: {gql_value(newval)}}}) {{ affected_rows {ret} }} }}"
+        if by_pk:
+            kind = "update_by_pk"
+            q = f"mutation {{ update_{t}_by_pk(pk_columns: {{id: {pk}}}, _set: {{{c}: {gql_value(newval)}}}) {{ {cols} }} }}"
+        else:
+            q = f"mutation {{ update_{t}(where: {gql_value(where)}, _set: {{{c}: {gql_value(newval)}}}) {{ affected_rows {ret} }} }}"
         verdicts = ctx.check_rows(t, perms[t]["update"]["check"], [after[i] for i in view_like], sess) if view_like else []
         return kind, t, q, check_outcome(verdicts, after, view_like)
     # insert / upsert
@@ -1181,7 +1195,10 @@ def gen_mutation(rng, ctx, gen, role, sess):
         else:
             i = rng.choice([x for x in range(100, 110) if x not in used])
         used.add(i)
-        objs.append({c: new_value(rng, ctx, t, c) for c, _, _ in TABLES[t] if c != "id"} | {"id": i})
+        o = {c: new_value(rng, ctx, t, c) for c, _, _ in TABLES[t] if c != "id"} | {"id": i}
+        for c, v in perms[t]["insert"].get("set", {}).items():
+            o[c] = session_value(v, sess)  # a preset: not part of the input, set from the session
+        objs.append(o)
     after = {i: dict(r) for i, r in before.items()}
     touched = []
     inserted, updated = [], []
@@ -1208,7 +1225,9 @@ def gen_mutation(rng, ctx, gen, role, sess):
         oc = ""
     verdicts = (ctx.check_rows(t, perms[t]["insert"]["check"], inserted, sess) if inserted else []) + \
         (ctx.check_rows(t, perms[t]["update"]["check"], updated, sess) if updated else [])
-    q = f"mutation {{ insert_{t}(objects: {gql_value(objs)}{oc}) {{ affected_rows {ret} }} }}"
+    presets = perms[t]["insert"].get("set", {})
+    inputs = [{c: v for c, v in o.items() if c not in presets} for o in objs]
+    q = f"mutation {{ insert_{t}(objects: {gql_value(inputs)}{oc}) {{ affected_rows {ret} }} }}"
     return kind, t, q, check_outcome(verdicts, after, touched)
 
 
@@ -1273,6 +1292,17 @@ def run_mutation(ctx, m, sess):
             sym = "row outside the permission touched" if i not in touched else "allowed row not changed as asked"
             return (sym, f"{t} id={i}", {"before": before, "expected": want.get(i)}, after.get(i))
     body = resp["data"][next(iter(resp["data"]))]
+    if kind.endswith("_by_pk"):
+        # The row when the mutation touched it (or null: its select filter may hide it), else null.
+        if body is None:
+            return None
+        if body.get("id") not in touched:
+            return ("by_pk mutation answers a row it did not touch", "data", None, body)
+        row = after.get(body["id"]) or ctx.data[t][body["id"]]
+        for c, v in body.items():
+            if row.get(c) != v:
+                return ("returning value differs from the row", f"data.{c}", row.get(c), v)
+        return None
     if body["affected_rows"] != len(touched):
         return ("affected_rows", "affected_rows", len(touched), body["affected_rows"])
     for r in body.get("returning", []):
@@ -1492,7 +1522,7 @@ def main():
                     continue
                 diff = guarded(ctx, lambda: run_mutation(ctx, m, sess))
                 kind, query, tables = "mutation " + m[0], m[2], [m[1]]
-                kinds = ("select", "insert", "update") if m[0] == "upsert" else ("select", m[0])
+                kinds = ("select", "insert", "update") if m[0] == "upsert" else ("select", m[0].replace("_by_pk", ""))
             else:
                 q = QueryGen(rng, view, gen).query()
                 if q is None:
