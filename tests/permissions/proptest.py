@@ -1534,7 +1534,7 @@ def main():
             cov = f"{'inherited' if role in INHERITED else 'plain'} {kind}"
             COVERAGE[cov] = COVERAGE.get(cov, 0) + 1
             if diff is not None and diff[0] == "slow":
-                slow.append((query, sess))
+                slow.append((query, sess, perm_summary(perms, role, tables, kinds) if not slow else None))
                 continue
             if diff is None:
                 passed += 1
@@ -1569,7 +1569,7 @@ def main():
         print(f"  {' ' * len(repro['at'])}     got      {json.dumps(repro['got'], default=str)}")
     if slow:
         print(f"SLOW: {len(slow)} cases ran longer than {a.timeout_ms} ms and were skipped (not counted), e.g.")
-        print(f"  session: {json.dumps(slow[0][1])}\n  query:   {slow[0][0]}")
+        print(f"  permissions: {json.dumps(slow[0][2])}\n  session: {json.dumps(slow[0][1])}\n  query:   {slow[0][0]}")
     print(f"seed {a.seed}, {a.cases} cases in {time.time() - t0:.1f}s, {len(classes)} failure classes")
     if a.verbose:
         print("time: " + TIMER.report())
