@@ -6,7 +6,7 @@
 # relationships, computed fields, update/delete/insert/upsert with returning), each answer
 # checked against an oracle that evaluates every permission as a plain SQL predicate, row by row.
 #
-#   tests/permissions/run.sh [--cases N] [--seed N] [--verbose]
+#   tests/permissions/run.sh [--cases N] [--seed N] [--verbose] [--no-shrink]
 #
 # Environment: GRAFT_PERM_PORT   port of the throwaway cluster (default 55621)
 #              GRAFT_PERM_SEED   random seed (default 11): the same seed makes the same cases
@@ -14,8 +14,8 @@
 #                                2-core machine); run many more by hand, e.g. 50000
 #              GRAFT_PERM_PYTHON a Python with psycopg 3 (default: a venv made here)
 # The extension must be installed in the system PostgreSQL 15 (cargo pgrx install).
-# Each distinct failure class is printed once with its smallest reproducer (permissions,
-# session, query, expected vs got). The last line is "permissions: N passed, M failed"; the exit
+# Each distinct failure class is printed once with a shrunk reproducer (permissions, session,
+# query, expected vs got); statements over 1 s are skipped and reported as SLOW. The last line is "permissions: N passed, M failed"; the exit
 # status is non-zero when any case failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
         --seed=*) SEED="${1#*=}" ;;
         --verbose|-v) extra+=(--verbose) ;;
         --no-shrink) extra+=(--no-shrink) ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument $1 (try --help)" ;;
     esac
     shift
