@@ -15,8 +15,8 @@
 #              GRAFT_PERM_PYTHON a Python with psycopg 3 (default: a venv made here)
 # The extension must be installed in the system PostgreSQL 15 (cargo pgrx install).
 # Each distinct failure class is printed once with a shrunk reproducer (permissions, session,
-# query, expected vs got); statements over 1 s are skipped and reported as SLOW. The last line is "permissions: N passed, M failed"; the exit
-# status is non-zero when any case failed.
+# query, expected vs got); statements over 1 s are skipped and reported as SLOW. The last
+# line is "permissions: N passed, M failed"; the exit status is non-zero when any case failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 export RUST_BACKTRACE=0
