@@ -6,14 +6,17 @@
 #   4. introspection check           tests/introspection (node), skipped until it exists
 #   5. sidecar over HTTP              tests/sidecar/run.sh (Python requests/PyJWT, Node graphql-js,
 #                                    graphql-request and the graphql-http audit)
-#   6. event and scheduled triggers  tests/events/run.sh: graft preloaded, its worker delivering to
+#   6. hostile inputs               tests/hostile/run.sh: seeded mutated, deep, huge and malformed
+#                                    requests over SQL and HTTP; answers in Hasura's shape, no crash,
+#                                    bounded backend memory and time
+#   7. event and scheduled triggers  tests/events/run.sh: graft preloaded, its worker delivering to
 #                                    a local webhook receiver (faults, restarts, throughput)
-#   7. benchmark harness, quick mode bench/run.sh --quick: fails only on wrong answers, never on
+#   8. benchmark harness, quick mode bench/run.sh --quick: fails only on wrong answers, never on
 #                                    slow numbers (report: bench/out/RESULTS-quick.md)
 #
-#   scripts/test.sh                       all seven, in order
+#   scripts/test.sh                       all eight, in order
 #   scripts/test.sh regress introspection  only the named steps (compiler, pgrx, regress,
-#                                          introspection, sidecar, events, bench); introspection needs regress
+#                                          introspection, sidecar, hostile, events, bench); introspection needs regress
 #
 # Expects the dependencies from scripts/install-deps.sh (setup.sh and .ci/run run it).
 # Build outputs in target/ are reused between steps and runs; the release build happens once.
@@ -33,8 +36,8 @@ WORK="$(mktemp -d /tmp/graft-test.XXXXXX)"
 steps=("$@")
 for s in "${steps[@]}"; do
     case "$s" in
-        compiler|pgrx|regress|introspection|sidecar|events|bench) ;;
-        *) echo "usage: scripts/test.sh [compiler] [pgrx] [regress] [introspection] [sidecar] [events] [bench]" >&2; exit 2 ;;
+        compiler|pgrx|regress|introspection|sidecar|hostile|events|bench) ;;
+        *) echo "usage: scripts/test.sh [compiler] [pgrx] [regress] [introspection] [sidecar] [hostile] [events] [bench]" >&2; exit 2 ;;
     esac
 done
 want() {
@@ -114,19 +117,19 @@ require_pg_binaries
 
 # ---- 1 ------------------------------------------------------------------------------------
 if want compiler; then
-    current="1/7 compiler and sidecar unit tests (cargo test -p graft-compiler -p graft-server)"
+    current="1/8 compiler and sidecar unit tests (cargo test -p graft-compiler -p graft-server)"
     section "$current"
     t0=$(date +%s)
     cargo test -p graft-compiler -p graft-server 2>&1 | tee "$WORK/compiler.log"
     count_cargo "$WORK/compiler.log"
-    summary+=("1/7 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("1/8 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("1/7 compiler unit tests: not selected")
+    summary+=("1/8 compiler unit tests: not selected")
 fi
 
 # ---- 2 ------------------------------------------------------------------------------------
 if want pgrx; then
-    current="2/7 extension tests (cargo pgrx test pg15)"
+    current="2/8 extension tests (cargo pgrx test pg15)"
     section "$current"
     t0=$(date +%s)
     # pgrx initdb's its own cluster here as postgres; start from an empty directory it can write.
@@ -135,14 +138,14 @@ if want pgrx; then
     as_root chown postgres: "$PGRX_PGDATA"
     cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
     count_cargo "$WORK/pgrx.log"
-    summary+=("2/7 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("2/8 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("2/7 extension tests: not selected")
+    summary+=("2/8 extension tests: not selected")
 fi
 
 # ---- 3 ------------------------------------------------------------------------------------
 if want regress; then
-    current="3/7 SQL regression suite (pg_test/run.sh)"
+    current="3/8 SQL regression suite (pg_test/run.sh)"
     section "$current"
     t0=$(date +%s)
     # Always (re)install: step 2 leaves its debug, pg_test-featured build installed.
@@ -151,19 +154,19 @@ if want regress; then
     # Keep the cluster running afterwards: step 4 queries it. finish() stops it.
     PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
     count_line "$WORK/pg_regress.log" pg_regress
-    summary+=("3/7 SQL regression suite: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("3/8 SQL regression suite: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("3/7 SQL regression suite: not selected")
+    summary+=("3/8 SQL regression suite: not selected")
 fi
 
 # ---- 4 ------------------------------------------------------------------------------------
 if want introspection; then
-    current="4/7 introspection check (tests/introspection)"
+    current="4/8 introspection check (tests/introspection)"
     section "$current"
     t0=$(date +%s)
     if [ ! -f "$INTRO_DIR/package.json" ] || [ ! -f "$INTRO_DIR/check.mjs" ] || [ ! -f "$INTRO_DIR/print-query.mjs" ]; then
         info "SKIPPED: tests/introspection/{package.json,check.mjs,print-query.mjs} do not exist yet"
-        summary+=("4/7 introspection check: skipped (tests/introspection not written yet)")
+        summary+=("4/8 introspection check: skipped (tests/introspection not written yet)")
     else
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
             die "node and npm are needed for tests/introspection (apt-get install nodejs npm)"
@@ -183,15 +186,15 @@ if want introspection; then
         # check.mjs reads the response file named by its first argument (also in INTROSPECTION_RESPONSE).
         INTROSPECTION_RESPONSE="$WORK/introspection.json" node "$INTRO_DIR/check.mjs" "$WORK/introspection.json"
         total_passed=$((total_passed + 1))
-        summary+=("4/7 introspection check: passed ($(( $(date +%s) - t0 ))s)")
+        summary+=("4/8 introspection check: passed ($(( $(date +%s) - t0 ))s)")
     fi
 else
-    summary+=("4/7 introspection check: not selected")
+    summary+=("4/8 introspection check: not selected")
 fi
 
 # ---- 5 ------------------------------------------------------------------------------------
 if want sidecar; then
-    current="5/7 sidecar over HTTP (tests/sidecar/run.sh)"
+    current="5/8 sidecar over HTTP (tests/sidecar/run.sh)"
     section "$current"
     t0=$(date +%s)
     tests/sidecar/run.sh 2>&1 | tee "$WORK/sidecar.log"
@@ -199,28 +202,43 @@ if want sidecar; then
     l=$(grep -Eo 'sidecar limits: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0}))
-    summary+=("5/7 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
+    summary+=("5/8 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("5/7 sidecar over HTTP: not selected")
+    summary+=("5/8 sidecar over HTTP: not selected")
 fi
 
 # ---- 6 ------------------------------------------------------------------------------------
+if want hostile; then
+    current="6/8 hostile inputs over SQL and HTTP (tests/hostile/run.sh)"
+    section "$current"
+    t0=$(date +%s)
+    # Its own throwaway cluster (port 55631, GRAFT_HOSTILE_PORT) and sidecar; the extension
+    # installed by step 3 (or already installed), the sidecar built by step 5 (or here).
+    want regress || graft_extension_installed || install_extension
+    tests/hostile/run.sh 2>&1 | tee "$WORK/hostile.log"
+    count_line "$WORK/hostile.log" hostile
+    summary+=("6/8 hostile inputs: $counted ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("6/8 hostile inputs: not selected")
+fi
+
+# ---- 7 ------------------------------------------------------------------------------------
 if want events; then
-    current="6/7 event and scheduled triggers (tests/events/run.sh)"
+    current="7/8 event and scheduled triggers (tests/events/run.sh)"
     section "$current"
     t0=$(date +%s)
     # Step 3 installed the release extension; otherwise install it here.
     want regress || install_extension
     tests/events/run.sh 2>&1 | tee "$WORK/events.log"
     count_line "$WORK/events.log" events
-    summary+=("6/7 event and scheduled triggers: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("7/8 event and scheduled triggers: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("6/7 event and scheduled triggers: not selected")
+    summary+=("7/8 event and scheduled triggers: not selected")
 fi
 
-# ---- 7 ------------------------------------------------------------------------------------
+# ---- 8 ------------------------------------------------------------------------------------
 if want bench; then
-    current="7/7 benchmark harness, quick mode (bench/run.sh --quick)"
+    current="8/8 benchmark harness, quick mode (bench/run.sh --quick)"
     section "$current"
     t0=$(date +%s)
     # Its own throwaway cluster (port 55432, GRAFT_BENCH_PORT); exits non-zero only when an
@@ -230,9 +248,9 @@ if want bench; then
     if want regress; then bench_args+=(--no-build); fi
     "$GRAFT_ROOT/bench/run.sh" "${bench_args[@]}"
     total_passed=$((total_passed + 1))
-    summary+=("7/7 benchmark harness (quick): answers match the hand-written SQL; numbers in bench/out/RESULTS-quick.md ($(( $(date +%s) - t0 ))s)")
+    summary+=("8/8 benchmark harness (quick): answers match the hand-written SQL; numbers in bench/out/RESULTS-quick.md ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("7/7 benchmark harness (quick): not selected")
+    summary+=("8/8 benchmark harness (quick): not selected")
 fi
 
 current=
