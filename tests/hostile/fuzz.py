@@ -384,6 +384,9 @@ def random_case(rng, i):
         return gql(f"bad-session/{i}", q, v, rng.choice(BAD_SESSIONS))
     if r < 0.88:
         t, text = meta_case(rng)
+        if t not in DESTRUCTIVE and rng.random() < 0.25:
+            path = rng.choice(["/v1/query", "/v2/query"])
+            return Case(f"query{path.replace('/', '-')}/{t or 'empty'}/{i}", "http", http_path=path, http_body=text)
         return Case(f"metadata/{t or 'empty'}/{i}", "meta", meta=text)
     if r < 0.93:
         name, (q, v, s) = big_cases(rng)
@@ -791,7 +794,7 @@ def main():
     p.add_argument("--sidecar-pid", type=int, required=True)
     p.add_argument("--postmaster-pid", type=int, required=True)
     p.add_argument("--seed", type=int, default=12)
-    p.add_argument("--cases", type=int, default=1200)
+    p.add_argument("--cases", type=int, default=1000)
     p.add_argument("--mem-mib", type=int, default=512)
     p.add_argument("--time-s", type=float, default=10)
     p.add_argument("--only", default="")
@@ -809,6 +812,16 @@ def main():
             print(f"  {case.name}: {fails[0][0]}", flush=True)
         if n % 200 == 0:
             print(f"  {n}/{len(cases)} cases, {runner.failed} failing, {time.monotonic() - started:.0f}s", flush=True)
+    # After the run: the sidecar still answers, nothing crashed since the last case.
+    final = Case("final/after-the-run", "final", repro="the sidecar's /healthz and both logs after the last case")
+    fails = [("http sidecar died", "no /healthz answer")] if not runner.sidecar_alive() else []
+    fails += [(f"log {src} {normalise(CRASH.search(line).group(0))}", line) for src, line in runner.new_log_lines()]
+    for cls, detail in fails:
+        runner.failures.setdefault(cls, [0, final, detail])[0] += 1
+    if fails:
+        runner.failed += 1
+    else:
+        runner.passed += 1
     print(f"\n{len(cases)} cases in {time.monotonic() - started:.0f}s (seed {a.seed}); peak backend memory "
           f"{runner.peak_kib // 1024} MiB (bound {a.mem_mib} MiB)")
     if runner.expected:
