@@ -806,8 +806,11 @@ def main():
         cases = [c for c in cases if re.search(a.only, c.name)]
     runner = Runner(a)
     started = time.monotonic()
+    slowest = []
     for n, case in enumerate(cases, 1):
+        t0 = time.monotonic()
         fails = runner.run(case)
+        slowest = sorted(slowest + [(time.monotonic() - t0, case.name)], reverse=True)[:5]
         if fails and case.name.startswith("known/"):
             print(f"  {case.name}: {fails[0][0]}", flush=True)
         if n % 200 == 0:
@@ -824,6 +827,7 @@ def main():
         runner.passed += 1
     print(f"\n{len(cases)} cases in {time.monotonic() - started:.0f}s (seed {a.seed}); peak backend memory "
           f"{runner.peak_kib // 1024} MiB (bound {a.mem_mib} MiB)")
+    print("slowest cases (all channels): " + ", ".join(f"{name} {t:.1f}s" for t, name in slowest))
     if runner.expected:
         print("expected refusals (the json type's own input check): " + ", ".join(f"{k} ×{v}" for k, v in runner.expected.items()))
     if runner.notes:
