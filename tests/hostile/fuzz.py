@@ -405,9 +405,14 @@ def random_case(rng, i):
 # Checking
 # ---------------------------------------------------------------------------------------------
 
-CRASH = re.compile(r"terminated by signal|server process \(PID \d+\) was terminated|was terminated by|PANIC|panicked at|stack backtrace|"
-                   r"RUST_BACKTRACE|core dumped|stack overflow|thread '.*' has overflowed|memory allocation of \d+ bytes failed|"
-                   r"all server processes terminated|out of memory", re.I)
+# What must never be in the server or sidecar log: (label, pattern).
+LOG_PROBLEMS = [
+    ("crash", re.compile(r"terminated by signal|server process \(PID \d+\) was terminated|was terminated by|all server processes terminated|core dumped")),
+    ("PANIC", re.compile(r"\bPANIC:")),
+    ("Rust panic", re.compile(r"panicked at|has overflowed its stack|memory allocation of \d+ bytes failed")),
+    ("Rust backtrace", re.compile(r"stack backtrace:|^\s*\d+: (?:std|core|pgrx|graft|<)\S*::")),
+    ("out of memory", re.compile(r"out of memory", re.I)),
+]
 
 
 def normalise(msg):
@@ -698,9 +703,14 @@ class Runner:
             chunk = f.read()
             if not chunk:
                 continue
+            seen = set()
             for line in chunk.decode("utf-8", "replace").splitlines():
-                if CRASH.search(line) and '"type":"http-log"' not in line:
-                    bad.append((os.path.basename(path), line[:300]))
+                if '"type":"http-log"' in line or line.startswith("STATEMENT") or "STATEMENT:" in line[:60]:
+                    continue
+                for label, pattern in LOG_PROBLEMS:
+                    if label not in seen and pattern.search(line):
+                        seen.add(label)
+                        bad.append((f"{os.path.basename(path)} {label}", line.strip()[:300]))
         return bad
 
     def memory(self):
@@ -762,8 +772,8 @@ class Runner:
         if not self.sql_alive():
             fails.append(("sql connection unusable afterwards", "SELECT 1 failed"))
             self.connect()
-        for src, line in self.new_log_lines():
-            fails.append((f"log {src} {normalise(CRASH.search(line).group(0))}", line))
+        for what, line in self.new_log_lines():
+            fails.append((f"log {what}", line))
         over = self.memory()
         for pid, kib in over:
             fails.append(("memory over bound", f"backend {pid} peak {kib // 1024} MiB > {self.a.mem_mib} MiB"))
@@ -823,7 +833,7 @@ def main():
     # After the run: the sidecar still answers, nothing crashed since the last case.
     final = Case("final/after-the-run", "final", repro="the sidecar's /healthz and both logs after the last case")
     fails = [("http sidecar died", "no /healthz answer")] if not runner.sidecar_alive() else []
-    fails += [(f"log {src} {normalise(CRASH.search(line).group(0))}", line) for src, line in runner.new_log_lines()]
+    fails += [(f"log {what}", line) for what, line in runner.new_log_lines()]
     for cls, detail in fails:
         runner.failures.setdefault(cls, [0, final, detail])[0] += 1
     if fails:

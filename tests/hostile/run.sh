@@ -30,7 +30,8 @@
 # The extension must be installed in the system PostgreSQL (cargo pgrx install).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
-export RUST_BACKTRACE=0
+# Backtraces on: a Rust panic in a backend or in the sidecar leaves its trace in the log we check.
+export RUST_BACKTRACE=1
 cd "$GRAFT_ROOT"
 
 case "${1:-}" in
