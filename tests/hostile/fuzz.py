@@ -272,6 +272,8 @@ class Case:
 def short(s, n=160):
     if s is None:
         return None
+    if isinstance(s, bytes):
+        s = s.decode("utf-8", "backslashreplace")
     if len(s) <= n:
         return s
     return s[: n // 2] + f"…[{len(s)} chars]…" + s[-n // 4:]
@@ -793,7 +795,7 @@ class Runner:
             if self.out:
                 self.out.write(json.dumps({"name": case.name, "failures": fails, "query": case.query, "variables": case.variables,
                                            "session": case.session, "metadata": case.meta, "http_path": case.http_path,
-                                           "http_body": case.http_body}, ensure_ascii=True) + "\n")
+                                           "http_body": short(case.http_body, 1 << 30)}, ensure_ascii=True) + "\n")
         else:
             self.passed += 1
         return fails
