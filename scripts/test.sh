@@ -10,13 +10,17 @@
 #                                    a local webhook receiver (faults, restarts, throughput)
 #   7. permission property test      tests/permissions/run.sh: random permissions, plain and
 #                                    inherited roles, random queries and mutations vs a SQL oracle
-#   8. benchmark harness, quick mode bench/run.sh --quick: fails only on wrong answers, never on
+#   8. hostile inputs                tests/hostile/run.sh: seeded mutated, deep, huge and malformed
+#                                    requests over SQL and HTTP; answers, no crash, bounded memory
+#   9. reinstall beside a cluster    tests/install/run.sh: the package installed again while a
+#                                    cluster has graft loaded; nothing of it crashes
+#  10. benchmark harness, quick mode bench/run.sh --quick: fails only on wrong answers, never on
 #                                    slow numbers (report: bench/out/RESULTS-quick.md)
 #
-#   scripts/test.sh                       all eight, in order
+#   scripts/test.sh                       all ten, in order
 #   scripts/test.sh regress introspection  only the named steps (compiler, pgrx, regress,
-#                                          introspection, sidecar, events, permissions, bench);
-#                                          introspection needs regress
+#                                          introspection, sidecar, events, permissions, hostile,
+#                                          install, bench); introspection needs regress
 #
 # Expects the dependencies from scripts/install-deps.sh (setup.sh and .ci/run run it).
 # Build outputs in target/ are reused between steps and runs; the release build happens once.
@@ -36,8 +40,8 @@ WORK="$(mktemp -d /tmp/graft-test.XXXXXX)"
 steps=("$@")
 for s in "${steps[@]}"; do
     case "$s" in
-        compiler|pgrx|regress|introspection|sidecar|events|permissions|bench) ;;
-        *) echo "usage: scripts/test.sh [compiler] [pgrx] [regress] [introspection] [sidecar] [events] [permissions] [bench]" >&2; exit 2 ;;
+        compiler|pgrx|regress|introspection|sidecar|events|permissions|hostile|install|bench) ;;
+        *) echo "usage: scripts/test.sh [compiler] [pgrx] [regress] [introspection] [sidecar] [events] [permissions] [hostile] [install] [bench]" >&2; exit 2 ;;
     esac
 done
 want() {
@@ -117,19 +121,19 @@ require_pg_binaries
 
 # ---- 1 ------------------------------------------------------------------------------------
 if want compiler; then
-    current="1/8 compiler and sidecar unit tests (cargo test -p graft-compiler -p graft-server)"
+    current="1/10 compiler and sidecar unit tests (cargo test -p graft-compiler -p graft-server)"
     section "$current"
     t0=$(date +%s)
     cargo test -p graft-compiler -p graft-server 2>&1 | tee "$WORK/compiler.log"
     count_cargo "$WORK/compiler.log"
-    summary+=("1/8 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("1/10 compiler unit tests: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("1/8 compiler unit tests: not selected")
+    summary+=("1/10 compiler unit tests: not selected")
 fi
 
 # ---- 2 ------------------------------------------------------------------------------------
 if want pgrx; then
-    current="2/8 extension tests (cargo pgrx test pg15)"
+    current="2/10 extension tests (cargo pgrx test pg15)"
     section "$current"
     t0=$(date +%s)
     # pgrx initdb's its own cluster here as postgres; start from an empty directory it can write.
@@ -143,14 +147,14 @@ if want pgrx; then
     private_pg_for_pgrx
     PGRX_HOME="$PGRX_PRIVATE_HOME" cargo pgrx test pg15 --runas postgres --pgdata "$PGRX_PGDATA" 2>&1 | tee "$WORK/pgrx.log"
     count_cargo "$WORK/pgrx.log"
-    summary+=("2/8 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("2/10 extension tests: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("2/8 extension tests: not selected")
+    summary+=("2/10 extension tests: not selected")
 fi
 
 # ---- 3 ------------------------------------------------------------------------------------
 if want regress; then
-    current="3/8 SQL regression suite (pg_test/run.sh)"
+    current="3/10 SQL regression suite (pg_test/run.sh)"
     section "$current"
     t0=$(date +%s)
     # Always (re)install: step 2 leaves its debug, pg_test-featured build installed.
@@ -159,19 +163,19 @@ if want regress; then
     # Keep the cluster running afterwards: step 4 queries it. finish() stops it.
     PG_TEST_KEEP=1 "$GRAFT_ROOT/pg_test/run.sh" 2>&1 | tee "$WORK/pg_regress.log"
     count_line "$WORK/pg_regress.log" pg_regress
-    summary+=("3/8 SQL regression suite: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("3/10 SQL regression suite: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("3/8 SQL regression suite: not selected")
+    summary+=("3/10 SQL regression suite: not selected")
 fi
 
 # ---- 4 ------------------------------------------------------------------------------------
 if want introspection; then
-    current="4/8 introspection check (tests/introspection)"
+    current="4/10 introspection check (tests/introspection)"
     section "$current"
     t0=$(date +%s)
     if [ ! -f "$INTRO_DIR/package.json" ] || [ ! -f "$INTRO_DIR/check.mjs" ] || [ ! -f "$INTRO_DIR/print-query.mjs" ]; then
         info "SKIPPED: tests/introspection/{package.json,check.mjs,print-query.mjs} do not exist yet"
-        summary+=("4/8 introspection check: skipped (tests/introspection not written yet)")
+        summary+=("4/10 introspection check: skipped (tests/introspection not written yet)")
     else
         command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
             die "node and npm are needed for tests/introspection (apt-get install nodejs npm)"
@@ -191,15 +195,15 @@ if want introspection; then
         # check.mjs reads the response file named by its first argument (also in INTROSPECTION_RESPONSE).
         INTROSPECTION_RESPONSE="$WORK/introspection.json" node "$INTRO_DIR/check.mjs" "$WORK/introspection.json"
         total_passed=$((total_passed + 1))
-        summary+=("4/8 introspection check: passed ($(( $(date +%s) - t0 ))s)")
+        summary+=("4/10 introspection check: passed ($(( $(date +%s) - t0 ))s)")
     fi
 else
-    summary+=("4/8 introspection check: not selected")
+    summary+=("4/10 introspection check: not selected")
 fi
 
 # ---- 5 ------------------------------------------------------------------------------------
 if want sidecar; then
-    current="5/8 sidecar over HTTP (tests/sidecar/run.sh)"
+    current="5/10 sidecar over HTTP (tests/sidecar/run.sh)"
     section "$current"
     t0=$(date +%s)
     tests/sidecar/run.sh 2>&1 | tee "$WORK/sidecar.log"
@@ -207,28 +211,28 @@ if want sidecar; then
     l=$(grep -Eo 'sidecar limits: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0}))
-    summary+=("5/8 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
+    summary+=("5/10 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("5/8 sidecar over HTTP: not selected")
+    summary+=("5/10 sidecar over HTTP: not selected")
 fi
 
 # ---- 6 ------------------------------------------------------------------------------------
 if want events; then
-    current="6/8 event and scheduled triggers (tests/events/run.sh)"
+    current="6/10 event and scheduled triggers (tests/events/run.sh)"
     section "$current"
     t0=$(date +%s)
     # Step 3 installed the release extension; otherwise install it here.
     want regress || install_extension
     tests/events/run.sh 2>&1 | tee "$WORK/events.log"
     count_line "$WORK/events.log" events
-    summary+=("6/8 event and scheduled triggers: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("6/10 event and scheduled triggers: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("6/8 event and scheduled triggers: not selected")
+    summary+=("6/10 event and scheduled triggers: not selected")
 fi
 
 # ---- 7 ------------------------------------------------------------------------------------
 if want permissions; then
-    current="7/8 permission property test (tests/permissions/run.sh)"
+    current="7/10 permission property test (tests/permissions/run.sh)"
     section "$current"
     t0=$(date +%s)
     # Its own throwaway cluster (port 55621, GRAFT_PERM_PORT); a seeded run of
@@ -236,14 +240,43 @@ if want permissions; then
     want regress || want events || install_extension
     tests/permissions/run.sh 2>&1 | tee "$WORK/permissions.log"
     count_line "$WORK/permissions.log" permissions
-    summary+=("7/8 permission property test: $counted ($(( $(date +%s) - t0 ))s)")
+    summary+=("7/10 permission property test: $counted ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("7/8 permission property test: not selected")
+    summary+=("7/10 permission property test: not selected")
 fi
 
 # ---- 8 ------------------------------------------------------------------------------------
+if want hostile; then
+    current="8/10 hostile inputs over SQL and HTTP (tests/hostile/run.sh)"
+    section "$current"
+    t0=$(date +%s)
+    # Its own throwaway cluster (port 55631, GRAFT_HOSTILE_PORT) and sidecar; the extension
+    # installed by an earlier step (or here), the sidecar built by step 5 (or here).
+    want regress || want events || want permissions || install_extension
+    tests/hostile/run.sh 2>&1 | tee "$WORK/hostile.log"
+    count_line "$WORK/hostile.log" hostile
+    summary+=("8/10 hostile inputs: $counted ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("8/10 hostile inputs: not selected")
+fi
+
+# ---- 9 ------------------------------------------------------------------------------------
+if want install; then
+    current="9/10 reinstall beside a running cluster (tests/install/run.sh)"
+    section "$current"
+    t0=$(date +%s)
+    # Reinstalls the package an earlier step's install_extension built (target/graft-package).
+    [ -d "$GRAFT_ROOT/target/graft-package" ] || install_extension
+    tests/install/run.sh 2>&1 | tee "$WORK/install.log"
+    count_line "$WORK/install.log" install
+    summary+=("9/10 reinstall beside a running cluster: $counted ($(( $(date +%s) - t0 ))s)")
+else
+    summary+=("9/10 reinstall beside a running cluster: not selected")
+fi
+
+# ---- 10 -----------------------------------------------------------------------------------
 if want bench; then
-    current="8/8 benchmark harness, quick mode (bench/run.sh --quick)"
+    current="10/10 benchmark harness, quick mode (bench/run.sh --quick)"
     section "$current"
     t0=$(date +%s)
     # Its own throwaway cluster (port 55432, GRAFT_BENCH_PORT); exits non-zero only when an
@@ -253,9 +286,9 @@ if want bench; then
     if want regress; then bench_args+=(--no-build); fi
     "$GRAFT_ROOT/bench/run.sh" "${bench_args[@]}"
     total_passed=$((total_passed + 1))
-    summary+=("8/8 benchmark harness (quick): answers match the hand-written SQL; numbers in bench/out/RESULTS-quick.md ($(( $(date +%s) - t0 ))s)")
+    summary+=("10/10 benchmark harness (quick): answers match the hand-written SQL; numbers in bench/out/RESULTS-quick.md ($(( $(date +%s) - t0 ))s)")
 else
-    summary+=("8/8 benchmark harness (quick): not selected")
+    summary+=("10/10 benchmark harness (quick): not selected")
 fi
 
 current=

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
+use super::body::{self, GraphqlBody, GraphqlRequest};
 use super::{body_error, is_admin, json_response, AppState, LogInfo};
 use crate::db;
 
@@ -38,13 +39,13 @@ fn logged_error(text: &str) -> Option<Value> {
 }
 
 /// One GraphQL request object → the response text.
-async fn run_one(state: &AppState, req: &Value, session: &Map<String, Value>) -> String {
-    let Some(query) = req.get("query").and_then(|q| q.as_str()) else {
+async fn run_one(state: &AppState, req: &GraphqlRequest, session: &Map<String, Value>) -> String {
+    let Some(query) = req.query.as_deref() else {
         return graphql_error("bad-request", "the key 'query' was not present");
     };
-    let variables = req.get("variables").filter(|v| !v.is_null()).map(|v| v.to_string());
-    let op = req.get("operationName").and_then(|o| o.as_str()).map(str::to_string);
-    match db::resolve(&state.pool, query, variables, Value::Object(session.clone()).to_string(), op).await {
+    // The variables' JSON text as the client wrote it: never re-parsed here, so any depth
+    // and any number reach graphql.resolve (see `body`).
+    match db::resolve(&state.pool, query, req.variables.clone(), Value::Object(session.clone()).to_string(), req.operation_name.clone()).await {
         Ok(text) => text,
         Err(e) => e.graphql_body(is_admin(session)),
     }
@@ -62,18 +63,19 @@ pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         }
     };
     // Any content type: Hasura decodes the body as JSON whatever the request says it is.
-    let parsed: Result<Value, _> = serde_json::from_slice(&body);
-    let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok()).await {
+    // At any depth, without recursion (see `body`).
+    let parsed = body::graphql_body(&body);
+    let (session, set_cookies) = match state.auth.authenticate(&headers, parsed.as_ref().ok().map(|(_, v)| v)).await {
         Ok(g) => (g.session, g.set_cookies),
         Err(e) => return error_200(e.code, &e.message, None),
     };
     let role = session.get("x-hasura-role").and_then(|r| r.as_str()).map(str::to_string);
     let parsed = match parsed {
-        Ok(v) => v,
+        Ok((requests, _)) => requests,
         Err(e) => return error_200("invalid-json", &format!("Error in $: {e}"), role),
     };
     let (body, error) = match &parsed {
-        Value::Array(items) => {
+        GraphqlBody::Batch(items) => {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 out.push(run_one(&state, item, &session).await);
@@ -81,12 +83,12 @@ pub async fn graphql(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
             let error = out.iter().find_map(|o| logged_error(o));
             (format!("[{}]", out.join(",")), error)
         }
-        Value::Object(_) => {
-            let one = run_one(&state, &parsed, &session).await;
+        GraphqlBody::One(one) => {
+            let one = run_one(&state, one, &session).await;
             let error = logged_error(&one);
             (one, error)
         }
-        _ => return error_200("parse-failed", "expected an object or an array of GraphQL requests", role),
+        GraphqlBody::Other => return error_200("parse-failed", "expected an object or an array of GraphQL requests", role),
     };
     let mut r = json_response(StatusCode::OK, body);
     for c in set_cookies {

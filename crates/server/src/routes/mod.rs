@@ -2,6 +2,7 @@
 //! `/v1/query`, `/v2/query` (`query`, with `run_sql`), `/v1/version`, `/healthz`,
 //! `/v1alpha1/config`, `/v1/metrics` (`ops`).
 
+pub mod body;
 pub mod graphql;
 pub mod ops;
 pub mod query;

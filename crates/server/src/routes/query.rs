@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
+use super::body;
 use super::run_sql::{is_run_sql, run_requests};
 use super::{auth_error, body_error, db_error, error, error_at, is_admin, json_response, AppState, LogInfo};
 use crate::db;
@@ -44,7 +45,7 @@ pub(super) fn metadata_error(resp: &str) -> Option<(u16, Value)> {
 }
 
 /// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
-async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<(Value, String), Response> {
+async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<String, Response> {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -60,10 +61,13 @@ async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Byte
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(error(400, "invalid-json", "request body is not UTF-8"));
     };
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => Ok((v, text.to_string())),
-        Err(_) => Err(error(400, "invalid-json", "request body is not valid JSON")),
+    // Checked at any depth without building anything; the few fields `/v1/query` and
+    // `/v2/query` dispatch on are read from a shallow copy (see `body`), and the text is what
+    // goes to graphql.metadata.
+    if !body::is_json(text) {
+        return Err(error(400, "invalid-json", "request body is not valid JSON"));
     }
+    Ok(text.to_string())
 }
 
 pub(super) fn admin_response(status: u16, body: String, error: Option<Value>) -> Response {
@@ -85,7 +89,7 @@ async fn forward(state: &AppState, text: &str) -> Response {
 
 pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     match admin_request(&state, &headers, &body).await {
-        Ok((_, text)) => forward(&state, &text).await,
+        Ok(text) => forward(&state, &text).await,
         Err(r) => r,
     }
 }
@@ -142,8 +146,8 @@ fn check_v2(req: &Value, path: &str) -> Result<(), Response> {
 /// `/v2/query`: `run_sql` and `bulk`s of them, never metadata requests (Hasura's
 /// `V2Query.hs`; those belong to `/v1/metadata`).
 pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let (req, _) = match admin_request(&state, &headers, &body).await {
-        Ok(x) => x,
+    let req = match admin_request(&state, &headers, &body).await {
+        Ok(text) => body::dispatch_value(&text),
         Err(r) => return r,
     };
     if let Err(r) = check_v2(&req, "$") {
@@ -167,7 +171,7 @@ pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
 /// (`track_table`, `add_existing_table_or_view`, `create_object_relationship` …).
 pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let (req, text) = match admin_request(&state, &headers, &body).await {
-        Ok(x) => x,
+        Ok(text) => (body::dispatch_value(&text), text),
         Err(r) => return r,
     };
     let ty = req.get("type").and_then(|t| t.as_str()).unwrap_or("");
