@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::shape;
 use super::template::{self, Template};
 use super::validate::{coerce_variables, VarDef};
 use super::{compile, Compiled, Limits, Session};
@@ -29,7 +30,7 @@ pub struct CompileCache {
 
 struct Entry {
     defs: Vec<VarDef>,
-    /// By [`template::signature`]; `None`: this shape has no template.
+    /// By [`shape::signature`]; `None`: this shape has no template.
     shapes: HashMap<String, Option<Template>>,
     /// Requests of shapes without a template, by their variables' JSON.
     exact: HashMap<String, Compiled>,
@@ -66,7 +67,7 @@ impl CompileCache {
         let exact_key = || variables.map(|v| v.to_string()).unwrap_or_default();
         let mut sig = None;
         if let Some(e) = self.entries.get(&key) {
-            let shape = sig.insert(template::signature(schema, &e.defs, variables));
+            let shape = sig.insert(shape::signature(schema, &e.defs, variables));
             match e.shapes.get(shape.as_str()) {
                 Some(Some(t)) => {
                     // The new values get the checks (and errors) a full compile gives them.
@@ -90,7 +91,7 @@ impl CompileCache {
             self.size = 0;
         }
         let e = self.entries.entry(key).or_insert_with(|| Entry { defs, shapes: HashMap::new(), exact: HashMap::new() });
-        let sig = sig.unwrap_or_else(|| template::signature(schema, &e.defs, variables));
+        let sig = sig.unwrap_or_else(|| shape::signature(schema, &e.defs, variables));
         if template.is_none() {
             e.exact.insert(exact_key(), compiled.clone());
         }
