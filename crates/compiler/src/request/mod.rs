@@ -2,6 +2,8 @@
 //! variables and arguments into a normalized selection tree, and lower it to SQL.
 
 pub mod cache;
+#[cfg(test)]
+mod cache_prop;
 mod coerce;
 pub mod input;
 mod shape;

@@ -57,7 +57,7 @@ pub(crate) fn json_object(pairs: &[(String, String)]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod chunk_tests {
