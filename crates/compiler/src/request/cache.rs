@@ -2,9 +2,13 @@
 //! query text, the operation name, the variables, the session and the response options, so a
 //! repeated request skips parsing, validation and SQL generation. Requests that differ only in
 //! their variables' values share one entry through a [`Template`] (see `template`): the
-//! common case of one query sent with many ids costs one compile, not one per id. Shapes that
-//! have no template are kept by their exact variables. The holder drops the cache whenever
-//! the schema changes.
+//! common case of one query sent with many ids costs one compile, not one per id. The
+//! template knows which parameter carries which variable because the SQL generator recorded
+//! it; it is looked up by the request's shape (`shape::signature`), everything else about the
+//! variables that may change the SQL. Shapes that have no template (the compile looked into
+//! a variable's value) are kept by their exact variables. The key holds the session, so
+//! session values are fixed per entry. The holder drops the cache whenever the schema
+//! changes.
 
 use std::collections::HashMap;
 

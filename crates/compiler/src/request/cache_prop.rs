@@ -4,7 +4,8 @@
 //! constants of the SQL, to the old probe values, and to earlier values.
 //!
 //! The requests are built from a list of random choices (shrinking shortens and lowers the
-//! list, so a failure shrinks to a small request). 2,000 cases with a fixed seed run in CI;
+//! list, so a failure shrinks to a small request). 600 cases with a fixed seed run by default
+//! (a few seconds of an unoptimized build);
 //! `PROPTEST_CASES=50000 cargo test -p graft-compiler cache_prop` runs more (and
 //! `GRAFT_PROP_SEED=<n>` another seed).
 
@@ -548,7 +549,7 @@ fn check(fx: &Fixture, choices: &[u32], stats: &mut Stats) -> Result<(), TestCas
 
 #[test]
 fn cached_answers_equal_fresh_compiles() {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(2000);
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(600);
     let seed: u64 = std::env::var("GRAFT_PROP_SEED").ok().and_then(|c| c.parse().ok()).unwrap_or(11);
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());

@@ -116,3 +116,43 @@ pub(super) fn params_mut(c: &mut Compiled) -> Vec<&mut Vec<Option<String>>> {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::request::input::{Rule, VarPath};
+    use crate::schema::build::build_schema;
+
+    /// What a multiplexer needs: per parameter, the variable or session variable it carries.
+    #[test]
+    fn templates_report_each_parameters_source() {
+        let (md, db) = crate::sql::tests::with_permissions();
+        let s = build_schema(&md, &db, "user").0;
+        let session = Session::from_json(Some(&json!({"x-hasura-role": "user", "x-hasura-user-id": "7"}))).unwrap();
+        let q = "query ($id: Int!) { article(where: {id: {_eq: $id}}) { id } }";
+        let (_, _, t) = compile(&s, q, Some(&json!({"id": 1000000001})), None, &session, &Limits::default()).unwrap();
+        let t = t.expect("a template");
+        let id = Source::Var { path: VarPath { name: "id".into(), steps: vec![] }, rule: Rule::Scalar };
+        assert_eq!(t.sources(), &[vec![id, Source::Const, Source::Session("x-hasura-user-id".into())]]);
+        let Some(Compiled::Sql(filled)) = t.fill(&[("id".to_string(), json!(3))].into_iter().collect()) else { panic!() };
+        assert_eq!(filled.params, vec![Some("3".into()), Some("true".into()), Some("7".into())]);
+    }
+
+    /// A value the compiler looks into (a limit is SQL text) leaves the request without one.
+    #[test]
+    fn reading_a_variable_means_no_template() {
+        let (md, db) = crate::schema::build::tests::fixture();
+        let s = build_schema(&md, &db, "admin").0;
+        for (q, v) in [
+            ("query ($l: Int) { author(limit: $l) { id } }", json!({"l": 1})),
+            ("query ($p: String) { author { meta(path: $p) } }", json!({"p": "$.a"})),
+            ("query ($n: String!) { __type(name: $n) { name } }", json!({"n": "author"})),
+            ("query ($a: Int!) { author(where: {id: {_in: [$a, 2]}}) { id } }", json!({"a": 1})),
+        ] {
+            let (_, _, t) = compile(&s, q, Some(&v), None, &Session::admin(), &Limits::default()).unwrap();
+            assert!(t.is_none(), "{q}");
+        }
+    }
+}
