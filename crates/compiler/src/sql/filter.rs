@@ -69,7 +69,7 @@ impl<'s> Ctx<'s> {
             let expr = format!("{alias}.{}", quote_ident(&c.name));
             // Column-to-column operators (`_ceq` …) exist in permission expressions only.
             let entries = v.entries().unwrap_or_default();
-            let (col_ops, ops): (Vec<(&str, In)>, Vec<(&str, In)>) =
+            let (col_ops, ops): (Ops, Ops) =
                 entries.into_iter().partition(|(k, _)| self.in_permission && COLUMN_OPS.iter().any(|(n, _)| n == k));
             let mut conds = vec![];
             for (op, other) in col_ops {
@@ -282,6 +282,9 @@ impl<'s> Ctx<'s> {
         })
     }
 }
+
+/// A comparison's operators and their operands.
+type Ops<'a> = Vec<(&'a str, In<'a>)>;
 
 /// Hasura's column comparison operators and their SQL.
 const COLUMN_OPS: [(&str, &str); 6] = [("_ceq", "="), ("_cneq", "<>"), ("_cgt", ">"), ("_clt", "<"), ("_cgte", ">="), ("_clte", "<=")];
