@@ -201,7 +201,8 @@ pub fn compile_operation(
             .ok_or_else(|| GqlError::validation(&f.path, format!("field '{}' not found in type: '{root_type}'", f.name)))?;
         let expr = match &def.kind {
             FieldKind::IntrospectionSchema | FieldKind::IntrospectionType => {
-                // Its arguments are read through `In`: a variable's content in them is read.
+                // Introspection reads its arguments through `In` (a variable there is marked
+                // read), so for a template its answer is a constant.
                 let v = crate::introspection::resolve(schema, f)?;
                 static_data.insert(f.alias.clone(), v.clone());
                 ctx.params.json(In::constant(&v), "json")
