@@ -390,7 +390,7 @@ impl<'a> In<'a> {
             Src::Const => Source::Const,
             Src::Var(l) => Source::Var { path: l.path.clone(), rule },
             Src::Session(name) if rule == Rule::Scalar => Source::Session(name.clone()),
-            Src::List(_, Some(path)) if rule != Rule::Scalar || self.v.is_array() => {
+            Src::List(_, Some(path)) => {
                 // A list's scalar text is its JSON text.
                 let rule = if rule == Rule::Scalar { Rule::Json } else { rule };
                 Source::Var { path: path.clone(), rule }
