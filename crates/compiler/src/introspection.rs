@@ -194,7 +194,7 @@ pub fn resolve(schema: &Schema, field: &SelField) -> Result<Value, GqlError> {
     let out = match field.name.as_str() {
         "__schema" => r.schema_obj(&field.selection),
         "__type" => {
-            let name = field.args.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+            let name = field.arg("name").and_then(|n| n.as_str()).unwrap_or_default();
             match schema.get(name) {
                 Some(_) => r.type_obj(&TypeRef::named(name), &field.selection),
                 None => Value::Null,

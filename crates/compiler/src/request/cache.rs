@@ -2,14 +2,19 @@
 //! query text, the operation name, the variables, the session and the response options, so a
 //! repeated request skips parsing, validation and SQL generation. Requests that differ only in
 //! their variables' values share one entry through a [`Template`] (see `template`): the
-//! common case of one query sent with many ids costs one compile, not one per id. Shapes that
-//! have no template are kept by their exact variables. The holder drops the cache whenever
-//! the schema changes.
+//! common case of one query sent with many ids costs one compile, not one per id. The
+//! template knows which parameter carries which variable because the SQL generator recorded
+//! it; it is looked up by the request's shape (`shape::signature`), everything else about the
+//! variables that may change the SQL. Shapes that have no template (the compile looked into
+//! a variable's value) are kept by their exact variables. The key holds the session, so
+//! session values are fixed per entry. The holder drops the cache whenever the schema
+//! changes.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::shape;
 use super::template::{self, Template};
 use super::validate::{coerce_variables, VarDef};
 use super::{compile, Compiled, Limits, Session};
@@ -29,7 +34,7 @@ pub struct CompileCache {
 
 struct Entry {
     defs: Vec<VarDef>,
-    /// By [`template::signature`]; `None`: this shape has no template.
+    /// By [`shape::signature`]; `None`: this shape has no template.
     shapes: HashMap<String, Option<Template>>,
     /// Requests of shapes without a template, by their variables' JSON.
     exact: HashMap<String, Compiled>,
@@ -66,7 +71,7 @@ impl CompileCache {
         let exact_key = || variables.map(|v| v.to_string()).unwrap_or_default();
         let mut sig = None;
         if let Some(e) = self.entries.get(&key) {
-            let shape = sig.insert(template::signature(schema, &e.defs, variables));
+            let shape = sig.insert(shape::signature(schema, &e.defs, variables));
             match e.shapes.get(shape.as_str()) {
                 Some(Some(t)) => {
                     // The new values get the checks (and errors) a full compile gives them.
@@ -90,7 +95,7 @@ impl CompileCache {
             self.size = 0;
         }
         let e = self.entries.entry(key).or_insert_with(|| Entry { defs, shapes: HashMap::new(), exact: HashMap::new() });
-        let sig = sig.unwrap_or_else(|| template::signature(schema, &e.defs, variables));
+        let sig = sig.unwrap_or_else(|| shape::signature(schema, &e.defs, variables));
         if template.is_none() {
             e.exact.insert(exact_key(), compiled.clone());
         }
@@ -108,9 +113,9 @@ impl CompileCache {
         self.size == 0
     }
 
-    /// Whether the last shape kept for `query` has a template (for tests).
+    /// Whether a shape kept for `query` has a template (for tests).
     #[cfg(test)]
-    fn templated(&self, query: &str) -> Option<bool> {
+    pub(super) fn templated(&self, query: &str) -> Option<bool> {
         let e = self.entries.iter().find(|(k, _)| k.ends_with(query))?.1;
         Some(e.shapes.values().any(Option::is_some))
     }
@@ -197,6 +202,53 @@ mod tests {
         // A session's variables are part of the key, not of the template.
         let user = Session::from_json(Some(&json!({"x-hasura-role": "admin", "x-hasura-user-id": "42"}))).unwrap();
         same_as_fresh(&mut c, &s, &user, "query ($id: Int!) { author_by_pk(id: $id) { name } }", &[json!({"id": 1}), json!({"id": 9})]);
+    }
+
+    /// Issue 11 item 3: the old template was derived by diffing a compile with "probe" values,
+    /// and a real value equal to a probe was taken for a constant. Values equal to the old
+    /// probes, to each other, and to literals of the query must each get their own answer.
+    #[test]
+    fn values_equal_to_old_probes_get_their_own_answer() {
+        let (md, db) = fixture();
+        let s = build_schema(&md, &db, "admin").0;
+        let admin = Session::admin();
+        let mut c = CompileCache::new(1000);
+        let q = "query ($id: Int!) { author_by_pk(id: $id) { id name } }";
+        let ids = [1000000001, 1, 2, 1000000002, 1000000001];
+        for id in ids {
+            let cached = c.compile("admin", &s, q, Some(&json!({ "id": id })), None, &admin, &Limits::default()).unwrap();
+            let Compiled::Sql(sql) = &cached else { panic!("{cached:?}") };
+            assert_eq!(sql.params, vec![Some(id.to_string())], "the answer for id {id}");
+        }
+        assert_eq!(c.templated(q), Some(true));
+        assert_eq!(c.len(), 1, "one template serves them all");
+        let cases: Vec<(&str, Vec<Value>)> = vec![
+            (q, ids.iter().map(|id| json!({ "id": id })).collect()),
+            ("query ($r: numeric!) { article(where: {rating: {_eq: $r}}) { id } }",
+             vec![json!({"r": "9000000000001"}), json!({"r": "1"}), json!({"r": "9000000000002.5"}), json!({"r": 1000000001}), json!({"r": "9000000000001"})]),
+            ("query ($t: String!) { article(where: {title: {_eq: $t}}) { id } }",
+             vec![json!({"t": "~graft~probe~1~"}), json!({"t": "x"}), json!({"t": "a~graft~probe~2~b"}), json!({"t": ""})]),
+            ("query ($m: jsonb!) { author(where: {meta: {_contains: $m}}) { id } }",
+             vec![json!({"m": ["~graft~probe~1~"]}), json!({"m": {"~graft~probe~1~": 0}}), json!({"m": [1]}), json!({"m": {"a": 1}})]),
+            // Two variables with equal values, then different ones.
+            ("query ($a: Int!, $b: Int!) { author(where: {id: {_gte: $a}, _or: [{id: {_lte: $b}}]}) { id } }",
+             vec![json!({"a": 1, "b": 1}), json!({"a": 1, "b": 2}), json!({"a": 3, "b": 1})]),
+            // A value equal to a literal of the query.
+            ("query ($x: Int!) { author(where: {id: {_eq: 5}, _not: {id: {_eq: $x}}}) { id } }",
+             vec![json!({"x": 5}), json!({"x": 6}), json!({"x": 5})]),
+            // Variables inside a list literal: computed, so kept by value.
+            ("query ($a: Int!, $b: Int!) { author(where: {id: {_in: [$a, $b]}}) { id } }",
+             vec![json!({"a": 1, "b": 2}), json!({"a": 2, "b": 2}), json!({"a": 1, "b": 2})]),
+            // The same field twice: whether the two may merge depends on the values.
+            ("query ($a: Int!, $b: Int!) { x: author_by_pk(id: $a) { id } x: author_by_pk(id: $b) { name } }",
+             vec![json!({"a": 1, "b": 1}), json!({"a": 1, "b": 2}), json!({"a": 2, "b": 2})]),
+        ];
+        for (q, values) in &cases {
+            same_as_fresh(&mut c, &s, &admin, q, values);
+        }
+        for (i, (q, _)) in cases.iter().enumerate() {
+            assert_eq!(c.templated(q), Some(i < 6), "{q}");
+        }
     }
 
     #[test]

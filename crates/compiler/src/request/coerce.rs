@@ -1,11 +1,14 @@
 //! Input coercion: GraphQL literals (with variables) and JSON variable values checked against
 //! schema input types and turned into plain JSON. `None` means "absent" (an unset variable), which
-//! callers treat as an omitted field, as the GraphQL spec says.
+//! callers treat as an omitted field, as the GraphQL spec says. A literal's value comes with
+//! its sources (see `input`): a variable used in it carries the variable's source tree, so the
+//! SQL generator knows which parameters are which variable's value.
 
 use async_graphql_value::{ConstValue, Value as GqlValue};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use super::input::{Arg, Src, VarSources};
 use crate::error::GqlError;
 use crate::schema::model::{Schema, TypeKind, TypeRef};
 
@@ -13,6 +16,8 @@ pub struct Coercer<'a> {
     pub schema: &'a Schema,
     /// Coerced variable values; a variable missing here was not provided and has no default.
     pub variables: &'a IndexMap<String, Value>,
+    /// Where the variables' values come from.
+    pub sources: &'a VarSources,
     /// Declared variable types, for location compatibility checks.
     pub variable_types: &'a IndexMap<String, TypeRef>,
 }
@@ -43,7 +48,7 @@ pub fn var_type_fits(var: &TypeRef, loc: &TypeRef, has_default: bool) -> bool {
 
 impl<'a> Coercer<'a> {
     /// Coerce a literal from the query document.
-    pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Value>, GqlError> {
+    pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Arg>, GqlError> {
         if let GqlValue::Variable(name) = v {
             let name = name.as_str();
             let Some(var_ty) = self.variable_types.get(name) else {
@@ -61,7 +66,7 @@ impl<'a> Coercer<'a> {
                 Some(Value::Null) if ty.is_non_null() => {
                     Err(GqlError::validation(path, format!("unexpected null value for type '{}'", ty.base_name())))
                 }
-                Some(val) => Ok(Some(val.clone())),
+                Some(val) => Ok(Some(Arg::new(val.clone(), self.sources.get(name)))),
                 None if ty.is_non_null() => Err(GqlError::validation(
                     path,
                     format!("expecting a value for non-nullable variable: \"{name}\""),
@@ -77,22 +82,22 @@ impl<'a> Coercer<'a> {
                 self.literal(v, inner, path)
             }
             TypeRef::List(inner) => match v {
-                GqlValue::Null => Ok(Some(Value::Null)),
+                GqlValue::Null => Ok(Some(Arg::constant(Value::Null))),
                 GqlValue::List(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
                         match self.literal(item, inner, &format!("{path}[{i}]"))? {
                             Some(v) => out.push(v),
-                            None => out.push(Value::Null),
+                            None => out.push(Arg::constant(Value::Null)),
                         }
                     }
-                    Ok(Some(Value::Array(out)))
+                    Ok(Some(Arg::list(out)))
                 }
-                single => Ok(self.literal(single, inner, path)?.map(|v| Value::Array(vec![v]))),
+                single => Ok(self.literal(single, inner, path)?.map(|v| Arg::list(vec![v]))),
             },
             TypeRef::Named(name) => {
                 if matches!(v, GqlValue::Null) {
-                    return Ok(Some(Value::Null));
+                    return Ok(Some(Arg::constant(Value::Null)));
                 }
                 let def = self
                     .schema
@@ -101,7 +106,7 @@ impl<'a> Coercer<'a> {
                 match &def.kind {
                     TypeKind::Scalar => self.scalar_literal(v, name, path).map(Some),
                     TypeKind::Enum { values } => match v {
-                        GqlValue::Enum(e) if values.contains_key(e.as_str()) => Ok(Some(Value::String(e.to_string()))),
+                        GqlValue::Enum(e) if values.contains_key(e.as_str()) => Ok(Some(Arg::constant(Value::String(e.to_string())))),
                         GqlValue::Enum(e) => Err(GqlError::validation(
                             path,
                             format!("unexpected value '{e}' for enum: '{name}'"),
@@ -112,18 +117,20 @@ impl<'a> Coercer<'a> {
                         let GqlValue::Object(obj) = v else {
                             return Err(GqlError::validation(path, format!("expected an object for type '{name}'")));
                         };
-                        let mut out = Map::new();
+                        let mut out = Vec::new();
                         for (k, fv) in obj {
                             let fpath = format!("{path}.{k}");
                             let Some(fdef) = fields.get(k.as_str()) else {
                                 return Err(GqlError::validation(fpath, format!("field '{k}' not found in type: '{name}'")));
                             };
                             if let Some(val) = self.literal(fv, &fdef.ty, &fpath)? {
-                                out.insert(k.to_string(), val);
+                                out.push((k.to_string(), val));
                             }
                         }
-                        self.check_required(fields, &out, name, path)?;
-                        Ok(Some(Value::Object(out)))
+                        let out = Arg::object(out);
+                        let keys = out.view().keys().into_iter().map(|k| (k.to_string(), Value::Null)).collect();
+                        self.check_required(fields, &keys, name, path)?;
+                        Ok(Some(out))
                     }
                     TypeKind::Object { .. } => {
                         Err(GqlError::validation(path, format!("type '{name}' is not an input type")))
@@ -151,20 +158,23 @@ impl<'a> Coercer<'a> {
         Ok(())
     }
 
-    fn scalar_literal(&self, v: &GqlValue, scalar: &str, path: &str) -> Result<Value, GqlError> {
+    fn scalar_literal(&self, v: &GqlValue, scalar: &str, path: &str) -> Result<Arg, GqlError> {
         // Turn the literal into JSON first (objects/lists become JSON for json/jsonb scalars).
-        let json = match v.clone().into_const() {
-            Some(c) => const_to_json(c),
+        let (json, src) = match v.clone().into_const() {
+            Some(c) => (const_to_json(c), Src::Const),
             None => {
-                // A variable nested inside a list/object literal of a custom scalar.
+                // A variable nested inside a list/object literal of a custom scalar: the
+                // value is computed from the variables'.
+                let mut used = vec![];
                 let resolved = v.clone().into_const_with(|name| {
+                    used.push(name.to_string());
                     self.variables
                         .get(name.as_str())
                         .map(|j| ConstValue::from_json(j.clone()).unwrap_or(ConstValue::Null))
                         .ok_or(())
                 });
                 match resolved {
-                    Ok(c) => const_to_json(c),
+                    Ok(c) => (const_to_json(c), self.sources.derived_from(&used)),
                     Err(()) => return Err(GqlError::validation(path, "unbound variable in literal")),
                 }
             }
@@ -175,7 +185,7 @@ impl<'a> Coercer<'a> {
             return Err(GqlError::validation(path, format!("expected a value of type '{scalar}', but found an enum value")));
         }
         let _ = is_literal_string;
-        self.scalar_json(&json, scalar, path)
+        Ok(Arg::new(self.scalar_json(&json, scalar, path)?, src))
     }
 
     /// Check a JSON value against a scalar type.

@@ -2,8 +2,12 @@
 //! variables and arguments into a normalized selection tree, and lower it to SQL.
 
 pub mod cache;
+#[cfg(test)]
+mod cache_prop;
 mod coerce;
-mod template;
+pub mod input;
+mod shape;
+pub mod template;
 pub mod selection;
 pub mod session;
 mod validate;
@@ -110,18 +114,29 @@ pub fn compile(
 
 /// SQL (or a static answer) for a validated operation.
 fn lower(schema: &Schema, operation: validate::Operation, session: &Session) -> Result<Compiled, GqlError> {
+    lower_traced(schema, operation, session).map(|(c, _)| c)
+}
+
+/// [`lower`], and where each statement's parameters come from (statements in
+/// `template::params_mut` order).
+fn lower_traced(
+    schema: &Schema,
+    operation: validate::Operation,
+    session: &Session,
+) -> Result<(Compiled, Vec<Vec<input::Source>>), GqlError> {
     let root = match operation.ty {
         OperationType::Query => schema.query_type.as_str(),
         OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),
         OperationType::Mutation => schema.mutation_type.as_deref().unwrap_or("mutation_root"),
     };
     if operation.ty == OperationType::Mutation {
-        return crate::sql::compile_mutation(schema, &operation.fields, root, session).map(Compiled::Mutation);
+        let (plan, sources) = crate::sql::compile_mutation_traced(schema, &operation.fields, root, session)?;
+        return Ok((Compiled::Mutation(plan), sources));
     }
     match crate::sql::compile_operation(schema, &operation.fields, root, session)? {
-        crate::sql::Generated::Json(v) => Ok(Compiled::Json(v)),
-        crate::sql::Generated::Sql { sql, params, guarded } => {
-            Ok(Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded }))
+        crate::sql::Generated::Json(v) => Ok((Compiled::Json(v), vec![])),
+        crate::sql::Generated::Sql { sql, params, sources, guarded } => {
+            Ok((Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded }), vec![sources]))
         }
     }
 }

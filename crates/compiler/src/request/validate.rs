@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::coerce::Coercer;
+use super::input::{Arg, VarSources};
 use super::selection::SelField;
 use super::Limits;
 use crate::error::GqlError;
@@ -142,7 +143,8 @@ pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Val
     };
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let no_vars = IndexMap::new();
-    let c = Coercer { schema, variables: &no_vars, variable_types: &variable_types };
+    let no_sources = VarSources::none();
+    let c = Coercer { schema, variables: &no_vars, sources: &no_sources, variable_types: &variable_types };
     let mut values = IndexMap::new();
     for d in defs {
         let (name, ty) = (d.name.as_str(), &d.ty);
@@ -176,16 +178,25 @@ pub fn validate(
 ) -> Result<Operation, GqlError> {
     let defs = variable_definitions(op);
     let values = coerce_variables(schema, &defs, variables)?;
-    validate_coerced(schema, doc, op, &defs, &values, limits)
+    let sources = variable_sources(schema, &defs, variables, &values);
+    validate_coerced(schema, doc, op, &defs, &values, &sources, limits)
+}
+
+/// Where the coerced `values` of the request's `variables` come from (see `input`).
+pub fn variable_sources(schema: &Schema, defs: &[VarDef], variables: Option<&Value>, values: &IndexMap<String, Value>) -> VarSources {
+    let types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
+    VarSources::new(schema, &types, variables, values)
 }
 
 /// [`validate`] with the variables already coerced (by [`coerce_variables`] over `defs`).
+#[allow(clippy::too_many_arguments)]
 pub fn validate_coerced(
     schema: &Schema,
     doc: &ExecutableDocument,
     op: &OperationDefinition,
     defs: &[VarDef],
     values: &IndexMap<String, Value>,
+    sources: &VarSources,
     limits: &Limits,
 ) -> Result<Operation, GqlError> {
     let root = match op.ty {
@@ -204,7 +215,7 @@ pub fn validate_coerced(
         expanded: std::cell::Cell::new(0),
         schema,
         fragments: &doc.fragments,
-        coercer: Coercer { schema, variables: values, variable_types: &variable_types },
+        coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types },
         max_depth: limits.max_depth,
     };
     let mut visiting = vec![];
@@ -236,7 +247,8 @@ impl<'a> Walker<'a> {
                         .get_argument("if")
                         .ok_or_else(|| GqlError::validation(path, format!("missing required argument 'if' of directive '{name}'")))?;
                     let v = self.coercer.literal(&arg.node, &TypeRef::named("Boolean").non_null(), path)?;
-                    let b = v.and_then(|v| v.as_bool()).unwrap_or(false);
+                    // A boolean: fixed by the shape, so this reads no variable's content.
+                    let b = v.and_then(|v| v.view().as_bool()).unwrap_or(false);
                     if (name == "skip" && b) || (name == "include" && !b) {
                         return Ok(false);
                     }
@@ -397,11 +409,20 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Whether two fields' arguments are equal (reading the variables when that depends on them).
+fn same_args(a: &IndexMap<String, Arg>, b: &IndexMap<String, Arg>) -> bool {
+    let mut same = a.len() == b.len();
+    for (k, x) in a {
+        same &= b.get(k).is_some_and(|y| Arg::same(x, y));
+    }
+    same
+}
+
 /// Add `sel` to `out`, merging with an earlier field of the same response key (which must be the
 /// same field with the same arguments).
 fn merge_into(out: &mut Vec<SelField>, sel: SelField, path: &str) -> Result<(), GqlError> {
     if let Some(prev) = out.iter_mut().find(|p| p.alias == sel.alias) {
-        if prev.name != sel.name || prev.args != sel.args {
+        if prev.name != sel.name || !same_args(&prev.args, &sel.args) {
             return Err(GqlError::validation(
                 path,
                 format!("field '{}' is selected more than once with different definitions", sel.alias),

@@ -1,38 +1,38 @@
 //! `T_bool_exp` → SQL condition over a table alias. Relationships become `EXISTS`, aggregate
 //! predicates become correlated `count(*)` subqueries, values become parameters.
 
-use serde_json::Value;
-
 use super::select::Ctx;
+use crate::request::input::{In, Kind};
+use serde_json::Value;
 use crate::error::GqlError;
 use crate::schema::model::{ComputedReturn, RelKindInfo, TypeCategory};
 use crate::schema::names::quote_qualified;
 
 impl<'s> Ctx<'s> {
     /// Condition for `exp` (a coerced `T_bool_exp` object) on rows of table `ti` aliased `alias`.
-    pub fn bool_exp(&mut self, ti: usize, alias: &str, exp: &Value, path: &str) -> Result<String, GqlError> {
+    pub fn bool_exp(&mut self, ti: usize, alias: &str, exp: In, path: &str) -> Result<String, GqlError> {
         self.enter()?;
         let out = self.bool_exp_inner(ti, alias, exp, path);
         self.leave();
         out
     }
 
-    fn bool_exp_inner(&mut self, ti: usize, alias: &str, exp: &Value, path: &str) -> Result<String, GqlError> {
-        let Value::Object(obj) = exp else {
+    fn bool_exp_inner(&mut self, ti: usize, alias: &str, exp: In, path: &str) -> Result<String, GqlError> {
+        let Some(obj) = exp.entries() else {
             return Ok("true".into());
         };
         let mut conds = vec![];
         for (key, v) in obj {
             let kpath = format!("{path}.{key}");
-            let cond = match key.as_str() {
+            let cond = match key {
                 "_and" | "_or" => {
-                    let items = v.as_array().cloned().unwrap_or_default();
+                    let items = v.items().unwrap_or_default();
                     let parts = items
-                        .iter()
+                        .into_iter()
                         .enumerate()
                         .map(|(i, e)| self.bool_exp(ti, alias, e, &format!("{kpath}[{i}]")))
                         .collect::<Result<Vec<_>, _>>()?;
-                    match (key.as_str(), parts.is_empty()) {
+                    match (key, parts.is_empty()) {
                         ("_and", true) => "true".to_string(),
                         ("_or", true) => "false".to_string(),
                         ("_and", false) => format!("({})", parts.join(" AND ")),
@@ -58,7 +58,7 @@ impl<'s> Ctx<'s> {
         })
     }
 
-    fn field_cond(&mut self, ti: usize, alias: &str, key: &str, v: &Value, path: &str) -> Result<String, GqlError> {
+    fn field_cond(&mut self, ti: usize, alias: &str, key: &str, v: In, path: &str) -> Result<String, GqlError> {
         let schema = self.schema;
         let t = &schema.tables[ti];
         if v.is_null() {
@@ -68,23 +68,21 @@ impl<'s> Ctx<'s> {
             let c = &t.columns[ci];
             let expr = self.cell(ti, alias, ci)?;
             // Column-to-column operators (`_ceq` …) exist in permission expressions only.
-            let (col_ops, ops): (serde_json::Map<String, Value>, serde_json::Map<String, Value>) = match v {
-                Value::Object(o) if self.in_permission => o.clone().into_iter().partition(|(k, _)| COLUMN_OPS.iter().any(|(n, _)| n == k)),
-                Value::Object(o) => (serde_json::Map::new(), o.clone()),
-                _ => (serde_json::Map::new(), serde_json::Map::new()),
-            };
+            let entries = v.entries().unwrap_or_default();
+            let (col_ops, ops): (Ops, Ops) =
+                entries.into_iter().partition(|(k, _)| self.in_permission && COLUMN_OPS.iter().any(|(n, _)| n == k));
             let mut conds = vec![];
-            for (op, other) in &col_ops {
-                let sym = COLUMN_OPS.iter().find(|(n, _)| n == op).map(|(_, s)| *s).unwrap_or("=");
+            for (op, other) in col_ops {
+                let sym = COLUMN_OPS.iter().find(|(n, _)| *n == op).map(|(_, s)| *s).unwrap_or("=");
                 let other_col = other
                     .as_str()
                     .and_then(|o| t.column_by_sql(o))
-                    .ok_or_else(|| GqlError::new("unexpected", path, format!("{op} needs a column of \"{}\", got {other}", t.name)))?;
+                    .ok_or_else(|| GqlError::new("unexpected", path, format!("{op} needs a column of \"{}\", got {}", t.name, other.read_all())))?;
                 let other = self.cell(ti, alias, other_col)?;
                 conds.push(format!("({expr} {sym} {other})"));
             }
             if !ops.is_empty() || conds.is_empty() {
-                conds.push(self.comparison(&expr, &c.sql_type, c.category, c.is_array, &Value::Object(ops), path)?);
+                conds.push(self.comparison(&expr, &c.sql_type, c.category, c.is_array, &ops, path)?);
             }
             return Ok(if conds.len() == 1 { conds.pop().unwrap() } else { format!("({})", conds.join(" AND ")) });
         }
@@ -112,7 +110,7 @@ impl<'s> Ctx<'s> {
                 ComputedReturn::Scalar { sql_type, category, .. } => {
                     let (sql_type, category) = (sql_type.clone(), *category);
                     let call = self.computed_cell(ti, fi, alias, call)?;
-                    self.comparison(&call, &sql_type, category, false, v, path)
+                    self.comparison(&call, &sql_type, category, false, &v.entries().unwrap_or_default(), path)
                 }
                 ComputedReturn::SetOf { table } => {
                     // Rows the function returns, as selecting the field would show them: the
@@ -130,12 +128,12 @@ impl<'s> Ctx<'s> {
     }
 
     /// `rel_aggregate: {count: {arguments, distinct, filter, predicate}}`.
-    fn aggregate_predicate(&mut self, ti: usize, ri: usize, alias: &str, v: &Value, path: &str) -> Result<String, GqlError> {
+    fn aggregate_predicate(&mut self, ti: usize, ri: usize, alias: &str, v: In, path: &str) -> Result<String, GqlError> {
         let schema = self.schema;
         let r = &schema.tables[ti].relationships[ri];
         let target = &schema.tables[r.target];
         let mut conds = vec![];
-        for (agg, body) in v.as_object().into_iter().flatten() {
+        for (agg, body) in v.entries().into_iter().flatten() {
             let bpath = format!("{path}.{agg}");
             if agg != "count" {
                 return Err(GqlError::validation(bpath, format!("aggregate predicate '{agg}' is not supported")));
@@ -146,7 +144,7 @@ impl<'s> Ctx<'s> {
                 where_.push(self.bool_exp(r.target, &x, filter, &format!("{bpath}.filter"))?);
             }
             let mut cols = vec![];
-            let named = body.get("arguments").and_then(|a| a.as_array()).into_iter().flatten();
+            let named = body.get("arguments").and_then(|a| a.items()).into_iter().flatten();
             for ci in named.filter_map(|c| c.as_str()).filter_map(|c| target.column_by_gql(c)) {
                 cols.push(self.cell(r.target, &x, ci)?);
             }
@@ -157,43 +155,40 @@ impl<'s> Ctx<'s> {
                 quote_qualified(&target.name.schema, &target.name.name),
                 where_.join(" AND ")
             );
-            let pred = body.get("predicate").cloned().unwrap_or(Value::Null);
+            let pred = body.get("predicate").and_then(|p| p.entries()).unwrap_or_default();
             conds.push(self.comparison(&sub, "\"pg_catalog\".\"int8\"", TypeCategory::Numeric, false, &pred, &format!("{bpath}.predicate"))?);
         }
         Ok(if conds.is_empty() { "true".into() } else { format!("({})", conds.join(" AND ")) })
     }
 
-    /// A `<Scalar>_comparison_exp` applied to `expr`.
+    /// A `<Scalar>_comparison_exp` (its operators) applied to `expr`.
     pub fn comparison(
         &mut self,
         expr: &str,
         sql_type: &str,
         category: TypeCategory,
         is_array: bool,
-        ops: &Value,
+        ops: &[(&str, In)],
         path: &str,
     ) -> Result<String, GqlError> {
-        let Value::Object(obj) = ops else {
-            return Ok("true".into());
-        };
         let elem_type = sql_type.strip_suffix("[]").unwrap_or(sql_type);
         let mut conds = vec![];
-        for (op, v) in obj {
+        for &(op, v) in ops {
             let opath = format!("{path}.{op}");
             if v.is_null() && op != "_is_null" {
                 return Err(GqlError::validation(opath, "unexpected null value for type operand".replace("operand", op)));
             }
-            let value_param = |ctx: &mut Self, v: &Value| -> String {
+            let value_param = |ctx: &mut Self, v: In| -> String {
                 if is_array {
-                    ctx.params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), elem_type)
+                    ctx.params.array(v, elem_type)
                 } else if matches!(category, TypeCategory::Json | TypeCategory::Jsonb) {
                     ctx.params.json(v, sql_type)
                 } else {
                     ctx.params.scalar(v, sql_type)
                 }
             };
-            let binop = |sym: &str, ctx: &mut Self, v: &Value| format!("({expr} {sym} {})", value_param(ctx, v));
-            let cond = match op.as_str() {
+            let binop = |sym: &str, ctx: &mut Self, v: In| format!("({expr} {sym} {})", value_param(ctx, v));
+            let cond = match op {
                 "_eq" => binop("=", self, v),
                 "_neq" => binop("<>", self, v),
                 "_gt" => binop(">", self, v),
@@ -201,20 +196,22 @@ impl<'s> Ctx<'s> {
                 "_gte" => binop(">=", self, v),
                 "_lte" => binop("<=", self, v),
                 "_in" | "_nin" => {
-                    let items = v.as_array().cloned().unwrap_or_default();
-                    let p = if let Value::String(list) = v {
+                    let p = if v.kind() == Kind::String {
                         // An array session variable: a Postgres array literal such as `{1,2,3}`.
                         self.params.needs_guard = true;
-                        self.params.text(list.clone(), &format!("{sql_type}[]"))
+                        self.params.scalar(v, &format!("{sql_type}[]"))
                     } else if is_array {
                         // Each item is itself an array: compare as arrays of arrays.
                         self.params.needs_guard = true;
-                        self.params.text(super::params::array_literal(&items), &format!("{elem_type}[]"))
+                        let lit = super::params::array_literal(v.read_all().as_array().map(|a| a.as_slice()).unwrap_or(&[]));
+                        self.params.text(lit, &format!("{elem_type}[]"), v)
                     } else if matches!(category, TypeCategory::Json | TypeCategory::Jsonb) {
+                        // Each item as JSON text: computed from the values.
+                        let items = v.read_all().as_array().cloned().unwrap_or_default();
                         let texts: Vec<Value> = items.iter().map(|i| Value::String(i.to_string())).collect();
-                        self.params.array(&texts, sql_type)
+                        self.params.array_of(&texts, sql_type, v)
                     } else {
-                        self.params.array(&items, sql_type)
+                        self.params.array(v, sql_type)
                     };
                     if op == "_in" {
                         format!("({expr} = ANY({p}))")
@@ -229,7 +226,7 @@ impl<'s> Ctx<'s> {
                 },
                 "_like" | "_nlike" | "_ilike" | "_nilike" | "_similar" | "_nsimilar" | "_regex" | "_iregex" | "_nregex"
                 | "_niregex" => {
-                    let sym = match op.as_str() {
+                    let sym = match op {
                         "_like" => "LIKE",
                         "_nlike" => "NOT LIKE",
                         "_ilike" => "ILIKE",
@@ -253,25 +250,26 @@ impl<'s> Ctx<'s> {
                     format!("({expr} ? {p})")
                 }
                 "_has_keys_any" | "_has_keys_all" => {
-                    let p = if let Value::String(list) = v {
-                        // An array session variable: a Postgres array literal such as `{a,b}`.
+                    let p = if v.kind() == Kind::String {
+                        // An array session variable: a Postgres array literal such as `{a,b}`
+                        // (bound as the session variable's text: a `Session(name)` source).
                         self.params.needs_guard = true;
-                        self.params.text(list.clone(), "\"pg_catalog\".\"text\"[]")
+                        self.params.scalar(v, "\"pg_catalog\".\"text\"[]")
                     } else {
-                        let items = v.as_array().cloned().unwrap_or_default();
-                        self.params.array(&items, "\"pg_catalog\".\"text\"")
+                        self.params.array(v, "\"pg_catalog\".\"text\"")
                     };
                     let sym = if op == "_has_keys_any" { "?|" } else { "?&" };
                     format!("({expr} {sym} {p})")
                 }
                 "_cast" => {
                     let mut parts = vec![];
-                    for (target, sub) in v.as_object().into_iter().flatten() {
+                    for (target, sub) in v.entries().into_iter().flatten() {
                         if target != "String" {
                             return Err(GqlError::validation(format!("{opath}.{target}"), format!("cannot cast to '{target}'")));
                         }
                         let cast = format!("({expr})::text");
-                        parts.push(self.comparison(&cast, "\"pg_catalog\".\"text\"", TypeCategory::String, false, sub, &format!("{opath}.{target}"))?);
+                        let sub = sub.entries().unwrap_or_default();
+                        parts.push(self.comparison(&cast, "\"pg_catalog\".\"text\"", TypeCategory::String, false, &sub, &format!("{opath}.{target}"))?);
                     }
                     if parts.is_empty() {
                         "true".into()
@@ -292,6 +290,9 @@ impl<'s> Ctx<'s> {
         })
     }
 }
+
+/// A comparison's operators and their operands.
+type Ops<'a> = Vec<(&'a str, In<'a>)>;
 
 /// Hasura's column comparison operators and their SQL.
 const COLUMN_OPS: [(&str, &str); 6] = [("_ceq", "="), ("_cneq", "<>"), ("_cgt", ">"), ("_clt", "<"), ("_cgte", ">="), ("_clte", "<=")];

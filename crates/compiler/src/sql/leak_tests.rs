@@ -385,3 +385,62 @@ fn dump() {
     out.push_str("ROLLBACK;\n");
     std::fs::write(format!("{dir}/leaks.sql"), out).unwrap();
 }
+
+/// Merge of h1 (parameter sources) with h2 (permissions): values h2 binds record where they
+/// come from, so templates stay correct.
+mod sources {
+    use serde_json::json;
+
+    use super::{schema_for, session};
+    use crate::request::input::{Rule, Source, VarPath};
+    use crate::request::template::compile;
+    use crate::request::{Limits, Session};
+
+    fn var(name: &str) -> Source {
+        Source::Var { path: VarPath { name: name.into(), steps: vec![] }, rule: Rule::Scalar }
+    }
+
+    #[test]
+    fn has_keys_any_session_array_is_the_session_variable() {
+        let s = schema_for("tagged");
+        let sess = Session::from_json(Some(&json!({"x-hasura-role": "tagged", "x-hasura-keys": "{a,b}"}))).unwrap();
+        let (_, _, t) = compile(&s, "{ author { id } }", None, None, &sess, &Limits::default()).unwrap();
+        let t = t.expect("a template");
+        assert!(t.sources().iter().flatten().any(|s| *s == Source::Session("x-hasura-keys".into())), "{:?}", t.sources());
+    }
+
+    #[test]
+    fn upsert_presets_and_values_keep_their_sources() {
+        let s = schema_for("user");
+        let q = "mutation ($t: String!, $c: article_constraint!) { insert_article(objects: [{id: 1, title: $t}], \
+                 on_conflict: {constraint: $c, update_columns: [title]}) { affected_rows } }";
+        let v = json!({"t": "hello", "c": "article_pkey"});
+        let (_, _, t) = compile(&s, q, Some(&v), None, &session("user"), &Limits::default()).unwrap();
+        let t = t.expect("a template: the constraint is an enum value, the title is bound");
+        let all: Vec<&Source> = t.sources().iter().flatten().collect();
+        assert!(all.contains(&&var("t")), "{all:?}");
+        assert!(all.contains(&&Source::Session("x-hasura-user-id".into())), "insert preset and permission values: {all:?}");
+        assert!(!all.iter().any(|s| matches!(s, Source::Derived)), "{all:?}");
+        // The update preset is a constant of the permission.
+        let Some(crate::request::Compiled::Mutation(plan)) = t.fill(&[("t".to_string(), json!("x")), ("c".to_string(), json!("article_pkey"))].into_iter().collect())
+        else {
+            panic!()
+        };
+        let crate::request::MutationStep::WriteRead { write, .. } = &plan.fields[0].steps[0] else { panic!() };
+        assert!(write.params.iter().any(|p| p.as_deref() == Some("x")), "{:?}", write.params);
+        assert!(write.params.iter().any(|p| p.as_deref() == Some("5")), "{:?}", write.params);
+    }
+
+    #[test]
+    fn redacted_cells_bind_session_values_as_sessions() {
+        // An inherited role's cell filter binds the session variable, not a constant.
+        let s = schema_for("both");
+        let sess = Session::from_json(Some(&json!({"x-hasura-role": "both", "x-hasura-user-id": "1"}))).unwrap();
+        let q = "query ($id: Int!) { article(where: {title: {_eq: \"t\"}, id: {_eq: $id}}) { id title } }";
+        let (_, _, t) = compile(&s, q, Some(&json!({"id": 4})), None, &sess, &Limits::default()).unwrap();
+        let t = t.expect("a template");
+        let all: Vec<&Source> = t.sources().iter().flatten().collect();
+        assert!(all.contains(&&var("id")), "{all:?}");
+        assert!(all.contains(&&Source::Session("x-hasura-user-id".into())), "{all:?}");
+    }
+}

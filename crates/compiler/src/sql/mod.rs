@@ -1,7 +1,7 @@
 //! SQL generation: the validated selection tree → ONE statement returning the whole response as
 //! `json`, with every value bound as a `$n` text parameter cast to its column type. Aliases are
 //! numbered deterministically, so the same query text always yields the same SQL (and reuses the
-//! same cached plan).
+//! same cached plan). Each parameter is recorded with its source (see `request::input`).
 
 mod filter;
 mod mutation;
@@ -10,7 +10,7 @@ mod permission;
 mod select;
 
 pub use params::{array_literal, Params};
-pub use mutation::compile_mutation;
+pub use mutation::{compile_mutation, compile_mutation_traced};
 pub use select::{compile_operation, Generated};
 
 use crate::schema::names::quote_literal;
@@ -57,7 +57,7 @@ pub(crate) fn json_object(pairs: &[(String, String)]) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod leak_tests;

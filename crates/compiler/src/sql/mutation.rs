@@ -7,12 +7,13 @@
 //! return rows straight from `RETURNING`.
 
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::json_object;
 use super::params::Params;
 use super::select::{table_sql, Ctx, RowCtx};
 use crate::error::GqlError;
+use crate::request::input::{Arg, In, Source};
 use crate::request::{MutationField, MutationPlan, MutationStep, SelField, Session, Stmt};
 use crate::schema::model::{FieldKind, RelKindInfo, Schema, TableInfo, TypeCategory};
 use crate::schema::names::{quote_ident, quote_literal};
@@ -23,7 +24,19 @@ pub fn compile_mutation(
     root_type: &str,
     session: &Session,
 ) -> Result<MutationPlan, GqlError> {
+    compile_mutation_traced(schema, fields, root_type, session).map(|(plan, _)| plan)
+}
+
+/// [`compile_mutation`], and where each statement's parameters come from: per statement with
+/// parameters, in plan order (fields, steps, then write before read).
+pub fn compile_mutation_traced(
+    schema: &Schema,
+    fields: &[SelField],
+    root_type: &str,
+    session: &Session,
+) -> Result<(MutationPlan, Vec<Vec<Source>>), GqlError> {
     let mut out = vec![];
+    let mut sources = vec![];
     for f in fields {
         if f.name == "__typename" {
             out.push(MutationField {
@@ -38,19 +51,20 @@ pub fn compile_mutation(
             .ok_or_else(|| GqlError::validation(&f.path, format!("field '{}' not found in type: '{root_type}'", f.name)))?;
         let (many, steps) = match def.kind {
             FieldKind::Insert { table } => {
-                let objects = f.args.get("objects").and_then(|v| v.as_array()).cloned().unwrap_or_default();
-                (false, vec![insert(schema, session, table, &objects, f.args.get("on_conflict"), f, false)?])
+                let objects = f.arg("objects").and_then(In::items).unwrap_or_default();
+                (false, vec![insert(schema, session, table, &objects, f.arg("on_conflict"), f, false)?])
             }
             FieldKind::InsertOne { table } => {
-                let object = f.args.get("object").cloned().unwrap_or(Value::Null);
-                (false, vec![insert(schema, session, table, &[object], f.args.get("on_conflict"), f, true)?])
+                let object = f.arg("object").unwrap_or(In::null());
+                (false, vec![insert(schema, session, table, &[object], f.arg("on_conflict"), f, true)?])
             }
             FieldKind::Update { table } => (false, vec![update(schema, session, table, &f.args, f, Target::Where, false)?]),
             FieldKind::UpdateByPk { table } => (false, vec![update(schema, session, table, &f.args, f, Target::PkColumns, true)?]),
             FieldKind::UpdateMany { table } => {
                 let mut steps = vec![];
-                for (i, u) in f.args.get("updates").and_then(|v| v.as_array()).into_iter().flatten().enumerate() {
-                    let args: IndexMap<String, Value> = u.as_object().cloned().unwrap_or_default().into_iter().collect();
+                for (i, u) in f.arg("updates").and_then(In::items).into_iter().flatten().enumerate() {
+                    let args: IndexMap<String, Arg> =
+                        u.entries().unwrap_or_default().into_iter().map(|(k, v)| (k.to_string(), v.to_arg())).collect();
                     let mut sub = f.clone();
                     sub.path = format!("{}.args.updates[{i}]", f.path);
                     steps.push(update(schema, session, table, &args, &sub, Target::Where, false)?);
@@ -62,16 +76,32 @@ pub fn compile_mutation(
                 // A volatile tracked function: its rows, as a query would return them.
                 let mut ctx = Ctx::new(schema, session);
                 let expr = ctx.root_field(&def.kind, f)?;
-                (false, vec![MutationStep::Query(Stmt { sql: format!("SELECT ({expr})::text"), params: ctx.params.values })])
+                (false, vec![Traced(MutationStep::Query(Stmt { sql: format!("SELECT ({expr})::text"), params: ctx.params.values }), vec![ctx.params.sources])])
             }
             FieldKind::DeleteByPk { table } => (false, vec![delete(schema, session, table, f, true)?]),
             ref other => {
                 return Err(GqlError::new("unexpected", &f.path, format!("cannot resolve mutation field of kind {other:?}")))
             }
         };
+        let steps = steps
+            .into_iter()
+            .map(|Traced(step, s)| {
+                sources.extend(s);
+                step
+            })
+            .collect();
         out.push(MutationField { alias: f.alias.clone(), many, steps });
     }
-    Ok(MutationPlan { fields: out })
+    Ok((MutationPlan { fields: out }, sources))
+}
+
+/// A step and the sources of its statements' parameters (write, then read).
+struct Traced(MutationStep, Vec<Vec<Source>>);
+
+impl Traced {
+    fn query(stmt: Stmt, params: Params) -> Traced {
+        Traced(MutationStep::Query(Stmt { params: params.values, ..stmt }), vec![params.sources])
+    }
 }
 
 enum Target {
@@ -116,10 +146,10 @@ fn response_json(
 
 /// The read-back statement: rows of table `ti` whose ctids are in `$2`, in that order, read
 /// through the table itself so computed fields get a proper row.
-fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<Stmt, GqlError> {
+fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<(Stmt, Vec<Source>), GqlError> {
     let mut ctx = Ctx::new(schema, session);
-    ctx.params.values.push(None); // $1: affected rows
-    ctx.params.values.push(None); // $2: ctids
+    ctx.params.runtime(); // $1: affected rows
+    ctx.params.runtime(); // $2: ctids
     let t = &schema.tables[ti];
     let r = ctx.alias("r");
     let mut rows = if single {
@@ -133,22 +163,26 @@ fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single
     }
     let order = format!(" ORDER BY array_position(($2)::tid[], {r}.ctid)");
     let json = response_json(&mut ctx, ti, f, single, "($1)::int8", &rows, RowCtx::direct(&r), &order)?;
-    Ok(Stmt { sql: format!("SELECT ({json})::text"), params: ctx.params.values })
+    Ok((Stmt { sql: format!("SELECT ({json})::text"), params: ctx.params.values }, ctx.params.sources))
 }
 
-fn check_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, GqlError> {
-    v.as_object().ok_or_else(|| GqlError::validation(path, "expected an object"))
+/// The keys of an insert object (fixed by the request's shape).
+fn check_object<'a>(v: In<'a>, path: &str) -> Result<Vec<&'a str>, GqlError> {
+    if v.kind() != crate::request::input::Kind::Object {
+        return Err(GqlError::validation(path, "expected an object"));
+    }
+    Ok(v.keys())
 }
 
 /// Bind a column value with its column's type.
-fn bind(params: &mut Params, t: &TableInfo, ci: usize, v: &Value) -> String {
+fn bind(params: &mut Params, t: &TableInfo, ci: usize, v: In) -> String {
     let c = &t.columns[ci];
     if v.is_null() {
         return format!("NULL::{}", c.sql_type);
     }
     if c.is_array {
         let elem = c.sql_type.strip_suffix("[]").unwrap_or(&c.sql_type);
-        return params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), elem);
+        return params.array(v, elem);
     }
     if matches!(c.category, TypeCategory::Json | TypeCategory::Jsonb) {
         return params.json(v, &c.sql_type);
@@ -175,7 +209,7 @@ fn returning(alias: &str, updates: bool) -> String {
 impl<'c, 's> InsertWriter<'c, 's> {
     /// The `ON CONFLICT` clause, and whether it updates rows the role's update `check` must
     /// then hold for.
-    fn on_conflict(&mut self, ti: usize, alias: &str, oc: Option<&Value>, path: &str) -> Result<(String, bool), GqlError> {
+    fn on_conflict(&mut self, ti: usize, alias: &str, oc: Option<In>, path: &str) -> Result<(String, bool), GqlError> {
         let Some(oc) = oc.filter(|v| !v.is_null()) else { return Ok((String::new(), false)) };
         let t = &self.ctx.schema.tables[ti];
         let constraint = oc.get("constraint").and_then(|c| c.as_str()).unwrap_or_default();
@@ -183,7 +217,7 @@ impl<'c, 's> InsertWriter<'c, 's> {
         let constraint = t.constraint_by_gql(constraint).unwrap_or(constraint);
         let cols: Vec<String> = oc
             .get("update_columns")
-            .and_then(|u| u.as_array())
+            .and_then(|u| u.items())
             .into_iter()
             .flatten()
             .filter_map(|c| c.as_str())
@@ -196,9 +230,11 @@ impl<'c, 's> InsertWriter<'c, 's> {
         let update_perm = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.clone());
         // The update permission's presets apply to updated rows, as in an update.
         let presets = update_perm.as_ref().map(|u| u.set.clone()).unwrap_or_default();
-        let preset_values = self.ctx.with_presets(ti, &Value::Object(Map::new()), &presets)?;
+        // Preset values are session values or constants (their sources say which).
+        let no_values = Value::Object(serde_json::Map::new());
+        let preset_values = self.ctx.with_presets(ti, In::constant(&no_values), &presets)?;
         let mut sets: Vec<(String, String)> = cols.iter().map(|c| (c.clone(), format!("EXCLUDED.{c}"))).collect();
-        for (k, v) in preset_values.as_object().into_iter().flatten() {
+        for (k, v) in preset_values.view().entries().into_iter().flatten() {
             let Some(ci) = t.column_by_gql(k) else { continue };
             let col = quote_ident(&t.columns[ci].name);
             let val = bind(&mut self.ctx.params, t, ci, v);
@@ -229,18 +265,18 @@ impl<'c, 's> InsertWriter<'c, 's> {
     }
 
     /// Insert several plain objects (no nested relationships) with one multi-row VALUES.
-    fn flat(&mut self, ti: usize, objects: &[Value], oc: Option<&Value>, path: &str) -> Result<String, GqlError> {
+    fn flat(&mut self, ti: usize, objects: &[In], oc: Option<In>, path: &str) -> Result<String, GqlError> {
         let schema = self.ctx.schema;
         let t = &schema.tables[ti];
         for (i, o) in objects.iter().enumerate() {
-            check_object(o, &format!("{path}[{i}]"))?;
+            check_object(*o, &format!("{path}[{i}]"))?;
         }
         let presets = self.ctx.insert_presets(ti);
-        let objects: Vec<Value> = objects.iter().map(|o| self.ctx.with_presets(ti, o, &presets)).collect::<Result<_, _>>()?;
-        let objects = objects.as_slice();
+        let objects: Vec<Arg> = objects.iter().map(|o| self.ctx.with_presets(ti, *o, &presets)).collect::<Result<_, _>>()?;
+        let objects: Vec<In> = objects.iter().map(Arg::view).collect();
         let mut cols: Vec<usize> = vec![];
         for (i, o) in objects.iter().enumerate() {
-            for k in check_object(o, &format!("{path}[{i}]"))?.keys() {
+            for k in check_object(*o, &format!("{path}[{i}]"))? {
                 let ci = t
                     .column_by_gql(k)
                     .ok_or_else(|| GqlError::validation(format!("{path}[{i}].{k}"), format!("field '{k}' not found in type: '{}_insert_input'", t.type_name)))?;
@@ -251,11 +287,10 @@ impl<'c, 's> InsertWriter<'c, 's> {
         }
         let alias = self.ctx.alias("t");
         let mut rows = vec![];
-        for o in objects {
-            let obj = o.as_object().unwrap();
+        for o in &objects {
             let vals: Vec<String> = cols
                 .iter()
-                .map(|&ci| match obj.get(&t.columns[ci].gql_name) {
+                .map(|&ci| match o.get(&t.columns[ci].gql_name) {
                     Some(v) => bind(&mut self.ctx.params, t, ci, v),
                     None => "DEFAULT".to_string(),
                 })
@@ -299,8 +334,8 @@ impl<'c, 's> InsertWriter<'c, 's> {
     fn nested(
         &mut self,
         ti: usize,
-        obj: &Value,
-        oc: Option<&Value>,
+        obj: In,
+        oc: Option<In>,
         parent: Option<(&str, &[(String, String)])>,
         path: &str,
     ) -> Result<String, GqlError> {
@@ -310,7 +345,7 @@ impl<'c, 's> InsertWriter<'c, 's> {
         let given = check_object(obj, path)?;
         // Columns the parent row or an object relationship decides cannot be given too.
         let given_cols: Vec<&str> =
-            given.keys().filter_map(|k| t.column_by_gql(k)).map(|ci| t.columns[ci].name.as_str()).collect();
+            given.iter().copied().filter_map(|k| t.column_by_gql(k)).map(|ci| t.columns[ci].name.as_str()).collect();
         let from_parent: Vec<&str> = parent.map(|(_, pairs)| pairs.iter().map(|(mine, _)| mine.as_str()).collect()).unwrap_or_default();
         let clash: Vec<&str> = from_parent.iter().copied().filter(|c| given_cols.contains(c)).collect();
         if !clash.is_empty() {
@@ -319,7 +354,7 @@ impl<'c, 's> InsertWriter<'c, 's> {
                 format!("cannot insert {} columns as their values are already being determined by parent insert", dq_list(&clash)),
             ));
         }
-        for k in given.keys() {
+        for &k in &given {
             let Some(r) = t.rel_by_name(k).map(|ri| &t.relationships[ri]) else { continue };
             if !(r.insert_before && r.kind == RelKindInfo::Object) {
                 continue;
@@ -338,11 +373,11 @@ impl<'c, 's> InsertWriter<'c, 's> {
             }
         }
         let owned = self.ctx.with_presets(ti, obj, &self.ctx.insert_presets(ti))?;
-        let obj = owned.as_object().expect("presets keep objects");
+        let obj = owned.view().entries().expect("presets keep objects");
         let mut cols: Vec<String> = vec![];
         let mut vals: Vec<String> = vec![];
         let mut from: Vec<String> = vec![];
-        let mut after: Vec<(usize, &Value, String)> = vec![];
+        let mut after: Vec<(usize, In, String)> = vec![];
         if let Some((cte, pairs)) = parent {
             for (mine, theirs) in pairs {
                 cols.push(quote_ident(mine));
@@ -366,8 +401,8 @@ impl<'c, 's> InsertWriter<'c, 's> {
                 .ok_or_else(|| GqlError::validation(&kpath, format!("field '{k}' not found in type: '{}_insert_input'", t.type_name)))?;
             let r = &t.relationships[ri];
             if r.insert_before && r.kind == RelKindInfo::Object {
-                let data = v.get("data").cloned().unwrap_or(Value::Null);
-                let cte = self.nested(r.target, &data, v.get("on_conflict"), None, &format!("{kpath}.data"))?;
+                let data = v.get("data").unwrap_or(In::null());
+                let cte = self.nested(r.target, data, v.get("on_conflict"), None, &format!("{kpath}.data"))?;
                 for (mine, theirs) in &r.mapping {
                     let q = quote_ident(mine);
                     if let Some(pos) = cols.iter().position(|c| c == &q) {
@@ -407,8 +442,8 @@ impl<'c, 's> InsertWriter<'c, 's> {
             let pairs: Vec<(String, String)> = r.mapping.iter().map(|(mine, theirs)| (theirs.clone(), mine.clone())).collect();
             let oc = v.get("on_conflict");
             match (r.kind, v.get("data")) {
-                (RelKindInfo::Array, Some(Value::Array(items))) => {
-                    for (i, item) in items.iter().enumerate() {
+                (RelKindInfo::Array, Some(data)) if data.kind() == crate::request::input::Kind::Array => {
+                    for (i, item) in data.items().unwrap_or_default().into_iter().enumerate() {
                         self.nested(r.target, item, oc, Some((&name, &pairs)), &format!("{kpath}.data[{i}]"))?;
                     }
                 }
@@ -428,19 +463,19 @@ fn dq_list(cols: &[&str]) -> String {
     cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn has_relationship_keys(t: &TableInfo, objects: &[Value]) -> bool {
-    objects.iter().any(|o| o.as_object().map(|m| m.keys().any(|k| t.column_by_gql(k).is_none())).unwrap_or(false))
+fn has_relationship_keys(t: &TableInfo, objects: &[In]) -> bool {
+    objects.iter().any(|o| o.kind() == crate::request::input::Kind::Object && o.keys().iter().any(|k| t.column_by_gql(k).is_none()))
 }
 
 fn insert(
     schema: &Schema,
     session: &Session,
     ti: usize,
-    objects: &[Value],
-    on_conflict: Option<&Value>,
+    objects: &[In],
+    on_conflict: Option<In>,
     f: &SelField,
     single: bool,
-) -> Result<MutationStep, GqlError> {
+) -> Result<Traced, GqlError> {
     let t = &schema.tables[ti];
     let mut ctx = Ctx::new(schema, session);
     let arg = if single { "object" } else { "objects" };
@@ -452,7 +487,7 @@ fn insert(
     } else if has_relationship_keys(t, objects) {
         for (i, o) in objects.iter().enumerate() {
             let p = if single { path.clone() } else { format!("{path}[{i}]") };
-            roots.push(w.nested(ti, o, on_conflict, None, &p)?);
+            roots.push(w.nested(ti, *o, on_conflict, None, &p)?);
         }
     } else {
         roots.push(w.flat(ti, objects, on_conflict, &path)?);
@@ -477,7 +512,7 @@ fn insert(
         let o = ctx.alias("o");
         let rc = RowCtx::returning(&o, &table_sql(t));
         let json = response_json(&mut ctx, ti, f, single, &affected, &format!("{rows} AS {o}"), rc, "")?;
-        return Ok(MutationStep::Query(Stmt { sql: format!("{with}SELECT ({json})::text"), params: ctx.params.values }));
+        return Ok(Traced::query(Stmt { sql: format!("{with}SELECT ({json})::text"), params: vec![] }, ctx.params));
     }
     let tids = if roots.is_empty() {
         "'{}'".to_string()
@@ -514,8 +549,8 @@ fn insert(
         sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids, ({ok})::text AS ok", affected_sum(&ctes)),
         params: ctx.params.values,
     };
-    let read = read_back(schema, session, ti, f, single)?;
-    Ok(MutationStep::WriteRead { write, read })
+    let (read, read_sources) = read_back(schema, session, ti, f, single)?;
+    Ok(Traced(MutationStep::WriteRead { write, read }, vec![ctx.params.sources, read_sources]))
 }
 
 /// The selection reads only columns (and `__typename`) of table `ti`, nothing that would need
@@ -538,20 +573,19 @@ fn affected_sum(ctes: &[(String, String, usize)]) -> String {
 }
 
 /// `WHERE` of an update or delete: the `where` argument, or the primary key.
-fn target_condition(ctx: &mut Ctx, ti: usize, alias: &str, args: &IndexMap<String, Value>, target: Target, pk: Option<&Value>, path: &str) -> Result<String, GqlError> {
+fn target_condition(ctx: &mut Ctx, ti: usize, alias: &str, args: &IndexMap<String, Arg>, target: Target, pk: Option<In>, path: &str) -> Result<String, GqlError> {
     let t = &ctx.schema.tables[ti];
     match target {
         Target::Where => {
-            let w = args.get("where").cloned().unwrap_or(Value::Object(Map::new()));
-            ctx.bool_exp(ti, alias, &w, &format!("{path}.args.where"))
+            let w = args.get("where").map(Arg::view).unwrap_or(In::null());
+            ctx.bool_exp(ti, alias, w, &format!("{path}.args.where"))
         }
         Target::PkColumns => {
-            let pk = pk.cloned().unwrap_or(Value::Null);
             let mut conds = vec![];
             for &ci in &t.primary_key {
                 let c = &t.columns[ci];
-                let v = pk.get(&c.gql_name).cloned().unwrap_or(Value::Null);
-                let p = ctx.params.scalar(&v, &c.sql_type);
+                let v = pk.and_then(|pk| pk.get(&c.gql_name)).unwrap_or(In::null());
+                let p = ctx.params.scalar(v, &c.sql_type);
                 conds.push(format!("{alias}.{} = {p}", quote_ident(&c.name)));
             }
             Ok(conds.join(" AND "))
@@ -563,24 +597,25 @@ fn update(
     schema: &Schema,
     session: &Session,
     ti: usize,
-    args: &IndexMap<String, Value>,
+    args: &IndexMap<String, Arg>,
     f: &SelField,
     target: Target,
     single: bool,
-) -> Result<MutationStep, GqlError> {
+) -> Result<Traced, GqlError> {
     let t = &schema.tables[ti];
     let mut ctx = Ctx::new(schema, session);
     let alias = ctx.alias("t");
     let update_perm = t.perms.as_ref().and_then(|p| p.update.clone());
     let mut args = args.clone();
     if let Some(p) = update_perm.as_ref().filter(|p| !p.set.is_empty()) {
-        let set = args.get("_set").cloned().unwrap_or(Value::Object(Map::new()));
-        args.insert("_set".into(), ctx.with_presets(ti, &set, &p.set)?);
+        let set = args.get("_set").map(Arg::view).unwrap_or(In::null());
+        let set = ctx.with_presets(ti, set, &p.set)?;
+        args.insert("_set".into(), set);
     }
     let args = &args;
     let mut sets: Vec<(usize, String)> = vec![];
     for op in ["_set", "_inc", "_append", "_prepend", "_delete_key", "_delete_elem", "_delete_at_path"] {
-        let Some(Value::Object(cols)) = args.get(op) else { continue };
+        let Some(cols) = args.get(op).and_then(|a| a.view().entries()) else { continue };
         for (k, v) in cols {
             let ci = t
                 .column_by_gql(k)
@@ -599,10 +634,7 @@ fn update(
                 "_prepend" => format!("{} || {col}", ctx.params.json(v, "\"pg_catalog\".\"jsonb\"")),
                 "_delete_key" => format!("{col} - {}", ctx.params.scalar(v, "\"pg_catalog\".\"text\"")),
                 "_delete_elem" => format!("{col} - {}", ctx.params.scalar(v, "\"pg_catalog\".\"int4\"")),
-                _ => format!(
-                    "{col} #- {}",
-                    ctx.params.array(v.as_array().map(|a| a.as_slice()).unwrap_or(&[]), "\"pg_catalog\".\"text\"")
-                ),
+                _ => format!("{col} #- {}", ctx.params.array(v, "\"pg_catalog\".\"text\"")),
             };
             sets.push((ci, expr));
         }
@@ -613,7 +645,7 @@ fn update(
             "at least any one of _set, _inc, _append, _prepend, _delete_key, _delete_elem, _delete_at_path is expected",
         ));
     }
-    let mut cond = target_condition(&mut ctx, ti, &alias, args, target, args.get("pk_columns"), &f.path)?;
+    let mut cond = target_condition(&mut ctx, ti, &alias, args, target, args.get("pk_columns").map(Arg::view), &f.path)?;
     if let Some(p) = &update_perm {
         if let Some(pf) = ctx.permission_condition(ti, &alias, &p.filter)? {
             cond = format!("({cond}) AND {pf}");
@@ -626,7 +658,7 @@ fn update(
         let o = ctx.alias("o");
         let rc = RowCtx::returning(&o, &table_sql(t));
         let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
-        return Ok(MutationStep::Query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT ({json})::text"), params: ctx.params.values }));
+        return Ok(Traced::query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT ({json})::text"), params: vec![] }, ctx.params));
     }
     // Updated rows must pass the update permission's `check` (post-update).
     let c = ctx.alias("c");
@@ -642,21 +674,21 @@ fn update(
         ),
         params: ctx.params.values,
     };
-    let read = read_back(schema, session, ti, f, single)?;
-    Ok(MutationStep::WriteRead { write, read })
+    let (read, read_sources) = read_back(schema, session, ti, f, single)?;
+    Ok(Traced(MutationStep::WriteRead { write, read }, vec![ctx.params.sources, read_sources]))
 }
 
-fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<MutationStep, GqlError> {
+fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<Traced, GqlError> {
     let t = &schema.tables[ti];
     let mut ctx = Ctx::new(schema, session);
     let alias = ctx.alias("t");
     let (target, pk) = if single {
         // delete_T_by_pk takes the key columns as arguments directly.
-        (Target::PkColumns, Some(Value::Object(f.args.iter().map(|(k, v)| (k.clone(), v.clone())).collect())))
+        (Target::PkColumns, Some(Arg::object(f.args.clone())))
     } else {
         (Target::Where, None)
     };
-    let mut cond = target_condition(&mut ctx, ti, &alias, &f.args, target, pk.as_ref(), &f.path)?;
+    let mut cond = target_condition(&mut ctx, ti, &alias, &f.args, target, pk.as_ref().map(Arg::view), &f.path)?;
     let delete_filter = t.perms.as_ref().and_then(|p| p.delete.as_ref()).map(|d| d.filter.clone());
     if let Some(df) = delete_filter {
         if let Some(pf) = ctx.permission_condition(ti, &alias, &df)? {
@@ -671,8 +703,6 @@ fn delete(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: b
     };
     let rc = RowCtx::returning(&o, &table_sql(t));
     let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}{visible}"), rc, "")?;
-    Ok(MutationStep::Query(Stmt {
-        sql: format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT ({json})::text", table_sql(t)),
-        params: ctx.params.values,
-    }))
+    let sql = format!("WITH {m} AS (DELETE FROM {} AS {alias} WHERE {cond} RETURNING {alias}.*) SELECT ({json})::text", table_sql(t));
+    Ok(Traced::query(Stmt { sql, params: vec![] }, ctx.params))
 }

@@ -1,10 +1,17 @@
-//! Bound parameters: every user value becomes `$n::<type>` with its text form in `values`.
+//! Bound parameters: every user value becomes `$n::<type>` with its text form in `values` and,
+//! beside it, where that text comes from (`sources`): a variable's value, a session variable,
+//! or a constant. Compiled-request templates (and later multiplexed subscriptions) are built
+//! from that record; values are read only through [`In`], which fails closed (see `input`).
 
 use serde_json::Value;
+
+use crate::request::input::{In, Kind, Rule, Source};
 
 #[derive(Debug, Default)]
 pub struct Params {
     pub values: Vec<Option<String>>,
+    /// Per value, where its text comes from.
+    pub sources: Vec<Source>,
     /// Set when a value's validity is only known once Postgres parses it (dates, uuids,
     /// regex patterns …): the statement then runs guarded so the error becomes a GraphQL error.
     pub needs_guard: bool,
@@ -28,45 +35,61 @@ fn cast_cannot_fail(sql_type: &str) -> bool {
 }
 
 impl Params {
-    /// Bind a scalar JSON value cast to `sql_type`; returns the SQL placeholder.
-    pub fn scalar(&mut self, v: &Value, sql_type: &str) -> String {
-        let text = match v {
-            Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            other => Some(other.to_string()),
-        };
+    /// Bind a scalar value cast to `sql_type`; returns the SQL placeholder.
+    pub fn scalar(&mut self, v: In, sql_type: &str) -> String {
         // Numbers arrive validated, but e.g. a float literal for an int8 column can still fail.
-        let text_into_typed = matches!(v, Value::String(_))
+        // (A value's JSON kind is fixed by the request's shape.)
+        let text_into_typed = v.kind() == Kind::String
             && matches!(sql_type, "\"pg_catalog\".\"int4\"" | "\"pg_catalog\".\"int8\"" | "\"pg_catalog\".\"bool\"");
-        if !cast_cannot_fail(sql_type) || text_into_typed || matches!(v, Value::Number(n) if !n.is_i64() && !n.is_u64()) {
+        if !cast_cannot_fail(sql_type) || text_into_typed || v.kind() == Kind::Float {
             self.needs_guard = true;
         }
-        self.push(text, sql_type)
+        let (text, source) = v.render(Rule::Scalar);
+        self.push(text, source, sql_type)
     }
 
-    /// Bind a JSON value as json/jsonb text.
-    pub fn json(&mut self, v: &Value, sql_type: &str) -> String {
-        self.push(Some(v.to_string()), sql_type)
+    /// Bind a value as json/jsonb text.
+    pub fn json(&mut self, v: In, sql_type: &str) -> String {
+        let (text, source) = v.render(Rule::Json);
+        self.push(text, source, sql_type)
     }
 
     /// Bind a list as a Postgres array literal of `elem_sql_type`.
-    pub fn array(&mut self, items: &[Value], elem_sql_type: &str) -> String {
-        let ty = format!("{elem_sql_type}[]");
+    pub fn array(&mut self, v: In, elem_sql_type: &str) -> String {
         if !cast_cannot_fail(elem_sql_type) {
             self.needs_guard = true;
         }
-        self.push(Some(array_literal(items)), &ty)
+        let (text, source) = v.render(Rule::Array);
+        self.push(text, source, &format!("{elem_sql_type}[]"))
     }
 
-    /// Bind a raw text value (already in Postgres input form).
-    pub fn text(&mut self, s: String, sql_type: &str) -> String {
-        self.push(Some(s), sql_type)
+    /// Bind items the compiler computed from `from` as an array literal of `elem_sql_type`.
+    pub fn array_of(&mut self, items: &[Value], elem_sql_type: &str, from: In) -> String {
+        if !cast_cannot_fail(elem_sql_type) {
+            self.needs_guard = true;
+        }
+        self.push(Some(array_literal(items)), from.derived(), &format!("{elem_sql_type}[]"))
     }
 
-    fn push(&mut self, text: Option<String>, sql_type: &str) -> String {
+    /// Bind text the compiler computed from `from` (already in Postgres input form).
+    pub fn text(&mut self, s: String, sql_type: &str, from: In) -> String {
+        self.push(Some(s), from.derived(), sql_type)
+    }
+
+    /// Bind the whole session as JSON.
+    pub fn session_json(&mut self, session: &Value, sql_type: &str) -> String {
+        self.push(Some(session.to_string()), Source::SessionJson, sql_type)
+    }
+
+    /// Reserve a parameter the executor fills in (`None` here; the same for every request).
+    pub fn runtime(&mut self) {
+        self.values.push(None);
+        self.sources.push(Source::Const);
+    }
+
+    fn push(&mut self, text: Option<String>, source: Source, sql_type: &str) -> String {
         self.values.push(text);
+        self.sources.push(source);
         format!("(${})::{}", self.values.len(), sql_type)
     }
 }
@@ -114,10 +137,11 @@ mod tests {
     #[test]
     fn guard_only_when_needed() {
         let mut p = Params::default();
-        p.scalar(&json!(1), "\"pg_catalog\".\"int4\"");
+        p.scalar(In::constant(&json!(1)), "\"pg_catalog\".\"int4\"");
         assert!(!p.needs_guard);
-        p.scalar(&json!("2020-01-01"), "\"pg_catalog\".\"timestamptz\"");
+        p.scalar(In::constant(&json!("2020-01-01")), "\"pg_catalog\".\"timestamptz\"");
         assert!(p.needs_guard);
         assert_eq!(p.values, vec![Some("1".into()), Some("2020-01-01".into())]);
+        assert_eq!(p.sources, vec![Source::Const, Source::Const]);
     }
 }

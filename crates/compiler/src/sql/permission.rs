@@ -1,11 +1,13 @@
 //! Permission expressions: Hasura's boolean expressions from permission bodies (SQL column
 //! names, `$op` aliases, session variables such as `"X-Hasura-User-Id"`, `_exists`) compiled
-//! into the same statement as the request. Session variable values become parameters.
+//! into the same statement as the request. Session variable values become parameters, each
+//! recorded as that session variable's.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::select::Ctx;
 use crate::error::GqlError;
+use crate::request::input::{Arg, In};
 use crate::schema::model::{ComputedReturn, RelInfo};
 use crate::schema::names::{quote_ident, quote_qualified};
 use crate::QualifiedName;
@@ -122,16 +124,16 @@ impl<'s> Ctx<'s> {
         let normalized = self.normalize(ti, exp)?;
         let saved = self.in_permission;
         self.in_permission = true;
-        let out = self.bool_exp(ti, alias, &normalized, "$");
+        let out = self.bool_exp(ti, alias, normalized.view(), "$");
         self.in_permission = saved;
         out.map(Some)
     }
 
     /// `_exists: {_table, _where}`: rows of another table, unrelated to this one.
-    pub(super) fn exists_cond(&mut self, v: &Value, path: &str) -> Result<String, GqlError> {
+    pub(super) fn exists_cond(&mut self, v: In, path: &str) -> Result<String, GqlError> {
         let table: QualifiedName = v
             .get("_table")
-            .cloned()
+            .map(|t| t.read_all().clone())
             .and_then(|t| crate::metadata::model::deserialize_qualified(t).ok())
             .ok_or_else(|| GqlError::validation(path, "_exists needs a _table"))?;
         let ti = self
@@ -141,22 +143,22 @@ impl<'s> Ctx<'s> {
             .position(|t| t.name == table)
             .ok_or_else(|| GqlError::validation(path, format!("table \"{table}\" is not tracked")))?;
         let x = self.alias("x");
-        let w = v.get("_where").cloned().unwrap_or(Value::Object(Map::new()));
-        let cond = self.bool_exp(ti, &x, &w, path)?;
+        let w = v.get("_where").unwrap_or(In::null());
+        let cond = self.bool_exp(ti, &x, w, path)?;
         let t = &self.schema.tables[ti];
         Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {cond})", quote_qualified(&t.name.schema, &t.name.name)))
     }
 
     /// Rewrite a permission expression of table `ti` into the request's boolean-expression
     /// form: `$op` → `_op`, SQL column names → GraphQL names, session variables → values.
-    fn normalize(&self, ti: usize, exp: &Value) -> Result<Value, GqlError> {
+    fn normalize(&self, ti: usize, exp: &Value) -> Result<Arg, GqlError> {
         let t = &self.schema.tables[ti];
-        let Value::Object(obj) = exp else { return Ok(exp.clone()) };
-        let mut out = Map::new();
+        let Value::Object(obj) = exp else { return Ok(Arg::constant(exp.clone())) };
+        let mut out: Vec<(String, Arg)> = vec![];
         for (k, v) in obj {
             let key = k.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| k.clone());
             let nv = match key.as_str() {
-                "_and" | "_or" => Value::Array(
+                "_and" | "_or" => Arg::list(
                     v.as_array().into_iter().flatten().map(|e| self.normalize(ti, e)).collect::<Result<_, _>>()?,
                 ),
                 "_not" => self.normalize(ti, v)?,
@@ -167,14 +169,14 @@ impl<'s> Ctx<'s> {
                         .and_then(|q| self.schema.tables.iter().position(|t| t.name == q));
                     let w = match (target, v.get("_where")) {
                         (Some(tt), Some(w)) => self.normalize(tt, w)?,
-                        (_, w) => w.cloned().unwrap_or(Value::Null),
+                        (_, w) => Arg::constant(w.cloned().unwrap_or(Value::Null)),
                     };
-                    serde_json::json!({"_table": table, "_where": w})
+                    Arg::object([("_table".to_string(), Arg::constant(table)), ("_where".to_string(), w)])
                 }
                 _ => {
                     if let Some(ci) = t.column_by_sql(&key) {
                         let ops = self.operators(v)?;
-                        out.insert(t.columns[ci].gql_name.clone(), ops);
+                        out.push((t.columns[ci].gql_name.clone(), ops));
                         continue;
                     }
                     if let Some(ri) = t.rel_by_name(&key) {
@@ -195,41 +197,42 @@ impl<'s> Ctx<'s> {
                     }
                 }
             };
-            out.insert(key, nv);
+            out.push((key, nv));
         }
-        Ok(Value::Object(out))
+        Ok(Arg::object(out))
     }
 
     /// An operator object with session variables replaced by their values. A bare value means
     /// `_eq`.
-    fn operators(&self, v: &Value) -> Result<Value, GqlError> {
+    fn operators(&self, v: &Value) -> Result<Arg, GqlError> {
         let Value::Object(ops) = v else {
-            return Ok(serde_json::json!({"_eq": self.session_value(v)?}));
+            return Ok(Arg::object([("_eq".to_string(), self.session_value(v)?)]));
         };
-        let mut out = Map::new();
+        let mut out = vec![];
         for (op, val) in ops {
             let op = op.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| op.clone());
             let op = match op.as_str() {
                 "_ne" => "_neq".to_string(),
                 _ => op,
             };
-            out.insert(op, self.session_value(val)?);
+            out.push((op, self.session_value(val)?));
         }
-        Ok(Value::Object(out))
+        Ok(Arg::object(out))
     }
 
-    pub(super) fn session_value(&self, v: &Value) -> Result<Value, GqlError> {
+    /// A permission value with session variables replaced by their values (recorded as theirs).
+    pub(super) fn session_value(&self, v: &Value) -> Result<Arg, GqlError> {
         match v {
             Value::String(s) if s.to_ascii_lowercase().starts_with("x-hasura-") => match self.session.get(s) {
-                Some(val) => Ok(Value::String(val.to_string())),
+                Some(val) => Ok(Arg::session(s, Value::String(val.to_string()))),
                 None => Err(GqlError::new(
                     "not-found",
                     "$",
                     format!("missing session variable: \"{}\"", s.to_ascii_lowercase()),
                 )),
             },
-            Value::Array(items) => Ok(Value::Array(items.iter().map(|i| self.session_value(i)).collect::<Result<_, _>>()?)),
-            other => Ok(other.clone()),
+            Value::Array(items) => Ok(Arg::list(items.iter().map(|i| self.session_value(i)).collect::<Result<_, _>>()?)),
+            other => Ok(Arg::constant(other.clone())),
         }
     }
 }
@@ -238,15 +241,16 @@ impl<'s> Ctx<'s> {
 impl<'s> Ctx<'s> {
     /// `obj` (an insert object or `_set` of table `ti`) with the role's column presets applied:
     /// preset columns take the preset's value (static, or a session variable's).
-    pub(super) fn with_presets(&self, ti: usize, obj: &Value, presets: &[(String, Value)]) -> Result<Value, GqlError> {
+    pub(super) fn with_presets(&self, ti: usize, obj: In, presets: &[(String, Value)]) -> Result<Arg, GqlError> {
         let t = &self.schema.tables[ti];
-        let mut out = obj.as_object().cloned().unwrap_or_default();
+        let mut out: indexmap::IndexMap<String, Arg> =
+            obj.entries().unwrap_or_default().into_iter().map(|(k, v)| (k.to_string(), v.to_arg())).collect();
         for (col, v) in presets {
             if let Some(ci) = t.column_by_sql(col) {
                 out.insert(t.columns[ci].gql_name.clone(), self.session_value(v)?);
             }
         }
-        Ok(Value::Object(out))
+        Ok(Arg::object(out))
     }
 
     pub(super) fn insert_presets(&self, ti: usize) -> Vec<(String, Value)> {

@@ -18,6 +18,7 @@ use super::filter::count_expr;
 use super::json_object;
 use super::params::Params;
 use crate::error::GqlError;
+use crate::request::input::{Arg, In, Source};
 use crate::request::{SelField, Session};
 use crate::schema::model::{ComputedReturn, FieldKind, RelKindInfo, Schema, TableInfo};
 use crate::schema::names::{quote_ident, quote_literal, quote_qualified};
@@ -41,8 +42,9 @@ pub struct Ctx<'s> {
 }
 
 pub enum Generated {
-    /// SQL returning the whole response as one `json` value.
-    Sql { sql: String, params: Vec<Option<String>>, guarded: bool },
+    /// SQL returning the whole response as one `json` value; `sources`: where each parameter
+    /// comes from.
+    Sql { sql: String, params: Vec<Option<String>>, sources: Vec<Source>, guarded: bool },
     /// The response, computed without the database.
     Json(Value),
 }
@@ -202,9 +204,11 @@ pub fn compile_operation(
             .ok_or_else(|| GqlError::validation(&f.path, format!("field '{}' not found in type: '{root_type}'", f.name)))?;
         let expr = match &def.kind {
             FieldKind::IntrospectionSchema | FieldKind::IntrospectionType => {
+                // Introspection reads its arguments through `In` (a variable there is marked
+                // read), so for a template its answer is a constant.
                 let v = crate::introspection::resolve(schema, f)?;
                 static_data.insert(f.alias.clone(), v.clone());
-                ctx.params.json(&v, "json")
+                ctx.params.json(In::constant(&v), "json")
             }
             kind => {
                 needs_db = true;
@@ -217,7 +221,7 @@ pub fn compile_operation(
         return Ok(Generated::Json(serde_json::json!({ "data": Value::Object(static_data) })));
     }
     let sql = format!("SELECT json_build_object('data', {})", json_object(&pairs));
-    Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values })
+    Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values, sources: ctx.params.sources })
 }
 
 impl<'s> Ctx<'s> {
@@ -270,7 +274,7 @@ impl<'s> Ctx<'s> {
                     fi.session_arg_pos,
                     None,
                     fi.num_args,
-                    f.args.get("args"),
+                    f.arg("args"),
                     &format!("{}.args.args", f.path),
                 )?;
                 if matches!(kind, FieldKind::RootFunction { .. }) {
@@ -289,8 +293,8 @@ impl<'s> Ctx<'s> {
         let mut conds = vec![];
         for &ci in &t.primary_key {
             let c = &t.columns[ci];
-            let v = f.args.get(&c.gql_name).cloned().unwrap_or(Value::Null);
-            let p = self.params.scalar(&v, &c.sql_type);
+            let v = f.arg(&c.gql_name).unwrap_or(In::null());
+            let p = self.params.scalar(v, &c.sql_type);
             let key = self.cell(ti, &a, ci)?;
             conds.push(format!("{key} = {p}"));
         }
@@ -309,9 +313,10 @@ impl<'s> Ctx<'s> {
         ti: usize,
         from: String,
         link: Vec<(String, String)>,
-        args: &IndexMap<String, Value>,
+        args: &IndexMap<String, Arg>,
         path: &str,
     ) -> Result<RowsQuery, GqlError> {
+        let arg = |name: &str| args.get(name).map(Arg::view);
         let schema = self.schema;
         let t = &schema.tables[ti];
         let inner = self.alias("i");
@@ -324,7 +329,7 @@ impl<'s> Ctx<'s> {
             };
             conds.push(format!("{mine} = {pexpr}"));
         }
-        if let Some(w) = args.get("where").filter(|w| !w.is_null()) {
+        if let Some(w) = arg("where").filter(|w| !w.is_null()) {
             let c = self.bool_exp(ti, &inner, w, &format!("{path}.args.where"))?;
             if c != "true" {
                 conds.push(c);
@@ -334,14 +339,14 @@ impl<'s> Ctx<'s> {
             conds.push(f);
         }
         let mut order = vec![];
-        if let Some(Value::Array(items)) = args.get("order_by") {
-            for (i, item) in items.iter().enumerate() {
+        if let Some(items) = arg("order_by").and_then(In::items) {
+            for (i, item) in items.into_iter().enumerate() {
                 self.order_keys(ti, &inner, item, &format!("{path}.args.order_by[{i}]"), &mut order)?;
             }
         }
         let mut distinct = vec![];
-        if let Some(Value::Array(cols)) = args.get("distinct_on") {
-            for c in cols.iter().filter_map(|c| c.as_str()) {
+        if let Some(cols) = arg("distinct_on").and_then(In::items) {
+            for c in cols.into_iter().filter_map(|c| c.as_str()) {
                 let ci = t.column_by_gql(c).ok_or_else(|| GqlError::validation(path, format!("unknown column '{c}'")))?;
                 distinct.push(self.cell(ti, &inner, ci)?);
             }
@@ -359,9 +364,11 @@ impl<'s> Ctx<'s> {
                 }
             }
         }
+        // A limit or offset is SQL text: reading a variable's here keeps the shape from a template.
         let int_arg = |name: &str| -> Result<Option<i64>, GqlError> {
-            match args.get(name) {
-                None | Some(Value::Null) => Ok(None),
+            match arg(name) {
+                None => Ok(None),
+                Some(v) if v.is_null() => Ok(None),
                 Some(v) => match v.as_i64() {
                     Some(n) if n >= 0 => Ok(Some(n)),
                     _ => Err(GqlError::validation(format!("{path}.args.{name}"), format!("unexpected negative value for '{name}'"))),
@@ -382,14 +389,14 @@ impl<'s> Ctx<'s> {
         &mut self,
         ti: usize,
         alias: &str,
-        item: &Value,
+        item: In,
         path: &str,
         out: &mut Vec<(String, &'static str)>,
     ) -> Result<(), GqlError> {
         self.enter()?;
         let schema = self.schema;
         let t = &schema.tables[ti];
-        for (key, v) in item.as_object().into_iter().flatten() {
+        for (key, v) in item.entries().into_iter().flatten() {
             if v.is_null() {
                 continue;
             }
@@ -414,14 +421,14 @@ impl<'s> Ctx<'s> {
                 let r = &t.relationships[ri];
                 let target_t = &schema.tables[r.target];
                 let target = table_sql(target_t);
-                for (op, spec) in v.as_object().into_iter().flatten() {
+                for (op, spec) in v.entries().into_iter().flatten() {
                     let x = self.alias("x");
                     let link = self.rel_join(ti, r, &x, alias)?.join(" AND ");
                     if op == "count" {
                         out.push((format!("(SELECT count(*) FROM {target} AS {x} WHERE {link})"), direction(spec.as_str().unwrap_or("asc"))));
                         continue;
                     }
-                    for (col, dir) in spec.as_object().into_iter().flatten() {
+                    for (col, dir) in spec.entries().into_iter().flatten() {
                         let ci = target_t
                             .column_by_gql(col)
                             .ok_or_else(|| GqlError::validation(&kpath, format!("unknown column '{col}'")))?;
@@ -450,7 +457,7 @@ impl<'s> Ctx<'s> {
         ti: usize,
         from: String,
         link: Vec<(String, String)>,
-        args: &IndexMap<String, Value>,
+        args: &IndexMap<String, Arg>,
         selection: &[SelField],
         path: &str,
     ) -> Result<String, GqlError> {
@@ -469,7 +476,7 @@ impl<'s> Ctx<'s> {
         ti: usize,
         from: String,
         link: Vec<(String, String)>,
-        args: &IndexMap<String, Value>,
+        args: &IndexMap<String, Arg>,
         selection: &[SelField],
         path: &str,
     ) -> Result<String, GqlError> {
@@ -479,7 +486,7 @@ impl<'s> Ctx<'s> {
         let mut q = self.rows_query(ti, from, link, args, path)?;
         // The role's select limit caps the rows `nodes` lists, not the rows aggregated (as in
         // Hasura): the inner query keeps only the request's own limit.
-        let requested = args.get("limit").and_then(|l| l.as_i64());
+        let requested = args.get("limit").map(Arg::view).and_then(|l| l.as_i64());
         let nodes_cap = match (q.limit, requested) {
             (Some(l), Some(r)) if l < r => Some(l),
             (Some(l), None) => Some(l),
@@ -498,11 +505,11 @@ impl<'s> Ctx<'s> {
                             "__typename" => quote_literal(&format!("{}_aggregate_fields", t.type_name)),
                             "count" => {
                                 let mut cols = vec![];
-                                let named = a.args.get("columns").and_then(|c| c.as_array()).into_iter().flatten();
+                                let named = a.arg("columns").and_then(|c| c.items()).into_iter().flatten();
                                 for ci in named.filter_map(|c| c.as_str()).filter_map(|c| t.column_by_gql(c)) {
                                     cols.push(self.row_cell(ti, &mut rc, ci)?);
                                 }
-                                let distinct = a.args.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
+                                let distinct = a.arg("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
                                 count_expr(&cols, distinct)
                             }
                             op => {
@@ -578,10 +585,12 @@ impl<'s> Ctx<'s> {
                     // on rows only the other parents reach.
                     let r = self.row_cell(ti, rc, *column)?;
                     let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
-                    match s.args.get("path").and_then(|p| p.as_str()) {
-                        Some(p) => {
+                    match s.arg("path").and_then(|p| p.as_str().map(|t| (p, t))) {
+                        Some((from, p)) => {
+                            // The path is split here: the steps are computed from the value.
                             let steps = json_path(p).map_err(|m| GqlError::validation(format!("{}.args.path", s.path), m))?;
-                            let arr = self.params.array(&steps.into_iter().map(Value::String).collect::<Vec<_>>(), "\"pg_catalog\".\"text\"");
+                            let steps: Vec<Value> = steps.into_iter().map(Value::String).collect();
+                            let arr = self.params.array_of(&steps, "\"pg_catalog\".\"text\"", from);
                             format!("({r} #> {arr})")
                         }
                         None => r,
@@ -622,13 +631,13 @@ impl<'s> Ctx<'s> {
                 }
                 FieldKind::ComputedScalar { field, .. } => {
                     let row = rc.row_alias().to_string();
-                    let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    let call = self.computed_call(ti, *field, &row, s.arg("args"), &s.path)?;
                     let call = self.computed_cell(ti, *field, &row, call)?;
                     rc.whole_row(call)
                 }
                 FieldKind::ComputedSetOf { field, .. } => {
                     let row = rc.row_alias().to_string();
-                    let call = self.computed_call(ti, *field, &row, s.args.get("args"), &s.path)?;
+                    let call = self.computed_call(ti, *field, &row, s.arg("args"), &s.path)?;
                     let ComputedReturn::SetOf { table } = t.computed_fields[*field].returns else {
                         return Err(GqlError::new("unexpected", &s.path, "computed field is not a set"));
                     };
@@ -668,7 +677,7 @@ impl<'s> Ctx<'s> {
         ti: usize,
         fi: usize,
         row_alias: &str,
-        args: Option<&Value>,
+        args: Option<In>,
         path: &str,
     ) -> Result<String, GqlError> {
         let cf = &self.schema.tables[ti].computed_fields[fi];
@@ -693,7 +702,7 @@ impl<'s> Ctx<'s> {
         session_pos: Option<usize>,
         row: Option<(usize, &str)>,
         num_args: usize,
-        given: Option<&Value>,
+        given: Option<In>,
         path: &str,
     ) -> Result<String, GqlError> {
         // User code: it may raise (RAISE EXCEPTION, division by zero, a missing privilege), and
@@ -709,7 +718,7 @@ impl<'s> Ctx<'s> {
                 }
             }
             if session_pos == Some(pos) {
-                let p = self.params.json(&self.session.to_json(), "\"pg_catalog\".\"json\"");
+                let p = self.params.session_json(&self.session.to_json(), "\"pg_catalog\".\"json\"");
                 parts.push(p);
                 continue;
             }

@@ -13,7 +13,7 @@ fn session(v: serde_json::Value) -> Session {
 
 /// The fixture with a `user` role: articles it wrote or published ones, columns id/title/author_id;
 /// authors all, id/name; inserts articles as itself.
-fn with_permissions() -> (Metadata, crate::DbCatalog) {
+pub(crate) fn with_permissions() -> (Metadata, crate::DbCatalog) {
     let (mut md, db) = fixture();
     let tables = &mut md.sources[0].tables;
     let author = tables.iter_mut().find(|t| t.table.name == "author").unwrap();
