@@ -143,6 +143,15 @@ impl Builder {
                     .chain(t.unique_constraints.iter())
                     .map(|k| (k.name.clone(), k.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect()))
                     .collect(),
+                conflict_targets: t
+                    .unique_constraints
+                    .iter()
+                    .filter_map(|k| {
+                        let keys = k.index_keys.as_ref()?;
+                        let pred = k.index_predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+                        Some((k.name.clone(), format!("({}){pred}", keys.join(", "))))
+                    })
+                    .collect(),
                 primary_key,
                 is_enum: entry.is_enum,
                 root,
@@ -1160,7 +1169,7 @@ pub(crate) mod tests {
             kind: RelKind::Table,
             comment: None,
             columns: vec![col("id", "int4", false), col("name", "text", false), col("meta", "jsonb", true), col("tags", "_text", true)],
-            primary_key: Some(DbConstraint { name: "author_pkey".into(), columns: vec!["id".into()] }),
+            primary_key: Some(DbConstraint { name: "author_pkey".into(), columns: vec!["id".into()], ..Default::default() }),
             unique_constraints: vec![],
             foreign_keys: vec![],
             is_insertable: true,
@@ -1181,7 +1190,7 @@ pub(crate) mod tests {
                 col("published", "bool", false),
                 col("created_at", "timestamptz", true),
             ],
-            primary_key: Some(DbConstraint { name: "article_pkey".into(), columns: vec!["id".into()] }),
+            primary_key: Some(DbConstraint { name: "article_pkey".into(), columns: vec!["id".into()], ..Default::default() }),
             unique_constraints: vec![],
             foreign_keys: vec![DbForeignKey {
                 name: "article_author_id_fkey".into(),

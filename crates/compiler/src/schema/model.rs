@@ -177,6 +177,9 @@ pub struct TableInfo {
     pub is_enum: bool,
     /// Unique and primary-key constraints: (name, column indices), for `T_constraint`.
     pub constraints: Vec<(String, Vec<usize>)>,
+    /// `ON CONFLICT` targets of the `constraints` that are unique indexes backing no
+    /// constraint: (name, `(keys) [WHERE predicate]`). The others are `ON CONSTRAINT name`.
+    pub conflict_targets: Vec<(String, String)>,
     /// Views (and other relations without `ctid`): mutations return rows straight from RETURNING.
     pub is_view: bool,
     pub insertable: bool,
