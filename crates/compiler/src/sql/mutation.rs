@@ -510,8 +510,18 @@ fn insert(
     let tids = rows_json(&mut ctx, &roots);
     // Every inserted row must pass its table's insert `check`; a row an upsert updated, the
     // update permission's `check` instead (Hasura's `CASE WHEN xmax = 0 …`).
+    //
+    // Hasura inserts a nested object's rows one after another (object relationships first, then
+    // the row, then its array relationships), each seeing those before it: a child's check
+    // reaches the parent row inserted for it (`{p: {owner: {_eq: X-Hasura-User-Id}}}`). Here
+    // every row is written by one statement whose snapshot sees none of them, so the check of
+    // each CTE's rows reads the tables written by the CTEs before it through an overlay: the
+    // table's rows plus those the earlier CTEs returned (less the old versions of rows they
+    // updated). This is the one statement that can fail the mutation (`ok`), so the checks
+    // must be here, not in the read-back that would see the writes by itself.
     let mut checks = vec![];
-    for (name, _, cti) in &ctes {
+    for (i, (name, _, cti)) in ctes.iter().enumerate() {
+        ctx.overlay = overlay(schema, &ctes[..i], &upserts);
         let c = ctx.alias("c");
         let inserted = ctx.insert_check(*cti, &c)?;
         let cond = if upserts.contains(name) {
@@ -530,6 +540,7 @@ fn insert(
             checks.push(format!("(SELECT coalesce(bool_and({cond}), true) FROM {name} AS {c})"));
         }
     }
+    ctx.overlay.clear();
     let ok = if checks.is_empty() { "true".to_string() } else { checks.join(" AND ") };
     let write = Stmt {
         sql: format!("{with}SELECT ({})::int8::text AS affected, ({tids})::text AS tids, ({ok})::text AS ok", affected_sum(&ctes)),
@@ -537,6 +548,32 @@ fn insert(
     };
     let read = read_back(schema, session, ti, f, single)?;
     Ok(MutationStep::WriteRead { write, read })
+}
+
+/// For each table that CTEs `written` write: its rows as the statement leaves them, as SQL of
+/// the table's columns: the table's own (snapshot) rows, less the old versions of rows an upsert
+/// among them updated (by primary key), plus every row those CTEs returned.
+fn overlay(schema: &Schema, written: &[(String, String, usize)], upserts: &[String]) -> std::collections::HashMap<usize, String> {
+    let mut by_table: IndexMap<usize, Vec<&str>> = IndexMap::new();
+    for (name, _, ti) in written {
+        by_table.entry(*ti).or_default().push(name);
+    }
+    let mut out = std::collections::HashMap::new();
+    for (ti, names) in by_table {
+        let t = &schema.tables[ti];
+        let cols = t.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+        let mut base = format!("SELECT {cols} FROM {}", table_sql(t));
+        let updated: Vec<&&str> = names.iter().filter(|n| upserts.iter().any(|u| u == *n)).collect();
+        if !updated.is_empty() && !t.primary_key.is_empty() {
+            let pk = t.primary_key.iter().map(|&ci| quote_ident(&t.columns[ci].name)).collect::<Vec<_>>().join(", ");
+            let olds = updated.iter().map(|n| format!("SELECT {pk} FROM {n} WHERE \"graft.updated\"")).collect::<Vec<_>>().join(" UNION ALL ");
+            base = format!("{base} WHERE ({pk}) NOT IN ({olds})");
+        }
+        let mut parts = vec![base];
+        parts.extend(names.iter().map(|n| format!("SELECT {cols} FROM {n}")));
+        out.insert(ti, format!("({})", parts.join(" UNION ALL ")));
+    }
+    out
 }
 
 /// The selection reads only columns (and `__typename`) of table `ti`, nothing that would need
