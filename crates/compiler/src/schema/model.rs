@@ -180,7 +180,7 @@ pub struct TableInfo {
     /// `ON CONFLICT` targets of the `constraints` that are unique indexes backing no
     /// constraint: (name, `(keys) [WHERE predicate]`). The others are `ON CONSTRAINT name`.
     pub conflict_targets: Vec<(String, String)>,
-    /// Views (and other relations without `ctid`): mutations return rows straight from RETURNING.
+    /// Views, materialized views and foreign tables (not tables or partitioned tables).
     pub is_view: bool,
     pub insertable: bool,
     pub updatable: bool,

@@ -1,10 +1,13 @@
 //! Mutations: inserts (with upserts and nested inserts through relationships), updates and
 //! deletes, each field compiled to data-modifying CTEs.
 //!
-//! Inserts and updates into tables are written by one statement that reports the affected row
-//! count and the `ctid`s of the root rows, then read back by a second statement, so `returning`
-//! (with its relationships) sees everything the write did. Deletes, and writes through views,
-//! return rows straight from `RETURNING`.
+//! Inserts and updates are written by one statement that checks every written row against the
+//! role's `check` (`ok`), and reports the affected row count and the root rows themselves (a
+//! JSON array of their `RETURNING` rows, in order); a second statement reads them back as rows
+//! of the table's type (`json_populate_record`), so `returning` (relationships, computed fields,
+//! the select filter) sees everything the write did, and exactly the written rows, for tables,
+//! partitioned and inheritance trees (whose `ctid`s repeat) and views (which have none) alike.
+//! Deletes return rows straight from `RETURNING`: the rows are gone, nothing can be re-read.
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
