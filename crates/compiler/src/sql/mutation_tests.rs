@@ -226,7 +226,7 @@ fn dump() {
     let types = |n: usize| if n == 0 { String::new() } else { format!("({})", vec!["text"; n].join(",")) };
     let args = |ps: &[Option<String>]| if ps.is_empty() { String::new() } else { format!("({})", lit(ps)) };
     let mut vars = std::collections::HashMap::new();
-    let mut out = String::from("\\pset format unaligned\n\\pset tuples_only on\nSET timezone TO 'UTC';\n");
+    let mut out = String::from("\\pset format unaligned\n\\pset tuples_only on\n\\set ON_ERROR_ROLLBACK on\nSET timezone TO 'UTC';\n");
     let (md, db) = fixture();
     let mut in_metadata = false;
     for (i, line) in src.lines().enumerate() {
