@@ -101,7 +101,10 @@ impl<'s> Ctx<'s> {
         }
         if let Some(fi) = t.computed_by_name(key) {
             let cf = &t.computed_fields[fi];
-            let call = self.computed_call(ti, fi, alias, None, path)?;
+            // A row of an overlay (a write statement's checks) is a record: the function takes
+            // the table's row type.
+            let row = if self.overlay.contains_key(&ti) { format!("({alias}::{})", super::select::table_sql(t)) } else { alias.to_string() };
+            let call = self.computed_call(ti, fi, &row, None, path)?;
             return match &cf.returns {
                 ComputedReturn::Scalar { sql_type, category, .. } => {
                     let (sql_type, category) = (sql_type.clone(), *category);
