@@ -89,7 +89,8 @@ keys AS (
 -- Every other unique index (Hasura lists them all in T_constraint: partial and expression
 -- indexes too). One that backs no unique/primary-key constraint of its table cannot be named by
 -- ON CONFLICT ON CONSTRAINT: it carries its key as ON CONFLICT infers it (a quoted column, or a
--- parenthesised expression, per key column; INCLUDE columns are not keys) and its predicate.
+-- parenthesised expression, per key column; INCLUDE columns are listed as columns, as Hasura
+-- lists them, but are not keys) and its predicate.
 -- (A foreign key's conindid names the index it references on the other table: not a backing.)
 uidx AS (
     SELECT i.indrelid, ic.relname AS conname,
@@ -97,7 +98,7 @@ uidx AS (
            json_agg(CASE WHEN k.attnum = 0
                          THEN '(' || pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')'
                          ELSE pg_catalog.quote_ident(a.attname)
-                    END ORDER BY k.ord) AS index_keys,
+                    END ORDER BY k.ord) FILTER (WHERE k.ord <= i.indnkeyatts) AS index_keys,
            pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS index_predicate
     FROM pg_catalog.pg_index i
     JOIN rels r ON r.oid = i.indrelid
@@ -105,7 +106,6 @@ uidx AS (
     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
     LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
     WHERE i.indisunique AND NOT i.indisprimary
-      AND k.ord <= i.indnkeyatts
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2
                       WHERE c2.conindid = i.indexrelid AND c2.conrelid = i.indrelid
                         AND c2.contype IN ('p', 'u'))
