@@ -18,12 +18,17 @@ INSERT INTO p VALUES (1, 1, 'mine'), (2, 2, 'theirs');
 INSERT INTO c VALUES (1, 1, 'c-of-1'), (2, 2, 'c-of-2');
 INSERT INTO a VALUES (1, 'e1', 'n1', 'K1', false);
 INSERT INTO pt VALUES (9, 2, 'old', NULL);
+CREATE TABLE ih (id int4 PRIMARY KEY, label text);
+CREATE TABLE ihc () INHERITS (ih);
+INSERT INTO ih VALUES (1, 'parent');
+INSERT INTO ihc VALUES (2, 'child'), (3, 'child');
 SELECT graphql.metadata('{"type": "bulk", "args": [
   {"type": "pg_track_table", "args": {"table": "p"}},
   {"type": "pg_track_table", "args": {"table": "c"}},
   {"type": "pg_track_table", "args": {"table": "pv"}},
   {"type": "pg_track_table", "args": {"table": "pt"}},
   {"type": "pg_track_table", "args": {"table": "a"}},
+  {"type": "pg_track_table", "args": {"table": "ih"}},
   {"type": "pg_create_array_relationship", "args": {"table": "p", "name": "children",
      "using": {"foreign_key_constraint_on": {"table": "c", "column": "p_id"}}}},
   {"type": "pg_create_object_relationship", "args": {"table": "c", "name": "p",
@@ -90,6 +95,10 @@ SELECT tableoid::regclass, ctid, id FROM pt ORDER BY id;
 SELECT graphql.resolve('mutation { update_pt(where: {id: {_eq: 2}}, _set: {label: "deux"}) { affected_rows returning { id label p { id } } } }');
 SELECT graphql.resolve('mutation { delete_pt(where: {part: {_eq: 1}}) { affected_rows returning { id label p { id } } } }');
 SELECT tableoid::regclass, ctid, id, label FROM pt ORDER BY id;
+-- Inheritance: the parent's updated row 1 lands at (0,2), where the child table has row 3.
+SELECT graphql.resolve('mutation { update_ih(where: {id: {_eq: 1}}, _set: {label: "p1"}) { affected_rows returning { id label } } }');
+SELECT graphql.resolve('mutation { update_ih(where: {id: {_in: [2, 3]}}, _set: {label: "c"}) { affected_rows returning { id label } } }');
+SELECT tableoid::regclass, ctid, id, label FROM ih ORDER BY id;
 -- Item 9. Upserts on unique indexes that back no constraint: plain, partial (its predicate
 -- goes into the conflict target), expression.
 SELECT graphql.resolve('mutation { insert_a(objects: [{id: 2, email: "e1", name: "new"}], on_conflict: {constraint: a_email_idx, update_columns: [name]}) { affected_rows returning { id email name } } }');

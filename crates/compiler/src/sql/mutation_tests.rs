@@ -50,6 +50,7 @@ pub(crate) fn fixture() -> (Metadata, DbCatalog) {
         table("pv", "view", vec![col("id", "int4", true), col("owner", "int4", true), col("name", "text", true)], None),
         table("pt", "partitioned_table", vec![col("id", "int4", false), col("part", "int4", false), col("label", "text", true), col("p_id", "int4", true)], None),
         a,
+        table("ih", "table", vec![col("id", "int4", false), col("label", "text", true)], Some("id")),
     ]}))
     .unwrap();
     let owner_is_me = json!({"owner": {"_eq": "X-Hasura-User-Id"}});
@@ -88,7 +89,8 @@ pub(crate) fn fixture() -> (Metadata, DbCatalog) {
             {"table": {"schema": "public", "name": "pt"},
              "object_relationships": [{"name": "p", "using": {"manual_configuration": {
                 "remote_table": {"schema": "public", "name": "p"}, "column_mapping": {"p_id": "id"}}}}]},
-            {"table": {"schema": "public", "name": "a"}}
+            {"table": {"schema": "public", "name": "a"}},
+            {"table": {"schema": "public", "name": "ih"}}
         ]}]
     }))
     .unwrap();
