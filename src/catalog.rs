@@ -86,31 +86,44 @@ keys AS (
     WHERE con.contype IN ('p', 'u')
     GROUP BY con.conrelid, con.contype, con.conname
 ),
--- Unique indexes that back no constraint, have no predicate and no expression: ON CONFLICT
--- can target them like a unique constraint.
+-- Every other unique index (Hasura lists them all in T_constraint: partial and expression
+-- indexes too). One that backs no unique/primary-key constraint of its table cannot be named by
+-- ON CONFLICT ON CONSTRAINT: it carries its key as ON CONFLICT infers it (a quoted column, or a
+-- parenthesised expression, per key column; INCLUDE columns are listed as columns, as Hasura
+-- lists them, but are not keys) and its predicate.
+-- (A foreign key's conindid names the index it references on the other table: not a backing.)
 uidx AS (
     SELECT i.indrelid, ic.relname AS conname,
-           json_agg(a.attname ORDER BY k.ord) AS columns
+           coalesce(json_agg(a.attname ORDER BY k.ord) FILTER (WHERE k.attnum <> 0), '[]'::json) AS columns,
+           json_agg(CASE WHEN k.attnum = 0
+                         THEN '(' || pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')'
+                         ELSE pg_catalog.quote_ident(a.attname)
+                    END ORDER BY k.ord) FILTER (WHERE k.ord <= i.indnkeyatts) AS index_keys,
+           pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS index_predicate
     FROM pg_catalog.pg_index i
     JOIN rels r ON r.oid = i.indrelid
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
     CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-    WHERE i.indisunique AND NOT i.indisprimary AND i.indisvalid
-      AND i.indpred IS NULL AND i.indexprs IS NULL
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2 WHERE c2.conindid = i.indexrelid)
-    GROUP BY i.indrelid, ic.relname
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indisunique AND NOT i.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2
+                      WHERE c2.conindid = i.indexrelid AND c2.conrelid = i.indrelid
+                        AND c2.contype IN ('p', 'u'))
+    GROUP BY i.indrelid, ic.relname, i.indexrelid, pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)
 ),
 pks AS (
     SELECT conrelid, json_build_object('name', conname, 'columns', columns) AS body
     FROM keys WHERE contype = 'p'
 ),
 uniques AS (
-    SELECT rel, json_agg(json_build_object('name', conname, 'columns', columns) ORDER BY conname) AS list
+    SELECT rel, json_agg(json_strip_nulls(json_build_object(
+               'name', conname, 'columns', columns,
+               'index_keys', index_keys, 'index_predicate', index_predicate)) ORDER BY conname) AS list
     FROM (
-        SELECT conrelid AS rel, conname, columns FROM keys WHERE contype = 'u'
+        SELECT conrelid AS rel, conname, columns, NULL::json AS index_keys, NULL::text AS index_predicate
+        FROM keys WHERE contype = 'u'
         UNION ALL
-        SELECT indrelid, conname, columns FROM uidx
+        SELECT indrelid, conname, columns, index_keys, index_predicate FROM uidx
     ) u
     GROUP BY rel
 ),

@@ -297,18 +297,34 @@ mod tests {
             (pk.name.as_str(), pk.columns.clone()),
             ("author_pkey", vec!["id".to_string()])
         );
-        let uniques: Vec<(String, Vec<String>)> = author
+        // Every unique index is listed, as Hasura lists them; those backing no constraint carry
+        // their ON CONFLICT inference target (key texts, predicate).
+        let uniques: Vec<(String, Vec<String>, Option<Vec<String>>, Option<String>)> = author
             .unique_constraints
             .iter()
-            .map(|u| (u.name.clone(), u.columns.clone()))
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    u.columns.clone(),
+                    u.index_keys.clone(),
+                    u.index_predicate.clone(),
+                )
+            })
             .collect();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
             uniques,
             [
-                ("author_email_key".to_string(), vec!["email".to_string()]),
-                ("author_handle_idx".to_string(), vec!["handle".to_string()])
+                ("author_email_key".to_string(), s(&["email"]), None, None),
+                ("author_expr_idx".to_string(), vec![], Some(s(&["(lower(name))"])), None),
+                ("author_handle_idx".to_string(), s(&["handle"]), Some(s(&["handle"])), None),
+                (
+                    "author_pred_idx".to_string(),
+                    s(&["mood"]),
+                    Some(s(&["mood"])),
+                    Some("mood = 'happy'::cat.mood".to_string())
+                ),
             ],
-            "expression and partial unique indexes are not unique constraints"
         );
         assert!(author.is_insertable && author.is_updatable && author.is_deletable);
 

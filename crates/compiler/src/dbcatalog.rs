@@ -65,7 +65,8 @@ pub struct DbTable {
     pub columns: Vec<DbColumn>,
     #[serde(default)]
     pub primary_key: Option<DbConstraint>,
-    /// Unique constraints (not the primary key) and unique indexes without predicates.
+    /// Unique constraints (not the primary key) and every other unique index (partial and
+    /// expression indexes too), as Hasura lists them in `T_constraint`.
     #[serde(default)]
     pub unique_constraints: Vec<DbConstraint>,
     #[serde(default)]
@@ -128,10 +129,20 @@ fn base_kind() -> String {
     "b".into()
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct DbConstraint {
     pub name: String,
+    /// The plain columns of the key, in key order (an expression key has none).
     pub columns: Vec<String>,
+    /// For a unique index that backs no constraint (`ON CONFLICT ON CONSTRAINT` cannot name
+    /// it): its key as `ON CONFLICT` infers it, one SQL text per key column, a quoted column
+    /// name or a parenthesised expression (`"email"`, `(lower(email))`), from
+    /// `pg_get_indexdef`. `None` for a constraint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_keys: Option<Vec<String>>,
+    /// A partial unique index's predicate (`pg_get_expr` of `indpred`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_predicate: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -185,6 +185,15 @@ impl Builder {
                 relationships: vec![],
                 computed_fields: vec![],
                 constraints: constraint_infos(t),
+                conflict_targets: t
+                    .unique_constraints
+                    .iter()
+                    .filter_map(|k| {
+                        let keys = k.index_keys.as_ref()?;
+                        let pred = k.index_predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+                        Some((k.name.clone(), format!("({}){pred}", keys.join(", "))))
+                    })
+                    .collect(),
                 primary_key,
                 is_enum: entry.is_enum,
                 root,
@@ -1294,7 +1303,7 @@ pub(crate) mod tests {
             kind: RelKind::Table,
             comment: None,
             columns: vec![col("id", "int4", false), col("name", "text", false), col("meta", "jsonb", true), col("tags", "_text", true)],
-            primary_key: Some(DbConstraint { name: "author_pkey".into(), columns: vec!["id".into()] }),
+            primary_key: Some(DbConstraint { name: "author_pkey".into(), columns: vec!["id".into()], ..Default::default() }),
             unique_constraints: vec![],
             foreign_keys: vec![],
             is_insertable: true,
@@ -1315,7 +1324,7 @@ pub(crate) mod tests {
                 col("published", "bool", false),
                 col("created_at", "timestamptz", true),
             ],
-            primary_key: Some(DbConstraint { name: "article_pkey".into(), columns: vec!["id".into()] }),
+            primary_key: Some(DbConstraint { name: "article_pkey".into(), columns: vec!["id".into()], ..Default::default() }),
             unique_constraints: vec![],
             foreign_keys: vec![DbForeignKey {
                 name: "article_author_id_fkey".into(),

@@ -212,7 +212,10 @@ pub struct TableInfo {
     pub is_enum: bool,
     /// Unique and primary-key constraints, for `T_constraint`.
     pub constraints: Vec<ConstraintInfo>,
-    /// Views (and other relations without `ctid`): mutations return rows straight from RETURNING.
+    /// `ON CONFLICT` targets of the `constraints` that are unique indexes backing no
+    /// constraint: (SQL name, `(keys) [WHERE predicate]`). The others are `ON CONSTRAINT name`.
+    pub conflict_targets: Vec<(String, String)>,
+    /// Views, materialized views and foreign tables (not tables or partitioned tables).
     pub is_view: bool,
     pub insertable: bool,
     pub updatable: bool,

@@ -6,7 +6,6 @@ use crate::request::input::{In, Kind};
 use serde_json::Value;
 use crate::error::GqlError;
 use crate::schema::model::{ComputedReturn, RelKindInfo, TypeCategory};
-use crate::schema::names::quote_qualified;
 
 impl<'s> Ctx<'s> {
     /// Condition for `exp` (a coerced `T_bool_exp` object) on rows of table `ti` aliased `alias`.
@@ -88,15 +87,10 @@ impl<'s> Ctx<'s> {
         }
         if let Some(ri) = t.rel_by_name(key) {
             let r = &t.relationships[ri];
-            let target = &schema.tables[r.target];
             let x = self.alias("x");
             let mut conds = self.rel_join(ti, r, &x, alias)?;
             conds.push(self.bool_exp(r.target, &x, v, path)?);
-            return Ok(format!(
-                "EXISTS (SELECT 1 FROM {} AS {x} WHERE {})",
-                quote_qualified(&target.name.schema, &target.name.name),
-                conds.join(" AND ")
-            ));
+            return Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {})", self.rows_source(r.target), conds.join(" AND ")));
         }
         if let Some(rel_name) = key.strip_suffix("_aggregate") {
             if let Some(ri) = t.rel_by_name(rel_name).filter(|&ri| t.relationships[ri].kind == RelKindInfo::Array) {
@@ -105,7 +99,10 @@ impl<'s> Ctx<'s> {
         }
         if let Some(fi) = t.computed_by_name(key) {
             let cf = &t.computed_fields[fi];
-            let call = self.computed_call(ti, fi, alias, None, path)?;
+            // A row of an overlay (a write statement's checks) is a record: the function takes
+            // the table's row type.
+            let row = if self.overlay.contains_key(&ti) { format!("({alias}::{})", super::select::table_sql(t)) } else { alias.to_string() };
+            let call = self.computed_call(ti, fi, &row, None, path)?;
             return match &cf.returns {
                 ComputedReturn::Scalar { sql_type, category, .. } => {
                     let (sql_type, category) = (sql_type.clone(), *category);
@@ -150,11 +147,7 @@ impl<'s> Ctx<'s> {
             }
             let distinct = body.get("distinct").and_then(|d| d.as_bool()).unwrap_or(false);
             let count = count_expr(&cols, distinct);
-            let sub = format!(
-                "(SELECT {count} FROM {} AS {x} WHERE {})",
-                quote_qualified(&target.name.schema, &target.name.name),
-                where_.join(" AND ")
-            );
+            let sub = format!("(SELECT {count} FROM {} AS {x} WHERE {})", self.rows_source(r.target), where_.join(" AND "));
             let pred = body.get("predicate").and_then(|p| p.entries()).unwrap_or_default();
             conds.push(self.comparison(&sub, "\"pg_catalog\".\"int8\"", TypeCategory::Numeric, false, &pred, &format!("{bpath}.predicate"))?);
         }

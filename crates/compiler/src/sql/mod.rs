@@ -63,6 +63,9 @@ pub(crate) mod tests;
 mod leak_tests;
 
 #[cfg(test)]
+mod mutation_tests;
+
+#[cfg(test)]
 mod chunk_tests {
     use super::*;
 

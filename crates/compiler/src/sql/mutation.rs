@@ -1,10 +1,13 @@
 //! Mutations: inserts (with upserts and nested inserts through relationships), updates and
 //! deletes, each field compiled to data-modifying CTEs.
 //!
-//! Inserts and updates into tables are written by one statement that reports the affected row
-//! count and the `ctid`s of the root rows, then read back by a second statement, so `returning`
-//! (with its relationships) sees everything the write did. Deletes, and writes through views,
-//! return rows straight from `RETURNING`.
+//! Inserts and updates are written by one statement that checks every written row against the
+//! role's `check` (`ok`), and reports the affected row count and the root rows themselves (a
+//! JSON array of their `RETURNING` rows, in order); a second statement reads them back as rows
+//! of the table's type (`json_populate_record`), so `returning` (relationships, computed fields,
+//! the select filter) sees everything the write did, and exactly the written rows, for tables,
+//! partitioned and inheritance trees (whose `ctid`s repeat) and views (which have none) alike.
+//! Deletes return rows straight from `RETURNING`: the rows are gone, nothing can be re-read.
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -144,26 +147,49 @@ fn response_json(
     Ok(json_object(&pairs))
 }
 
-/// The read-back statement: rows of table `ti` whose ctids are in `$2`, in that order, read
-/// through the table itself so computed fields get a proper row.
+/// The read-back statement: the written rows of table `ti`, which the write statement returns
+/// in `$2` as a JSON array of `row_to_json` objects (in write order), made rows of the table's
+/// own type again with `json_populate_record`. So relationships, computed fields (they take
+/// the table's row type) and the role's select filter see exactly the written rows, whatever
+/// the relation: a table, a partition tree (where a `ctid` repeats across partitions), an
+/// inheritance parent, or an auto-updatable view (which has no `ctid` at all).
 fn read_back(schema: &Schema, session: &Session, ti: usize, f: &SelField, single: bool) -> Result<(Stmt, Vec<Source>), GqlError> {
     let mut ctx = Ctx::new(schema, session);
     ctx.params.runtime(); // $1: affected rows
-    ctx.params.runtime(); // $2: ctids
+    ctx.params.runtime(); // $2: the written rows, as JSON
     let t = &schema.tables[ti];
     let r = ctx.alias("r");
-    let mut rows = if single {
-        format!("{} AS {r} WHERE {r}.ctid = (($2)::tid[])[1]", table_sql(t))
-    } else {
-        format!("{} AS {r} WHERE {r}.ctid = ANY(($2)::tid[])", table_sql(t))
-    };
+    let e = ctx.alias("e");
+    let mut rows = format!(
+        "json_array_elements(($2)::json) WITH ORDINALITY AS {e}(j, n) CROSS JOIN LATERAL json_populate_record(NULL::{}, {e}.j) AS {r}",
+        table_sql(t)
+    );
     // `returning` shows only rows the role may select.
     if let Some(sf) = ctx.select_filter(ti, &r)? {
-        rows = format!("{rows} AND {sf}");
+        rows = format!("{rows} WHERE {sf}");
     }
-    let order = format!(" ORDER BY array_position(($2)::tid[], {r}.ctid)");
+    let order = format!(" ORDER BY {e}.n");
+    if single {
+        rows.push_str(&order);
+    }
     let json = response_json(&mut ctx, ti, f, single, "($1)::int8", &rows, RowCtx::direct(&r), &order)?;
     Ok((Stmt { sql: format!("SELECT ({json})::text"), params: ctx.params.values }, ctx.params.sources))
+}
+
+/// The rows of CTEs `names` (in that order) as one JSON array of `row_to_json` objects: what a
+/// write statement hands the read-back in `$2`.
+fn rows_json(ctx: &mut Ctx, names: &[String]) -> String {
+    let j = ctx.alias("j");
+    match names {
+        [] => "'[]'".to_string(),
+        [one] => format!("(SELECT coalesce(json_agg(row_to_json({j})), '[]') FROM {one} AS {j})"),
+        many => {
+            let parts: Vec<String> =
+                many.iter().enumerate().map(|(k, n)| format!("SELECT {k} AS k, row_to_json({j}) AS j FROM {n} AS {j}")).collect();
+            let s = ctx.alias("s");
+            format!("(SELECT coalesce(json_agg({s}.j ORDER BY {s}.k), '[]') FROM ({}) AS {s})", parts.join(" UNION ALL "))
+        }
+    }
 }
 
 /// The keys of an insert object (fixed by the request's shape).
@@ -199,11 +225,11 @@ struct InsertWriter<'c, 's> {
     upserts: Vec<String>,
 }
 
-/// `RETURNING` of an insert: the row, its ctid, and for an upsert whether the row was updated
-/// (an updated row has the inserting transaction's id in `xmax`; a new one has 0).
+/// `RETURNING` of an insert: the row, and for an upsert whether the row was updated (an
+/// updated row has the inserting transaction's id in `xmax`; a new one has 0).
 fn returning(alias: &str, updates: bool) -> String {
     let updated = if updates { format!(", ({alias}.xmax <> 0) AS \"graft.updated\"") } else { String::new() };
-    format!(" RETURNING *, {alias}.ctid AS \"graft.tid\"{updated}")
+    format!(" RETURNING *{updated}")
 }
 
 impl<'c, 's> InsertWriter<'c, 's> {
@@ -224,8 +250,14 @@ impl<'c, 's> InsertWriter<'c, 's> {
             .filter_map(|c| t.column_by_gql(c))
             .map(|ci| quote_ident(&t.columns[ci].name))
             .collect();
+        // A unique constraint (or the primary key) is named; a unique index that backs no
+        // constraint cannot be, and is inferred from its key (and predicate) instead.
+        let target = match t.conflict_targets.iter().find(|(n, _)| n == constraint) {
+            Some((_, keys)) => keys.clone(),
+            None => format!("ON CONSTRAINT {}", quote_ident(constraint)),
+        };
         if cols.is_empty() {
-            return Ok((format!(" ON CONFLICT ON CONSTRAINT {} DO NOTHING", quote_ident(constraint)), false));
+            return Ok((format!(" ON CONFLICT {target} DO NOTHING"), false));
         }
         let update_perm = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.clone());
         // The update permission's presets apply to updated rows, as in an update.
@@ -244,7 +276,7 @@ impl<'c, 's> InsertWriter<'c, 's> {
             }
         }
         let set = sets.iter().map(|(c, v)| format!("{c} = {v}")).collect::<Vec<_>>().join(", ");
-        let mut s = format!(" ON CONFLICT ON CONSTRAINT {} DO UPDATE SET {set}", quote_ident(constraint));
+        let mut s = format!(" ON CONFLICT {target} DO UPDATE SET {set}");
         let mut conds = vec![];
         if let Some(w) = oc.get("where").filter(|w| !w.is_null()) {
             conds.push(self.ctx.bool_exp(ti, alias, w, &format!("{path}.where"))?);
@@ -499,10 +531,11 @@ fn insert(
     } else {
         format!("WITH {} ", ctes.iter().map(|(n, s, _)| format!("{n} AS ({s})")).collect::<Vec<_>>().join(", "))
     };
-    // One statement is enough when there is nothing to read back by ctid for (a view), or when
-    // the answer needs no other table and no permission applies: plain columns of the rows
-    // RETURNING already holds. Otherwise write, then read back.
-    if t.is_view || (t.perms.is_none() && columns_only(schema, ti, f, single)) {
+    // One statement is enough when the answer needs no other table and no permission applies:
+    // plain columns of the rows RETURNING already holds. Otherwise write (checking every row),
+    // then read back. Views take the same path as tables: their rows are checked, and the
+    // select filter applies to `returning`.
+    if t.perms.is_none() && columns_only(schema, ti, f, single) {
         let rows = if roots.is_empty() {
             format!("(SELECT * FROM {} WHERE false)", table_sql(t))
         } else {
@@ -514,18 +547,21 @@ fn insert(
         let json = response_json(&mut ctx, ti, f, single, &affected, &format!("{rows} AS {o}"), rc, "")?;
         return Ok(Traced::query(Stmt { sql: format!("{with}SELECT ({json})::text"), params: vec![] }, ctx.params));
     }
-    let tids = if roots.is_empty() {
-        "'{}'".to_string()
-    } else {
-        format!(
-            "({})::text",
-            roots.iter().map(|r| format!("ARRAY(SELECT \"graft.tid\" FROM {r})")).collect::<Vec<_>>().join(" || ")
-        )
-    };
+    let tids = rows_json(&mut ctx, &roots);
     // Every inserted row must pass its table's insert `check`; a row an upsert updated, the
     // update permission's `check` instead (Hasura's `CASE WHEN xmax = 0 …`).
+    //
+    // Hasura inserts a nested object's rows one after another (object relationships first, then
+    // the row, then its array relationships), each seeing those before it: a child's check
+    // reaches the parent row inserted for it (`{p: {owner: {_eq: X-Hasura-User-Id}}}`). Here
+    // every row is written by one statement whose snapshot sees none of them, so the check of
+    // each CTE's rows reads the tables written by the CTEs before it through an overlay: the
+    // table's rows plus those the earlier CTEs returned (less the old versions of rows they
+    // updated). This is the one statement that can fail the mutation (`ok`), so the checks
+    // must be here, not in the read-back that would see the writes by itself.
     let mut checks = vec![];
-    for (name, _, cti) in &ctes {
+    for (i, (name, _, cti)) in ctes.iter().enumerate() {
+        ctx.overlay = overlay(schema, &ctes[..i], &upserts);
         let c = ctx.alias("c");
         let inserted = ctx.insert_check(*cti, &c)?;
         let cond = if upserts.contains(name) {
@@ -544,13 +580,40 @@ fn insert(
             checks.push(format!("(SELECT coalesce(bool_and({cond}), true) FROM {name} AS {c})"));
         }
     }
+    ctx.overlay.clear();
     let ok = if checks.is_empty() { "true".to_string() } else { checks.join(" AND ") };
     let write = Stmt {
-        sql: format!("{with}SELECT ({})::int8::text AS affected, {tids} AS tids, ({ok})::text AS ok", affected_sum(&ctes)),
+        sql: format!("{with}SELECT ({})::int8::text AS affected, ({tids})::text AS tids, ({ok})::text AS ok", affected_sum(&ctes)),
         params: ctx.params.values,
     };
     let (read, read_sources) = read_back(schema, session, ti, f, single)?;
     Ok(Traced(MutationStep::WriteRead { write, read }, vec![ctx.params.sources, read_sources]))
+}
+
+/// For each table that CTEs `written` write: its rows as the statement leaves them, as SQL of
+/// the table's columns: the table's own (snapshot) rows, less the old versions of rows an upsert
+/// among them updated (by primary key), plus every row those CTEs returned.
+fn overlay(schema: &Schema, written: &[(String, String, usize)], upserts: &[String]) -> std::collections::HashMap<usize, String> {
+    let mut by_table: IndexMap<usize, Vec<&str>> = IndexMap::new();
+    for (name, _, ti) in written {
+        by_table.entry(*ti).or_default().push(name);
+    }
+    let mut out = std::collections::HashMap::new();
+    for (ti, names) in by_table {
+        let t = &schema.tables[ti];
+        let cols = t.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+        let mut base = format!("SELECT {cols} FROM {}", table_sql(t));
+        let updated: Vec<&&str> = names.iter().filter(|n| upserts.iter().any(|u| u == *n)).collect();
+        if !updated.is_empty() && !t.primary_key.is_empty() {
+            let pk = t.primary_key.iter().map(|&ci| quote_ident(&t.columns[ci].name)).collect::<Vec<_>>().join(", ");
+            let olds = updated.iter().map(|n| format!("SELECT {pk} FROM {n} WHERE \"graft.updated\"")).collect::<Vec<_>>().join(" UNION ALL ");
+            base = format!("{base} WHERE ({pk}) NOT IN ({olds})");
+        }
+        let mut parts = vec![base];
+        parts.extend(names.iter().map(|n| format!("SELECT {cols} FROM {n}")));
+        out.insert(ti, format!("({})", parts.join(" UNION ALL ")));
+    }
+    out
 }
 
 /// The selection reads only columns (and `__typename`) of table `ti`, nothing that would need
@@ -654,13 +717,7 @@ fn update(
     let set_sql = sets.iter().map(|(ci, e)| format!("{} = {e}", quote_ident(&t.columns[*ci].name))).collect::<Vec<_>>().join(", ");
     let m = ctx.alias("m");
     let upd = format!("UPDATE {} AS {alias} SET {set_sql} WHERE {cond}", table_sql(t));
-    if t.is_view {
-        let o = ctx.alias("o");
-        let rc = RowCtx::returning(&o, &table_sql(t));
-        let json = response_json(&mut ctx, ti, f, single, &format!("(SELECT count(*) FROM {m})"), &format!("{m} AS {o}"), rc, "")?;
-        return Ok(Traced::query(Stmt { sql: format!("WITH {m} AS ({upd} RETURNING *) SELECT ({json})::text"), params: vec![] }, ctx.params));
-    }
-    // Updated rows must pass the update permission's `check` (post-update).
+    // Updated rows must pass the update permission's `check` (post-update), through views too.
     let c = ctx.alias("c");
     let check = match update_perm.as_ref().and_then(|p| p.check.clone()) {
         Some(chk) => ctx.permission_condition(ti, &c, &chk)?,
@@ -669,8 +726,8 @@ fn update(
     let ok = check.map(|cond| format!("coalesce(bool_and({cond}), true)")).unwrap_or_else(|| "true".into());
     let write = Stmt {
         sql: format!(
-            "WITH {m} AS ({upd} RETURNING {alias}.*, {alias}.ctid AS \"graft.tid\") SELECT count(*)::text AS affected, \
-             coalesce(array_agg({c}.\"graft.tid\")::text, '{{}}') AS tids, ({ok})::text AS ok FROM {m} AS {c}"
+            "WITH {m} AS ({upd} RETURNING {alias}.*) SELECT count(*)::text AS affected, \
+             coalesce(json_agg(row_to_json({c})), '[]')::text AS tids, ({ok})::text AS ok FROM {m} AS {c}"
         ),
         params: ctx.params.values,
     };

@@ -9,7 +9,7 @@ use super::select::Ctx;
 use crate::error::GqlError;
 use crate::request::input::{Arg, In};
 use crate::schema::model::{ComputedReturn, RelInfo};
-use crate::schema::names::{quote_ident, quote_qualified};
+use crate::schema::names::quote_ident;
 use crate::QualifiedName;
 
 impl<'s> Ctx<'s> {
@@ -145,8 +145,7 @@ impl<'s> Ctx<'s> {
         let x = self.alias("x");
         let w = v.get("_where").unwrap_or(In::null());
         let cond = self.bool_exp(ti, &x, w, path)?;
-        let t = &self.schema.tables[ti];
-        Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {cond})", quote_qualified(&t.name.schema, &t.name.name)))
+        Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {cond})", self.rows_source(ti)))
     }
 
     /// Rewrite a permission expression of table `ti` into the request's boolean-expression

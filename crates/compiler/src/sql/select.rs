@@ -39,6 +39,11 @@ pub struct Ctx<'s> {
     /// Conditions of redacted cells already compiled, by (table, row alias, cell filter):
     /// see [`Ctx::cell`].
     pub(super) cell_conds: std::collections::HashMap<(usize, String, String), Option<String>>,
+    /// While compiling the permission checks of a write statement: tables that statement
+    /// writes, by index, with the SQL of the rows as the statement leaves them (see
+    /// `mutation::overlay`). Boolean expressions read these instead of the table, because the
+    /// statement's snapshot cannot see its own writes.
+    pub(super) overlay: std::collections::HashMap<usize, String>,
 }
 
 pub enum Generated {
@@ -182,6 +187,17 @@ pub(super) fn table_sql(t: &TableInfo) -> String {
     quote_qualified(&t.name.schema, &t.name.name)
 }
 
+impl Ctx<'_> {
+    /// What a boolean expression reads the rows of table `ti` from: the table, or its overlay
+    /// while compiling a write statement's checks.
+    pub(super) fn rows_source(&self, ti: usize) -> String {
+        match self.overlay.get(&ti) {
+            Some(o) => o.clone(),
+            None => table_sql(&self.schema.tables[ti]),
+        }
+    }
+}
+
 /// Compile the root fields of a query (or subscription) operation.
 pub fn compile_operation(
     schema: &Schema,
@@ -234,6 +250,7 @@ impl<'s> Ctx<'s> {
             depth: 0,
             in_permission: false,
             cell_conds: Default::default(),
+            overlay: Default::default(),
         }
     }
 
