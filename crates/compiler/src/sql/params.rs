@@ -50,6 +50,11 @@ impl Params {
 
     /// Bind a value as json/jsonb text.
     pub fn json(&mut self, v: In, sql_type: &str) -> String {
+        // jsonb refuses some json that json accepts (`\u0000`: 22P05). Whether a value holds one
+        // is not part of the request's shape, so a template cannot know: always guarded.
+        if sql_type.contains("jsonb") {
+            self.needs_guard = true;
+        }
         let (text, source) = v.render(Rule::Json);
         self.push(text, source, sql_type)
     }

@@ -26,6 +26,8 @@ use crate::schema::names::{quote_ident, quote_literal, quote_qualified};
 /// Maximum nesting of generated subqueries (relationships, boolean expressions); bounds
 /// recursion so no input can exhaust the backend's stack.
 const MAX_NESTING: usize = 200;
+/// Ordering keys one field may have: each is a target-list entry, and PostgreSQL allows 1,664.
+pub const MAX_ORDER_KEYS: usize = 1000;
 
 pub struct Ctx<'s> {
     pub schema: &'s Schema,
@@ -359,6 +361,14 @@ impl<'s> Ctx<'s> {
         if let Some(items) = arg("order_by").and_then(In::items) {
             for (i, item) in items.into_iter().enumerate() {
                 self.order_keys(ti, &inner, item, &format!("{path}.args.order_by[{i}]"), &mut order)?;
+            }
+            // Each key is a target-list entry of the statement, and PostgreSQL allows 1,664 of
+            // those (54011): refuse well before, as a request error.
+            if order.len() > MAX_ORDER_KEYS {
+                return Err(GqlError::validation(
+                    &format!("{path}.args.order_by"),
+                    format!("at most {MAX_ORDER_KEYS} order_by keys are allowed in one field, got {}", order.len()),
+                ));
             }
         }
         let mut distinct = vec![];

@@ -177,3 +177,28 @@ fn plain_returning_needs_one_statement() {
         MutationStep::WriteRead { .. }
     ));
 }
+
+/// More order_by keys than PostgreSQL's target list holds are a request error, not 54011.
+#[test]
+fn too_many_order_by_keys_are_refused() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let q = |n: usize| format!("{{ article(order_by: [{}]) {{ id }} }}", "{id: asc},".repeat(n));
+    assert!(compile(&s, &q(super::select::MAX_ORDER_KEYS), None, None, &Session::admin(), &Limits::default()).is_ok());
+    let e = compile(&s, &q(1700), None, None, &Session::admin(), &Limits::default()).unwrap_err();
+    assert_eq!(e.code, "validation-failed");
+    assert!(e.message.contains("order_by"), "{}", e.message);
+}
+
+/// A jsonb parameter runs guarded: `\u0000` (which jsonb refuses) may come in any later value
+/// of the same shape.
+#[test]
+fn jsonb_parameters_are_guarded() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let vars = json!({"m": {"a": 1}});
+    match compile(&s, "query ($m: jsonb) { author(where: {meta: {_contains: $m}}) { id } }", Some(&vars), None, &Session::admin(), &Limits::default()).unwrap() {
+        Compiled::Sql(c) => assert!(c.guarded),
+        other => panic!("expected SQL, got {other:?}"),
+    }
+}
