@@ -7,6 +7,7 @@
 pub mod dbcatalog;
 pub mod error;
 pub mod events;
+pub mod interrupt;
 pub mod introspection;
 pub mod metadata;
 pub mod request;

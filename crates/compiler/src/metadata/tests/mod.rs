@@ -7,6 +7,7 @@ mod computed_fields;
 mod document;
 mod events;
 mod functions;
+mod limits;
 mod permissions;
 mod relationships;
 mod tables;
