@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod request;
 pub mod schema;
 pub mod sql;
+pub mod stack;
 
 pub use dbcatalog::{DbCatalog, QualifiedName};
 pub use error::{GqlError, MetadataError};

@@ -138,6 +138,7 @@ pub fn compile(
     session: &Session,
     limits: &Limits,
 ) -> Result<Compiled, GqlError> {
+    let _stack = crate::stack::Entry::new();
     check_variables_depth(variables)?;
     let doc = validate::parse(query, limits)?;
     let op = validate::select_operation(&doc, operation_name)?;
@@ -147,6 +148,7 @@ pub fn compile(
 
 /// SQL (or a static answer) for a validated operation.
 fn lower(schema: &Schema, operation: validate::Operation, session: &Session) -> Result<Compiled, GqlError> {
+    let _stack = crate::stack::Entry::new();
     let root = match operation.ty {
         OperationType::Query => schema.query_type.as_str(),
         OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),

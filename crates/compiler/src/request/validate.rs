@@ -46,6 +46,7 @@ fn max_brackets(limits: &Limits) -> usize {
 }
 
 pub fn parse(query: &str, limits: &Limits) -> Result<ExecutableDocument, GqlError> {
+    let _stack = crate::stack::Entry::new();
     precheck(query, limits)?;
     async_graphql_parser::parse_query(query)
         .map_err(|_| GqlError::validation("$.query", "not a valid graphql query"))
@@ -111,6 +112,7 @@ pub fn variable_definitions(op: &OperationDefinition) -> Vec<VarDef> {
 /// default.
 pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Value>) -> Result<IndexMap<String, Value>, GqlError> {
     super::check_variables_depth(variables)?;
+    let _stack = crate::stack::Entry::new();
     let empty = serde_json::Map::new();
     let given = match variables {
         None | Some(Value::Null) => &empty,
@@ -151,6 +153,7 @@ pub fn validate(
     variables: Option<&Value>,
     limits: &Limits,
 ) -> Result<Operation, GqlError> {
+    let _stack = crate::stack::Entry::new();
     let defs = variable_definitions(op);
     let values = coerce_variables(schema, &defs, variables)?;
     validate_coerced(schema, doc, op, &defs, &values, limits)
@@ -176,6 +179,7 @@ pub fn validate_coerced(
             .clone()
             .ok_or_else(|| GqlError::validation("$", "no subscriptions exist"))?,
     };
+    let _stack = crate::stack::Entry::new();
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let walker = Walker {
         expanded: std::cell::Cell::new(0),
@@ -239,6 +243,7 @@ impl<'a> Walker<'a> {
         depth: usize,
         visiting: &mut Vec<String>,
     ) -> Result<Vec<SelField>, GqlError> {
+        crate::stack::check(path)?;
         if depth > self.max_depth {
             return Err(GqlError::validation(path, format!("the query exceeds the maximum depth of {}", self.max_depth)));
         }

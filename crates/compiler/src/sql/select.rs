@@ -230,6 +230,7 @@ impl<'s> Ctx<'s> {
 
     pub fn enter(&mut self) -> Result<(), GqlError> {
         crate::interrupt::tick()?;
+        crate::stack::check("$")?;
         self.depth += 1;
         if self.depth > MAX_NESTING {
             return Err(GqlError::validation("$", "the query is nested too deeply"));

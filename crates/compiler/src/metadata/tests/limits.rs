@@ -50,6 +50,6 @@ fn a_cancelled_bulk_stops() {
     let r = apply(&mut md, &db(), &chain(3), 0);
     crate::interrupt::clear_check();
     let e = r.unwrap_err();
-    assert_eq!(e.message, "the request was cancelled");
+    assert_eq!(e.error, "the request was cancelled");
     assert!(crate::metadata::inherited_roles::parents(&md, "r0").is_empty(), "nothing applied");
 }
