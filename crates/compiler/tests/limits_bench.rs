@@ -43,7 +43,7 @@ fn measure(label: &str, q: &str) {
     let (md, db) = fixture();
     let schema = build_schema(&md, &db, "admin").0;
     let session = Session::from_json(Some(&json!({"x-hasura-role": "admin"}))).unwrap();
-    let limits = Limits { max_query_bytes: 64 << 20, ..Limits::default() };
+    let limits = Limits { max_query_bytes: 64 << 20, node_limit: 0, ..Limits::default() };
     let base = CUR.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let t = Instant::now();
@@ -92,11 +92,31 @@ fn dump_sql() {
     let (md, db) = fixture();
     let schema = build_schema(&md, &db, "admin").0;
     let session = Session::from_json(Some(&json!({"x-hasura-role": "admin"}))).unwrap();
-    let limits = Limits { max_query_bytes: 64 << 20, ..Limits::default() };
+    let limits = Limits { max_query_bytes: 64 << 20, node_limit: 0, ..Limits::default() };
     for n in [1000, 2000, 4000] {
         let q = format!("{{ {} }}", (0..n).map(|i| format!("a{i}: tasks(limit: 1) {{ id }}")).collect::<Vec<_>>().join(" "));
         if let Ok(graft_compiler::request::Compiled::Sql(s)) = compile(&schema, &q, None, None, &session, &limits) {
             std::fs::write(format!("/tmp/h7sql_alias_{n}.sql"), s.sql + ";\n").unwrap();
         }
+    }
+}
+
+#[test]
+#[ignore]
+fn bench_inherited_roles() {
+    for n in [100, 200, 400] {
+        let (mut md, db) = fixture();
+        let items: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let parent = if i == 0 { "user".to_string() } else { format!("r{}", i - 1) };
+                json!({"type": "add_inherited_role", "args": {"role_name": format!("r{i}"), "role_set": [parent]}})
+            })
+            .collect();
+        let t = Instant::now();
+        graft_compiler::metadata::ops::apply(&mut md, &db, &json!({"type": "bulk", "args": items}), 0).unwrap();
+        let bulk = t.elapsed();
+        let t = Instant::now();
+        let _ = build_schema(&md, &db, &format!("r{}", n - 1));
+        println!("inherited roles {n}: bulk {bulk:?}, schema of the deepest {:?}", t.elapsed());
     }
 }
