@@ -53,3 +53,23 @@ fn a_cancelled_bulk_stops() {
     assert_eq!(e.error, "the request was cancelled");
     assert!(crate::metadata::inherited_roles::parents(&md, "r0").is_empty(), "nothing applied");
 }
+
+/// Roles inheriting through shared parents (each level's three roles inherit from all three of
+/// the level below): resolved once per role, not once per path (3¹² paths).
+#[test]
+fn diamond_inherited_roles_resolve_once() {
+    let mut md = blog();
+    let mut items = vec![];
+    for level in 0..12 {
+        for k in 0..3 {
+            let set: Vec<String> = if level == 0 { vec!["user".into()] } else { (0..3).map(|j| format!("l{}_{j}", level - 1)).collect() };
+            items.push(req("add_inherited_role", json!({"role_name": format!("l{level}_{k}"), "role_set": set})));
+        }
+    }
+    ok(&mut md, json!({"type": "bulk", "args": items}));
+    let t = Instant::now();
+    let (top, _) = crate::schema::build::build_schema(&md, &db(), "l11_0");
+    assert!(t.elapsed() < Duration::from_secs(2), "schema took {:?}", t.elapsed());
+    let (user, _) = crate::schema::build::build_schema(&md, &db(), "user");
+    assert_eq!(top.object_field("query_root", "author").is_some(), user.object_field("query_root", "author").is_some());
+}
