@@ -77,6 +77,7 @@ pub fn resolve_request(
     let schema = cache::schema_for(&session.role, backend_only)?;
     let limits = Limits {
         max_depth: guc::max_query_depth(),
+        node_limit: guc::node_limit(),
         ..Limits::default()
     };
     // The compiler is pure Rust and must never take the backend down: a panic there is a bug,
@@ -93,7 +94,11 @@ pub fn resolve_request(
             &limits,
         )
     }))
-    .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))))??;
+    .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))));
+    // A cancel or statement_timeout stopped the compiler (it returned an error): raise
+    // PostgreSQL's own error now, outside the compiler's frames.
+    pgrx::check_for_interrupts!();
+    let compiled = compiled??;
     match compiled {
         Compiled::Json(v) => Ok(v.to_string()),
         Compiled::Sql(sql) => execute::run(&sql, &session),
@@ -222,7 +227,9 @@ fn compute(
             "metadata operation panicked: {}",
             panic_message(&*p)
         ))
-    })??;
+    });
+    pgrx::check_for_interrupts!();
+    let outcome = outcome??;
     Ok(if outcome.changed {
         Computed::Changed(next, outcome.response)
     } else {
@@ -558,4 +565,29 @@ mod unit {
         assert!(p("a.").is_err());
         assert!(p("\"open").is_err());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hooks the compiler calls (installed in `_PG_init`)
+
+/// Whether the statement was cancelled (cancel request, statement_timeout, backend exit). Only
+/// reads the flags: the compiler unwinds with the error and the caller then runs
+/// `check_for_interrupts!()`, so no PostgreSQL error longjmps through Rust frames.
+pub fn compiler_interrupt_check() -> std::result::Result<(), GqlError> {
+    // SAFETY: plain reads of sig_atomic_t flags set by signal handlers.
+    let pending = unsafe {
+        std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::QueryCancelPending)) != 0
+            || std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::ProcDiePending)) != 0
+    };
+    if pending {
+        Err(graft_compiler::interrupt::interrupted())
+    } else {
+        Ok(())
+    }
+}
+
+/// PostgreSQL's stack check (against max_stack_depth), without raising.
+pub fn compiler_stack_too_deep() -> bool {
+    // SAFETY: reads the stack base and the current stack pointer; never raises.
+    unsafe { pg_sys::stack_is_too_deep() }
 }

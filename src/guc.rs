@@ -7,6 +7,10 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 /// Maximum selection-set nesting depth of a GraphQL request (bounds the compiler's recursion).
 pub static MAX_QUERY_DEPTH: GucSetting<i32> = GucSetting::<i32>::new(64);
 
+/// Hasura's `api_limits.node_limit`: fields with a selection set a request may have (0: none).
+/// Keep the default equal to `graft_compiler::request::DEFAULT_NODE_LIMIT`.
+pub static NODE_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+
 /// Return bigint/numeric (and float8, money) as JSON strings, like
 /// `HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES`.
 pub static STRINGIFY_NUMERIC_TYPES: GucSetting<bool> = GucSetting::<bool>::new(false);
@@ -104,6 +108,16 @@ pub fn register() {
         GucContext::Userset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"graft.node_limit",
+        c"Maximum number of nodes (fields with a selection set) in a GraphQL request; 0 means no limit.",
+        c"Hasura's api_limits.node_limit. Each node is a subquery PostgreSQL plans and runs: about 100 KB each.",
+        &NODE_LIMIT,
+        0,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
     GucRegistry::define_bool_guc(
         c"graft.stringify_numeric_types",
         c"Return bigint, numeric, float8 and money values as JSON strings.",
@@ -134,6 +148,10 @@ pub fn register() {
 
 pub fn max_query_depth() -> usize {
     MAX_QUERY_DEPTH.get().max(1) as usize
+}
+
+pub fn node_limit() -> usize {
+    NODE_LIMIT.get().max(0) as usize
 }
 
 pub fn stringify_numeric_types() -> bool {

@@ -39,6 +39,9 @@ pgrx::extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     guc::register();
+    // The compiler checks for cancellation and stack depth through these (it has no pgrx).
+    graft_compiler::interrupt::set_check(api::compiler_interrupt_check);
+    graft_compiler::stack::set_check(api::compiler_stack_too_deep);
     // SAFETY: a plain read of a flag Postgres sets while loading shared_preload_libraries.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         worker::register_launcher();

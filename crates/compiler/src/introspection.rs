@@ -388,7 +388,7 @@ mod size_tests {
         let (schema, _) = build_schema(&md, &db, "admin");
         let defs = fragments(30, |i| if i == 29 { "name".into() } else { format!("...F{} ofType {{ ...F{} }}", i + 1, i + 1) });
         let q = format!("{{ __type(name: \"author\") {{ ...F0 }} }}\n{defs}");
-        let e = compile(&schema, &q, None, None, &Session::admin(), &Limits { max_depth: 200, ..Limits::default() }).unwrap_err();
+        let e = compile(&schema, &q, None, None, &Session::admin(), &Limits { max_depth: 200, node_limit: 0, ..Limits::default() }).unwrap_err();
         assert!(e.message.contains("expands to more than"), "{}", e.message);
     }
 }

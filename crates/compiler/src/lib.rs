@@ -7,11 +7,13 @@
 pub mod dbcatalog;
 pub mod error;
 pub mod events;
+pub mod interrupt;
 pub mod introspection;
 pub mod metadata;
 pub mod request;
 pub mod schema;
 pub mod sql;
+pub mod stack;
 
 pub use dbcatalog::{DbCatalog, QualifiedName};
 pub use error::{GqlError, MetadataError};

@@ -294,6 +294,7 @@ fn bulk(md: &mut Metadata, env: &Env, req: &Request, depth: usize, keep_going: b
         .ok_or_else(|| expected(&format!("{}.args", req.path), "[RQLMetadata]", "Array", req.args))?;
     let mut responses = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
+        crate::interrupt::check().map_err(|e| MetadataError::new("unexpected", &req.path, e.message))?;
         let result = Request::parse(item, "$").and_then(|inner| {
             if keep_going {
                 let mut attempt = md.clone();

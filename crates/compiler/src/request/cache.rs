@@ -58,14 +58,16 @@ impl CompileCache {
         session: &Session,
         limits: &Limits,
     ) -> Result<Compiled, GqlError> {
+        super::check_variables_depth(variables)?;
         if query.len() > MAX_CACHED_QUERY || self.capacity == 0 {
             return compile(schema, query, variables, operation_name, session, limits);
         }
         let key = format!(
-            "{schema_key}\u{1}{}\u{1}{}\u{1}{}\u{1}{}\u{1}{query}",
+            "{schema_key}\u{1}{}\u{1}{}\u{1}{}/{}\u{1}{}\u{1}{query}",
             operation_name.unwrap_or(""),
             session.stringify_numeric,
             limits.max_depth,
+            limits.node_limit,
             if session.variables.is_empty() { String::new() } else { session.to_json().to_string() },
         );
         let exact_key = || variables.map(|v| v.to_string()).unwrap_or_default();

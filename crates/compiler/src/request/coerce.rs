@@ -49,6 +49,8 @@ pub fn var_type_fits(var: &TypeRef, loc: &TypeRef, has_default: bool) -> bool {
 impl<'a> Coercer<'a> {
     /// Coerce a literal from the query document.
     pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Arg>, GqlError> {
+        crate::interrupt::tick()?;
+        crate::stack::check(path)?;
         if let GqlValue::Variable(name) = v {
             let name = name.as_str();
             let Some(var_ty) = self.variable_types.get(name) else {
@@ -239,6 +241,8 @@ impl<'a> Coercer<'a> {
 
     /// Coerce a JSON variable value against the variable's declared type.
     pub fn variable(&self, v: &Value, ty: &TypeRef, path: &str) -> Result<Value, GqlError> {
+        crate::interrupt::tick()?;
+        crate::stack::check(path)?;
         match ty {
             TypeRef::NonNull(inner) => {
                 if v.is_null() {

@@ -10,6 +10,7 @@ mod shape;
 pub mod template;
 pub mod selection;
 pub mod session;
+mod lexer;
 mod validate;
 
 pub use selection::SelField;
@@ -28,12 +29,47 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum query text size in bytes.
     pub max_query_bytes: usize,
+    /// Hasura's `api_limits.node_limit`: the most fields with a selection set (counted after
+    /// fragments are expanded) an operation may have; 0 means no limit. Each such field becomes
+    /// a subquery, which costs PostgreSQL about 100 KB to plan and run, whatever its data.
+    pub node_limit: usize,
 }
+
+/// The default [`Limits::node_limit`]: about 100 MB of planner and executor memory in the
+/// worst case (root fields on a one-column table), far above what real applications send.
+pub const DEFAULT_NODE_LIMIT: usize = 1_000;
+
+/// Deepest nesting of a variable's JSON value (objects and lists). Coercion recurses on it;
+/// Hasura accepts 1,000 levels of `_not`.
+pub const MAX_VARIABLE_DEPTH: usize = 1_024;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 64, max_query_bytes: 1 << 20 }
+        Limits { max_depth: 64, max_query_bytes: 1 << 20, node_limit: DEFAULT_NODE_LIMIT }
     }
+}
+
+/// Reject variables nested deeper than [`MAX_VARIABLE_DEPTH`], without recursing (a value
+/// built by `serde_json` with its recursion limit off may be nested arbitrarily deep).
+pub fn check_variables_depth(variables: Option<&Value>) -> Result<(), GqlError> {
+    let Some(v) = variables else { return Ok(()) };
+    let mut stack: Vec<(&Value, usize)> = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        crate::interrupt::tick()?;
+        // The variables object itself is level 0: each variable's value starts at 1.
+        if d > MAX_VARIABLE_DEPTH {
+            return Err(GqlError::validation(
+                "$.variableValues",
+                format!("variable values are nested deeper than the limit of {MAX_VARIABLE_DEPTH} levels"),
+            ));
+        }
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|x| (x, d + 1))),
+            Value::Object(m) => stack.extend(m.values().map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// What to run for one request.
@@ -106,6 +142,8 @@ pub fn compile(
     session: &Session,
     limits: &Limits,
 ) -> Result<Compiled, GqlError> {
+    let _stack = crate::stack::Entry::new();
+    check_variables_depth(variables)?;
     let doc = validate::parse(query, limits)?;
     let op = validate::select_operation(&doc, operation_name)?;
     let operation = validate::validate(schema, &doc, &op.node, variables, limits)?;
@@ -124,6 +162,7 @@ fn lower_traced(
     operation: validate::Operation,
     session: &Session,
 ) -> Result<(Compiled, Vec<Vec<input::Source>>), GqlError> {
+    let _stack = crate::stack::Entry::new();
     let root = match operation.ty {
         OperationType::Query => schema.query_type.as_str(),
         OperationType::Subscription => schema.subscription_type.as_deref().unwrap_or("subscription_root"),
@@ -140,3 +179,6 @@ fn lower_traced(
         }
     }
 }
+
+#[cfg(test)]
+mod limits_tests;

@@ -27,50 +27,27 @@ pub struct Operation {
 
 /// Cheap pre-parse bounds: size, selection nesting (braces outside argument lists), and
 /// overall bracket nesting; the parser recurses on both, so they are checked before it runs.
+/// The nesting comes from a real tokenizer ([`super::lexer`]): strings, block strings and
+/// comments cannot hide or fake a brace.
 fn precheck(query: &str, limits: &Limits) -> Result<(), GqlError> {
     if query.len() > limits.max_query_bytes {
         return Err(GqlError::validation("$.query", format!("query is larger than the limit of {} bytes", limits.max_query_bytes)));
     }
-    let (mut all, mut max_all, mut parens, mut sel, mut max_sel) = (0usize, 0usize, 0usize, 0usize, 0usize);
-    let mut in_string = false;
-    let mut prev = ' ';
-    for c in query.chars() {
-        match c {
-            '"' if prev != '\\' => in_string = !in_string,
-            _ if in_string => {}
-            '(' => {
-                parens += 1;
-                all += 1;
-            }
-            ')' => {
-                parens = parens.saturating_sub(1);
-                all = all.saturating_sub(1);
-            }
-            '{' | '[' => {
-                all += 1;
-                if c == '{' && parens == 0 {
-                    sel += 1;
-                    max_sel = max_sel.max(sel);
-                }
-            }
-            '}' | ']' => {
-                all = all.saturating_sub(1);
-                if c == '}' && parens == 0 {
-                    sel = sel.saturating_sub(1);
-                }
-            }
-            _ => {}
-        }
-        max_all = max_all.max(all);
-        prev = c;
-    }
-    if max_sel > limits.max_depth || max_all > 4 * limits.max_depth.max(16) {
+    let max_all = max_brackets(limits);
+    let d = super::lexer::nesting(query, limits.max_depth, max_all)?;
+    if d.selection > limits.max_depth || d.brackets > max_all {
         return Err(GqlError::validation("$.query", format!("the query exceeds the maximum depth of {}", limits.max_depth)));
     }
     Ok(())
 }
 
+/// Nesting of brackets of any kind (argument objects and lists inside selections) allowed.
+fn max_brackets(limits: &Limits) -> usize {
+    4 * limits.max_depth.max(16)
+}
+
 pub fn parse(query: &str, limits: &Limits) -> Result<ExecutableDocument, GqlError> {
+    let _stack = crate::stack::Entry::new();
     precheck(query, limits)?;
     async_graphql_parser::parse_query(query)
         .map_err(|_| GqlError::validation("$.query", "not a valid graphql query"))
@@ -135,6 +112,8 @@ pub fn variable_definitions(op: &OperationDefinition) -> Vec<VarDef> {
 /// values the selection walk substitutes. A variable left out here was not given and has no
 /// default.
 pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Value>) -> Result<IndexMap<String, Value>, GqlError> {
+    super::check_variables_depth(variables)?;
+    let _stack = crate::stack::Entry::new();
     let empty = serde_json::Map::new();
     let given = match variables {
         None | Some(Value::Null) => &empty,
@@ -176,6 +155,7 @@ pub fn validate(
     variables: Option<&Value>,
     limits: &Limits,
 ) -> Result<Operation, GqlError> {
+    let _stack = crate::stack::Entry::new();
     let defs = variable_definitions(op);
     let values = coerce_variables(schema, &defs, variables)?;
     let sources = variable_sources(schema, &defs, variables, &values);
@@ -210,6 +190,7 @@ pub fn validate_coerced(
             .clone()
             .ok_or_else(|| GqlError::validation("$", "no subscriptions exist"))?,
     };
+    let _stack = crate::stack::Entry::new();
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let walker = Walker {
         expanded: std::cell::Cell::new(0),
@@ -217,6 +198,8 @@ pub fn validate_coerced(
         fragments: &doc.fragments,
         coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types },
         max_depth: limits.max_depth,
+        nodes: std::cell::Cell::new(0),
+        node_limit: limits.node_limit,
     };
     let mut visiting = vec![];
     let fields = walker.selection_set(&op.selection_set.node, &root, "$", 1, &mut visiting)?;
@@ -233,6 +216,9 @@ struct Walker<'a> {
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
     coercer: Coercer<'a>,
     max_depth: usize,
+    /// Fields with a selection set seen so far (Hasura's nodes), and the limit (0: none).
+    nodes: std::cell::Cell<usize>,
+    node_limit: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -269,10 +255,11 @@ impl<'a> Walker<'a> {
         depth: usize,
         visiting: &mut Vec<String>,
     ) -> Result<Vec<SelField>, GqlError> {
+        crate::stack::check(path)?;
         if depth > self.max_depth {
             return Err(GqlError::validation(path, format!("the query exceeds the maximum depth of {}", self.max_depth)));
         }
-        let mut out: Vec<SelField> = vec![];
+        let mut out = Merged::default();
         for item in &set.items {
             match &item.node {
                 Selection::Field(f) => {
@@ -284,7 +271,7 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                     let sel = self.field(f, name, key, type_name, &fpath, depth, visiting)?;
-                    merge_into(&mut out, sel, &fpath)?;
+                    out.add(sel, &fpath)?;
                 }
                 Selection::FragmentSpread(s) => {
                     let fname = s.node.fragment_name.node.as_str();
@@ -305,7 +292,7 @@ impl<'a> Walker<'a> {
                     visiting.pop();
                     for sel in fields {
                         let p = sel.path.clone();
-                        merge_into(&mut out, sel, &p)?;
+                        out.add(sel, &p)?;
                     }
                 }
                 Selection::InlineFragment(i) => {
@@ -318,12 +305,12 @@ impl<'a> Walker<'a> {
                     let fields = self.selection_set(&i.node.selection_set.node, type_name, path, depth, visiting)?;
                     for sel in fields {
                         let p = sel.path.clone();
-                        merge_into(&mut out, sel, &p)?;
+                        out.add(sel, &p)?;
                     }
                 }
             }
         }
-        Ok(out)
+        Ok(out.finish())
     }
 
     fn check_condition(&self, on: &str, type_name: &str, path: &str) -> Result<(), GqlError> {
@@ -351,6 +338,7 @@ impl<'a> Walker<'a> {
         depth: usize,
         visiting: &mut Vec<String>,
     ) -> Result<SelField, GqlError> {
+        crate::interrupt::tick()?;
         self.expanded.set(self.expanded.get() + 1);
         if self.expanded.get() > MAX_EXPANDED_FIELDS {
             return Err(GqlError::validation(path, format!("the query expands to more than {MAX_EXPANDED_FIELDS} fields")));
@@ -395,6 +383,10 @@ impl<'a> Walker<'a> {
         let has_sub = !f.selection_set.node.items.is_empty();
         let selection = match (&base_def.kind, has_sub) {
             (TypeKind::Object { .. }, true) => {
+                self.nodes.set(self.nodes.get() + 1);
+                if self.node_limit > 0 && self.nodes.get() > self.node_limit {
+                    return Err(GqlError::validation(path, format!("the query exceeds the node limit of {}", self.node_limit)));
+                }
                 self.selection_set(&f.selection_set.node, base, path, depth + 1, visiting)?
             }
             (TypeKind::Object { .. }, false) => {
@@ -418,22 +410,53 @@ fn same_args(a: &IndexMap<String, Arg>, b: &IndexMap<String, Arg>) -> bool {
     same
 }
 
-/// Add `sel` to `out`, merging with an earlier field of the same response key (which must be the
-/// same field with the same arguments).
-fn merge_into(out: &mut Vec<SelField>, sel: SelField, path: &str) -> Result<(), GqlError> {
-    if let Some(prev) = out.iter_mut().find(|p| p.alias == sel.alias) {
+/// A selection set being built: fields in order, found by response key in constant time, so
+/// merging n fields costs O(n), not O(n²). A field selected again with a sub-selection merges
+/// into the earlier one's, itself kept open (indexed) until [`Merged::finish`].
+#[derive(Default)]
+struct Merged {
+    fields: Vec<SelField>,
+    index: HashMap<String, usize>,
+    open: HashMap<usize, Merged>,
+}
+
+impl Merged {
+    fn of(fields: Vec<SelField>) -> Merged {
+        let index = fields.iter().enumerate().map(|(i, f)| (f.alias.clone(), i)).collect();
+        Merged { fields, index, open: HashMap::new() }
+    }
+
+    /// Add `sel`, merging with an earlier field of the same response key (which must be the
+    /// same field with the same arguments).
+    fn add(&mut self, sel: SelField, path: &str) -> Result<(), GqlError> {
+        let Some(&i) = self.index.get(sel.alias.as_str()) else {
+            self.index.insert(sel.alias.clone(), self.fields.len());
+            self.fields.push(sel);
+            return Ok(());
+        };
+        let prev = &mut self.fields[i];
         if prev.name != sel.name || !same_args(&prev.args, &sel.args) {
             return Err(GqlError::validation(
                 path,
                 format!("field '{}' is selected more than once with different definitions", sel.alias),
             ));
         }
-        for child in sel.selection {
-            let p = child.path.clone();
-            merge_into(&mut prev.selection, child, &p)?;
+        if sel.selection.is_empty() {
+            return Ok(());
         }
-        return Ok(());
+        let sub = self.open.entry(i).or_insert_with(|| Merged::of(std::mem::take(&mut prev.selection)));
+        for child in sel.selection {
+            crate::interrupt::tick()?;
+            let p = child.path.clone();
+            sub.add(child, &p)?;
+        }
+        Ok(())
     }
-    out.push(sel);
-    Ok(())
+
+    fn finish(mut self) -> Vec<SelField> {
+        for (i, sub) in std::mem::take(&mut self.open) {
+            self.fields[i].selection = sub.finish();
+        }
+        self.fields
+    }
 }

@@ -432,6 +432,8 @@ impl Builder {
                 }
             }
         }
+        // Inherited roles' parents, indexed once for all tables (not a scan per table and role).
+        let inherited = crate::metadata::inherited_roles::index(metadata);
         for t in self.tables.iter_mut() {
             let (Some(entry), Some(dbt)) = (source.table(&t.name), db.table(&t.name.schema, &t.name.name)) else { continue };
             let consistent;
@@ -446,7 +448,7 @@ impl Builder {
                     &consistent
                 }
             };
-            let parents_of = |r: &str| crate::metadata::inherited_roles::parents(metadata, r);
+            let parents_of = |r: &str| inherited.get(r).cloned().unwrap_or_default();
             let perms = super::permissions::resolve_perms(entry, dbt, role, backend_only, &parents_of, 0);
             for (ci, c) in t.columns.iter_mut().enumerate() {
                 let sel = perms.select.as_ref().map(|s| s.columns[ci]).unwrap_or(false);

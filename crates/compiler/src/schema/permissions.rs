@@ -2,6 +2,8 @@
 //! `select_permissions`, `insert_permissions`, … shapes). `None` on a table means the admin
 //! role: everything allowed.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::dbcatalog::DbTable;
@@ -150,15 +152,38 @@ pub fn resolve_perms(
     parents_of: &dyn Fn(&str) -> Vec<String>,
     depth: usize,
 ) -> TablePerms {
+    resolve_memo(entry, t, role, backend_only, parents_of, depth, &mut HashMap::new())
+}
+
+/// [`resolve_perms`], each (role, depth) computed once: roles inheriting from roles that share
+/// parents (a diamond) would otherwise be resolved once per path, exponentially many.
+fn resolve_memo(
+    entry: &TableEntry,
+    t: &DbTable,
+    role: &str,
+    backend_only: bool,
+    parents_of: &dyn Fn(&str) -> Vec<String>,
+    depth: usize,
+    memo: &mut HashMap<(String, usize), TablePerms>,
+) -> TablePerms {
+    if let Some(p) = memo.get(&(role.to_string(), depth)) {
+        return p.clone();
+    }
     let own = table_perms(entry, t, role, backend_only);
     let parents = parents_of(role);
     if parents.is_empty() || depth > 16 {
         return own;
     }
     let inherited: Vec<TablePerms> =
-        parents.iter().map(|p| resolve_perms(entry, t, p, backend_only, parents_of, depth + 1)).collect();
+        parents.iter().map(|p| resolve_memo(entry, t, p, backend_only, parents_of, depth + 1, memo)).collect();
+    let resolved = resolve_from(own, &inherited, t);
+    memo.insert((role.to_string(), depth), resolved.clone());
+    resolved
+}
+
+fn resolve_from(own: TablePerms, inherited: &[TablePerms], t: &DbTable) -> TablePerms {
     TablePerms {
-        select: own.select.or_else(|| union_select(&inherited, t.columns.len())),
+        select: own.select.or_else(|| union_select(inherited, t.columns.len())),
         insert: own.insert.or_else(|| same(inherited.iter().map(|p| p.insert.clone()))),
         update: own.update.or_else(|| same(inherited.iter().map(|p| p.update.clone()))),
         delete: own.delete.or_else(|| same(inherited.iter().map(|p| p.delete.clone()))),
@@ -182,11 +207,22 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
     if sels.is_empty() {
         return None;
     }
-    let filter = if sels.len() == 1 {
-        sels[0].filter.clone()
-    } else {
-        serde_json::json!({"_or": sels.iter().map(|s| s.filter.clone()).collect::<Vec<_>>()})
+    // Identical filters are OR-ed once: with roles inheriting through shared parents, the
+    // filter would otherwise double (or worse) at every level.
+    let or = |fs: Vec<&Value>| {
+        let mut distinct: Vec<&Value> = vec![];
+        for f in fs {
+            if !distinct.contains(&f) {
+                distinct.push(f);
+            }
+        }
+        if distinct.len() == 1 {
+            distinct[0].clone()
+        } else {
+            serde_json::json!({"_or": distinct.into_iter().cloned().collect::<Vec<_>>()})
+        }
     };
+    let filter = or(sels.iter().map(|s| &s.filter).collect());
     let mut columns = vec![false; ncols];
     let mut column_filters = vec![None; ncols];
     for ci in 0..ncols {
@@ -197,7 +233,7 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
         let narrowed = granting.iter().any(|s| s.column_filters[ci].is_some());
         if !granting.is_empty() && (granting.len() < sels.len() || narrowed) {
             let fs: Vec<Value> = granting.iter().map(|s| s.column_filters[ci].clone().unwrap_or_else(|| s.filter.clone())).collect();
-            column_filters[ci] = Some(if fs.len() == 1 { fs[0].clone() } else { serde_json::json!({"_or": fs}) });
+            column_filters[ci] = Some(or(fs.iter().collect()));
         }
     }
     let limit = if sels.iter().any(|s| s.limit.is_none()) { None } else { sels.iter().filter_map(|s| s.limit).max() };

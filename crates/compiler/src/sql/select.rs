@@ -212,6 +212,7 @@ pub fn compile_operation(
     let mut static_data = serde_json::Map::new();
     let mut needs_db = false;
     for f in fields {
+        crate::interrupt::tick()?;
         if f.name == "__typename" {
             pairs.push((f.alias.clone(), quote_literal(root_type)));
             static_data.insert(f.alias.clone(), Value::String(root_type.into()));
@@ -238,7 +239,7 @@ pub fn compile_operation(
     if !needs_db {
         return Ok(Generated::Json(serde_json::json!({ "data": Value::Object(static_data) })));
     }
-    let sql = format!("SELECT json_build_object('data', {})", json_object(&pairs));
+    let sql = format!("SELECT json_build_object('data', {})", super::json_object_root(&pairs));
     Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values, sources: ctx.params.sources })
 }
 
@@ -262,6 +263,8 @@ impl<'s> Ctx<'s> {
     }
 
     pub fn enter(&mut self) -> Result<(), GqlError> {
+        crate::interrupt::tick()?;
+        crate::stack::check("$")?;
         self.depth += 1;
         if self.depth > MAX_NESTING {
             return Err(GqlError::validation("$", "the query is nested too deeply"));

@@ -8,6 +8,7 @@ mod document;
 mod events;
 mod functions;
 mod names;
+mod limits;
 mod permissions;
 mod relationships;
 mod tables;
