@@ -87,9 +87,17 @@ impl<'s> Ctx<'s> {
         }
         if let Some(ri) = t.rel_by_name(key) {
             let r = &t.relationships[ri];
+            self.filter_hops += 1;
+            if self.filter_hops > super::select::MAX_FILTER_HOPS {
+                return Err(GqlError::validation(
+                    path,
+                    format!("a boolean expression may go through at most {} nested relationships", super::select::MAX_FILTER_HOPS),
+                ));
+            }
             let x = self.alias("x");
             let mut conds = self.rel_join(ti, r, &x, alias)?;
             conds.push(self.bool_exp(r.target, &x, v, path)?);
+            self.filter_hops -= 1;
             return Ok(format!("EXISTS (SELECT 1 FROM {} AS {x} WHERE {})", self.rows_source(r.target), conds.join(" AND ")));
         }
         if let Some(rel_name) = key.strip_suffix("_aggregate") {

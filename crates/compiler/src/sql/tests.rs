@@ -202,3 +202,16 @@ fn jsonb_parameters_are_guarded() {
         other => panic!("expected SQL, got {other:?}"),
     }
 }
+
+/// Relationship filters nested deeper than MAX_FILTER_HOPS are a request error.
+#[test]
+fn deeply_nested_relationship_filters_are_refused() {
+    let (md, db) = fixture();
+    let s = build_schema(&md, &db, "admin").0;
+    let q = |n: usize| format!("{{ article(where: {}{{id: {{_eq: 1}}}}{}) {{ id }} }}", "{author: {articles: ".repeat(n), "}}".repeat(n));
+    let hops = super::select::MAX_FILTER_HOPS / 2;
+    assert!(compile(&s, &q(hops), None, None, &Session::admin(), &Limits::default()).is_ok());
+    let e = compile(&s, &q(hops + 1), None, None, &Session::admin(), &Limits::default()).unwrap_err();
+    assert_eq!(e.code, "validation-failed", "{}", e.message);
+    assert!(e.message.contains("nested relationships"), "{}", e.message);
+}
