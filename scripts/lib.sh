@@ -101,11 +101,13 @@ install_package_atomically() {
     info "installed $n files (each written beside its target, then renamed into place)"
 }
 
-# A private copy of the system PostgreSQL under target/ for `cargo pgrx test`, and a PGRX_HOME
-# configured with it, so test builds are installed there and never over the system's graft.so.
-# Sets PGRX_PRIVATE_HOME. Refreshed when the system PostgreSQL changes (its version string).
+# A private copy of the system PostgreSQL for `cargo pgrx test`, and a PGRX_HOME configured with
+# it, so test builds are installed there and never over the system's graft.so. It lives in
+# /var/tmp (one per checkout), not below the checkout: the test cluster runs as postgres, which
+# may not traverse the checkout's parents (a clone under /root). Sets PGRX_PRIVATE_HOME.
+# Refreshed when the system PostgreSQL changes (its version string).
 private_pg_for_pgrx() {
-    local root="$GRAFT_ROOT/target/pgrx-private"
+    local root="${GRAFT_PGRX_PRIVATE:-/var/tmp/graft-pgrx-private-$(printf '%s' "$GRAFT_ROOT" | md5sum | cut -c1-8)}"
     local pg="$root/pg" stamp="$root/pg/.version" version
     PGRX_PRIVATE_HOME="$root/home"
     version="$("$PG_CONFIG" --version)"
