@@ -1685,14 +1685,27 @@ mod sessions {
         // Untrack through a direct write: the tables may be gone, and this must not depend on
         // the metadata operations under test. No other backend needs telling: every other test
         // runs in a new backend, with a cold cache.
-        c.batch_execute(&format!(
-            "UPDATE graphql.metadata_store SET metadata = jsonb_set(metadata::jsonb, '{{sources,0,tables}}', \
-               coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(metadata::jsonb->'sources'->0->'tables') t \
-                         WHERE t->'table'->>'schema' IS DISTINCT FROM '{schema}'), '[]'::jsonb))::json, \
-               resource_version = resource_version + 1; \
-             DROP SCHEMA IF EXISTS {schema} CASCADE"
-        ))
-        .unwrap();
+        // Two transactions, each retried: holding the metadata row while waiting for the
+        // tables' locks deadlocks with a concurrent test that reads those tables (an enum
+        // table's rows) and then waits for the metadata row.
+        for sql in [
+            format!(
+                "UPDATE graphql.metadata_store SET metadata = jsonb_set(metadata::jsonb, '{{sources,0,tables}}', \
+                   coalesce((SELECT jsonb_agg(t) FROM jsonb_array_elements(metadata::jsonb->'sources'->0->'tables') t \
+                             WHERE t->'table'->>'schema' IS DISTINCT FROM '{schema}'), '[]'::jsonb))::json, \
+                   resource_version = resource_version + 1"
+            ),
+            format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+        ] {
+            let mut tries = 0;
+            loop {
+                match c.batch_execute(&sql) {
+                    Ok(()) => break,
+                    Err(e) if tries < 5 && e.code().is_some_and(|s| s.code() == "40P01") => tries += 1,
+                    Err(e) => panic!("{sql}: {e}"),
+                }
+            }
+        }
     }
 
     #[test]
