@@ -296,25 +296,9 @@ pub fn load() -> Result<LoadedCatalog> {
 /// joins), which crosses `jit_above_cost`: LLVM compilation then costs more than the query
 /// itself (150 ms of 270 ms for 1,000 tables).
 fn without_jit<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: the GUC nest level protocol of fmgr_security_definer: a new level, a SAVE-action
-    // setting, and AtEOXact_GUC to pop it. If `f` raises, (sub)transaction abort pops the level.
-    let level = unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"jit".as_ptr(),
-            c"off".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    };
+    let level = crate::guc::push_setting(c"jit", c"off");
     let result = f();
-    // SAFETY: pops exactly the level pushed above.
-    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    crate::guc::pop_level(level);
     result
 }
 

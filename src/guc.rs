@@ -177,3 +177,30 @@ pub fn event_databases() -> Vec<String> {
 pub fn fold_parameters() -> bool {
     FOLD_PARAMETERS.get()
 }
+
+/// Set `name` to `value` in a new GUC nest level, as a function's `SET name = value` clause
+/// does (fmgr_security_definer's protocol); [`pop_level`] restores the previous value. If the
+/// code in between raises, (sub)transaction abort pops the level.
+pub fn push_setting(name: &std::ffi::CStr, value: &std::ffi::CStr) -> i32 {
+    // SAFETY: backend-global GUC state, on the backend's main thread, inside a transaction.
+    unsafe {
+        let level = pgrx::pg_sys::NewGUCNestLevel();
+        pgrx::pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pgrx::pg_sys::GucContext::PGC_USERSET,
+            pgrx::pg_sys::GucSource::PGC_S_SESSION,
+            pgrx::pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    }
+}
+
+/// Undo [`push_setting`]: pops exactly the levels opened since `level`.
+pub fn pop_level(level: i32) {
+    // SAFETY: see `push_setting`.
+    unsafe { pgrx::pg_sys::AtEOXact_GUC(true, level) }
+}

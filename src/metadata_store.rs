@@ -161,27 +161,12 @@ pub struct AsStoreOwner {
 /// GUC nest level, as a function's `SET search_path` clause does; [`unpin_search_path`]
 /// restores it.
 pub(crate) fn pin_search_path() -> i32 {
-    // SAFETY: backend-global GUC state, on the backend's main thread, inside a transaction.
-    unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    }
+    crate::guc::push_setting(c"search_path", c"pg_catalog, pg_temp")
 }
 
 /// Undo [`pin_search_path`].
 pub(crate) fn unpin_search_path(level: i32) {
-    // SAFETY: see `pin_search_path`; pops only the levels opened since.
-    unsafe { pg_sys::AtEOXact_GUC(true, level) }
+    crate::guc::pop_level(level)
 }
 
 impl AsStoreOwner {
