@@ -4,7 +4,8 @@
 #   2. extension tests (#[pg_test])  cargo pgrx test pg15, cluster run as postgres
 #   3. SQL regression suite          cargo pgrx install --release, then pg_test/run.sh
 #   4. introspection check           tests/introspection (node), skipped until it exists
-#   5. sidecar over HTTP              tests/sidecar/run.sh (Python requests/PyJWT, Node graphql-js,
+#   5. sidecar over HTTP              tests/sidecar/run.sh (Python requests/PyJWT, the YAML fixtures
+#                                    of tests/sidecar/fixtures, Node graphql-js,
 #                                    graphql-request and the graphql-http audit)
 #   6. event and scheduled triggers  tests/events/run.sh: graft preloaded, its worker delivering to
 #                                    a local webhook receiver (faults, restarts, throughput)
@@ -210,8 +211,9 @@ if want sidecar; then
     p=$(grep -Eo 'sidecar: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
     l=$(grep -Eo 'sidecar limits: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
-    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0}))
-    summary+=("5/10 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
+    x=$(grep -Eo '^fixtures: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
+    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0} + ${x:-0}))
+    summary+=("5/10 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python, ${x:-0} YAML fixture and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("5/10 sidecar over HTTP: not selected")
 fi

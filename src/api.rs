@@ -67,19 +67,9 @@ pub fn resolve_request(
         }
         Some(q) => q,
     };
-    let mut session = Session::from_json(session)?;
-    // A response option the compiler reads from the session: read on every request, since a
-    // SET changes it without any invalidation.
-    session.stringify_numeric = guc::stringify_numeric_types();
-    let backend_only = session
-        .get("x-hasura-use-backend-only-permissions")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let (session, backend_only) = request_session(session)?;
     let schema = cache::schema_for(&session.role, backend_only)?;
-    let limits = Limits {
-        max_depth: guc::max_query_depth(),
-        node_limit: guc::node_limit(),
-        ..Limits::default()
-    };
+    let limits = request_limits();
     // The compiler is pure Rust and must never take the backend down: a panic there is a bug,
     // answered as an `unexpected` error.
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -103,6 +93,27 @@ pub fn resolve_request(
         Compiled::Json(v) => Ok(v.to_string()),
         Compiled::Sql(sql) => execute::run(&sql, &session),
         Compiled::Mutation(plan) => execute::run_mutation(&plan, &session),
+    }
+}
+
+/// A request's session, and whether it asks for backend-only permissions.
+pub(crate) fn request_session(session: Option<&Value>) -> Result<(Session, bool)> {
+    let mut session = Session::from_json(session)?;
+    // A response option the compiler reads from the session: read on every request, since a
+    // SET changes it without any invalidation.
+    session.stringify_numeric = guc::stringify_numeric_types();
+    let backend_only = session
+        .get("x-hasura-use-backend-only-permissions")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok((session, backend_only))
+}
+
+/// The compiler's bounds, from the settings.
+pub(crate) fn request_limits() -> Limits {
+    Limits {
+        max_depth: guc::max_query_depth(),
+        node_limit: guc::node_limit(),
+        ..Limits::default()
     }
 }
 

@@ -17,6 +17,7 @@ use pgrx::prelude::*;
 pub mod api;
 pub mod cache;
 pub mod catalog;
+pub mod dml_api;
 pub mod errors;
 pub mod events;
 pub mod execute;

@@ -61,9 +61,9 @@ log "building the sidecar"
 cargo build -q --release -p graft-server
 BIN="$GRAFT_ROOT/target/release/graft"
 
-log "Python test client (requests, PyJWT, cryptography)"
+log "Python test client (requests, PyJWT, cryptography, PyYAML)"
 python3 -m venv "$TMP/venv"
-"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2
+"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2 PyYAML==6.0.2
 
 # Keys and certificates: a CA and the server certificate it signs (127.0.0.1, localhost), a
 # second CA that signs nothing, an RSA key with a self-signed X.509 certificate (Hasura accepts
@@ -230,6 +230,7 @@ PY
 
 "$TMP/venv/bin/python" tests/sidecar/test_http.py
 "$TMP/venv/bin/python" tests/sidecar/test_limits.py
+"$TMP/venv/bin/python" tests/sidecar/fixtures.py
 
 log "Node test client (graphql-js, graphql-request)"
 (cd tests/sidecar && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

@@ -5,6 +5,7 @@
 //! with bound parameters. `introspection` answers `__schema`/`__type` from the same [`Schema`].
 
 pub mod dbcatalog;
+pub mod dml;
 pub mod error;
 pub mod events;
 pub mod interrupt;

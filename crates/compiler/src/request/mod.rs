@@ -150,6 +150,21 @@ pub fn compile(
     lower(schema, operation, session)
 }
 
+/// Compile a data API request ([`crate::dml`]) translated into GraphQL: validated like any
+/// request, then given the arguments GraphQL has no place for.
+pub fn compile_dml(schema: &Schema, plan: &crate::dml::Plan, session: &Session, limits: &Limits) -> Result<Compiled, GqlError> {
+    let _stack = crate::stack::Entry::new();
+    let doc = validate::parse(&plan.query, limits)?;
+    let op = validate::select_operation(&doc, None)?;
+    let mut operation = validate::validate(schema, &doc, &op.node, Some(&plan.variables), limits)?;
+    if let Some(root) = operation.fields.first_mut() {
+        for (name, arg) in &plan.extra {
+            root.args.insert(name.clone(), arg.clone());
+        }
+    }
+    lower(schema, operation, session)
+}
+
 /// SQL (or a static answer) for a validated operation.
 fn lower(schema: &Schema, operation: validate::Operation, session: &Session) -> Result<Compiled, GqlError> {
     lower_traced(schema, operation, session).map(|(c, _)| c)

@@ -257,6 +257,10 @@ impl<'c, 's> InsertWriter<'c, 's> {
             None => format!("ON CONSTRAINT {}", quote_ident(constraint)),
         };
         if cols.is_empty() {
+            // No constraint (only the data API's `ignore` without a target): any conflict.
+            if constraint.is_empty() {
+                return Ok((" ON CONFLICT DO NOTHING".to_string(), false));
+            }
             return Ok((format!(" ON CONFLICT {target} DO NOTHING"), false));
         }
         let update_perm = self.ctx.schema.tables[ti].perms.as_ref().and_then(|p| p.update.clone());
@@ -677,8 +681,15 @@ fn update(
     }
     let args = &args;
     let mut sets: Vec<(usize, String)> = vec![];
-    for op in ["_set", "_inc", "_append", "_prepend", "_delete_key", "_delete_elem", "_delete_at_path"] {
-        let Some(cols) = args.get(op).and_then(|a| a.view().entries()) else { continue };
+    // `_mul` and `_default` come only from the data API (`dml`), which checked their columns.
+    for op in ["_set", "_inc", "_append", "_prepend", "_delete_key", "_delete_elem", "_delete_at_path", "_mul", "_default"] {
+        let cols = match (op, args.get(op)) {
+            ("_default", Some(names)) => {
+                names.view().items().unwrap_or_default().into_iter().filter_map(|n| n.as_str().map(|k| (k, In::null()))).collect()
+            }
+            (_, Some(a)) => a.view().entries().unwrap_or_default(),
+            (_, None) => continue,
+        };
         for (k, v) in cols {
             let ci = t
                 .column_by_gql(k)
@@ -693,6 +704,8 @@ fn update(
             let expr = match op {
                 "_set" => bind(&mut ctx.params, t, ci, v),
                 "_inc" => format!("{col} + {}", bind(&mut ctx.params, t, ci, v)),
+                "_mul" => format!("{col} * {}", bind(&mut ctx.params, t, ci, v)),
+                "_default" => "DEFAULT".to_string(),
                 "_append" => format!("{col} || {}", ctx.params.json(v, "\"pg_catalog\".\"jsonb\"")),
                 "_prepend" => format!("{} || {col}", ctx.params.json(v, "\"pg_catalog\".\"jsonb\"")),
                 "_delete_key" => format!("{col} - {}", ctx.params.scalar(v, "\"pg_catalog\".\"text\"")),

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 const RESOLVE_SQL: &str = "SELECT graphql.resolve($1, $2::text::json, $3::text::json, $4)::text";
 const METADATA_SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
+pub const DML_SQL: &str = "SELECT graphql.dml($1::text::json, $2::text::json)::text";
 
 /// A failed database call, in Hasura's terms: the error code and message a client sees, and
 /// what happened underneath (Hasura's `internal`, shown to admins).
@@ -105,6 +106,14 @@ pub async fn metadata(pool: &Pool, body: &str) -> Result<String, DbError> {
     let client = pool.get().await?;
     let stmt = client.prepare_cached(METADATA_SQL).await?;
     let row = client.query_one(&stmt, &[&body]).await?;
+    Ok(row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into()))
+}
+
+/// One legacy data API request (`graphql.dml`) as `session`'s role.
+pub async fn dml(pool: &Pool, body: &str, session: &str) -> Result<String, DbError> {
+    let client = pool.get().await?;
+    let stmt = client.prepare_cached(DML_SQL).await?;
+    let row = client.query_one(&stmt, &[&body, &session]).await?;
     Ok(row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into()))
 }
 

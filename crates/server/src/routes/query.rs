@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::body;
 use super::run_sql::{is_run_sql, run_requests};
 use super::{auth_error, body_error, db_error, error, error_at, is_admin, json_response, AppState, LogInfo};
+use crate::auth::Session;
 use crate::db;
 
 /// The HTTP status Hasura gives a metadata error. Hasura sets it where it throws, not per code
@@ -46,6 +47,23 @@ pub(super) fn metadata_error(resp: &str) -> Option<(u16, Value)> {
 
 /// Authenticate as admin and parse the body as JSON (whatever its content type, as Hasura does).
 async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Bytes, BytesRejection>) -> Result<String, Response> {
+    let (text, session) = authenticated_request(state, headers, body).await?;
+    if !is_admin(&session) {
+        return Err(admin_only());
+    }
+    Ok(text)
+}
+
+fn admin_only() -> Response {
+    error(400, "access-denied", "restricted access : admin only")
+}
+
+/// Authenticate (any role) and parse the body as JSON.
+async fn authenticated_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Result<Bytes, BytesRejection>,
+) -> Result<(String, Session), Response> {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
@@ -53,11 +71,10 @@ async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Byte
             return Err(error(status, "bad-request", &message));
         }
     };
-    match state.auth.session(headers, None).await {
-        Ok(s) if is_admin(&s) => {}
-        Ok(_) => return Err(error(400, "access-denied", "restricted access : admin only")),
+    let session = match state.auth.session(headers, None).await {
+        Ok(s) => s,
         Err(e) => return Err(auth_error(e)),
-    }
+    };
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(error(400, "invalid-json", "request body is not UTF-8"));
     };
@@ -67,7 +84,42 @@ async fn admin_request(state: &AppState, headers: &HeaderMap, body: &Result<Byte
     if !body::is_json(text) {
         return Err(error(400, "invalid-json", "request body is not valid JSON"));
     }
-    Ok(text.to_string())
+    Ok((text.to_string(), session))
+}
+
+/// The legacy data API's request types (`Server/API/Query.hs`), which are not admin-only:
+/// they run with the role's permissions.
+const DATA_TYPES: &[&str] = &["select", "insert", "update", "delete", "count"];
+
+pub(super) fn is_data_request(req: &Value) -> bool {
+    req.get("type").and_then(|t| t.as_str()).is_some_and(|t| DATA_TYPES.contains(&t))
+}
+
+/// A data API request, or a `bulk` made only of them: what a role other than admin may send.
+fn is_data_only(req: &Value) -> bool {
+    match (req.get("type").and_then(|t| t.as_str()), req.get("args")) {
+        (Some("bulk" | "concurrent_bulk"), Some(Value::Array(items))) => !items.is_empty() && items.iter().all(is_data_only),
+        _ => is_data_request(req),
+    }
+}
+
+fn session_role(session: &Session) -> Option<String> {
+    session.get("x-hasura-role").and_then(|r| r.as_str()).map(str::to_string)
+}
+
+/// One data API request through `graphql.dml`, as the session's role.
+async fn data_request(state: &AppState, text: &str, session: &Session) -> Response {
+    let role = session_role(session);
+    match db::dml(&state.pool, text, &Value::Object(session.clone()).to_string()).await {
+        Ok(resp) => {
+            let error = metadata_error(&resp);
+            let status = error.as_ref().map_or(200, |(s, _)| *s);
+            let mut r = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), resp);
+            r.extensions_mut().insert(LogInfo { role, error: error.map(|(_, e)| e) });
+            r
+        }
+        Err(e) => db_error(e),
+    }
 }
 
 pub(super) fn admin_response(status: u16, body: String, error: Option<Value>) -> Response {
@@ -124,12 +176,9 @@ fn check_v2(req: &Value, path: &str) -> Result<(), Response> {
             Some(Value::Array(items)) => items.iter().enumerate().try_for_each(|(i, item)| check_v2(item, &format!("{path}.args[{i}]"))),
             _ => Err(error_at(400, "parse-failed", &format!("{path}.args"), "expected Array", None)),
         },
+        Some("insert" | "select" | "update" | "delete" | "count") => Ok(()),
         Some(t) if V2_TYPES.contains(&t) => {
-            let why = if matches!(t, "insert" | "select" | "update" | "delete" | "count") {
-                "the legacy data API is not supported: use /v1/graphql"
-            } else {
-                "only the default Postgres source exists: use run_sql"
-            };
+            let why = "only the default Postgres source exists: use run_sql";
             Err(error_at(400, "not-supported", path, &format!("{t}: {why}"), None))
         }
         Some(t) => {
@@ -143,25 +192,41 @@ fn check_v2(req: &Value, path: &str) -> Result<(), Response> {
     }
 }
 
-/// `/v2/query`: `run_sql` and `bulk`s of them, never metadata requests (Hasura's
-/// `V2Query.hs`; those belong to `/v1/metadata`).
+/// `/v2/query`: `run_sql`, the data API, and `bulk`s of them, never metadata requests
+/// (Hasura's `V2Query.hs`; those belong to `/v1/metadata`).
 pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let req = match admin_request(&state, &headers, &body).await {
-        Ok(text) => body::dispatch_value(&text),
+    let (text, session) = match authenticated_request(&state, &headers, &body).await {
+        Ok(r) => r,
         Err(r) => return r,
     };
+    let req = body::dispatch_value(&text);
     if let Err(r) = check_v2(&req, "$") {
         return r;
     }
+    if !is_admin(&session) && !is_data_only(&req) {
+        return admin_only();
+    }
+    if is_data_request(&req) {
+        return data_request(&state, &text, &session).await;
+    }
     if is_run_sql(&req) {
-        return match run_requests(&state, std::slice::from_ref(&req)).await {
+        return match run_requests(&state, std::slice::from_ref(&req), &session).await {
             Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
             Err(r) => r,
         };
     }
     let items = req["args"].as_array().cloned().unwrap_or_default();
-    match run_requests(&state, &items).await {
-        Ok(results) => admin_response(200, Value::Array(results).to_string(), None),
+    bulk_response(run_requests(&state, &items, &session).await, &session)
+}
+
+/// A bulk's answer: the list of results, logged with the session's role.
+fn bulk_response(results: Result<Vec<Value>, Response>, session: &Session) -> Response {
+    match results {
+        Ok(results) => {
+            let mut r = admin_response(200, Value::Array(results).to_string(), None);
+            r.extensions_mut().insert(LogInfo { role: session_role(session), error: None });
+            r
+        }
         Err(r) => r,
     }
 }
@@ -169,26 +234,34 @@ pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
 /// `/v1/query` (legacy): `run_sql`, or a `bulk` containing one, runs here; any other request
 /// goes to `graphql.metadata` as is, which also takes Hasura v1's un-prefixed names
 /// (`track_table`, `add_existing_table_or_view`, `create_object_relationship` …).
+/// The data API (`select`, `insert` …) goes to `graphql.dml` with the caller's session; a
+/// `bulk` with `run_sql` or data API items runs in one transaction here.
 pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    let (req, text) = match admin_request(&state, &headers, &body).await {
-        Ok(text) => (body::dispatch_value(&text), text),
+    let (text, session) = match authenticated_request(&state, &headers, &body).await {
+        Ok(r) => r,
         Err(r) => return r,
     };
+    let req = body::dispatch_value(&text);
+    if !is_admin(&session) && !is_data_only(&req) {
+        return admin_only();
+    }
+    if is_data_request(&req) {
+        return data_request(&state, &text, &session).await;
+    }
     let ty = req.get("type").and_then(|t| t.as_str()).unwrap_or("");
     let bulk_items = match (ty, req.get("args")) {
-        ("bulk" | "concurrent_bulk", Some(Value::Array(items))) if items.iter().any(is_run_sql) => Some(items.clone()),
+        ("bulk" | "concurrent_bulk", Some(Value::Array(items))) if items.iter().any(|i| is_run_sql(i) || is_data_request(i)) => {
+            Some(items.clone())
+        }
         _ => None,
     };
     if is_run_sql(&req) {
-        match run_requests(&state, std::slice::from_ref(&req)).await {
+        match run_requests(&state, std::slice::from_ref(&req), &session).await {
             Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
             Err(r) => r,
         }
     } else if let Some(items) = bulk_items {
-        match run_requests(&state, &items).await {
-            Ok(results) => admin_response(200, Value::Array(results).to_string(), None),
-            Err(r) => r,
-        }
+        bulk_response(run_requests(&state, &items, &session).await, &session)
     } else {
         forward(&state, &text).await
     }
@@ -218,12 +291,24 @@ mod tests {
     }
 
     #[test]
-    fn v2_accepts_only_run_sql() {
+    fn only_data_requests_are_open_to_roles() {
+        use serde_json::json;
+        assert!(is_data_only(&json!({"type": "select", "args": {}})));
+        assert!(is_data_only(&json!({"type": "bulk", "args": [{"type": "insert", "args": {}}, {"type": "bulk", "args": [{"type": "count", "args": {}}]}]})));
+        assert!(!is_data_only(&json!({"type": "bulk", "args": [{"type": "insert", "args": {}}, {"type": "run_sql", "args": {}}]})));
+        assert!(!is_data_only(&json!({"type": "bulk", "args": []})));
+        assert!(!is_data_only(&json!({"type": "export_metadata", "args": {}})));
+        assert!(!is_data_only(&json!({"type": "bulk", "args": {"type": "select"}})));
+    }
+
+    #[test]
+    fn v2_accepts_run_sql_and_the_data_api() {
         use serde_json::json;
         assert!(check_v2(&json!({"type": "run_sql", "args": {"sql": "SELECT 1"}}), "$").is_ok());
         assert!(check_v2(&json!({"type": "bulk", "args": [{"type": "pg_run_sql", "args": {}}, {"type": "bulk", "args": []}]}), "$").is_ok());
         assert_eq!(v2_refusal(json!({"type": "pg_track_table", "args": {}})), (400, json!("parse-failed")));
-        assert_eq!(v2_refusal(json!({"type": "select", "args": {}})), (400, json!("not-supported")));
+        assert!(check_v2(&json!({"type": "select", "args": {}}), "$").is_ok());
+        assert_eq!(v2_refusal(json!({"type": "mssql_run_sql", "args": {}})), (400, json!("not-supported")));
         assert_eq!(v2_refusal(json!({"args": {}})), (400, json!("parse-failed")));
         assert_eq!(v2_refusal(json!({"type": "bulk", "args": [{"type": "run_sql"}, {"type": "export_metadata"}]})), (400, json!("parse-failed")));
     }

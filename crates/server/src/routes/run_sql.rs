@@ -10,8 +10,9 @@
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::query::{admin_response, metadata_error};
+use super::query::{admin_response, is_data_request, metadata_error};
 use super::{db_error, error, error_with, AppState};
+use crate::auth::Session;
 use crate::db;
 
 pub fn is_run_sql(req: &Value) -> bool {
@@ -88,8 +89,9 @@ impl std::ops::DerefMut for Discarded {
     }
 }
 
-/// Run requests in one transaction; the first failure rolls everything back.
-pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>, Response> {
+/// Run requests in one transaction; the first failure rolls everything back. Data API items
+/// run as `session`'s role; the others are admin-only (the caller checked).
+pub async fn run_requests(state: &AppState, reqs: &[Value], session: &Session) -> Result<Vec<Value>, Response> {
     // Held in the pool's count while it runs (HASURA_GRAPHQL_PG_CONNECTIONS still bounds the
     // connections), discarded at the end.
     let mut client = Discarded(Some(state.pool.get().await.map_err(|e| db_error(e.into()))?));
@@ -123,6 +125,8 @@ pub async fn run_requests(state: &AppState, reqs: &[Value]) -> Result<Vec<Value>
             results.push(db::sql_result(&messages));
             reload |= r.reload;
             cascade |= r.cascade;
+        } else if is_data_request(req) {
+            results.push(dml_in_tx(&tx, &req.to_string(), session).await?);
         } else {
             results.push(metadata_in_tx(&tx, &req.to_string()).await?);
         }
@@ -222,6 +226,17 @@ async fn follow_schema_changes(
 async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> Result<Value, Response> {
     const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
     let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
+    let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
+    if let Some((status, error)) = metadata_error(&resp) {
+        return Err(admin_response(status, resp, Some(error)));
+    }
+    Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
+}
+
+/// One data API request inside the bulk's transaction.
+async fn dml_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str, session: &Session) -> Result<Value, Response> {
+    let session = Value::Object(session.clone()).to_string();
+    let row = tx.query_one(db::DML_SQL, &[&request, &session]).await.map_err(|e| sql_error(db::DML_SQL, e))?;
     let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
     if let Some((status, error)) = metadata_error(&resp) {
         return Err(admin_response(status, resp, Some(error)));
