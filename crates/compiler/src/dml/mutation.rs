@@ -193,8 +193,15 @@ fn on_conflict(cx: &Cx, oc: &Value, input_columns: &[String]) -> Result<Arg, Met
     };
     let mut update_columns = vec![];
     if update {
+        // The constraint's own columns are equal on a conflict: setting them is a no-op,
+        // which a role needs no right for; every other inserted column it must be allowed
+        // to update.
+        let keys: Vec<usize> = t.constraints.iter().find(|c| c.gql_name == gql_constraint).map(|c| c.columns.clone()).unwrap_or_default();
         for gql in input_columns {
             let ci = t.column_by_gql(gql).unwrap_or_default();
+            if keys.contains(&ci) && !t.columns[ci].update {
+                continue;
+            }
             cx.column(cx.table, &t.columns[ci].name, Perm::Update, path)?;
             update_columns.push(Arg::constant(Value::String(gql.clone())));
         }

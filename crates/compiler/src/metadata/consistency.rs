@@ -104,6 +104,7 @@ impl<'a> SourceCheck<'a> {
         for t in &src.tables {
             if let Some(dbt) = self.good_table(&t.table) {
                 self.check_fields(t, dbt, out);
+                self.check_event_triggers(t, dbt, out);
             }
         }
         for f in &src.functions {
@@ -223,6 +224,23 @@ impl<'a> SourceCheck<'a> {
                     ));
                 }
             }
+        }
+    }
+
+    /// Event triggers naming a column the table no longer has (a `run_sql` dropped it): Hasura
+    /// refuses such a drop as a dependency, which needs the trigger to be inconsistent here.
+    fn check_event_triggers(&self, t: &'a TableEntry, dbt: &DbTable, out: &mut Vec<Found>) {
+        let src = &self.source.name;
+        for et in &t.event_triggers {
+            let Ok(conf) = crate::events::config::EventTriggerConf::parse(&t.table, et) else { continue };
+            let Some(col) = conf.named_columns().find(|c| dbt.column(c).is_none()) else { continue };
+            out.push(self.found(
+                ObjectId::EventTrigger { source: src.clone(), table: t.table.clone(), name: conf.name.clone() },
+                "event_trigger",
+                format!("event_trigger {} in table {} in source {}", conf.name, display(&t.table), src),
+                serde_json::json!({"source": src, "table": qualified_json(&t.table), "configuration": et}),
+                format!("in table {}: in event trigger {}: column {} does not exist", dq_q(&t.table), dq(&conf.name), dq(col)),
+            ));
         }
     }
 

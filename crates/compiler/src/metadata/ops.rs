@@ -151,6 +151,10 @@ impl<'a> Request<'a> {
             Some(Value::String(s)) if s.parse::<u64>().is_ok() => s.parse().unwrap_or(1),
             Some(other) => return Err(expected(&format!("{path}.version"), "MetadataVersion", "Number", other)),
         };
+        // Hasura's `APIVersion` parser.
+        if !matches!(version, 1 | 2) {
+            return Err(parse_failed(format!("{path}.version"), format!("expected 1 or 2, encountered {version}")));
+        }
         let resource_version = match obj.get("resource_version") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64(),

@@ -10,6 +10,7 @@
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use super::follow::{follow_schema_changes, snapshot, Snapshot};
 use super::query::{admin_response, is_data_request, metadata_error};
 use super::{db_error, error, error_with, AppState};
 use crate::auth::Session;
@@ -131,8 +132,8 @@ pub async fn run_requests(state: &AppState, reqs: &[Value], session: &Session) -
             results.push(metadata_in_tx(&tx, &req.to_string()).await?);
         }
     }
-    if let Some((tables, was_inconsistent)) = before {
-        follow_schema_changes(&tx, &tables, &was_inconsistent, cascade).await?;
+    if let Some(before) = before {
+        follow_schema_changes(&tx, &before, cascade).await?;
     }
     if reload {
         metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
@@ -157,73 +158,17 @@ async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<V
         client.batch_execute("SET default_transaction_read_only = on").await.map_err(|e| db_error(e.into()))?;
     }
     let messages = client.simple_query(&r.sql).await.map_err(|e| sql_error(&r.sql, e))?;
-    if let Some((tables, was_inconsistent)) = before {
+    if let Some(before) = before {
         let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
-        follow_schema_changes(&tx, &tables, &was_inconsistent, r.cascade).await?;
+        follow_schema_changes(&tx, &before, r.cascade).await?;
         metadata_in_tx(&tx, r#"{"type": "reload_metadata", "args": {}}"#).await?;
         tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
     }
     Ok(db::sql_result(&messages))
 }
 
-/// What [`follow_schema_changes`] compares with: the tracked tables (with their oids) and the
-/// names of the objects already inconsistent, before the first schema-changing SQL.
-type Snapshot = (Vec<(TableName, Option<u32>)>, Vec<String>);
-
-async fn snapshot(tx: &tokio_postgres::Transaction<'_>) -> Result<Snapshot, Response> {
-    Ok((tracked_tables(tx).await?, inconsistent(tx).await?.into_iter().map(|(name, _)| name).collect()))
-}
-
-/// After schema-changing SQL: renamed or moved tables keep their metadata, dropped ones are
-/// untracked, and metadata left inconsistent (compared with `was_inconsistent`) is a
-/// `dependency-error`, or with `cascade` dropped when it is a relationship.
-async fn follow_schema_changes(
-    tx: &tokio_postgres::Transaction<'_>,
-    tables: &[(TableName, Option<u32>)],
-    was_inconsistent: &[String],
-    cascade: bool,
-) -> Result<(), Response> {
-    let mut renamed = Vec::new();
-    for (old, now) in vanished_tables(tx, tables).await? {
-        match now {
-            Some(new) => renamed.push((old, new)),
-            None => {
-                let untrack = json!({"type": "pg_untrack_table", "args": {"source": "default", "table": {"schema": old.0, "name": old.1}, "cascade": cascade}});
-                metadata_in_tx(tx, &untrack.to_string()).await?;
-            }
-        }
-    }
-    if !renamed.is_empty() {
-        // ALTER TABLE … RENAME / SET SCHEMA: the metadata follows the table.
-        let mut md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
-        for (old, new) in &renamed {
-            rename_table_refs(&mut md, old, new);
-        }
-        // Allowing what is already inconsistent (unsupported sections, say): what the SQL broke
-        // is found just below, against `was_inconsistent`.
-        let replace = json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": md}});
-        metadata_in_tx(tx, &replace.to_string()).await?;
-    }
-    let broken: Vec<(String, Value)> = inconsistent(tx).await?.into_iter().filter(|(name, _)| !was_inconsistent.contains(name)).collect();
-    let mut dependents = Vec::new();
-    for (name, object) in broken {
-        let relationship = matches!(object["type"].as_str(), Some("object_relation" | "array_relation"));
-        if cascade && relationship {
-            let d = &object["definition"];
-            let drop = json!({"type": "pg_drop_relationship", "args": {"source": "default", "table": d["table"], "relationship": d["name"], "cascade": true}});
-            metadata_in_tx(tx, &drop.to_string()).await?;
-        } else {
-            dependents.push(name);
-        }
-    }
-    if !dependents.is_empty() {
-        return Err(error(400, "dependency-error", &format!("cannot drop due to the following dependent objects: {}", dependents.join(", "))));
-    }
-    Ok(())
-}
-
 /// One metadata request on the transaction's connection; its error aborts the transaction.
-async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> Result<Value, Response> {
+pub(super) async fn metadata_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str) -> Result<Value, Response> {
     const SQL: &str = "SELECT graphql.metadata($1::text::json)::text";
     let row = tx.query_one(SQL, &[&request]).await.map_err(|e| sql_error(SQL, e))?;
     let resp: String = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
@@ -244,91 +189,9 @@ async fn dml_in_tx(tx: &tokio_postgres::Transaction<'_>, request: &str, session:
     Ok(serde_json::from_str(&resp).unwrap_or(Value::Null))
 }
 
-type TableName = (String, String);
-
-/// Every tracked table and view: (schema, name) and its oid, if it exists.
-async fn tracked_tables(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(TableName, Option<u32>)>, Response> {
-    const SQL: &str = "SELECT to_regclass(format('%I.%I', s, n))::oid FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(s, n, i) ORDER BY i";
-    let md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
-    let tables = md["sources"].as_array().into_iter().flatten().flat_map(|s| s["tables"].as_array().into_iter().flatten());
-    let names: Vec<TableName> = tables
-        .filter_map(|t| {
-            let t = &t["table"];
-            match t {
-                Value::String(n) => Some(("public".to_string(), n.clone())),
-                _ => Some((t["schema"].as_str().unwrap_or("public").to_string(), t["name"].as_str()?.to_string())),
-            }
-        })
-        .collect();
-    let schemas: Vec<&str> = names.iter().map(|(s, _)| s.as_str()).collect();
-    let rels: Vec<&str> = names.iter().map(|(_, n)| n.as_str()).collect();
-    let rows = tx.query(SQL, &[&schemas, &rels]).await.map_err(|e| sql_error(SQL, e))?;
-    Ok(names.into_iter().zip(rows.iter().map(|r| r.get::<_, Option<u32>>(0))).collect())
-}
-
-/// Replace references to table `old` by `new` everywhere in the metadata: `{"schema", "name"}`
-/// objects, and plain names (public schema) under `table` / `remote_table`.
-fn rename_table_refs(v: &mut Value, old: &TableName, new: &TableName) {
-    match v {
-        Value::Object(m) => {
-            if m.len() == 2 && m.get("schema").and_then(|s| s.as_str()) == Some(&old.0) && m.get("name").and_then(|n| n.as_str()) == Some(&old.1) {
-                m.insert("schema".into(), Value::String(new.0.clone()));
-                m.insert("name".into(), Value::String(new.1.clone()));
-                return;
-            }
-            for (k, child) in m.iter_mut() {
-                if (k == "table" || k == "remote_table") && old.0 == "public" && child.as_str() == Some(&old.1) {
-                    *child = if new.0 == "public" { Value::String(new.1.clone()) } else { json!({"schema": new.0, "name": new.1}) };
-                } else {
-                    rename_table_refs(child, old, new);
-                }
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| rename_table_refs(x, old, new)),
-        _ => {}
-    }
-}
-
-/// The metadata's inconsistent objects: (name, object).
-async fn inconsistent(tx: &tokio_postgres::Transaction<'_>) -> Result<Vec<(String, Value)>, Response> {
-    let r = metadata_in_tx(tx, r#"{"type": "get_inconsistent_metadata", "args": {}}"#).await?;
-    Ok(r["inconsistent_objects"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|o| (o["name"].as_str().map_or_else(|| o.to_string(), str::to_string), o.clone()))
-        .collect())
-}
-
-/// The tables of `before` that no longer exist under their name: with their new name when the
-/// relation itself still exists (renamed or moved), `None` when it was dropped.
-async fn vanished_tables(
-    tx: &tokio_postgres::Transaction<'_>,
-    before: &[(TableName, Option<u32>)],
-) -> Result<Vec<(TableName, Option<TableName>)>, Response> {
-    const SQL: &str = "SELECT t.s, t.n, ns.nspname::text, c.relname::text \
-                       FROM unnest($1::text[], $2::text[], $3::oid[]) AS t(s, n, o) \
-                       LEFT JOIN pg_class c ON c.oid = t.o LEFT JOIN pg_namespace ns ON ns.oid = c.relnamespace \
-                       WHERE to_regclass(format('%I.%I', t.s, t.n)) IS NULL";
-    let schemas: Vec<&str> = before.iter().map(|((s, _), _)| s.as_str()).collect();
-    let names: Vec<&str> = before.iter().map(|((_, n), _)| n.as_str()).collect();
-    let oids: Vec<Option<u32>> = before.iter().map(|(_, o)| *o).collect();
-    let rows = tx.query(SQL, &[&schemas, &names, &oids]).await.map_err(|e| sql_error(SQL, e))?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let now = match (r.get::<_, Option<String>>(2), r.get::<_, Option<String>>(3)) {
-                (Some(s), Some(n)) => Some((s, n)),
-                _ => None,
-            };
-            ((r.get(0), r.get(1)), now)
-        })
-        .collect())
-}
-
 /// Hasura's run_sql failure: 400 `postgres-error` "query execution failed", the database's
 /// error in `internal`.
-fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
+pub(super) fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
     match e.as_db_error() {
         Some(db) => error_with(
             400,
@@ -354,20 +217,6 @@ fn sql_error(statement: &str, e: tokio_postgres::Error) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renames_follow_the_table() {
-        let mut md = json!({"sources": [{"tables": [
-            {"table": {"schema": "public", "name": "a"}, "object_relationships": [{"name": "b", "using": {"manual_configuration": {"remote_table": "b"}}}]},
-            {"table": {"schema": "public", "name": "b"}, "array_relationships": [{"name": "as", "using": {"foreign_key_constraint_on": {"table": {"schema": "public", "name": "a"}, "column": "b_id"}}}]}]}]});
-        rename_table_refs(&mut md, &("public".into(), "a".into()), &("public".into(), "alpha".into()));
-        rename_table_refs(&mut md, &("public".into(), "b".into()), &("other".into(), "beta".into()));
-        let t = &md["sources"][0]["tables"];
-        assert_eq!(t[0]["table"], json!({"schema": "public", "name": "alpha"}));
-        assert_eq!(t[0]["object_relationships"][0]["using"]["manual_configuration"]["remote_table"], json!({"schema": "other", "name": "beta"}));
-        assert_eq!(t[1]["table"], json!({"schema": "other", "name": "beta"}));
-        assert_eq!(t[1]["array_relationships"][0]["using"]["foreign_key_constraint_on"]["table"], json!({"schema": "public", "name": "alpha"}));
-    }
 
     #[test]
     fn ddl_keywords() {

@@ -356,3 +356,18 @@ fn unsupported_sections_are_reported() {
     let mut md = Metadata::default();
     assert_eq!(ok(&mut md, req("replace_metadata", quiet)), json!({"message": "success"}));
 }
+
+#[test]
+fn request_versions_other_than_1_and_2_are_refused() {
+    for (version, ok) in [(json!(1), true), (json!(2), true), (json!(3), false), (json!(0), false)] {
+        let req = json!({"type": "export_metadata", "version": version, "args": {}});
+        let r = crate::metadata::ops::Request::parse(&req, "$");
+        match r {
+            Ok(_) => assert!(ok, "{version} accepted"),
+            Err(e) => {
+                assert!(!ok, "{version} refused: {e:?}");
+                assert_eq!((e.code, e.path.as_str(), e.error.as_str()), ("parse-failed", "$.version", format!("expected 1 or 2, encountered {version}").as_str()));
+            }
+        }
+    }
+}
