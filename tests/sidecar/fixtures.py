@@ -10,8 +10,8 @@ Each file in tests/sidecar/fixtures/ is a mapping:
 A request or case is Hasura's test-case shape: `url` (path, default /v1/query), `headers`
 (added to the admin secret unless `admin: false`), `query` (the JSON body), `status`
 (expected HTTP status, default 200) and, for cases, `response`: the expected JSON body.
-Responses are compared with key order (GraphQL answers follow the selection set), unless a
-case says `key_order: false`.
+Responses are compared with key order inside GraphQL `data` (its keys follow the selection
+set), unless a case says `key_order: false`; other objects compare unordered.
 
     python tests/sidecar/fixtures.py [file.yaml ...]     # default: every file, sorted
 
@@ -40,14 +40,17 @@ def send(item):
     return requests.post(f"{URL}{path}", json=item.get("query"), headers=headers, timeout=30)
 
 
-def same(expected, actual, key_order):
-    """Equal JSON; with key_order, objects must also list their keys in the same order."""
+def same(expected, actual, key_order, in_data=False):
+    """Equal JSON; with key_order, objects under a GraphQL `data` key (whose keys follow the
+    selection set) must also list their keys in the same order. Other objects (error bodies,
+    metadata answers) are unordered, as JSON objects are."""
     if isinstance(expected, dict) and isinstance(actual, dict):
-        if key_order and list(expected) != list(actual):
+        if key_order and in_data and list(expected) != list(actual):
             return False
-        return set(expected) == set(actual) and all(same(v, actual[k], key_order) for k, v in expected.items())
+        return set(expected) == set(actual) and all(
+            same(v, actual[k], key_order, in_data or k == "data") for k, v in expected.items())
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(same(e, a, key_order) for e, a in zip(expected, actual))
+        return len(expected) == len(actual) and all(same(e, a, key_order, in_data) for e, a in zip(expected, actual))
     # 1 and 1.0 are the same JSON number; True is not 1.
     if isinstance(expected, bool) or isinstance(actual, bool):
         return expected is actual

@@ -108,7 +108,17 @@ fn operators(cx: &Cx, ti: usize, root: usize, v: &Value, path: &str) -> Result<V
     for (op, val) in ops {
         let gop = operator(op);
         let opath = format!("{path}.{op}");
-        let val = if is_column_operator(&gop) { column_operand(cx, ti, root, val, &opath)? } else { val.clone() };
+        if is_column_operator(&gop) {
+            // The operand's columns are checked first (a hidden one is a permission error).
+            // GraphQL has no column comparison, and the where is validated as GraphQL.
+            column_operand(cx, ti, root, val, &opath)?;
+            return Err(MetadataError::new(
+                "not-supported",
+                opath,
+                "column comparison operators ($ceq, $cgt …) in a data API where are not supported by Graft: use a permission filter",
+            ));
+        }
+        let val = val.clone();
         out.insert(gop, val);
     }
     Ok(Value::Object(out))

@@ -155,6 +155,8 @@ fn hidden_columns_are_refused_in_columns_where_order_by_and_relationships() {
     }
     // The same column exists for the admin; a missing one is a missing column to the admin.
     assert!(sql("admin", json!({"type": "select", "args": {"table": "author", "columns": ["secret"], "where": {"secret": "s"}}})).contains("secret"));
+    let (code, _, _) = error("user", json!({"type": "select", "args": {"table": "author", "columns": ["id"], "where": {"name": {"$ceq": "age"}}}}));
+    assert_eq!(code, "not-supported");
     let (_, _, m) = error("admin", json!({"type": "select", "args": {"table": "author", "columns": ["nope"]}}));
     assert_eq!(m, "no such column exists : \"nope\"");
 }
