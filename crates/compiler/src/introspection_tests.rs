@@ -1,0 +1,313 @@
+//! Hasura's own introspection fixtures (server/tests-py/queries/graphql_introspection/…), with
+//! Hasura's expected answers: names sorted, descriptions from metadata comments, database
+//! comments or Hasura's defaults, and object relationships nullable unless they follow a foreign
+//! key of non-null columns.
+
+use serde_json::{json, Value};
+
+use crate::dbcatalog::DbCatalog;
+use crate::metadata::model::Metadata;
+use crate::request::{compile, Compiled, Limits, Session};
+use crate::schema::build::build_schema;
+
+fn answer(md: &Metadata, db: &DbCatalog, query: &str) -> Value {
+    let (schema, problems) = build_schema(md, db, "admin");
+    assert!(problems.is_empty(), "{problems:?}");
+    let Compiled::Json(v) = compile(&schema, query, None, None, &Session::admin(), &Limits::default()).unwrap() else {
+        panic!("introspection needs no SQL")
+    };
+    v["data"].clone()
+}
+
+/// `CREATE TABLE t (id serial primary key, name text not null)` with an optional table
+/// comment and `name` column comment, and `t_upper_name(r t) RETURNS text STABLE` with an
+/// optional function comment.
+fn table_with_function(name: &str, table_comment: Option<&str>, column_comment: Option<&str>, function_comment: Option<&str>) -> (Value, Value) {
+    let table = json!({
+        "schema": "public", "name": name, "kind": "table", "comment": table_comment,
+        "columns": [
+            {"name": "id", "type_name": "int4", "nullable": false, "has_default": true},
+            {"name": "name", "type_name": "text", "nullable": false, "comment": column_comment},
+        ],
+        "primary_key": {"name": format!("{name}_pkey"), "columns": ["id"]},
+    });
+    let function = json!({
+        "schema": "public", "name": format!("{name}_upper_name"), "comment": function_comment,
+        "arg_names": ["r"], "arg_types": [name], "arg_type_schemas": ["public"],
+        "return_type_schema": "pg_catalog", "return_type": "text", "returns_set": false, "volatility": "s",
+    });
+    (table, function)
+}
+
+/// descriptions/schema_setup.yaml and descriptions/setup.yaml.
+fn descriptions_fixture() -> (Metadata, DbCatalog) {
+    let parts = [
+        table_with_function(
+            "automatic_comment_in_db",
+            Some("What a great comment in the DB"),
+            Some("The name column comment in the DB"),
+            Some("What a great comment on the function in the DB"),
+        ),
+        table_with_function("automatic_no_comment_in_db", None, None, None),
+        table_with_function(
+            "explicit_comment_in_metadata",
+            Some("Fantastic comment, so good, so hidden"),
+            Some("The name column comment in the DB, but hidden!"),
+            Some("Fantastic comment on the function, so good, so hidden"),
+        ),
+        table_with_function(
+            "explicit_no_comment_in_metadata",
+            Some("This would be a great comment, but you can't see it"),
+            Some("The name column comment in the DB, but you can't see it"),
+            Some("This would be a great comment on the function, but you can't see it"),
+        ),
+    ];
+    let db: DbCatalog = serde_json::from_value(json!({
+        "tables": parts.iter().map(|p| p.0.clone()).collect::<Vec<_>>(),
+        "functions": parts.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let upper = |table: &str, comment: Option<&str>| {
+        let mut cf = json!({"name": "upper_name", "definition": {"function": {"schema": "public", "name": format!("{table}_upper_name")}}});
+        if let Some(c) = comment {
+            cf["comment"] = json!(c);
+        }
+        json!([cf])
+    };
+    let roots = ["select", "select_by_pk", "select_aggregate", "insert", "insert_one", "update", "update_by_pk", "update_many", "delete", "delete_by_pk"];
+    let explicit: serde_json::Map<String, Value> = roots
+        .iter()
+        .map(|k| {
+            let name = match *k {
+                "select" => "ExplicitCommentInMetadata".to_string(),
+                "select_by_pk" => "ExplicitCommentInMetadataByPk".into(),
+                "select_aggregate" => "ExplicitCommentInMetadataAgg".into(),
+                "insert" => "InsertExplicitCommentInMetadata".into(),
+                "insert_one" => "InsertOneExplicitCommentInMetadata".into(),
+                "update" => "UpdateExplicitCommentInMetadata".into(),
+                "update_by_pk" => "UpdateByPkExplicitCommentInMetadata".into(),
+                "update_many" => "UpdateManyExplicitCommentInMetadata".into(),
+                "delete" => "DeleteExplicitCommentInMetadata".into(),
+                _ => "DeleteByPkExplicitCommentInMetadata".into(),
+            };
+            (k.to_string(), json!({"name": name, "comment": format!("Explicit comment on {k}")}))
+        })
+        .collect();
+    let none: serde_json::Map<String, Value> = roots.iter().map(|k| (k.to_string(), json!({"name": null, "comment": ""}))).collect();
+    let md: Metadata = serde_json::from_value(json!({
+        "version": 3,
+        "sources": [{"name": "default", "kind": "postgres", "tables": [
+            {"table": {"schema": "public", "name": "automatic_comment_in_db"},
+             "computed_fields": upper("automatic_comment_in_db", None)},
+            {"table": {"schema": "public", "name": "automatic_no_comment_in_db"},
+             "configuration": {"custom_root_fields": {
+                 "select": "AutomaticNoCommentInDb", "select_by_pk": "AutomaticNoCommentInDbByPk",
+                 "select_aggregate": "AutomaticNoCommentInDbAgg", "insert": "InsertAutomaticNoCommentInDb",
+                 "insert_one": "InsertOneAutomaticNoCommentInDb", "update": "UpdateAutomaticNoCommentInDb",
+                 "update_by_pk": "UpdateByPkAutomaticNoCommentInDb", "update_many": "UpdateManyAutomaticNoCommentInDb",
+                 "delete": "DeleteAutomaticNoCommentInDb", "delete_by_pk": "DeleteByPkAutomaticNoCommentInDb"}},
+             "computed_fields": upper("automatic_no_comment_in_db", None)},
+            {"table": {"schema": "public", "name": "explicit_comment_in_metadata"},
+             "configuration": {"comment": "Such an explicit comment, wow", "custom_root_fields": explicit,
+                               "column_config": {"name": {"comment": "Explicit comment on the name column"}}},
+             "computed_fields": upper("explicit_comment_in_metadata", Some("Such an explicit function comment, wow"))},
+            {"table": {"schema": "public", "name": "explicit_no_comment_in_metadata"},
+             "configuration": {"comment": "", "custom_root_fields": none, "column_config": {"name": {"comment": ""}}},
+             "computed_fields": upper("explicit_no_comment_in_metadata", Some(""))},
+        ]}]
+    }))
+    .unwrap();
+    (md, db)
+}
+
+fn type_query(name: &str) -> String {
+    format!(r#"query IntrospectionQuery {{ __type(name: "{name}") {{ name description kind fields {{ name description }} }} }}"#)
+}
+
+fn described(name: &str, description: Value, fields: [(&str, Value); 3]) -> Value {
+    json!({"__type": {
+        "name": name, "description": description, "kind": "OBJECT",
+        "fields": fields.iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>(),
+    }})
+}
+
+#[test]
+fn descriptions_from_database_comments() {
+    let (md, db) = descriptions_fixture();
+    assert_eq!(
+        answer(&md, &db, &type_query("automatic_comment_in_db")),
+        described(
+            "automatic_comment_in_db",
+            json!("What a great comment in the DB"),
+            [
+                ("id", Value::Null),
+                ("name", json!("The name column comment in the DB")),
+                ("upper_name", json!("What a great comment on the function in the DB")),
+            ],
+        )
+    );
+}
+
+#[test]
+fn descriptions_default_when_nothing_is_commented() {
+    let (md, db) = descriptions_fixture();
+    assert_eq!(
+        answer(&md, &db, &type_query("automatic_no_comment_in_db")),
+        described(
+            "automatic_no_comment_in_db",
+            json!("columns and relationships of \"automatic_no_comment_in_db\""),
+            [
+                ("id", Value::Null),
+                ("name", Value::Null),
+                ("upper_name", json!("A computed field, executes function \"automatic_no_comment_in_db_upper_name\"")),
+            ],
+        )
+    );
+}
+
+#[test]
+fn metadata_comments_win_over_database_comments() {
+    let (md, db) = descriptions_fixture();
+    assert_eq!(
+        answer(&md, &db, &type_query("explicit_comment_in_metadata")),
+        described(
+            "explicit_comment_in_metadata",
+            json!("Such an explicit comment, wow"),
+            [
+                ("id", Value::Null),
+                ("name", json!("Explicit comment on the name column")),
+                ("upper_name", json!("Such an explicit function comment, wow")),
+            ],
+        )
+    );
+}
+
+#[test]
+fn an_empty_metadata_comment_means_no_description() {
+    let (md, db) = descriptions_fixture();
+    assert_eq!(
+        answer(&md, &db, &type_query("explicit_no_comment_in_metadata")),
+        described("explicit_no_comment_in_metadata", Value::Null, [("id", Value::Null), ("name", Value::Null), ("upper_name", Value::Null)])
+    );
+}
+
+/// descriptions/root_fields.yaml: root fields sorted by name (upper case before lower case),
+/// custom root field comments, `""` for none, and Hasura's defaults.
+#[test]
+fn root_field_descriptions_sorted_by_name() {
+    let (md, db) = descriptions_fixture();
+    let q = r#"query IntrospectionQuery {
+        query_root: __type(name: "query_root") { name kind fields { name description } }
+        mutation_root: __type(name: "mutation_root") { name kind fields { name description } } }"#;
+    let fields = |list: &[(&str, Option<&str>)]| -> Value {
+        list.iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>().into()
+    };
+    let q_fields = fields(&[
+        ("AutomaticNoCommentInDb", Some("fetch data from the table: \"automatic_no_comment_in_db\"")),
+        ("AutomaticNoCommentInDbAgg", Some("fetch aggregated fields from the table: \"automatic_no_comment_in_db\"")),
+        ("AutomaticNoCommentInDbByPk", Some("fetch data from the table: \"automatic_no_comment_in_db\" using primary key columns")),
+        ("ExplicitCommentInMetadata", Some("Explicit comment on select")),
+        ("ExplicitCommentInMetadataAgg", Some("Explicit comment on select_aggregate")),
+        ("ExplicitCommentInMetadataByPk", Some("Explicit comment on select_by_pk")),
+        ("automatic_comment_in_db", Some("fetch data from the table: \"automatic_comment_in_db\"")),
+        ("automatic_comment_in_db_aggregate", Some("fetch aggregated fields from the table: \"automatic_comment_in_db\"")),
+        ("automatic_comment_in_db_by_pk", Some("fetch data from the table: \"automatic_comment_in_db\" using primary key columns")),
+        ("explicit_no_comment_in_metadata", None),
+        ("explicit_no_comment_in_metadata_aggregate", None),
+        ("explicit_no_comment_in_metadata_by_pk", None),
+    ]);
+    let m_fields = fields(&[
+        ("DeleteAutomaticNoCommentInDb", Some("delete data from the table: \"automatic_no_comment_in_db\"")),
+        ("DeleteByPkAutomaticNoCommentInDb", Some("delete single row from the table: \"automatic_no_comment_in_db\"")),
+        ("DeleteByPkExplicitCommentInMetadata", Some("Explicit comment on delete_by_pk")),
+        ("DeleteExplicitCommentInMetadata", Some("Explicit comment on delete")),
+        ("InsertAutomaticNoCommentInDb", Some("insert data into the table: \"automatic_no_comment_in_db\"")),
+        ("InsertExplicitCommentInMetadata", Some("Explicit comment on insert")),
+        ("InsertOneAutomaticNoCommentInDb", Some("insert a single row into the table: \"automatic_no_comment_in_db\"")),
+        ("InsertOneExplicitCommentInMetadata", Some("Explicit comment on insert_one")),
+        ("UpdateAutomaticNoCommentInDb", Some("update data of the table: \"automatic_no_comment_in_db\"")),
+        ("UpdateByPkAutomaticNoCommentInDb", Some("update single row of the table: \"automatic_no_comment_in_db\"")),
+        ("UpdateByPkExplicitCommentInMetadata", Some("Explicit comment on update_by_pk")),
+        ("UpdateExplicitCommentInMetadata", Some("Explicit comment on update")),
+        ("UpdateManyAutomaticNoCommentInDb", Some("update multiples rows of table: \"automatic_no_comment_in_db\"")),
+        ("UpdateManyExplicitCommentInMetadata", Some("Explicit comment on update_many")),
+        ("delete_automatic_comment_in_db", Some("delete data from the table: \"automatic_comment_in_db\"")),
+        ("delete_automatic_comment_in_db_by_pk", Some("delete single row from the table: \"automatic_comment_in_db\"")),
+        ("delete_explicit_no_comment_in_metadata", None),
+        ("delete_explicit_no_comment_in_metadata_by_pk", None),
+        ("insert_automatic_comment_in_db", Some("insert data into the table: \"automatic_comment_in_db\"")),
+        ("insert_automatic_comment_in_db_one", Some("insert a single row into the table: \"automatic_comment_in_db\"")),
+        ("insert_explicit_no_comment_in_metadata", None),
+        ("insert_explicit_no_comment_in_metadata_one", None),
+        ("update_automatic_comment_in_db", Some("update data of the table: \"automatic_comment_in_db\"")),
+        ("update_automatic_comment_in_db_by_pk", Some("update single row of the table: \"automatic_comment_in_db\"")),
+        ("update_automatic_comment_in_db_many", Some("update multiples rows of table: \"automatic_comment_in_db\"")),
+        ("update_explicit_no_comment_in_metadata", None),
+        ("update_explicit_no_comment_in_metadata_by_pk", None),
+        ("update_explicit_no_comment_in_metadata_many", None),
+    ]);
+    assert_eq!(
+        answer(&md, &db, q),
+        json!({
+            "query_root": {"name": "query_root", "kind": "OBJECT", "fields": q_fields},
+            "mutation_root": {"name": "mutation_root", "kind": "OBJECT", "fields": m_fields},
+        })
+    );
+}
+
+/// nullable_object_relationship/setup.yaml: a forward object relationship is non-null only
+/// when every column of its foreign key is NOT NULL; reverse ones (`{table, columns}`) are
+/// nullable.
+#[test]
+fn object_relationship_nullability() {
+    let int = |name: &str, nullable: bool| json!({"name": name, "type_name": "int4", "nullable": nullable});
+    let text = |name: &str, nullable: bool| json!({"name": name, "type_name": "text", "nullable": nullable});
+    let fk = |name: &str, cols: &[&str], table: &str, refs: &[&str]| {
+        json!({"name": name, "columns": cols, "ref_schema": "public", "ref_table": table, "ref_columns": refs})
+    };
+    let db: DbCatalog = serde_json::from_value(json!({"tables": [
+        {"schema": "public", "name": "table1", "kind": "table",
+         "columns": [int("id", false), text("name", true)],
+         "primary_key": {"name": "table1_pkey", "columns": ["id"]}},
+        {"schema": "public", "name": "table2", "kind": "table",
+         "columns": [int("id", false), text("name", true), int("table1_id", true), int("table1_id_not_null", false)],
+         "primary_key": {"name": "table2_pkey", "columns": ["id"]},
+         "unique_constraints": [{"name": "table2_name_table1_id_key", "columns": ["name", "table1_id"]}],
+         "foreign_keys": [fk("table2_table1_id_fkey", &["table1_id"], "table1", &["id"]),
+                          fk("table2_table1_id_not_null_fkey", &["table1_id_not_null"], "table1", &["id"])]},
+        {"schema": "public", "name": "joint_foreign_key", "kind": "table",
+         "columns": [int("id", false), text("table2_name", false), int("table2_table1_id", true)],
+         "primary_key": {"name": "joint_foreign_key_pkey", "columns": ["id"]},
+         "foreign_keys": [fk("joint_foreign_key_table2_name_table2_table1_id_fkey", &["table2_name", "table2_table1_id"], "table2", &["name", "table1_id"])]},
+    ]}))
+    .unwrap();
+    let md: Metadata = serde_json::from_value(json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": [
+        {"table": {"schema": "public", "name": "table1"}, "object_relationships": [
+            {"name": "via_table2", "using": {"foreign_key_constraint_on": {"table": "table2", "columns": ["table1_id"]}}},
+            {"name": "via_table2_not_null", "using": {"foreign_key_constraint_on": {"table": "table2", "columns": ["table1_id_not_null"]}}}]},
+        {"table": {"schema": "public", "name": "table2"}, "object_relationships": [
+            {"name": "via_table1", "using": {"foreign_key_constraint_on": "table1_id"}},
+            {"name": "via_table1_not_null", "using": {"foreign_key_constraint_on": "table1_id_not_null"}}]},
+        {"table": {"schema": "public", "name": "joint_foreign_key"}, "object_relationships": [
+            {"name": "table2", "using": {"foreign_key_constraint_on": ["table2_name", "table2_table1_id"]}}]},
+    ]}]}))
+    .unwrap();
+    let q = r#"query {
+        table1 : __type(name: "table1") { fields { name type { kind } } }
+        table2 : __type(name: "table2") { fields { name type { kind } } }
+        joint_foreign_key : __type(name: "joint_foreign_key") { fields { name type { kind } } } }"#;
+    let kinds = |list: &[(&str, &str)]| -> Value {
+        json!({"fields": list.iter().map(|(n, k)| json!({"name": n, "type": {"kind": k}})).collect::<Vec<_>>()})
+    };
+    assert_eq!(
+        answer(&md, &db, q),
+        json!({
+            "table1": kinds(&[("id", "NON_NULL"), ("name", "SCALAR"), ("via_table2", "OBJECT"), ("via_table2_not_null", "OBJECT")]),
+            "table2": kinds(&[
+                ("id", "NON_NULL"), ("name", "SCALAR"), ("table1_id", "SCALAR"), ("table1_id_not_null", "NON_NULL"),
+                ("via_table1", "OBJECT"), ("via_table1_not_null", "NON_NULL"),
+            ]),
+            "joint_foreign_key": kinds(&[("id", "NON_NULL"), ("table2", "OBJECT"), ("table2_name", "NON_NULL"), ("table2_table1_id", "SCALAR")]),
+        })
+    );
+}
