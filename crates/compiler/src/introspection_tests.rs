@@ -311,3 +311,44 @@ fn object_relationship_nullability() {
         })
     );
 }
+
+/// Hasura's `fieldSelection`: in an inherited role, a column that not every parent grants is a
+/// cell that reads as null where the granting parents' filters fail, so its field is nullable
+/// even when the column is NOT NULL; a column every parent grants keeps its nullability.
+#[test]
+fn inherited_roles_type_redacted_cells_nullable() {
+    let (md, db) = crate::sql::leak_tests::leak_fixture();
+    let (schema, _) = build_schema(&md, &db, "both");
+    let session = Session::from_json(Some(&json!({"x-hasura-role": "both", "x-hasura-user-id": "1"}))).unwrap();
+    let q = r#"{ __type(name: "article") { fields { name type { kind } } } }"#;
+    let Compiled::Json(v) = compile(&schema, q, None, None, &session, &Limits::default()).unwrap() else {
+        panic!("introspection needs no SQL")
+    };
+    let kind = |field: &str| {
+        v["data"]["__type"]["fields"].as_array().unwrap().iter().find(|f| f["name"] == field).map(|f| f["type"]["kind"].clone())
+    };
+    // `id` is granted by both parents; `title` (NOT NULL) only by `owner`, on its own rows.
+    assert_eq!(kind("id"), Some(json!("NON_NULL")));
+    assert_eq!(kind("title"), Some(json!("SCALAR")));
+}
+
+/// Column descriptions also describe the column's primary-key arguments and its fields in the
+/// aggregate objects (Hasura's `ciDescription` in `primaryKeysArguments` and
+/// `tableAggregationFields`), but not `T_order_by`'s fields.
+#[test]
+fn column_descriptions_in_keys_and_aggregates() {
+    let (md, db) = descriptions_fixture();
+    let q = r#"{
+        max: __type(name: "automatic_comment_in_db_max_fields") { fields { name description } }
+        order: __type(name: "automatic_comment_in_db_order_by") { inputFields { name description } }
+        pk: __type(name: "automatic_comment_in_db_pk_columns_input") { inputFields { name description } } }"#;
+    let v = answer(&md, &db, q);
+    let description = |ty: &str, list: &str, field: &str| {
+        v[ty][list].as_array().unwrap().iter().find(|f| f["name"] == field).map(|f| f["description"].clone())
+    };
+    let db_comment = json!("The name column comment in the DB");
+    assert_eq!(description("max", "fields", "name"), Some(db_comment));
+    assert_eq!(description("max", "fields", "id"), Some(Value::Null));
+    assert_eq!(description("order", "inputFields", "name"), Some(Value::Null));
+    assert_eq!(description("pk", "inputFields", "id"), Some(Value::Null));
+}

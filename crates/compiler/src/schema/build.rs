@@ -773,7 +773,10 @@ impl Builder {
             if matches!(c.category, TypeCategory::Json | TypeCategory::Jsonb) {
                 args.insert("path".to_string(), input("path", TypeRef::named("String"), Some("JSON select path".into())));
             }
-            let ty = if c.nullable { column_type(c) } else { column_type(c).non_null() };
+            // As in Hasura, a cell an inherited role sees only under some parent's filter (null
+            // elsewhere) is nullable whatever the column's own nullability.
+            let redacted = t.perms.as_ref().and_then(|p| p.select.as_ref()).is_some_and(|s| matches!(s.column_filters.get(ci), Some(Some(_))));
+            let ty = if c.nullable || redacted { column_type(c) } else { column_type(c).non_null() };
             fields.insert(
                 c.gql_name.clone(),
                 Field {
@@ -1157,7 +1160,8 @@ impl Builder {
                         c.gql_name.clone(),
                         Field {
                             name: c.gql_name.clone(),
-                            description: None,
+                            // Hasura describes `T_sum_fields` etc. with the columns' descriptions.
+                            description: c.description.clone(),
                             args: IndexMap::new(),
                             ty: TypeRef::named(ty),
                             kind: FieldKind::AggregateOpColumn { table: ti, op: op.to_string(), column: *ci },
