@@ -352,3 +352,55 @@ fn column_descriptions_in_keys_and_aggregates() {
     assert_eq!(description("order", "inputFields", "name"), Some(Value::Null));
     assert_eq!(description("pk", "inputFields", "id"), Some(Value::Null));
 }
+
+/// Comparison operators, in name order with Hasura's descriptions (from Hasura's own printed
+/// schemas: `String_comparison_exp`, `jsonb_comparison_exp`, `String_array_comparison_exp`).
+#[test]
+fn comparison_operator_descriptions() {
+    let (md, db) = crate::schema::build::tests::fixture();
+    let q = r#"{
+        string: __type(name: "String_comparison_exp") { inputFields { name description } }
+        jsonb: __type(name: "jsonb_comparison_exp") { inputFields { name description } }
+        array: __type(name: "String_array_comparison_exp") { inputFields { name description } } }"#;
+    let list = |fields: &[(&str, Option<&str>)]| -> Value {
+        json!({"inputFields": fields.iter().map(|(n, d)| json!({"name": n, "description": d})).collect::<Vec<_>>()})
+    };
+    let plain = |op: &'static str| (op, None);
+    assert_eq!(
+        answer(&md, &db, q),
+        json!({
+            "string": list(&[
+                plain("_eq"), plain("_gt"), plain("_gte"),
+                ("_ilike", Some("does the column match the given case-insensitive pattern")),
+                plain("_in"),
+                ("_iregex", Some("does the column match the given POSIX regular expression, case insensitive")),
+                plain("_is_null"),
+                ("_like", Some("does the column match the given pattern")),
+                plain("_lt"), plain("_lte"), plain("_neq"),
+                ("_nilike", Some("does the column NOT match the given case-insensitive pattern")),
+                plain("_nin"),
+                ("_niregex", Some("does the column NOT match the given POSIX regular expression, case insensitive")),
+                ("_nlike", Some("does the column NOT match the given pattern")),
+                ("_nregex", Some("does the column NOT match the given POSIX regular expression, case sensitive")),
+                ("_nsimilar", Some("does the column NOT match the given SQL regular expression")),
+                ("_regex", Some("does the column match the given POSIX regular expression, case sensitive")),
+                ("_similar", Some("does the column match the given SQL regular expression")),
+            ]),
+            "jsonb": list(&[
+                plain("_cast"),
+                ("_contained_in", Some("is the column contained in the given json value")),
+                ("_contains", Some("does the column contain the given json value at the top level")),
+                plain("_eq"), plain("_gt"), plain("_gte"),
+                ("_has_key", Some("does the string exist as a top-level key in the column")),
+                ("_has_keys_all", Some("do all of these strings exist as top-level keys in the column")),
+                ("_has_keys_any", Some("do any of these strings exist as top-level keys in the column")),
+                plain("_in"), plain("_is_null"), plain("_lt"), plain("_lte"), plain("_neq"), plain("_nin"),
+            ]),
+            "array": list(&[
+                ("_contained_in", Some("is the array contained in the given array value")),
+                ("_contains", Some("does the array contain the given value")),
+                plain("_eq"), plain("_gt"), plain("_gte"), plain("_in"), plain("_is_null"), plain("_lt"), plain("_lte"), plain("_neq"), plain("_nin"),
+            ]),
+        })
+    );
+}

@@ -970,7 +970,7 @@ impl Builder {
         let list = if is_array { TypeRef::named(scalar).non_null().list().non_null().list() } else { TypeRef::list_nn(scalar) };
         let mut fields: IndexMap<String, InputValue> = IndexMap::new();
         let mut add = |n: &str, ty: TypeRef| {
-            fields.insert(n.to_string(), input(n, ty, None));
+            fields.insert(n.to_string(), input(n, ty, descriptions::comparison_operator(n, is_array).map(str::to_string)));
         };
         if category == TypeCategory::EnumRef {
             add("_eq", value.clone());

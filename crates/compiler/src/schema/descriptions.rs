@@ -74,6 +74,32 @@ pub fn function_mutation(function: &QualifiedName, returns: &QualifiedName) -> S
     format!("execute VOLATILE function \"{}\" which returns \"{}\"", table_label(function), table_label(returns))
 }
 
+/// A comparison operator's description in `<T>_comparison_exp`, as Hasura's Postgres backend
+/// gives it (the other operators have none). `on_array` tells `T_array_comparison_exp`'s
+/// `_contains`/`_contained_in` from jsonb's.
+pub fn comparison_operator(op: &str, on_array: bool) -> Option<&'static str> {
+    Some(match (op, on_array) {
+        ("_contained_in", true) => "is the array contained in the given array value",
+        ("_contains", true) => "does the array contain the given value",
+        ("_contained_in", false) => "is the column contained in the given json value",
+        ("_contains", false) => "does the column contain the given json value at the top level",
+        ("_has_key", _) => "does the string exist as a top-level key in the column",
+        ("_has_keys_all", _) => "do all of these strings exist as top-level keys in the column",
+        ("_has_keys_any", _) => "do any of these strings exist as top-level keys in the column",
+        ("_ilike", _) => "does the column match the given case-insensitive pattern",
+        ("_iregex", _) => "does the column match the given POSIX regular expression, case insensitive",
+        ("_like", _) => "does the column match the given pattern",
+        ("_nilike", _) => "does the column NOT match the given case-insensitive pattern",
+        ("_niregex", _) => "does the column NOT match the given POSIX regular expression, case insensitive",
+        ("_nlike", _) => "does the column NOT match the given pattern",
+        ("_nregex", _) => "does the column NOT match the given POSIX regular expression, case sensitive",
+        ("_nsimilar", _) => "does the column NOT match the given SQL regular expression",
+        ("_regex", _) => "does the column match the given POSIX regular expression, case sensitive",
+        ("_similar", _) => "does the column match the given SQL regular expression",
+        _ => return None,
+    })
+}
+
 /// Relationship fields always carry Hasura's fixed texts; a relationship's `comment` is
 /// metadata only and never a description.
 pub const OBJECT_RELATIONSHIP: &str = "An object relationship";
