@@ -404,3 +404,18 @@ fn comparison_operator_descriptions() {
         })
     );
 }
+
+/// The per-operation aggregate order-by inputs: `order by max() on columns of table "T"`
+/// (Hasura's printed schema), their fields described by the columns' descriptions.
+#[test]
+fn aggregate_order_by_inputs() {
+    let (md, mut db) = crate::schema::build::tests::fixture();
+    let article = db.tables.iter_mut().find(|t| t.name == "article").unwrap();
+    article.columns.iter_mut().find(|c| c.name == "title").unwrap().comment = Some("The headline".into());
+    let q = r#"{ __type(name: "article_max_order_by") { description inputFields { name description } } }"#;
+    let v = answer(&md, &db, q);
+    assert_eq!(v["__type"]["description"], json!("order by max() on columns of table \"article\""));
+    let fields = v["__type"]["inputFields"].as_array().unwrap();
+    let title = fields.iter().find(|f| f["name"] == "title").unwrap();
+    assert_eq!(title["description"], json!("The headline"));
+}

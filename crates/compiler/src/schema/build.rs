@@ -1101,7 +1101,8 @@ impl Builder {
                 .iter()
                 .map(|c| (c.gql_name.clone(), input(&c.gql_name, TypeRef::named("order_by"), c.description.clone())))
                 .collect();
-            self.add(&oname, None, TypeKind::InputObject { fields: ofields });
+            let description = format!("order by {op}() on columns of table \"{}\"", table_label(&t.name));
+            self.add(&oname, Some(description), TypeKind::InputObject { fields: ofields });
             fields.insert(op.to_string(), input(op, TypeRef::named(oname), None));
         }
         self.add(&name, Some(format!("order by aggregate values of table \"{}\"", table_label(&t.name))), TypeKind::InputObject { fields });
