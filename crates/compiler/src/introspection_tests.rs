@@ -419,3 +419,44 @@ fn aggregate_order_by_inputs() {
     let title = fields.iter().find(|f| f["name"] == "title").unwrap();
     assert_eq!(title["description"], json!("The headline"));
 }
+
+/// Tracked functions (Hasura's `buildFunctionQueryFieldsPG` / `buildFunctionMutationFieldsPG`):
+/// the query field takes the tracked function's `comment`, never the function's database
+/// comment; the aggregate and mutation fields always carry Hasura's defaults; a function in
+/// another schema is named `schema.name`.
+#[test]
+fn tracked_function_descriptions() {
+    let (mut md, mut db) = crate::schema::build::tests::fixture();
+    let function = |schema: &str, name: &str, volatility: &str| -> crate::dbcatalog::DbFunction {
+        serde_json::from_value(json!({
+            "schema": schema, "name": name, "comment": "a database comment Hasura does not show",
+            "arg_names": [], "arg_types": [], "arg_type_schemas": [],
+            "return_type_schema": "public", "return_type": "article", "returns_set": true, "volatility": volatility,
+        }))
+        .unwrap()
+    };
+    db.functions.push(function("public", "search_articles", "s"));
+    db.functions.push(function("public", "recent_articles", "s"));
+    db.functions.push(function("shop", "top_articles", "s"));
+    db.functions.push(function("public", "reset_articles", "v"));
+    md.sources[0].functions = serde_json::from_value(json!([
+        {"function": {"schema": "public", "name": "search_articles"}, "comment": "Search the articles"},
+        {"function": {"schema": "public", "name": "recent_articles"}},
+        {"function": {"schema": "shop", "name": "top_articles"}, "configuration": {"custom_name": "top_articles"}},
+        {"function": {"schema": "public", "name": "reset_articles"}, "comment": "not used for mutations"},
+    ]))
+    .unwrap();
+    let q = r#"{ q: __type(name: "query_root") { fields { name description } } m: __type(name: "mutation_root") { fields { name description } } }"#;
+    let v = answer(&md, &db, q);
+    let description = |root: &str, field: &str| {
+        v[root]["fields"].as_array().unwrap().iter().find(|f| f["name"] == field).map(|f| f["description"].clone())
+    };
+    assert_eq!(description("q", "search_articles"), Some(json!("Search the articles")));
+    assert_eq!(
+        description("q", "search_articles_aggregate"),
+        Some(json!("execute function \"search_articles\" and query aggregates on result of table type \"article\""))
+    );
+    assert_eq!(description("q", "recent_articles"), Some(json!("execute function \"recent_articles\" which returns \"article\"")));
+    assert_eq!(description("q", "top_articles"), Some(json!("execute function \"shop.top_articles\" which returns \"article\"")));
+    assert_eq!(description("m", "reset_articles"), Some(json!("execute VOLATILE function \"reset_articles\" which returns \"article\"")));
+}
