@@ -460,3 +460,28 @@ fn tracked_function_descriptions() {
     assert_eq!(description("q", "top_articles"), Some(json!("execute function \"shop.top_articles\" which returns \"article\"")));
     assert_eq!(description("m", "reset_articles"), Some(json!("execute VOLATILE function \"reset_articles\" which returns \"article\"")));
 }
+
+/// A manual object relationship is nullable even over NOT NULL columns (Hasura's
+/// `relationshipField`: "Manual or reverse relationships are always nullable"); an array
+/// relationship is `[T!]!`.
+#[test]
+fn manual_object_relationships_are_nullable() {
+    let (mut md, db) = crate::schema::build::tests::fixture();
+    let article = md.sources[0].tables.iter_mut().find(|t| t.table.name == "article").unwrap();
+    article.object_relationships.push(
+        serde_json::from_value(json!({"name": "writer", "using": {"manual_configuration": {
+            "remote_table": {"schema": "public", "name": "author"}, "column_mapping": {"author_id": "id"},
+            "insertion_order": "before_parent"}}}))
+        .unwrap(),
+    );
+    let q = r#"{ article: __type(name: "article") { fields { name type { kind ofType { kind ofType { kind } } } } }
+                author: __type(name: "author") { fields { name type { kind ofType { kind ofType { kind } } } } } }"#;
+    let v = answer(&md, &db, q);
+    let ty = |t: &str, field: &str| v[t]["fields"].as_array().unwrap().iter().find(|f| f["name"] == field).map(|f| f["type"].clone());
+    assert_eq!(ty("article", "writer"), Some(json!({"kind": "OBJECT", "ofType": null})));
+    assert_eq!(ty("article", "author"), Some(json!({"kind": "NON_NULL", "ofType": {"kind": "OBJECT", "ofType": null}})));
+    assert_eq!(
+        ty("author", "articles"),
+        Some(json!({"kind": "NON_NULL", "ofType": {"kind": "LIST", "ofType": {"kind": "NON_NULL"}}}))
+    );
+}
