@@ -241,7 +241,7 @@ impl<'s> Resolver<'s> {
         let sc = self.schema;
         self.object("__Schema", sel, |s| match s.name.as_str() {
             "description" => Value::Null,
-            "types" => Value::Array(sc.types.keys().map(|n| self.type_obj(&TypeRef::named(n.clone()), &s.selection)).collect()),
+            "types" => Value::Array(by_name(&sc.types).into_iter().map(|t| self.type_obj(&TypeRef::named(t.name.clone()), &s.selection)).collect()),
             "queryType" => self.type_obj(&TypeRef::named(sc.query_type.clone()), &s.selection),
             "mutationType" => sc.mutation_type.as_ref().map(|t| self.type_obj(&TypeRef::named(t.clone()), &s.selection)).unwrap_or(Value::Null),
             "subscriptionType" => {
@@ -286,13 +286,17 @@ impl<'s> Resolver<'s> {
                         let _ = include_deprecated(s);
                         // `__schema`/`__type` are implicit on the query root, never listed.
                         Value::Array(
-                            fields.values().filter(|f| !f.name.starts_with("__")).map(|f| self.field_obj(f, &s.selection)).collect(),
+                            by_name(fields)
+                                .into_iter()
+                                .filter(|f| !f.name.starts_with("__"))
+                                .map(|f| self.field_obj(f, &s.selection))
+                                .collect(),
                         )
                     }
                     ("interfaces", TypeKind::Object { .. }) => json!([]),
                     ("enumValues", TypeKind::Enum { values }) => Value::Array(
-                        values
-                            .values()
+                        by_name(values)
+                            .into_iter()
                             .map(|v| {
                                 self.object("__EnumValue", &s.selection, |e| match e.name.as_str() {
                                     "name" => json!(v.name),
@@ -304,7 +308,7 @@ impl<'s> Resolver<'s> {
                             .collect(),
                     ),
                     ("inputFields", TypeKind::InputObject { fields }) => {
-                        Value::Array(fields.values().map(|f| self.input_value_obj(f, &s.selection)).collect())
+                        Value::Array(by_name(fields).into_iter().map(|f| self.input_value_obj(f, &s.selection)).collect())
                     }
                     ("isOneOf", TypeKind::InputObject { .. }) => json!(false),
                     _ => Value::Null,
@@ -317,7 +321,7 @@ impl<'s> Resolver<'s> {
         self.object("__Field", sel, |s| match s.name.as_str() {
             "name" => json!(f.name),
             "description" => json!(f.description),
-            "args" => Value::Array(f.args.values().map(|a| self.input_value_obj(a, &s.selection)).collect()),
+            "args" => Value::Array(by_name(&f.args).into_iter().map(|a| self.input_value_obj(a, &s.selection)).collect()),
             "type" => self.type_obj(&f.ty, &s.selection),
             "isDeprecated" => json!(false),
             _ => Value::Null,
@@ -334,6 +338,19 @@ impl<'s> Resolver<'s> {
             _ => Value::Null,
         })
     }
+}
+
+/// The entries of a type map, field map, argument map or enum value map in name order.
+///
+/// Hasura's introspection sorts every list it prints by name (`sortOn dName` in
+/// `Hasura.GraphQL.Schema.Introspect`): `__schema.types`, an object's `fields`, a field's `args`,
+/// `enumValues` and `inputFields`. Names compare as strings of code points, so `Z` sorts before
+/// `_` and `_` before `a`. Only directive arguments keep their declared order. The schema keeps
+/// declaration order (error messages and SQL follow it); only the introspection answer sorts.
+fn by_name<T>(map: &IndexMap<String, T>) -> Vec<&T> {
+    let mut entries: Vec<(&String, &T)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries.into_iter().map(|(_, v)| v).collect()
 }
 
 fn builtin_description(name: &str) -> Option<String> {
@@ -363,15 +380,21 @@ mod tests {
         };
         let t = &v["data"]["__type"];
         assert_eq!(t["kind"], "OBJECT");
-        assert_eq!(t["fields"][0]["name"], "id");
-        assert_eq!(t["fields"][0]["type"]["kind"], "NON_NULL");
-        assert_eq!(t["fields"][0]["type"]["ofType"]["name"], "Int");
+        // Fields in name order, as Hasura lists them: articles, articles_aggregate, id, …
+        let names: Vec<&str> = t["fields"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+        assert_eq!(names, ["articles", "articles_aggregate", "id", "meta", "name", "tags"]);
+        assert_eq!(t["fields"][2]["type"]["kind"], "NON_NULL");
+        assert_eq!(t["fields"][2]["type"]["ofType"]["name"], "Int");
         assert_eq!(v["data"]["__schema"]["queryType"]["name"], "query_root");
         assert_eq!(v["data"]["__schema"]["mutationType"]["name"], "mutation_root");
         let names: Vec<&str> = v["data"]["__schema"]["types"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
         assert!(names.contains(&"__Schema") && names.contains(&"author_bool_exp"));
     }
 }
+
+#[cfg(test)]
+#[path = "introspection_tests.rs"]
+mod hasura_fixtures;
 
 #[cfg(test)]
 mod size_tests {

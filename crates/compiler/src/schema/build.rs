@@ -10,6 +10,7 @@ use crate::dbcatalog::{DbCatalog, DbColumn, DbFunction, DbTable, QualifiedName, 
 use crate::metadata::consistency::ObjectId;
 use crate::metadata::model::{FkOn, Metadata, PermKind, RelUsing, Relationship, Source, TableEntry};
 
+use super::descriptions;
 use super::model::*;
 use super::names::{category_for_pg_type, default_table_name, quote_qualified, scalar_for_pg_type};
 
@@ -109,7 +110,7 @@ fn constraint_infos(t: &DbTable) -> Vec<ConstraintInfo> {
         .collect()
 }
 
-fn column_info(c: &DbColumn, gql_name: String, description: Option<String>) -> ColumnInfo {
+fn column_info(c: &DbColumn, gql_name: String, comment: Option<&str>) -> ColumnInfo {
     let is_array = c.elem_type.is_some() || (c.type_name.starts_with('_') && c.type_kind == "b");
     let elem = c.elem_type.clone().unwrap_or_else(|| c.type_name.trim_start_matches('_').to_string());
     let base = if is_array { elem.as_str() } else { c.type_name.as_str() };
@@ -127,7 +128,7 @@ fn column_info(c: &DbColumn, gql_name: String, description: Option<String>) -> C
         scalar,
         is_array,
         nullable: c.nullable,
-        description: description.or_else(|| c.comment.clone()),
+        description: descriptions::column(comment, c.comment.as_deref()),
         category,
         generated: c.is_generated || c.identity_always,
         select: true,
@@ -164,7 +165,7 @@ impl Builder {
                 .iter()
                 .map(|c| {
                     let gql = cfg.column_custom_name(&c.name).map(str::to_string).unwrap_or_else(|| c.name.clone());
-                    let comment = cfg.column_config.get(&c.name).and_then(|cc| cc.comment.clone());
+                    let comment = cfg.column_config.get(&c.name).and_then(|cc| cc.comment.as_deref());
                     column_info(c, gql, comment)
                 })
                 .collect();
@@ -173,9 +174,7 @@ impl Builder {
                 .as_ref()
                 .map(|pk| pk.columns.iter().filter_map(|c| t.columns.iter().position(|x| &x.name == c)).collect())
                 .unwrap_or_default();
-            let description = cfg.comment.clone().or_else(|| t.comment.clone()).or_else(|| {
-                Some(format!("columns and relationships of \"{}\"", table_label(&entry.table)))
-            });
+            let description = descriptions::table(cfg.comment.as_deref(), t.comment.as_deref(), &entry.table);
             let root = root_names(&type_name, cfg);
             self.tables.push(TableInfo {
                 name: entry.table.clone(),
@@ -317,7 +316,6 @@ impl Builder {
             nullable,
             insert_before,
             visible: true,
-            description: r.comment.clone(),
         })
     }
 
@@ -371,7 +369,7 @@ impl Builder {
         Ok(ComputedFieldInfo {
             name: cf.name.clone(),
             function: cf.definition.function.clone(),
-            description: cf.comment.clone(),
+            description: descriptions::computed_field(cf.comment.as_deref(), f.comment.as_deref(), &cf.definition.function),
             returns,
             table_arg_pos,
             session_arg_pos,
@@ -610,7 +608,7 @@ impl Builder {
                     t.root.select.clone(),
                     Field {
                         name: t.root.select.clone(),
-                        description: Some(format!("fetch data from the table: \"{label}\"")),
+                        description: t.root.description("select", format!("fetch data from the table: \"{label}\"")),
                         args: select_args(n),
                         ty: TypeRef::nn_list_nn(n),
                         kind: FieldKind::RootSelect { table: ti },
@@ -622,7 +620,7 @@ impl Builder {
                     t.root.select_aggregate.clone(),
                     Field {
                         name: t.root.select_aggregate.clone(),
-                        description: Some(format!("fetch aggregated fields from the table: \"{label}\"")),
+                        description: t.root.description("select_aggregate", format!("fetch aggregated fields from the table: \"{label}\"")),
                         args: select_args(n),
                         ty: TypeRef::named(format!("{n}_aggregate")).non_null(),
                         kind: FieldKind::RootAggregate { table: ti },
@@ -635,14 +633,14 @@ impl Builder {
                     .iter()
                     .map(|&c| {
                         let col = &t.columns[c];
-                        (col.gql_name.clone(), input(&col.gql_name, column_type(col).non_null(), None))
+                        (col.gql_name.clone(), input(&col.gql_name, column_type(col).non_null(), col.description.clone()))
                     })
                     .collect();
                 query_fields.insert(
                     t.root.select_by_pk.clone(),
                     Field {
                         name: t.root.select_by_pk.clone(),
-                        description: Some(format!("fetch data from the table: \"{label}\" using primary key columns")),
+                        description: t.root.description("select_by_pk", format!("fetch data from the table: \"{label}\" using primary key columns")),
                         args,
                         ty: TypeRef::named(n.clone()),
                         kind: FieldKind::RootByPk { table: ti },
@@ -674,10 +672,15 @@ impl Builder {
                 args.insert("args".to_string(), input("args", ty, Some("input parameters for function \"".to_string() + &f.field_name + "\"")));
             }
             args.extend(select_args(&target));
-            let desc = format!("execute function \"{}\" which returns \"{}\"", f.name.name, target);
+            let returns = self.tables[f.returns_table].name.clone();
+            let description = if f.is_mutation {
+                descriptions::function_mutation(&f.name, &returns)
+            } else {
+                descriptions::function_query(f.description.as_deref(), &f.name, &returns)
+            };
             let field = Field {
                 name: f.field_name.clone(),
-                description: Some(desc.clone()),
+                description: Some(description),
                 args: args.clone(),
                 ty: TypeRef::nn_list_nn(target.clone()),
                 kind: FieldKind::RootFunction { function: fi },
@@ -695,7 +698,7 @@ impl Builder {
                 f.aggregate_field_name.clone(),
                 Field {
                     name: f.aggregate_field_name.clone(),
-                    description: Some(format!("execute function \"{}\" and query aggregates on result of table type \"{}\"", f.name.name, target)),
+                    description: Some(descriptions::function_aggregate(&f.name, &returns)),
                     args,
                     ty: TypeRef::named(format!("{target}_aggregate")).non_null(),
                     kind: FieldKind::RootFunctionAggregate { function: fi },
@@ -770,7 +773,10 @@ impl Builder {
             if matches!(c.category, TypeCategory::Json | TypeCategory::Jsonb) {
                 args.insert("path".to_string(), input("path", TypeRef::named("String"), Some("JSON select path".into())));
             }
-            let ty = if c.nullable { column_type(c) } else { column_type(c).non_null() };
+            // As in Hasura, a cell an inherited role sees only under some parent's filter (null
+            // elsewhere) is nullable whatever the column's own nullability.
+            let redacted = t.perms.as_ref().and_then(|p| p.select.as_ref()).is_some_and(|s| matches!(s.column_filters.get(ci), Some(Some(_))));
+            let ty = if c.nullable || redacted { column_type(c) } else { column_type(c).non_null() };
             fields.insert(
                 c.gql_name.clone(),
                 Field {
@@ -795,7 +801,7 @@ impl Builder {
                         r.name.clone(),
                         Field {
                             name: r.name.clone(),
-                            description: r.description.clone().or_else(|| Some("An object relationship".into())),
+                            description: Some(descriptions::OBJECT_RELATIONSHIP.into()),
                             args: IndexMap::new(),
                             ty,
                             kind: FieldKind::ObjectRel { table: ti, rel: ri },
@@ -807,7 +813,7 @@ impl Builder {
                         r.name.clone(),
                         Field {
                             name: r.name.clone(),
-                            description: r.description.clone().or_else(|| Some("An array relationship".into())),
+                            description: Some(descriptions::ARRAY_RELATIONSHIP.into()),
                             args: select_args(&target),
                             ty: TypeRef::nn_list_nn(target.clone()),
                             kind: FieldKind::ArrayRel { table: ti, rel: ri },
@@ -821,7 +827,7 @@ impl Builder {
                         agg.clone(),
                         Field {
                             name: agg,
-                            description: Some("An aggregate relationship".into()),
+                            description: Some(descriptions::AGGREGATE_RELATIONSHIP.into()),
                             args: select_args(&target),
                             ty: TypeRef::named(format!("{target}_aggregate")).non_null(),
                             kind: FieldKind::ArrayRelAggregate { table: ti, rel: ri },
@@ -853,7 +859,7 @@ impl Builder {
                     input("args", ty, Some(format!("input parameters for computed field \"{}\" defined on table \"{}\"", cf.name, label))),
                 );
             }
-            let desc = cf.description.clone().or_else(|| Some(format!("A computed field, executes function \"{}\"", cf.function)));
+            let desc = cf.description.clone();
             match &cf.returns {
                 ComputedReturn::Scalar { scalar, .. } => {
                     self.scalar(scalar);
@@ -964,7 +970,7 @@ impl Builder {
         let list = if is_array { TypeRef::named(scalar).non_null().list().non_null().list() } else { TypeRef::list_nn(scalar) };
         let mut fields: IndexMap<String, InputValue> = IndexMap::new();
         let mut add = |n: &str, ty: TypeRef| {
-            fields.insert(n.to_string(), input(n, ty, None));
+            fields.insert(n.to_string(), input(n, ty, descriptions::comparison_operator(n, is_array).map(str::to_string)));
         };
         if category == TypeCategory::EnumRef {
             add("_eq", value.clone());
@@ -1090,8 +1096,13 @@ impl Builder {
                 continue;
             }
             let oname = format!("{n}_{op}_order_by");
-            let ofields = cols.iter().map(|c| (c.gql_name.clone(), input(&c.gql_name, TypeRef::named("order_by"), None))).collect();
-            self.add(&oname, None, TypeKind::InputObject { fields: ofields });
+            // Hasura describes these with the columns' descriptions (not `T_order_by`'s fields).
+            let ofields = cols
+                .iter()
+                .map(|c| (c.gql_name.clone(), input(&c.gql_name, TypeRef::named("order_by"), c.description.clone())))
+                .collect();
+            let description = format!("order by {op}() on columns of table \"{}\"", table_label(&t.name));
+            self.add(&oname, Some(description), TypeKind::InputObject { fields: ofields });
             fields.insert(op.to_string(), input(op, TypeRef::named(oname), None));
         }
         self.add(&name, Some(format!("order by aggregate values of table \"{}\"", table_label(&t.name))), TypeKind::InputObject { fields });
@@ -1150,7 +1161,8 @@ impl Builder {
                         c.gql_name.clone(),
                         Field {
                             name: c.gql_name.clone(),
-                            description: None,
+                            // Hasura describes `T_sum_fields` etc. with the columns' descriptions.
+                            description: c.description.clone(),
                             args: IndexMap::new(),
                             ty: TypeRef::named(ty),
                             kind: FieldKind::AggregateOpColumn { table: ti, op: op.to_string(), column: *ci },
@@ -1211,6 +1223,11 @@ fn root_names(n: &str, cfg: &crate::metadata::model::TableConfig) -> RootNames {
         update_many: pick("update_many", format!("update_{n}_many")),
         delete: pick("delete", format!("delete_{n}")),
         delete_by_pk: pick("delete_by_pk", format!("delete_{n}_by_pk")),
+        comments: cfg
+            .custom_root_fields
+            .iter()
+            .filter_map(|(key, field)| Some((key.clone(), field.comment()?.to_string())))
+            .collect(),
     }
 }
 

@@ -1,4 +1,5 @@
 pub mod build;
+pub mod descriptions;
 pub mod model;
 mod mutations;
 pub mod permissions;

@@ -238,6 +238,15 @@ pub struct RootNames {
     pub update_many: String,
     pub delete: String,
     pub delete_by_pk: String,
+    /// `custom_root_fields` comments, keyed by Hasura's key (`select`, `insert_one`, …).
+    pub comments: std::collections::HashMap<String, String>,
+}
+
+impl RootNames {
+    /// The description of root field `key`: its configured comment, else `default`.
+    pub fn description(&self, key: &str, default: String) -> Option<String> {
+        super::descriptions::root_field(self.comments.get(key).map(String::as_str), default)
+    }
 }
 
 impl TableInfo {
@@ -355,7 +364,6 @@ pub struct RelInfo {
     /// The role may select from the target table; hidden relationships still serve
     /// permission filters.
     pub visible: bool,
-    pub description: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -401,6 +409,7 @@ pub struct FunctionInfo {
     pub args: Vec<FunctionArg>,
     pub session_arg_pos: Option<usize>,
     pub num_args: usize,
+    /// The tracked function's metadata `comment` (see `descriptions::function_query`).
     pub description: Option<String>,
     pub is_mutation: bool,
 }

@@ -40,7 +40,7 @@ impl Builder {
                 args.insert("where".to_string(), input("where", TypeRef::named(format!("{n}_bool_exp")).non_null(), Some("filter the rows which have to be deleted".into())));
                 deletes.push(Field {
                     name: t.root.delete.clone(),
-                    description: Some(format!("delete data from the table: \"{label}\"")),
+                    description: t.root.description("delete", format!("delete data from the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
                     kind: FieldKind::Delete { table: ti },
@@ -48,7 +48,7 @@ impl Builder {
                 if has_pk && selectable {
                     deletes.push(Field {
                         name: t.root.delete_by_pk.clone(),
-                        description: Some(format!("delete single row from the table: \"{label}\"")),
+                        description: t.root.description("delete_by_pk", format!("delete single row from the table: \"{label}\"")),
                         args: pk_args(&t),
                         ty: TypeRef::named(n.clone()),
                         kind: FieldKind::DeleteByPk { table: ti },
@@ -66,7 +66,7 @@ impl Builder {
                 }
                 inserts.push(Field {
                     name: t.root.insert.clone(),
-                    description: Some(format!("insert data into the table: \"{label}\"")),
+                    description: t.root.description("insert", format!("insert data into the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
                     kind: FieldKind::Insert { table: ti },
@@ -79,7 +79,7 @@ impl Builder {
                 if selectable {
                     inserts.push(Field {
                         name: t.root.insert_one.clone(),
-                        description: Some(format!("insert a single row into the table: \"{label}\"")),
+                        description: t.root.description("insert_one", format!("insert a single row into the table: \"{label}\"")),
                         args,
                         ty: TypeRef::named(n.clone()),
                         kind: FieldKind::InsertOne { table: ti },
@@ -93,7 +93,7 @@ impl Builder {
                 args.insert("where".to_string(), input("where", TypeRef::named(format!("{n}_bool_exp")).non_null(), Some("filter the rows which have to be updated".into())));
                 updates.push(Field {
                     name: t.root.update.clone(),
-                    description: Some(format!("update data of the table: \"{label}\"")),
+                    description: t.root.description("update", format!("update data of the table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")),
                     kind: FieldKind::Update { table: ti },
@@ -106,7 +106,7 @@ impl Builder {
                     args.insert("pk_columns".to_string(), input("pk_columns", TypeRef::named(pk_input).non_null(), None));
                     updates.push(Field {
                         name: t.root.update_by_pk.clone(),
-                        description: Some(format!("update single row of the table: \"{label}\"")),
+                        description: t.root.description("update_by_pk", format!("update single row of the table: \"{label}\"")),
                         args,
                         ty: TypeRef::named(n.clone()),
                         kind: FieldKind::UpdateByPk { table: ti },
@@ -120,7 +120,7 @@ impl Builder {
                 args.insert("updates".to_string(), input("updates", TypeRef::nn_list_nn(updates_ty), Some("updates to execute, in order".into())));
                 updates.push(Field {
                     name: t.root.update_many.clone(),
-                    description: Some(format!("update multiples rows of table: \"{label}\"")),
+                    description: t.root.description("update_many", format!("update multiples rows of table: \"{label}\"")),
                     args,
                     ty: TypeRef::named(format!("{n}_mutation_response")).list(),
                     kind: FieldKind::UpdateMany { table: ti },
@@ -311,12 +311,14 @@ impl Builder {
     }
 }
 
+/// Primary-key arguments (`T_by_pk`, `T_pk_columns_input`): Hasura describes them with the
+/// columns' descriptions.
 fn pk_args(t: &TableInfo) -> IndexMap<String, InputValue> {
     t.primary_key
         .iter()
         .map(|&ci| {
             let c = &t.columns[ci];
-            (c.gql_name.clone(), input(&c.gql_name, column_type(c).non_null(), None))
+            (c.gql_name.clone(), input(&c.gql_name, column_type(c).non_null(), c.description.clone()))
         })
         .collect()
 }

@@ -78,7 +78,7 @@ fn json_object_chunked(pairs: &[(String, String)], subqueries: bool) -> String {
 pub(crate) mod tests;
 
 #[cfg(test)]
-mod leak_tests;
+pub(crate) mod leak_tests;
 
 #[cfg(test)]
 mod mutation_tests;
