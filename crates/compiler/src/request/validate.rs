@@ -460,3 +460,40 @@ impl Merged {
         self.fields
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql_parser::types::{DocumentOperations, Selection};
+    use async_graphql_value::Value as GqlValue;
+
+    use super::*;
+
+    /// The arguments of the first field of a one-operation document.
+    fn first_field_args(q: &str) -> Vec<(String, GqlValue)> {
+        let doc = parse(q, &Limits::default()).unwrap();
+        let DocumentOperations::Single(op) = &doc.operations else { panic!() };
+        let Selection::Field(f) = &op.node.selection_set.node.items[0].node else { panic!() };
+        f.node.arguments.iter().map(|(n, v)| (n.node.to_string(), v.node.clone())).collect()
+    }
+
+    /// GraphQL (October 2021 §2.9.6): an enum value is any name but exactly `true`, `false`
+    /// or `null`; names that only begin with one are enum values (the parser used to refuse
+    /// them, and read `[nullName]` as `[null, Name]`).
+    #[test]
+    fn names_beginning_with_literals_are_enum_values() {
+        let args = first_field_args("{ f(a: [nullName, trueish, falsey, null_, true_], b: null, c: true, d: false, e: [null, true]) { x } }");
+        let e = |s: &str| GqlValue::Enum(Name::new(s));
+        assert_eq!(args[0].1, GqlValue::List(vec![e("nullName"), e("trueish"), e("falsey"), e("null_"), e("true_")]));
+        assert_eq!(args[1].1, GqlValue::Null);
+        assert_eq!(args[2].1, GqlValue::Boolean(true));
+        assert_eq!(args[3].1, GqlValue::Boolean(false));
+        assert_eq!(args[4].1, GqlValue::List(vec![GqlValue::Null, GqlValue::Boolean(true)]));
+        // In an object literal and as a variable's default.
+        let args = first_field_args("query ($v: x = nullish) { f(o: {k: nullValue, n: null}) { x } }");
+        let GqlValue::Object(o) = &args[0].1 else { panic!() };
+        assert_eq!(o[&Name::new("k")], e("nullValue"));
+        assert_eq!(o[&Name::new("n")], GqlValue::Null);
+        // A literal glued to a name is still not a literal followed by a name.
+        assert!(parse("{ f(a: nullName: 1) { x } }", &Limits::default()).is_err());
+    }
+}
