@@ -20,6 +20,9 @@ pub struct Coercer<'a> {
     pub sources: &'a VarSources,
     /// Declared variable types, for location compatibility checks.
     pub variable_types: &'a IndexMap<String, TypeRef>,
+    /// Variables declared with a default other than `null`: they may stand at a non-null
+    /// location even when their type is nullable.
+    pub non_null_defaults: &'a std::collections::HashSet<String>,
 }
 
 fn describe_json(v: &Value) -> &'static str {
@@ -33,22 +36,45 @@ fn describe_json(v: &Value) -> &'static str {
     }
 }
 
-/// Whether a variable declared as `var` may be used where `loc` is expected
-/// (GraphQL's "All Variable Usages Are Allowed"; `has_default` relaxes non-null).
-pub fn var_type_fits(var: &TypeRef, loc: &TypeRef, has_default: bool) -> bool {
+/// Whether a variable declared as `var` may be used where `loc` is expected: GraphQL's "All
+/// Variable Usages Are Allowed" (§5.8.5), as Hasura's `isVariableUsageAllowed` applies it. A
+/// nullable variable may stand at a non-null location only when the location has a default or
+/// the variable has a non-null default (GraphQL conflates nullability and optionality); a value
+/// given for it does not make it fit. Below the outermost level, a non-null item or element
+/// needs a non-null one.
+pub fn var_type_fits(var: &TypeRef, loc: &TypeRef, loc_has_default: bool, var_has_non_null_default: bool) -> bool {
+    let allowed = !loc.is_non_null() || var.is_non_null() || loc_has_default || var_has_non_null_default;
+    allowed && types_compatible(strip_non_null(var), strip_non_null(loc))
+}
+
+fn strip_non_null(t: &TypeRef) -> &TypeRef {
+    match t {
+        TypeRef::NonNull(inner) => inner,
+        other => other,
+    }
+}
+
+/// Outer nullability already settled: the same shape, and inside lists a non-null location
+/// takes only a non-null type.
+fn types_compatible(var: &TypeRef, loc: &TypeRef) -> bool {
     match (var, loc) {
-        (TypeRef::NonNull(v), TypeRef::NonNull(l)) => var_type_fits(v, l, false),
-        (TypeRef::NonNull(v), l) => var_type_fits(v, l, false),
-        (v, TypeRef::NonNull(l)) => has_default && var_type_fits(v, l, false),
-        (TypeRef::List(v), TypeRef::List(l)) => var_type_fits(v, l, false),
+        (TypeRef::List(v), TypeRef::List(l)) => {
+            (!l.is_non_null() || v.is_non_null()) && types_compatible(strip_non_null(v), strip_non_null(l))
+        }
         (TypeRef::Named(v), TypeRef::Named(l)) => v == l,
         _ => false,
     }
 }
 
 impl<'a> Coercer<'a> {
-    /// Coerce a literal from the query document.
+    /// Coerce a literal from the query document, at a location without a default value.
     pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Arg>, GqlError> {
+        self.literal_at(v, ty, false, path)
+    }
+
+    /// Coerce a literal from the query document at a location of type `ty` (an argument or an
+    /// input field), which has a default value when `loc_has_default`.
+    pub fn literal_at(&self, v: &GqlValue, ty: &TypeRef, loc_has_default: bool, path: &str) -> Result<Option<Arg>, GqlError> {
         crate::interrupt::tick()?;
         crate::stack::check(path)?;
         if let GqlValue::Variable(name) = v {
@@ -56,12 +82,12 @@ impl<'a> Coercer<'a> {
             let Some(var_ty) = self.variable_types.get(name) else {
                 return Err(GqlError::validation(path, format!("unbound variable \"{name}\"")));
             };
-            if !var_type_fits(var_ty, ty, self.variables.contains_key(name) && !ty.is_non_null())
-                && !var_type_fits(var_ty, ty, false)
-            {
+            let non_null_default = self.non_null_defaults.contains(name);
+            if !var_type_fits(var_ty, ty, loc_has_default, non_null_default) {
+                // Hasura's `typeCheck` message: names and types in single quotes.
                 return Err(GqlError::validation(
                     path,
-                    format!("variable \"{name}\" is declared as '{var_ty}', but used where '{ty}' is expected"),
+                    format!("variable '{name}' is declared as '{var_ty}', but used where '{ty}' is expected"),
                 ));
             }
             return match self.variables.get(name) {
@@ -69,7 +95,9 @@ impl<'a> Coercer<'a> {
                     Err(GqlError::validation(path, format!("unexpected null value for type '{}'", ty.base_name())))
                 }
                 Some(val) => Ok(Some(Arg::new(val.clone(), self.sources.get(name)))),
-                None if ty.is_non_null() => Err(GqlError::validation(
+                // Not given and no default of its own: an omitted value, which the location's
+                // default (if any) replaces.
+                None if ty.is_non_null() && !loc_has_default => Err(GqlError::validation(
                     path,
                     format!("expecting a value for non-nullable variable: \"{name}\""),
                 )),
@@ -125,7 +153,7 @@ impl<'a> Coercer<'a> {
                             let Some(fdef) = fields.get(k.as_str()) else {
                                 return Err(GqlError::validation(fpath, format!("field '{k}' not found in type: '{name}'")));
                             };
-                            if let Some(val) = self.literal(fv, &fdef.ty, &fpath)? {
+                            if let Some(val) = self.literal_at(fv, &fdef.ty, fdef.default_value.is_some(), &fpath)? {
                                 out.push((k.to_string(), val));
                             }
                         }

@@ -123,7 +123,8 @@ pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Val
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let no_vars = IndexMap::new();
     let no_sources = VarSources::none();
-    let c = Coercer { schema, variables: &no_vars, sources: &no_sources, variable_types: &variable_types };
+    let no_defaults = std::collections::HashSet::new();
+    let c = Coercer { schema, variables: &no_vars, sources: &no_sources, variable_types: &variable_types, non_null_defaults: &no_defaults };
     let mut values = IndexMap::new();
     for d in defs {
         let (name, ty) = (d.name.as_str(), &d.ty);
@@ -192,11 +193,12 @@ pub fn validate_coerced(
     };
     let _stack = crate::stack::Entry::new();
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
+    let non_null_defaults = defs.iter().filter(|d| d.default.as_ref().is_some_and(|v| !v.is_null())).map(|d| d.name.clone()).collect();
     let walker = Walker {
         expanded: std::cell::Cell::new(0),
         schema,
         fragments: &doc.fragments,
-        coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types },
+        coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types, non_null_defaults: &non_null_defaults },
         max_depth: limits.max_depth,
         nodes: std::cell::Cell::new(0),
         node_limit: limits.node_limit,
@@ -364,7 +366,7 @@ impl<'a> Walker<'a> {
             if args.contains_key(an) {
                 return Err(GqlError::validation(path, format!("argument '{an}' is given more than once")));
             }
-            if let Some(v) = self.coercer.literal(&av.node, &adef.ty, &apath)? {
+            if let Some(v) = self.coercer.literal_at(&av.node, &adef.ty, adef.default_value.is_some(), &apath)? {
                 args.insert(an.to_string(), v);
             }
         }
