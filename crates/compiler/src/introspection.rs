@@ -44,7 +44,7 @@ fn parse_type(s: &str) -> TypeRef {
 fn arg(name: &str, ty: &str, default: Option<&str>) -> (String, InputValue) {
     (
         name.to_string(),
-        InputValue { name: name.into(), description: None, ty: parse_type(ty), default_value: default.map(str::to_string) },
+        InputValue { name: name.into(), description: None, ty: parse_type(ty), default_value: default.map(str::to_string), parse: Default::default() },
     )
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::input::{Arg, Src, VarSources};
 use crate::error::GqlError;
-use crate::schema::model::{Schema, TypeKind, TypeRef};
+use crate::schema::model::{InputValue, ScalarParse, Schema, TypeKind, TypeRef};
 
 pub struct Coercer<'a> {
     pub schema: &'a Schema,
@@ -33,6 +33,59 @@ fn describe_json(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+/// What a value's location (an argument or an input field) says about parsing it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Loc {
+    pub has_default: bool,
+    pub parse: ScalarParse,
+}
+
+impl Loc {
+    pub fn of(iv: &InputValue) -> Loc {
+        Loc { has_default: iv.default_value.is_some(), parse: iv.parse }
+    }
+}
+
+/// Hasura's `describeValue` of a literal (variables are described by their JSON).
+fn describe_literal(v: &GqlValue) -> &'static str {
+    match v {
+        GqlValue::Null => "null",
+        GqlValue::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        GqlValue::Number(_) => "a float",
+        GqlValue::String(_) => "a string",
+        GqlValue::Boolean(_) => "a boolean",
+        GqlValue::Enum(_) => "an enum value",
+        GqlValue::List(_) => "a list",
+        GqlValue::Object(_) | GqlValue::Binary(_) => "an object",
+        GqlValue::Variable(_) => "a variable",
+    }
+}
+
+/// A value for a location with its own parser ([`ScalarParse`]), as JSON; `what` describes
+/// the value as given (literal or JSON) for the message. Hasura's `nonNegativeInt` and
+/// `bigInt`, whose type name stays `Int`.
+fn parse_special(v: &Value, parse: ScalarParse, scalar: &str, what: &str, path: &str) -> Result<Value, GqlError> {
+    let mismatch = |expected: &str| {
+        GqlError::validation(path, format!("expected {expected} for type '{scalar}', but found {what}"))
+    };
+    match parse {
+        ScalarParse::ByType => Ok(v.clone()),
+        ScalarParse::NonNegativeInt => match v.as_i64() {
+            Some(i) if (0..=i64::from(i32::MAX)).contains(&i) => Ok(v.clone()),
+            _ => Err(mismatch("a non-negative 32-bit integer")),
+        },
+        ScalarParse::BigInt => match v {
+            Value::Number(n) if n.is_i64() => Ok(v.clone()),
+            // Decimal digits only, as Haskell's `decimal` reads them: no sign, no spaces.
+            Value::String(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => match t.parse::<i64>() {
+                Ok(i) => Ok(Value::from(i)),
+                Err(_) => Err(mismatch("a 32-bit integer, or a 64-bit integer represented as a string")),
+            },
+            _ => Err(mismatch("a 32-bit integer, or a 64-bit integer represented as a string")),
+        },
     }
 }
 
@@ -69,12 +122,13 @@ fn types_compatible(var: &TypeRef, loc: &TypeRef) -> bool {
 impl<'a> Coercer<'a> {
     /// Coerce a literal from the query document, at a location without a default value.
     pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Arg>, GqlError> {
-        self.literal_at(v, ty, false, path)
+        self.literal_at(v, ty, Loc::default(), path)
     }
 
     /// Coerce a literal from the query document at a location of type `ty` (an argument or an
-    /// input field), which has a default value when `loc_has_default`.
-    pub fn literal_at(&self, v: &GqlValue, ty: &TypeRef, loc_has_default: bool, path: &str) -> Result<Option<Arg>, GqlError> {
+    /// input field) described by `loc`.
+    pub fn literal_at(&self, v: &GqlValue, ty: &TypeRef, loc: Loc, path: &str) -> Result<Option<Arg>, GqlError> {
+        let loc_has_default = loc.has_default;
         crate::interrupt::tick()?;
         crate::stack::check(path)?;
         if let GqlValue::Variable(name) = v {
@@ -94,6 +148,12 @@ impl<'a> Coercer<'a> {
                 Some(Value::Null) if ty.is_non_null() => {
                     Err(GqlError::validation(path, format!("unexpected null value for type '{}'", ty.base_name())))
                 }
+                // A location with its own parser checks (and may convert) the variable's value;
+                // the value keeps the variable as its source.
+                Some(val) if loc.parse != ScalarParse::ByType && !val.is_null() && matches!(strip_non_null(ty), TypeRef::Named(_)) => {
+                    let val = parse_special(val, loc.parse, ty.base_name(), describe_json(val), path)?;
+                    Ok(Some(Arg::new(val, self.sources.get(name))))
+                }
                 Some(val) => Ok(Some(Arg::new(val.clone(), self.sources.get(name)))),
                 // Not given and no default of its own: an omitted value, which the location's
                 // default (if any) replaces.
@@ -109,22 +169,25 @@ impl<'a> Coercer<'a> {
                 if matches!(v, GqlValue::Null) {
                     return Err(GqlError::validation(path, format!("unexpected null value for type '{}'", inner.base_name())));
                 }
-                self.literal(v, inner, path)
+                self.literal_at(v, inner, Loc { has_default: false, ..loc }, path)
             }
-            TypeRef::List(inner) => match v {
-                GqlValue::Null => Ok(Some(Arg::constant(Value::Null))),
-                GqlValue::List(items) => {
-                    let mut out = Vec::with_capacity(items.len());
-                    for (i, item) in items.iter().enumerate() {
-                        match self.literal(item, inner, &format!("{path}[{i}]"))? {
-                            Some(v) => out.push(v),
-                            None => out.push(Arg::constant(Value::Null)),
+            TypeRef::List(inner) => {
+                let item_loc = Loc { has_default: false, ..loc };
+                match v {
+                    GqlValue::Null => Ok(Some(Arg::constant(Value::Null))),
+                    GqlValue::List(items) => {
+                        let mut out = Vec::with_capacity(items.len());
+                        for (i, item) in items.iter().enumerate() {
+                            match self.literal_at(item, inner, item_loc, &format!("{path}[{i}]"))? {
+                                Some(v) => out.push(v),
+                                None => out.push(Arg::constant(Value::Null)),
+                            }
                         }
+                        Ok(Some(Arg::list(out)))
                     }
-                    Ok(Some(Arg::list(out)))
+                    single => Ok(self.literal_at(single, inner, item_loc, path)?.map(|v| Arg::list(vec![v]))),
                 }
-                single => Ok(self.literal(single, inner, path)?.map(|v| Arg::list(vec![v]))),
-            },
+            }
             TypeRef::Named(name) => {
                 if matches!(v, GqlValue::Null) {
                     return Ok(Some(Arg::constant(Value::Null)));
@@ -134,6 +197,13 @@ impl<'a> Coercer<'a> {
                     .get(name)
                     .ok_or_else(|| GqlError::new("unexpected", path, format!("unknown type '{name}'")))?;
                 match &def.kind {
+                    TypeKind::Scalar if loc.parse != ScalarParse::ByType => {
+                        let Some(c) = v.clone().into_const() else {
+                            return Err(GqlError::validation(path, format!("expected a value of type '{name}'")));
+                        };
+                        let json = parse_special(&const_to_json(c), loc.parse, name, describe_literal(v), path)?;
+                        Ok(Some(Arg::constant(json)))
+                    }
                     TypeKind::Scalar => self.scalar_literal(v, name, path).map(Some),
                     TypeKind::Enum { values } => match v {
                         GqlValue::Enum(e) if values.contains_key(e.as_str()) => Ok(Some(Arg::constant(Value::String(e.to_string())))),
@@ -153,7 +223,7 @@ impl<'a> Coercer<'a> {
                             let Some(fdef) = fields.get(k.as_str()) else {
                                 return Err(GqlError::validation(fpath, format!("field '{k}' not found in type: '{name}'")));
                             };
-                            if let Some(val) = self.literal_at(fv, &fdef.ty, fdef.default_value.is_some(), &fpath)? {
+                            if let Some(val) = self.literal_at(fv, &fdef.ty, Loc::of(fdef), &fpath)? {
                                 out.push((k.to_string(), val));
                             }
                         }
@@ -224,9 +294,16 @@ impl<'a> Coercer<'a> {
             GqlError::validation(path, format!("expected {what} for type '{scalar}', but found {}", describe_json(v)))
         };
         match scalar {
-            "Int" => match v.as_i64() {
-                Some(i) if i32::try_from(i).is_ok() => Ok(v.clone()),
-                _ => Err(bad("a 32-bit integer")),
+            // An `Int` value is a Postgres integer (a column, a function argument): Hasura
+            // parses it with `parsePGValue`, which passes a string on for Postgres to read
+            // (`id: {_eq: "1"}`). The arguments that are not values (`limit`, `offset`) have
+            // their own parser (`ScalarParse`).
+            "Int" => match v {
+                Value::String(_) => Ok(v.clone()),
+                _ => match v.as_i64() {
+                    Some(i) if i32::try_from(i).is_ok() => Ok(v.clone()),
+                    _ => Err(bad("a 32-bit integer")),
+                },
             },
             "Float" => match v {
                 Value::Number(_) => Ok(v.clone()),

@@ -67,3 +67,49 @@ fn nullable_variable_at_a_location_with_a_default() {
         assert!(matches!(compile(&s, q, Some(&vars), None, &Session::admin(), &Limits::default()), Ok(Compiled::Mutation(_))), "{vars}");
     }
 }
+
+/// Hasura parses `offset` with `bigInt` (a decimal string is an integer) and `limit` with
+/// `nonNegativeInt` (no strings), both under the type name `Int`; a literal and a variable
+/// alike. The limit and offset are SQL text, so the SQL shows what was read.
+#[test]
+fn offset_takes_a_decimal_string_limit_does_not() {
+    let s = admin_schema();
+    let sql = |q: &str, vars: Value| match compile(&s, q, Some(&vars), None, &Session::admin(), &Limits::default()) {
+        Ok(Compiled::Sql(c)) => c.sql,
+        other => panic!("{q}: {other:?}"),
+    };
+    assert!(sql("{ author(offset: \"1\") { id } }", json!({})).contains(" OFFSET 1"));
+    assert!(sql("query ($o: Int) { author(offset: $o) { id } }", json!({"o": "12"})).contains(" OFFSET 12"));
+    assert!(sql("{ author(offset: \"9000000000\") { id } }", json!({})).contains(" OFFSET 9000000000"));
+    let bigint = "expected a 32-bit integer, or a 64-bit integer represented as a string for type 'Int', but found a string";
+    for bad in ["\"-1\"", "\" 1\"", "\"1.0\"", "\"x\"", "\"\""] {
+        assert_eq!(error(&s, &format!("{{ author(offset: {bad}) {{ id }} }}"), json!({})), ("$.selectionSet.author.args.offset".into(), bigint.into()), "{bad}");
+    }
+    assert_eq!(error(&s, "query ($o: Int) { author(offset: $o) { id } }", json!({"o": "1e3"})).1, bigint);
+
+    let nonneg = |what: &str| format!("expected a non-negative 32-bit integer for type 'Int', but found {what}");
+    assert_eq!(error(&s, "{ author(limit: \"2\") { id } }", json!({})), ("$.selectionSet.author.args.limit".into(), nonneg("a string")));
+    assert_eq!(error(&s, "{ author(limit: -1) { id } }", json!({})).1, nonneg("an integer"));
+    assert_eq!(error(&s, "query ($l: Int) { author(limit: $l) { id } }", json!({"l": "2"})).1, nonneg("a string"));
+    assert_eq!(error(&s, "query ($l: Int) { author(limit: $l) { id } }", json!({"l": -1})).1, nonneg("a number"));
+    assert!(sql("{ author(limit: 2) { id } }", json!({})).contains(" LIMIT 2"));
+    assert!(sql("query ($l: Int) { author(limit: $l) { id } }", json!({"l": null})).contains("FROM"));
+}
+
+/// An `Int` column value may be a string, which Postgres reads (Hasura's `parsePGValue`
+/// passes it on); the statement is guarded, so a string Postgres refuses is a request error.
+#[test]
+fn an_int_column_value_may_be_a_string() {
+    let s = admin_schema();
+    for (q, vars) in [
+        ("{ author(where: {id: {_eq: \"1\"}}) { id } }", json!({})),
+        ("query ($id: Int!) { author_by_pk(id: $id) { id } }", json!({"id": "1"})),
+        ("query ($w: author_bool_exp) { author(where: $w) { id } }", json!({"w": {"id": {"_in": ["1", 2]}}})),
+    ] {
+        let Ok(Compiled::Sql(c)) = compile(&s, q, Some(&vars), None, &Session::admin(), &Limits::default()) else { panic!("{q}") };
+        assert!(c.guarded, "{q}: a string Postgres must read runs guarded");
+        assert!(c.params.iter().flatten().any(|p| p == "1" || p.starts_with("{\"1\"")), "{q}: {:?}", c.params);
+    }
+    // Numbers are still checked here: a fraction or a 64-bit number is no `Int`.
+    assert_eq!(error(&s, "{ author(where: {id: {_eq: 1.5}}) { id } }", json!({})).1, "expected a 32-bit integer for type 'Int', but found a number");
+}

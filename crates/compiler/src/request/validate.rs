@@ -366,7 +366,7 @@ impl<'a> Walker<'a> {
             if args.contains_key(an) {
                 return Err(GqlError::validation(path, format!("argument '{an}' is given more than once")));
             }
-            if let Some(v) = self.coercer.literal_at(&av.node, &adef.ty, adef.default_value.is_some(), &apath)? {
+            if let Some(v) = self.coercer.literal_at(&av.node, &adef.ty, super::coerce::Loc::of(adef), &apath)? {
                 args.insert(an.to_string(), v);
             }
         }

@@ -1239,15 +1239,19 @@ pub(super) fn column_type(c: &ColumnInfo) -> TypeRef {
 }
 
 pub(super) fn input(name: &str, ty: TypeRef, description: Option<String>) -> InputValue {
-    InputValue { name: name.to_string(), description, ty, default_value: None }
+    InputValue { name: name.to_string(), description, ty, default_value: None, parse: ScalarParse::ByType }
 }
 
 /// `distinct_on, limit, offset, order_by, where` of a select over table type `n`.
 fn select_args(n: &str) -> IndexMap<String, InputValue> {
     let mut a = IndexMap::new();
     a.insert("distinct_on".into(), input("distinct_on", TypeRef::list_nn(format!("{n}_select_column")), Some("distinct select on columns".into())));
-    a.insert("limit".into(), input("limit", TypeRef::named("Int"), Some("limit the number of rows returned".into())));
-    a.insert("offset".into(), input("offset", TypeRef::named("Int"), Some("skip the first n rows. Use only with order_by".into())));
+    let mut limit = input("limit", TypeRef::named("Int"), Some("limit the number of rows returned".into()));
+    limit.parse = ScalarParse::NonNegativeInt;
+    a.insert("limit".into(), limit);
+    let mut offset = input("offset", TypeRef::named("Int"), Some("skip the first n rows. Use only with order_by".into()));
+    offset.parse = ScalarParse::BigInt;
+    a.insert("offset".into(), offset);
     a.insert("order_by".into(), input("order_by", TypeRef::list_nn(format!("{n}_order_by")), Some("sort the rows by one or more columns".into())));
     a.insert("where".into(), input("where", TypeRef::named(format!("{n}_bool_exp")), Some("filter the rows returned".into())));
     a

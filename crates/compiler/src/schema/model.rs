@@ -105,6 +105,21 @@ pub struct InputValue {
     pub ty: TypeRef,
     /// The default as GraphQL literal text (`"[]"`, `"true"`), as introspection prints it.
     pub default_value: Option<String>,
+    /// How a scalar value here is parsed, where that differs from its type's own rule.
+    pub parse: ScalarParse,
+}
+
+/// Hasura gives a few arguments their own parser under a shared type name (the schema still
+/// says `Int`): `limit` is its `nonNegativeInt`, `offset` its `bigInt`. Everything else is
+/// parsed by its type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScalarParse {
+    #[default]
+    ByType,
+    /// An integer from 0 to 2³¹−1; strings are refused.
+    NonNegativeInt,
+    /// A 64-bit integer, or a string of decimal digits (`offset: "1"`).
+    BigInt,
 }
 
 #[derive(Clone, Debug)]
