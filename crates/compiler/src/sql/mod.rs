@@ -84,6 +84,9 @@ mod leak_tests;
 mod mutation_tests;
 
 #[cfg(test)]
+mod stringify_tests;
+
+#[cfg(test)]
 mod chunk_tests {
     use super::*;
 
