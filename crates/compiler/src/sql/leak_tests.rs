@@ -444,3 +444,29 @@ mod sources {
         assert!(all.contains(&&Source::Session("x-hasura-user-id".into())), "{all:?}");
     }
 }
+
+/// `_ceq: ["$", col]` compares with the permission's own table (Hasura's root reference), however
+/// deep in relationships and `_exists`; a bare column name is the current table's.
+#[test]
+fn column_comparison_with_the_root_table() {
+    let (mut md, db) = leak_fixture();
+    let article = md.sources[0].tables.iter_mut().find(|t| t.table.name == "article").unwrap();
+    article.select_permissions.push(perm(
+        "rootcmp",
+        json!({"columns": ["id"], "filter": {"author": {"id": {"_ceq": ["$", "author_id"]}, "name": {"_cneq": "name"},
+               "_exists": {"_table": "article", "_where": {"id": {"_clt": ["$", "id"]}}}}}}),
+    ));
+    let (s, problems) = build_schema(&md, &db, "rootcmp");
+    assert!(problems.is_empty(), "{problems:?}");
+    let Ok(Compiled::Sql(c)) = compile(&s, "{ article { id } }", None, None, &session("rootcmp"), &Limits::default()) else { panic!() };
+    // The article rows are `_iN`; the author is `_xN`, the `_exists` article `_xM`.
+    let root = c.sql.split("FROM \"public\".\"article\" AS ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    assert!(c.sql.contains(&format!(".\"id\" = {root}.\"author_id\")")), "{}", c.sql);
+    assert!(c.sql.contains(&format!(".\"id\" < {root}.\"id\")")), "the root, not the _exists row: {}", c.sql);
+    assert!(regex_like(&c.sql, "\"name\" <> _x", ".\"name\")"), "a bare name stays the current table's: {}", c.sql);
+}
+
+/// `a` followed, later in the same parenthesised comparison, by `b`.
+fn regex_like(sql: &str, a: &str, b: &str) -> bool {
+    sql.match_indices(a).any(|(i, _)| sql[i..].find(')').is_some_and(|j| sql[i..i + j + 1].ends_with(b)))
+}

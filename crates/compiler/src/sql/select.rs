@@ -45,6 +45,10 @@ pub struct Ctx<'s> {
     /// Compiling a permission expression: trusted, so relationships inside it are not
     /// filtered again by the target's permission.
     pub(super) in_permission: bool,
+    /// The table (index, row alias) the permission expression being compiled belongs to:
+    /// what a column comparison's `["$", column]` refers to, however deep inside
+    /// relationships and `_exists` the comparison is.
+    pub(super) bool_root: Option<(usize, String)>,
     /// Conditions of redacted cells already compiled, by (table, row alias, cell filter):
     /// see [`Ctx::cell`].
     pub(super) cell_conds: std::collections::HashMap<(usize, String, String), Option<String>>,
@@ -275,6 +279,7 @@ impl<'s> Ctx<'s> {
             depth: 0,
             filter_hops: 0,
             in_permission: false,
+            bool_root: None,
             cell_conds: Default::default(),
             overlay: Default::default(),
         }
