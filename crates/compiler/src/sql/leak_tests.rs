@@ -470,3 +470,24 @@ fn column_comparison_with_the_root_table() {
 fn regex_like(sql: &str, a: &str, b: &str) -> bool {
     sql.match_indices(a).any(|(i, _)| sql[i..].find(')').is_some_and(|j| sql[i..i + j + 1].ends_with(b)))
 }
+
+/// A scalar computed field a role's select permission lists is in the role's object type, its
+/// `T_order_by` and `T_bool_exp`; a role that does not list it sees none of them.
+#[test]
+fn scalar_computed_fields_follow_the_role() {
+    let owner = schema_for("owner");
+    assert!(owner.object_field("article", "score").is_some());
+    for input in ["article_order_by", "article_bool_exp"] {
+        let Some(crate::schema::model::TypeKind::InputObject { fields }) = owner.get(input).map(|t| &t.kind) else { panic!("{input}") };
+        assert!(fields.contains_key("score"), "{input}");
+    }
+    let reader = schema_for("reader");
+    assert!(reader.object_field("article", "score").is_none());
+    let e = compile(&reader, "{ article { score } }", None, None, &session("reader"), &Limits::default()).unwrap_err();
+    assert_eq!(e.response()["errors"][0]["message"], "field 'score' not found in type: 'article'");
+    let e = compile(&reader, "{ article(order_by: {score: asc}) { id } }", None, None, &session("reader"), &Limits::default()).unwrap_err();
+    assert_eq!(e.response()["errors"][0]["message"], "field 'score' not found in type: 'article_order_by'");
+    // The inherited role sees it where `owner` does: the same CASE as a column's cell.
+    let sql = query_sql("both", "{ article(order_by: {score: desc}) { score } }");
+    assert_eq!(sql.matches("THEN \"public\".\"article_score\"(").count(), 2, "{sql}");
+}
