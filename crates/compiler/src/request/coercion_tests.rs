@@ -113,3 +113,39 @@ fn an_int_column_value_may_be_a_string() {
     // Numbers are still checked here: a fraction or a 64-bit number is no `Int`.
     assert_eq!(error(&s, "{ author(where: {id: {_eq: 1.5}}) { id } }", json!({})).1, "expected a 32-bit integer for type 'Int', but found a number");
 }
+
+/// A tracked function's argument of a table's row type is a scalar `<table>_scalar` (Hasura's
+/// `mkScalarTypeName`: the table's name is its object type), and its value is the row's text,
+/// which Postgres reads in a guarded statement.
+#[test]
+fn a_row_typed_function_argument_is_a_scalar() {
+    let (mut md, mut db) = fixture();
+    db.functions.push(crate::dbcatalog::DbFunction {
+        schema: "public".into(),
+        name: "articles_like".into(),
+        comment: None,
+        arg_names: vec!["a".into(), "n".into()],
+        arg_types: vec!["author".into(), "int4".into()],
+        arg_type_schemas: vec!["public".into(), "pg_catalog".into()],
+        num_defaults: 0,
+        return_type_schema: "public".into(),
+        return_type: "article".into(),
+        returns_set: true,
+        volatility: "s".into(),
+    });
+    md.sources[0].functions = vec![serde_json::from_value(json!({"function": {"schema": "public", "name": "articles_like"}})).unwrap()];
+    let (s, problems) = build_schema(&md, &db, "admin");
+    assert!(problems.is_empty(), "{problems:?}");
+    let Some(crate::schema::model::TypeKind::InputObject { fields }) = s.get("articles_like_args").map(|t| &t.kind) else { panic!() };
+    assert_eq!(fields["a"].ty.to_string(), "author_scalar");
+    assert!(matches!(s.get("author_scalar").map(|t| &t.kind), Some(crate::schema::model::TypeKind::Scalar)));
+    let q = "query ($a: author_scalar) { articles_like(args: {a: $a, n: 1}) { id } }";
+    let Ok(Compiled::Sql(c)) = compile(&s, q, Some(&json!({"a": "(1,Alice,,)"})), None, &Session::admin(), &Limits::default()) else { panic!() };
+    assert!(c.sql.contains("::\"public\".\"author\""), "{}", c.sql);
+    assert!(c.guarded && c.params.contains(&Some("(1,Alice,,)".into())), "{c:?}");
+    // The object type is still no input type.
+    assert_eq!(
+        error(&s, "query ($a: author) { articles_like(args: {a: $a, n: 1}) { id } }", json!({"a": "x"})).1,
+        "variable \"a\" has an unknown or non-input type 'author'"
+    );
+}

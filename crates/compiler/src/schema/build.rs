@@ -354,7 +354,7 @@ impl Builder {
             Some(name) => Some(f.arg_names.iter().position(|n| n == name).ok_or_else(|| format!("session argument \"{name}\" not found"))?),
             None => None,
         };
-        let args = function_args(f, &[Some(table_arg_pos), session_arg_pos]);
+        let args = function_args(f, &[Some(table_arg_pos), session_arg_pos], db);
         let returns = if f.returns_set {
             let idx = self
                 .table_index(&QualifiedName::new(&f.return_type_schema, &f.return_type))
@@ -546,7 +546,7 @@ impl Builder {
                 field_name,
                 aggregate_field_name,
                 returns_table,
-                args: function_args(f, &[session_arg_pos]),
+                args: function_args(f, &[session_arg_pos], db),
                 session_arg_pos,
                 num_args: f.arg_types.len(),
                 description: fe.comment.clone(),
@@ -1258,7 +1258,10 @@ fn select_args(n: &str) -> IndexMap<String, InputValue> {
 }
 
 /// Input arguments of `f` except those at `skip` positions (row and session arguments).
-fn function_args(f: &DbFunction, skip: &[Option<usize>]) -> Vec<FunctionArg> {
+/// An argument of a table's row type is, as in Hasura's `mkScalarTypeName`, a scalar named
+/// `<table>_scalar` (the table's own name is its object type), whose value Postgres reads
+/// from its text (`"(1,Alice)"`).
+fn function_args(f: &DbFunction, skip: &[Option<usize>], db: &DbCatalog) -> Vec<FunctionArg> {
     let n = f.arg_types.len();
     f.arg_types
         .iter()
@@ -1271,7 +1274,11 @@ fn function_args(f: &DbFunction, skip: &[Option<usize>]) -> Vec<FunctionArg> {
                 name,
                 position: i,
                 sql_type: sql_type(&schema, ty),
-                scalar: scalar_for_pg_type(ty.trim_start_matches('_')),
+                scalar: if db.tables.iter().any(|t| t.schema == schema && &t.name == ty) {
+                    format!("{}_scalar", super::names::sanitize_graphql_name(ty))
+                } else {
+                    scalar_for_pg_type(ty.trim_start_matches('_'))
+                },
                 has_default: i >= n.saturating_sub(f.num_defaults),
             }
         })
