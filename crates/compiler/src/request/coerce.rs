@@ -305,8 +305,10 @@ impl<'a> Coercer<'a> {
                     _ => Err(bad("a 32-bit integer")),
                 },
             },
+            // Only `real` columns and arguments are `Float` inputs: a string is Postgres's to
+            // read, as for `Int`.
             "Float" => match v {
-                Value::Number(_) => Ok(v.clone()),
+                Value::Number(_) | Value::String(_) => Ok(v.clone()),
                 _ => Err(bad("a float")),
             },
             "String" => match v {

@@ -149,3 +149,18 @@ fn a_row_typed_function_argument_is_a_scalar() {
         "variable \"a\" has an unknown or non-input type 'author'"
     );
 }
+
+/// `Int` and `Float` values are Postgres values (`integer`, `real` columns and arguments):
+/// a string passes on; other kinds keep their errors.
+#[test]
+fn int_and_float_values_take_strings() {
+    let s = admin_schema();
+    let (vars, sources, types, defaults) = (indexmap::IndexMap::new(), super::input::VarSources::none(), indexmap::IndexMap::new(), std::collections::HashSet::new());
+    let c = super::coerce::Coercer { schema: &s, variables: &vars, sources: &sources, variable_types: &types, non_null_defaults: &defaults };
+    for scalar in ["Int", "Float"] {
+        assert_eq!(c.scalar_json(&json!("1.5e3"), scalar, "$").unwrap(), json!("1.5e3"));
+        assert!(c.scalar_json(&json!(true), scalar, "$").is_err());
+        assert!(c.scalar_json(&json!([1]), scalar, "$").is_err());
+    }
+    assert_eq!(c.scalar_json(&json!(true), "Float", "$").unwrap_err().message, "expected a float for type 'Float', but found a boolean");
+}
