@@ -73,6 +73,22 @@ fn parse_special(v: &Value, parse: ScalarParse, scalar: &str, what: &str, path: 
     };
     match parse {
         ScalarParse::ByType => Ok(v.clone()),
+        ScalarParse::GraphQl => {
+            let ok = match scalar {
+                "Boolean" => v.is_boolean(),
+                "Int" => v.as_i64().is_some_and(|i| i32::try_from(i).is_ok()),
+                "Float" => v.is_number(),
+                "String" => v.is_string(),
+                _ => true,
+            };
+            let expected = match scalar {
+                "Boolean" => "a boolean",
+                "Int" => "a 32-bit integer",
+                "Float" => "a float",
+                _ => "a string",
+            };
+            if ok { Ok(v.clone()) } else { Err(mismatch(expected)) }
+        }
         ScalarParse::NonNegativeInt => match v.as_i64() {
             Some(i) if (0..=i64::from(i32::MAX)).contains(&i) => Ok(v.clone()),
             _ => Err(mismatch("a non-negative 32-bit integer")),
@@ -120,11 +136,6 @@ fn types_compatible(var: &TypeRef, loc: &TypeRef) -> bool {
 }
 
 impl<'a> Coercer<'a> {
-    /// Coerce a literal from the query document, at a location without a default value.
-    pub fn literal(&self, v: &GqlValue, ty: &TypeRef, path: &str) -> Result<Option<Arg>, GqlError> {
-        self.literal_at(v, ty, Loc::default(), path)
-    }
-
     /// Coerce a literal from the query document at a location of type `ty` (an argument or an
     /// input field) described by `loc`.
     pub fn literal_at(&self, v: &GqlValue, ty: &TypeRef, loc: Loc, path: &str) -> Result<Option<Arg>, GqlError> {
@@ -315,8 +326,10 @@ impl<'a> Coercer<'a> {
                 Value::String(_) => Ok(v.clone()),
                 _ => Err(bad("a string")),
             },
+            // A `boolean` column or argument: as for `Int`, a string is Postgres's to read.
+            // `_is_null`, `distinct` and `if` take GraphQL's own `Boolean` (`ScalarParse`).
             "Boolean" => match v {
-                Value::Bool(_) => Ok(v.clone()),
+                Value::Bool(_) | Value::String(_) => Ok(v.clone()),
                 _ => Err(bad("a boolean")),
             },
             "ID" => match v {
@@ -348,6 +361,12 @@ impl<'a> Coercer<'a> {
 
     /// Coerce a JSON variable value against the variable's declared type.
     pub fn variable(&self, v: &Value, ty: &TypeRef, path: &str) -> Result<Value, GqlError> {
+        self.variable_at(v, ty, ScalarParse::ByType, path)
+    }
+
+    /// [`Self::variable`] for a value at a location parsed by `parse` (an input object's field
+    /// inside the variable: where it is used is known only there).
+    fn variable_at(&self, v: &Value, ty: &TypeRef, parse: ScalarParse, path: &str) -> Result<Value, GqlError> {
         crate::interrupt::tick()?;
         crate::stack::check(path)?;
         match ty {
@@ -355,7 +374,7 @@ impl<'a> Coercer<'a> {
                 if v.is_null() {
                     return Err(GqlError::validation(path, format!("unexpected null value for type '{}'", inner.base_name())));
                 }
-                self.variable(v, inner, path)
+                self.variable_at(v, inner, parse, path)
             }
             TypeRef::List(inner) => match v {
                 Value::Null => Ok(Value::Null),
@@ -363,10 +382,10 @@ impl<'a> Coercer<'a> {
                     items
                         .iter()
                         .enumerate()
-                        .map(|(i, item)| self.variable(item, inner, &format!("{path}[{i}]")))
+                        .map(|(i, item)| self.variable_at(item, inner, parse, &format!("{path}[{i}]")))
                         .collect::<Result<_, _>>()?,
                 )),
-                single => Ok(Value::Array(vec![self.variable(single, inner, path)?])),
+                single => Ok(Value::Array(vec![self.variable_at(single, inner, parse, path)?])),
             },
             TypeRef::Named(name) => {
                 if v.is_null() {
@@ -377,6 +396,7 @@ impl<'a> Coercer<'a> {
                     .get(name)
                     .ok_or_else(|| GqlError::validation(path, format!("unknown type '{name}'")))?;
                 match &def.kind {
+                    TypeKind::Scalar if parse != ScalarParse::ByType => parse_special(v, parse, name, describe_json(v), path),
                     TypeKind::Scalar => self.scalar_json(v, name, path),
                     TypeKind::Enum { values } => match v {
                         Value::String(s) if values.contains_key(s) => Ok(v.clone()),
@@ -392,7 +412,7 @@ impl<'a> Coercer<'a> {
                             let Some(fdef) = fields.get(k) else {
                                 return Err(GqlError::validation(fpath, format!("field '{k}' not found in type: '{name}'")));
                             };
-                            out.insert(k.clone(), self.variable(fv, &fdef.ty, &fpath)?);
+                            out.insert(k.clone(), self.variable_at(fv, &fdef.ty, fdef.parse, &fpath)?);
                         }
                         self.check_required(fields, &out, name, path)?;
                         Ok(Value::Object(out))

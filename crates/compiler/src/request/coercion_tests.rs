@@ -164,3 +164,30 @@ fn int_and_float_values_take_strings() {
     }
     assert_eq!(c.scalar_json(&json!(true), "Float", "$").unwrap_err().message, "expected a float for type 'Float', but found a boolean");
 }
+
+/// A `boolean` value may be a string Postgres reads (`published: {_eq: "true"}`, Hasura's
+/// `parsePGValue`), but `_is_null`, `distinct` and `@include(if:)` take GraphQL's `Boolean`
+/// (Hasura's `P.boolean`): a string there is refused, as a literal, as a variable, and inside
+/// an input object variable, never read as false.
+#[test]
+fn boolean_values_take_strings_builtin_booleans_do_not() {
+    let s = admin_schema();
+    let q = "{ article(where: {published: {_eq: \"true\"}}) { id } }";
+    let Ok(Compiled::Sql(c)) = compile(&s, q, None, None, &Session::admin(), &Limits::default()) else { panic!() };
+    assert!(c.guarded && c.params.contains(&Some("true".into())), "{c:?}");
+    let expected = "expected a boolean for type 'Boolean', but found a string";
+    assert_eq!(
+        error(&s, "{ article(where: {title: {_is_null: \"true\"}}) { id } }", json!({})),
+        ("$.selectionSet.article.args.where.title._is_null".into(), expected.into())
+    );
+    assert_eq!(error(&s, "query ($n: Boolean) { article(where: {title: {_is_null: $n}}) { id } }", json!({"n": "true"})).1, expected);
+    assert_eq!(
+        error(&s, "query ($w: article_bool_exp) { article(where: $w) { id } }", json!({"w": {"title": {"_is_null": "true"}}})),
+        ("$.variableValues.w.title._is_null".into(), expected.into())
+    );
+    assert_eq!(error(&s, "query ($f: Boolean!) { article { id @include(if: $f) } }", json!({"f": "true"})).1, expected);
+    assert_eq!(error(&s, "{ article { id @skip(if: \"true\") } }", json!({})).1, expected);
+    assert_eq!(error(&s, "{ article_aggregate { aggregate { count(distinct: \"true\") } } }", json!({})).1, expected);
+    // Booleans themselves still work.
+    assert!(compile(&s, "query ($f: Boolean!) { article(where: {title: {_is_null: false}}) { id @include(if: $f) } }", Some(&json!({"f": true})), None, &Session::admin(), &Limits::default()).is_ok());
+}

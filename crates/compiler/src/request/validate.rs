@@ -234,7 +234,8 @@ impl<'a> Walker<'a> {
                         .node
                         .get_argument("if")
                         .ok_or_else(|| GqlError::validation(path, format!("missing required argument 'if' of directive '{name}'")))?;
-                    let v = self.coercer.literal(&arg.node, &TypeRef::named("Boolean").non_null(), path)?;
+                    let loc = super::coerce::Loc { has_default: false, parse: crate::schema::model::ScalarParse::GraphQl };
+                    let v = self.coercer.literal_at(&arg.node, &TypeRef::named("Boolean").non_null(), loc, path)?;
                     // A boolean: fixed by the shape, so this reads no variable's content.
                     let b = v.and_then(|v| v.view().as_bool()).unwrap_or(false);
                     if (name == "skip" && b) || (name == "include" && !b) {

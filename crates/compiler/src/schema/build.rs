@@ -943,7 +943,7 @@ impl Builder {
         let count_name = format!("{name}_count");
         let mut cfields = IndexMap::new();
         cfields.insert("arguments".into(), input("arguments", TypeRef::list_nn(format!("{n}_select_column")), None));
-        cfields.insert("distinct".into(), input("distinct", TypeRef::named("Boolean"), None));
+        cfields.insert("distinct".into(), builtin_input("distinct", TypeRef::named("Boolean")));
         cfields.insert("filter".into(), input("filter", TypeRef::named(format!("{n}_bool_exp")), None));
         let int_cmp = self.comparison_type("Int", TypeCategory::Numeric, false);
         cfields.insert("predicate".into(), input("predicate", TypeRef::named(int_cmp).non_null(), None));
@@ -972,6 +972,7 @@ impl Builder {
             add("_is_null", TypeRef::named("Boolean"));
             add("_neq", value.clone());
             add("_nin", list);
+            builtin_is_null(&mut fields);
             self.add(&name, Some(format!("Boolean expression to compare columns of type \"{scalar}\". All fields are combined with logical 'AND'.")), TypeKind::InputObject { fields });
             return name;
         }
@@ -1019,6 +1020,7 @@ impl Builder {
             add("_regex", value.clone());
             add("_similar", value.clone());
         }
+        builtin_is_null(&mut fields);
         let desc = format!(
             "Boolean expression to compare columns of type \"{scalar}\". All fields are combined with logical 'AND'."
         );
@@ -1119,7 +1121,7 @@ impl Builder {
         let mut afields = IndexMap::new();
         let mut count_args = IndexMap::new();
         count_args.insert("columns".to_string(), input("columns", TypeRef::list_nn(format!("{n}_select_column")), None));
-        count_args.insert("distinct".to_string(), input("distinct", TypeRef::named("Boolean"), None));
+        count_args.insert("distinct".to_string(), builtin_input("distinct", TypeRef::named("Boolean")));
         afields.insert(
             "count".to_string(),
             Field {
@@ -1236,6 +1238,20 @@ pub(super) fn column_type(c: &ColumnInfo) -> TypeRef {
     } else {
         TypeRef::named(c.scalar.clone())
     }
+}
+
+/// `_is_null` of a comparison type takes GraphQL's `Boolean`, not a Postgres value.
+fn builtin_is_null(fields: &mut IndexMap<String, InputValue>) {
+    if let Some(f) = fields.get_mut("_is_null") {
+        f.parse = ScalarParse::GraphQl;
+    }
+}
+
+/// An argument that is not a Postgres value (`_is_null`, `distinct`): GraphQL's own scalar.
+fn builtin_input(name: &str, ty: TypeRef) -> InputValue {
+    let mut iv = input(name, ty, None);
+    iv.parse = ScalarParse::GraphQl;
+    iv
 }
 
 pub(super) fn input(name: &str, ty: TypeRef, description: Option<String>) -> InputValue {
