@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::GqlError;
 use crate::request::SelField;
-use crate::schema::model::{EnumValue, Field, FieldKind, InputValue, Schema, TypeDef, TypeKind, TypeRef};
+use crate::schema::model::{EnumValue, Field, FieldKind, InputValue, ScalarParse, Schema, TypeDef, TypeKind, TypeRef};
 
 /// Directives the server accepts: (name, description, locations, args as (name, type, default)).
 const DIRECTIVES: [(&str, &str, &[&str], &[(&str, &str, Option<&str>)]); 3] = [
@@ -44,7 +44,7 @@ fn parse_type(s: &str) -> TypeRef {
 fn arg(name: &str, ty: &str, default: Option<&str>) -> (String, InputValue) {
     (
         name.to_string(),
-        InputValue { name: name.into(), description: None, ty: parse_type(ty), default_value: default.map(str::to_string) },
+        InputValue { name: name.into(), description: None, ty: parse_type(ty), default_value: default.map(str::to_string), parse: ScalarParse::GraphQl },
     )
 }
 

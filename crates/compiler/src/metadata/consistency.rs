@@ -279,7 +279,7 @@ impl<'a> SourceCheck<'a> {
         }
         for key in ["filter", "check"] {
             if let Some(exp) = present(key) {
-                self.bool_exp_problem(t, dbt, exp, 0)?;
+                self.bool_exp_problem(t, dbt, dbt, exp, 0)?;
             }
         }
         Ok(())
@@ -289,7 +289,9 @@ impl<'a> SourceCheck<'a> {
     /// computed fields, `_and`/`_or`/`_not`/`_exists`, `$op` aliases), checked as Hasura's
     /// `annBoolExp` checks it: an unknown field is `"x" does not exist`, an unknown operator
     /// `Unknown operator: _x`.
-    fn bool_exp_problem(&self, t: &TableEntry, dbt: &DbTable, exp: &Value, depth: usize) -> Result<(), String> {
+    /// `root` is the table whose permission `exp` is (what `["$", column]` names); `dbt` the
+    /// table at this level of the expression.
+    fn bool_exp_problem(&self, t: &TableEntry, dbt: &DbTable, root: &DbTable, exp: &Value, depth: usize) -> Result<(), String> {
         if depth > 32 {
             return Err("the boolean expression is nested too deeply".into());
         }
@@ -302,14 +304,14 @@ impl<'a> SourceCheck<'a> {
                 "_and" | "_or" => match v {
                     Value::Array(items) => {
                         for item in items {
-                            self.bool_exp_problem(t, dbt, item, depth + 1)?;
+                            self.bool_exp_problem(t, dbt, root, item, depth + 1)?;
                         }
                     }
                     other => {
                         return Err(format!("{k}: expected an array of boolean expressions, but encountered {}", kind_name(other)))
                     }
                 },
-                "_not" => self.bool_exp_problem(t, dbt, v, depth + 1)?,
+                "_not" => self.bool_exp_problem(t, dbt, root, v, depth + 1)?,
                 "_exists" => {
                     let table = v
                         .get("_table")
@@ -318,10 +320,10 @@ impl<'a> SourceCheck<'a> {
                         .ok_or_else(|| "_exists: key \"_table\" not found".to_string())?;
                     let (entry, rdb) = self.tracked_entry(&table)?;
                     if let Some(w) = v.get("_where").filter(|w| !w.is_null()) {
-                        self.bool_exp_problem(entry, rdb, w, depth + 1)?;
+                        self.bool_exp_problem(entry, rdb, root, w, depth + 1)?;
                     }
                 }
-                _ if dbt.column(&key).is_some() => operators_problem(dbt, v)?,
+                _ if dbt.column(&key).is_some() => operators_problem(dbt, root, v)?,
                 _ => {
                     let rel = [RelKind::Object, RelKind::Array]
                         .into_iter()
@@ -331,7 +333,7 @@ impl<'a> SourceCheck<'a> {
                             .rel_target(dbt, rel)
                             .ok_or_else(|| format!("relationship {} does not exist", dq(&key)))?;
                         let (entry, rdb) = self.tracked_entry(&target)?;
-                        self.bool_exp_problem(entry, rdb, v, depth + 1)?;
+                        self.bool_exp_problem(entry, rdb, root, v, depth + 1)?;
                     } else if !t.computed_fields.iter().any(|c| c.name == key) {
                         return Err(format!("{} does not exist", dq(&key)));
                     }
@@ -676,15 +678,23 @@ const COMPARISON_OPS: &[&str] = &[
 const COLUMN_OPS: &[&str] = &["_ceq", "_cneq", "_cgt", "_clt", "_cgte", "_clte"];
 
 /// The operators applied to one column: an object of operators, or a bare value (`_eq`).
-fn operators_problem(dbt: &DbTable, v: &Value) -> Result<(), String> {
+/// A column comparison's operand is a column of the current table (`"col"`) or of the root
+/// table (`["$", "col"]`).
+fn operators_problem(dbt: &DbTable, root: &DbTable, v: &Value) -> Result<(), String> {
     let Value::Object(ops) = v else { return Ok(()) };
     for (op, arg) in ops {
         let name = op.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| op.clone());
         if COLUMN_OPS.contains(&name.as_str()) {
-            match arg.as_str() {
-                Some(col) if dbt.column(col).is_some() => {}
-                Some(col) => return Err(format!("column {} does not exist", dq(col))),
-                None => return Err(format!("{op}: expected a column name, but encountered {}", kind_name(arg))),
+            let (table, col) = match arg {
+                Value::String(col) => (dbt, col),
+                Value::Array(items) => match items.as_slice() {
+                    [Value::String(dollar), Value::String(col)] if dollar == "$" => (root, col),
+                    _ => return Err(format!("{op}: expected a column name or [\"$\", column name], but encountered {}", kind_name(arg))),
+                },
+                _ => return Err(format!("{op}: expected a column name, but encountered {}", kind_name(arg))),
+            };
+            if table.column(col).is_none() {
+                return Err(format!("column {} does not exist", dq(col)));
             }
         } else if !COMPARISON_OPS.contains(&name.as_str()) {
             return Err(format!("Unknown operator: {op}"));

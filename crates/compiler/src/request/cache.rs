@@ -253,6 +253,33 @@ mod tests {
         }
     }
 
+    /// Issue 13 item 9's coercions through the cache: an offset given as a string (converted,
+    /// so read), an `Int` column value given as a string (bound as it is, guarded by its shape),
+    /// a nullable variable with a default at a non-null location.
+    #[test]
+    fn string_integers_and_defaults_answer_like_fresh_compiles() {
+        let (md, db) = fixture();
+        let s = build_schema(&md, &db, "admin").0;
+        let admin = Session::admin();
+        let mut c = CompileCache::new(1000);
+        let cases: Vec<(&str, Vec<Value>)> = vec![
+            ("query ($o: Int) { article(offset: $o) { id } }",
+             vec![json!({"o": "1"}), json!({"o": "2"}), json!({"o": 1}), json!({"o": "-1"}), json!({"o": "x"}), json!({"o": "2"})]),
+            ("query ($id: Int!) { author_by_pk(id: $id) { id } }",
+             vec![json!({"id": "1"}), json!({"id": "2"}), json!({"id": 3}), json!({"id": "1"}), json!({"id": 1.5})]),
+            ("query ($ids: [Int!]!) { author(where: {id: {_in: $ids}}) { id } }",
+             vec![json!({"ids": ["1", 2]}), json!({"ids": ["3", 4]}), json!({"ids": [5, 6]}), json!({"ids": [5, "6"]})]),
+            ("query ($id: Int = 4) { author_by_pk(id: $id) { id } }",
+             vec![json!({}), json!({"id": 5}), json!({"id": "6"}), json!({"id": null}), json!({})]),
+            ("query ($l: Int) { article(limit: $l) { id } }", vec![json!({"l": "2"}), json!({"l": 2}), json!({"l": "2"})]),
+        ];
+        for (q, values) in &cases {
+            same_as_fresh(&mut c, &s, &admin, q, values);
+        }
+        assert_eq!(c.templated(cases[0].0), Some(false), "an offset is SQL text");
+        assert_eq!(c.templated(cases[1].0), Some(true), "a value is a parameter, strings or not");
+    }
+
     #[test]
     fn one_compile_serves_every_value_of_a_shape() {
         let (md, db) = fixture();

@@ -347,6 +347,22 @@ impl<'a> In<'a> {
         Some(m.iter().map(|(k, v)| (k.as_str(), self.child(v, srcs.and_then(|s| s.get(k))))).collect())
     }
 
+    /// Whether some item of a list value is a string. Free for a list whose items the shape
+    /// fixes (a typed list, a literal); otherwise the list is content and is read.
+    pub fn has_string_item(self) -> bool {
+        if !matches!(self.s, Src::List(..) | Src::Const | Src::Session(_)) {
+            self.content();
+        }
+        fn any_string(v: &Value) -> bool {
+            match v {
+                Value::String(_) => true,
+                Value::Array(items) => items.iter().any(any_string),
+                _ => false,
+            }
+        }
+        self.v.as_array().is_some_and(|items| items.iter().any(any_string))
+    }
+
     /// The keys of an object value (fixed by the shape for input objects, content for json).
     pub fn keys(self) -> Vec<&'a str> {
         self.content();

@@ -196,4 +196,6 @@ fn lower_traced(
 }
 
 #[cfg(test)]
+mod coercion_tests;
+#[cfg(test)]
 mod limits_tests;

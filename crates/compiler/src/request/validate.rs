@@ -123,7 +123,8 @@ pub fn coerce_variables(schema: &Schema, defs: &[VarDef], variables: Option<&Val
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
     let no_vars = IndexMap::new();
     let no_sources = VarSources::none();
-    let c = Coercer { schema, variables: &no_vars, sources: &no_sources, variable_types: &variable_types };
+    let no_defaults = std::collections::HashSet::new();
+    let c = Coercer { schema, variables: &no_vars, sources: &no_sources, variable_types: &variable_types, non_null_defaults: &no_defaults };
     let mut values = IndexMap::new();
     for d in defs {
         let (name, ty) = (d.name.as_str(), &d.ty);
@@ -192,11 +193,12 @@ pub fn validate_coerced(
     };
     let _stack = crate::stack::Entry::new();
     let variable_types: IndexMap<String, TypeRef> = defs.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
+    let non_null_defaults = defs.iter().filter(|d| d.default.as_ref().is_some_and(|v| !v.is_null())).map(|d| d.name.clone()).collect();
     let walker = Walker {
         expanded: std::cell::Cell::new(0),
         schema,
         fragments: &doc.fragments,
-        coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types },
+        coercer: Coercer { schema, variables: values, sources, variable_types: &variable_types, non_null_defaults: &non_null_defaults },
         max_depth: limits.max_depth,
         nodes: std::cell::Cell::new(0),
         node_limit: limits.node_limit,
@@ -232,7 +234,8 @@ impl<'a> Walker<'a> {
                         .node
                         .get_argument("if")
                         .ok_or_else(|| GqlError::validation(path, format!("missing required argument 'if' of directive '{name}'")))?;
-                    let v = self.coercer.literal(&arg.node, &TypeRef::named("Boolean").non_null(), path)?;
+                    let loc = super::coerce::Loc { has_default: false, parse: crate::schema::model::ScalarParse::GraphQl };
+                    let v = self.coercer.literal_at(&arg.node, &TypeRef::named("Boolean").non_null(), loc, path)?;
                     // A boolean: fixed by the shape, so this reads no variable's content.
                     let b = v.and_then(|v| v.view().as_bool()).unwrap_or(false);
                     if (name == "skip" && b) || (name == "include" && !b) {
@@ -364,7 +367,7 @@ impl<'a> Walker<'a> {
             if args.contains_key(an) {
                 return Err(GqlError::validation(path, format!("argument '{an}' is given more than once")));
             }
-            if let Some(v) = self.coercer.literal(&av.node, &adef.ty, &apath)? {
+            if let Some(v) = self.coercer.literal_at(&av.node, &adef.ty, super::coerce::Loc::of(adef), &apath)? {
                 args.insert(an.to_string(), v);
             }
         }
@@ -458,5 +461,42 @@ impl Merged {
             self.fields[i].selection = sub.finish();
         }
         self.fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql_parser::types::{DocumentOperations, Selection};
+    use async_graphql_value::Value as GqlValue;
+
+    use super::*;
+
+    /// The arguments of the first field of a one-operation document.
+    fn first_field_args(q: &str) -> Vec<(String, GqlValue)> {
+        let doc = parse(q, &Limits::default()).unwrap();
+        let DocumentOperations::Single(op) = &doc.operations else { panic!() };
+        let Selection::Field(f) = &op.node.selection_set.node.items[0].node else { panic!() };
+        f.node.arguments.iter().map(|(n, v)| (n.node.to_string(), v.node.clone())).collect()
+    }
+
+    /// GraphQL (October 2021 §2.9.6): an enum value is any name but exactly `true`, `false`
+    /// or `null`; names that only begin with one are enum values (the parser used to refuse
+    /// them, and read `[nullName]` as `[null, Name]`).
+    #[test]
+    fn names_beginning_with_literals_are_enum_values() {
+        let args = first_field_args("{ f(a: [nullName, trueish, falsey, null_, true_], b: null, c: true, d: false, e: [null, true]) { x } }");
+        let e = |s: &str| GqlValue::Enum(Name::new(s));
+        assert_eq!(args[0].1, GqlValue::List(vec![e("nullName"), e("trueish"), e("falsey"), e("null_"), e("true_")]));
+        assert_eq!(args[1].1, GqlValue::Null);
+        assert_eq!(args[2].1, GqlValue::Boolean(true));
+        assert_eq!(args[3].1, GqlValue::Boolean(false));
+        assert_eq!(args[4].1, GqlValue::List(vec![GqlValue::Null, GqlValue::Boolean(true)]));
+        // In an object literal and as a variable's default.
+        let args = first_field_args("query ($v: x = nullish) { f(o: {k: nullValue, n: null}) { x } }");
+        let GqlValue::Object(o) = &args[0].1 else { panic!() };
+        assert_eq!(o[&Name::new("k")], e("nullValue"));
+        assert_eq!(o[&Name::new("n")], GqlValue::Null);
+        // A literal glued to a name is still not a literal followed by a name.
+        assert!(parse("{ f(a: nullName: 1) { x } }", &Limits::default()).is_err());
     }
 }

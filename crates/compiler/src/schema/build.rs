@@ -352,7 +352,7 @@ impl Builder {
             Some(name) => Some(f.arg_names.iter().position(|n| n == name).ok_or_else(|| format!("session argument \"{name}\" not found"))?),
             None => None,
         };
-        let args = function_args(f, &[Some(table_arg_pos), session_arg_pos]);
+        let args = function_args(f, &[Some(table_arg_pos), session_arg_pos], db);
         let returns = if f.returns_set {
             let idx = self
                 .table_index(&QualifiedName::new(&f.return_type_schema, &f.return_type))
@@ -544,7 +544,7 @@ impl Builder {
                 field_name,
                 aggregate_field_name,
                 returns_table,
-                args: function_args(f, &[session_arg_pos]),
+                args: function_args(f, &[session_arg_pos], db),
                 session_arg_pos,
                 num_args: f.arg_types.len(),
                 description: fe.comment.clone(),
@@ -949,7 +949,7 @@ impl Builder {
         let count_name = format!("{name}_count");
         let mut cfields = IndexMap::new();
         cfields.insert("arguments".into(), input("arguments", TypeRef::list_nn(format!("{n}_select_column")), None));
-        cfields.insert("distinct".into(), input("distinct", TypeRef::named("Boolean"), None));
+        cfields.insert("distinct".into(), builtin_input("distinct", TypeRef::named("Boolean")));
         cfields.insert("filter".into(), input("filter", TypeRef::named(format!("{n}_bool_exp")), None));
         let int_cmp = self.comparison_type("Int", TypeCategory::Numeric, false);
         cfields.insert("predicate".into(), input("predicate", TypeRef::named(int_cmp).non_null(), None));
@@ -978,6 +978,7 @@ impl Builder {
             add("_is_null", TypeRef::named("Boolean"));
             add("_neq", value.clone());
             add("_nin", list);
+            builtin_is_null(&mut fields);
             self.add(&name, Some(format!("Boolean expression to compare columns of type \"{scalar}\". All fields are combined with logical 'AND'.")), TypeKind::InputObject { fields });
             return name;
         }
@@ -1025,6 +1026,7 @@ impl Builder {
             add("_regex", value.clone());
             add("_similar", value.clone());
         }
+        builtin_is_null(&mut fields);
         let desc = format!(
             "Boolean expression to compare columns of type \"{scalar}\". All fields are combined with logical 'AND'."
         );
@@ -1130,7 +1132,7 @@ impl Builder {
         let mut afields = IndexMap::new();
         let mut count_args = IndexMap::new();
         count_args.insert("columns".to_string(), input("columns", TypeRef::list_nn(format!("{n}_select_column")), None));
-        count_args.insert("distinct".to_string(), input("distinct", TypeRef::named("Boolean"), None));
+        count_args.insert("distinct".to_string(), builtin_input("distinct", TypeRef::named("Boolean")));
         afields.insert(
             "count".to_string(),
             Field {
@@ -1255,23 +1257,44 @@ pub(super) fn column_type(c: &ColumnInfo) -> TypeRef {
     }
 }
 
+/// `_is_null` of a comparison type takes GraphQL's `Boolean`, not a Postgres value.
+fn builtin_is_null(fields: &mut IndexMap<String, InputValue>) {
+    if let Some(f) = fields.get_mut("_is_null") {
+        f.parse = ScalarParse::GraphQl;
+    }
+}
+
+/// An argument that is not a Postgres value (`_is_null`, `distinct`): GraphQL's own scalar.
+fn builtin_input(name: &str, ty: TypeRef) -> InputValue {
+    let mut iv = input(name, ty, None);
+    iv.parse = ScalarParse::GraphQl;
+    iv
+}
+
 pub(super) fn input(name: &str, ty: TypeRef, description: Option<String>) -> InputValue {
-    InputValue { name: name.to_string(), description, ty, default_value: None }
+    InputValue { name: name.to_string(), description, ty, default_value: None, parse: ScalarParse::ByType }
 }
 
 /// `distinct_on, limit, offset, order_by, where` of a select over table type `n`.
 fn select_args(n: &str) -> IndexMap<String, InputValue> {
     let mut a = IndexMap::new();
     a.insert("distinct_on".into(), input("distinct_on", TypeRef::list_nn(format!("{n}_select_column")), Some("distinct select on columns".into())));
-    a.insert("limit".into(), input("limit", TypeRef::named("Int"), Some("limit the number of rows returned".into())));
-    a.insert("offset".into(), input("offset", TypeRef::named("Int"), Some("skip the first n rows. Use only with order_by".into())));
+    let mut limit = input("limit", TypeRef::named("Int"), Some("limit the number of rows returned".into()));
+    limit.parse = ScalarParse::NonNegativeInt;
+    a.insert("limit".into(), limit);
+    let mut offset = input("offset", TypeRef::named("Int"), Some("skip the first n rows. Use only with order_by".into()));
+    offset.parse = ScalarParse::BigInt;
+    a.insert("offset".into(), offset);
     a.insert("order_by".into(), input("order_by", TypeRef::list_nn(format!("{n}_order_by")), Some("sort the rows by one or more columns".into())));
     a.insert("where".into(), input("where", TypeRef::named(format!("{n}_bool_exp")), Some("filter the rows returned".into())));
     a
 }
 
 /// Input arguments of `f` except those at `skip` positions (row and session arguments).
-fn function_args(f: &DbFunction, skip: &[Option<usize>]) -> Vec<FunctionArg> {
+/// An argument of a table's row type is, as in Hasura's `mkScalarTypeName`, a scalar named
+/// `<table>_scalar` (the table's own name is its object type), whose value Postgres reads
+/// from its text (`"(1,Alice)"`).
+fn function_args(f: &DbFunction, skip: &[Option<usize>], db: &DbCatalog) -> Vec<FunctionArg> {
     let n = f.arg_types.len();
     f.arg_types
         .iter()
@@ -1284,7 +1307,11 @@ fn function_args(f: &DbFunction, skip: &[Option<usize>]) -> Vec<FunctionArg> {
                 name,
                 position: i,
                 sql_type: sql_type(&schema, ty),
-                scalar: scalar_for_pg_type(ty.trim_start_matches('_')),
+                scalar: if db.tables.iter().any(|t| t.schema == schema && &t.name == ty) {
+                    format!("{}_scalar", super::names::sanitize_graphql_name(ty))
+                } else {
+                    scalar_for_pg_type(ty.trim_start_matches('_'))
+                },
                 has_default: i >= n.saturating_sub(f.num_defaults),
             }
         })

@@ -105,6 +105,27 @@ pub struct InputValue {
     pub ty: TypeRef,
     /// The default as GraphQL literal text (`"[]"`, `"true"`), as introspection prints it.
     pub default_value: Option<String>,
+    /// How a scalar value here is parsed, where that differs from its type's own rule.
+    pub parse: ScalarParse,
+}
+
+/// How a location parses a scalar. A value of a Postgres type (a column, a function
+/// argument) is parsed by its type, and Hasura's `parsePGValue` passes a string on for
+/// Postgres to read, whatever the type (`id: {_eq: "1"}`, `published: {_eq: "true"}`). The
+/// arguments that are not values use GraphQL's own scalars (`_is_null`, `distinct`, `if`),
+/// and `limit` and `offset` Hasura's `nonNegativeInt` and `bigInt`, all under the type names
+/// `Int` and `Boolean`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScalarParse {
+    /// A Postgres value, parsed by its type.
+    #[default]
+    ByType,
+    /// GraphQL's own scalar: an `Int`, `Float` or `Boolean` is never a string.
+    GraphQl,
+    /// An integer from 0 to 2³¹−1; strings are refused.
+    NonNegativeInt,
+    /// A 64-bit integer, or a string of decimal digits (`offset: "1"`).
+    BigInt,
 }
 
 #[derive(Clone, Debug)]

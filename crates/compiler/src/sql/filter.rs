@@ -73,11 +73,7 @@ impl<'s> Ctx<'s> {
             let mut conds = vec![];
             for (op, other) in col_ops {
                 let sym = COLUMN_OPS.iter().find(|(n, _)| *n == op).map(|(_, s)| *s).unwrap_or("=");
-                let other_col = other
-                    .as_str()
-                    .and_then(|o| t.column_by_sql(o))
-                    .ok_or_else(|| GqlError::new("unexpected", path, format!("{op} needs a column of \"{}\", got {}", t.name, other.read_all())))?;
-                let other = self.cell(ti, alias, other_col)?;
+                let other = self.compared_column(ti, alias, op, other, path)?;
                 conds.push(format!("({expr} {sym} {other})"));
             }
             if !ops.is_empty() || conds.is_empty() {
@@ -130,6 +126,29 @@ impl<'s> Ctx<'s> {
             };
         }
         Err(GqlError::validation(path, format!("field '{key}' not found in type: '{}_bool_exp'", t.type_name)))
+    }
+
+    /// The column a column comparison operator (`_ceq` …) compares with: `"col"`, a column of
+    /// the current table (`ti` as `alias`), or `["$", "col"]`, a column of the root table (the
+    /// table whose permission this is). Permissions are checked when metadata is stored, so a
+    /// bad operand here is an internal error.
+    fn compared_column(&mut self, ti: usize, alias: &str, op: &str, other: In, path: &str) -> Result<String, GqlError> {
+        let schema = self.schema;
+        let bad = |other: In| {
+            GqlError::new("unexpected", path, format!("{op} needs a column or [\"$\", column], got {}", other.read_all()))
+        };
+        if let Some(name) = other.as_str() {
+            let ci = schema.tables[ti].column_by_sql(name).ok_or_else(|| bad(other))?;
+            return self.cell(ti, alias, ci);
+        }
+        let items = other.items().unwrap_or_default();
+        let (Some(root), [dollar, name]) = (self.bool_root.clone(), items.as_slice()) else { return Err(bad(other)) };
+        if dollar.as_str() != Some("$") {
+            return Err(bad(other));
+        }
+        let (rti, ralias) = root;
+        let ci = name.as_str().and_then(|n| schema.tables[rti].column_by_sql(n)).ok_or_else(|| bad(other))?;
+        self.cell(rti, &ralias, ci)
     }
 
     /// `rel_aggregate: {count: {arguments, distinct, filter, predicate}}`.

@@ -444,3 +444,50 @@ mod sources {
         assert!(all.contains(&&Source::Session("x-hasura-user-id".into())), "{all:?}");
     }
 }
+
+/// `_ceq: ["$", col]` compares with the permission's own table (Hasura's root reference), however
+/// deep in relationships and `_exists`; a bare column name is the current table's.
+#[test]
+fn column_comparison_with_the_root_table() {
+    let (mut md, db) = leak_fixture();
+    let article = md.sources[0].tables.iter_mut().find(|t| t.table.name == "article").unwrap();
+    article.select_permissions.push(perm(
+        "rootcmp",
+        json!({"columns": ["id"], "filter": {"author": {"id": {"_ceq": ["$", "author_id"]}, "name": {"_cneq": "name"},
+               "_exists": {"_table": "article", "_where": {"id": {"_clt": ["$", "id"]}}}}}}),
+    ));
+    let (s, problems) = build_schema(&md, &db, "rootcmp");
+    assert!(problems.is_empty(), "{problems:?}");
+    let Ok(Compiled::Sql(c)) = compile(&s, "{ article { id } }", None, None, &session("rootcmp"), &Limits::default()) else { panic!() };
+    // The article rows are `_iN`; the author is `_xN`, the `_exists` article `_xM`.
+    let root = c.sql.split("FROM \"public\".\"article\" AS ").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    assert!(c.sql.contains(&format!(".\"id\" = {root}.\"author_id\")")), "{}", c.sql);
+    assert!(c.sql.contains(&format!(".\"id\" < {root}.\"id\")")), "the root, not the _exists row: {}", c.sql);
+    assert!(regex_like(&c.sql, "\"name\" <> _x", ".\"name\")"), "a bare name stays the current table's: {}", c.sql);
+}
+
+/// `a` followed, later in the same parenthesised comparison, by `b`.
+fn regex_like(sql: &str, a: &str, b: &str) -> bool {
+    sql.match_indices(a).any(|(i, _)| sql[i..].find(')').is_some_and(|j| sql[i..i + j + 1].ends_with(b)))
+}
+
+/// A scalar computed field a role's select permission lists is in the role's object type, its
+/// `T_order_by` and `T_bool_exp`; a role that does not list it sees none of them.
+#[test]
+fn scalar_computed_fields_follow_the_role() {
+    let owner = schema_for("owner");
+    assert!(owner.object_field("article", "score").is_some());
+    for input in ["article_order_by", "article_bool_exp"] {
+        let Some(crate::schema::model::TypeKind::InputObject { fields }) = owner.get(input).map(|t| &t.kind) else { panic!("{input}") };
+        assert!(fields.contains_key("score"), "{input}");
+    }
+    let reader = schema_for("reader");
+    assert!(reader.object_field("article", "score").is_none());
+    let e = compile(&reader, "{ article { score } }", None, None, &session("reader"), &Limits::default()).unwrap_err();
+    assert_eq!(e.response()["errors"][0]["message"], "field 'score' not found in type: 'article'");
+    let e = compile(&reader, "{ article(order_by: {score: asc}) { id } }", None, None, &session("reader"), &Limits::default()).unwrap_err();
+    assert_eq!(e.response()["errors"][0]["message"], "field 'score' not found in type: 'article_order_by'");
+    // The inherited role sees it where `owner` does: the same CASE as a column's cell.
+    let sql = query_sql("both", "{ article(order_by: {score: desc}) { score } }");
+    assert_eq!(sql.matches("THEN \"public\".\"article_score\"(").count(), 2, "{sql}");
+}

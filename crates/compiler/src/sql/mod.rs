@@ -84,6 +84,9 @@ pub(crate) mod leak_tests;
 mod mutation_tests;
 
 #[cfg(test)]
+mod stringify_tests;
+
+#[cfg(test)]
 mod chunk_tests {
     use super::*;
 

@@ -61,7 +61,10 @@ impl Params {
 
     /// Bind a list as a Postgres array literal of `elem_sql_type`.
     pub fn array(&mut self, v: In, elem_sql_type: &str) -> String {
-        if !cast_cannot_fail(elem_sql_type) {
+        // Strings for integer or boolean items (`_in: ["1"]`) are read by Postgres and may fail.
+        let text_into_typed = matches!(elem_sql_type, "\"pg_catalog\".\"int4\"" | "\"pg_catalog\".\"int8\"" | "\"pg_catalog\".\"bool\"")
+            && v.has_string_item();
+        if !cast_cannot_fail(elem_sql_type) || text_into_typed {
             self.needs_guard = true;
         }
         let (text, source) = v.render(Rule::Array);

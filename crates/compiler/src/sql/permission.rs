@@ -124,8 +124,12 @@ impl<'s> Ctx<'s> {
         let normalized = self.normalize(ti, exp)?;
         let saved = self.in_permission;
         self.in_permission = true;
+        // Hasura resets the root to each permission's own table, also for a target table's
+        // permission applied inside another expression.
+        let saved_root = self.bool_root.replace((ti, alias.to_string()));
         let out = self.bool_exp(ti, alias, normalized.view(), "$");
         self.in_permission = saved;
+        self.bool_root = saved_root;
         out.map(Some)
     }
 

@@ -45,6 +45,10 @@ pub struct Ctx<'s> {
     /// Compiling a permission expression: trusted, so relationships inside it are not
     /// filtered again by the target's permission.
     pub(super) in_permission: bool,
+    /// The table (index, row alias) the permission expression being compiled belongs to:
+    /// what a column comparison's `["$", column]` refers to, however deep inside
+    /// relationships and `_exists` the comparison is.
+    pub(super) bool_root: Option<(usize, String)>,
     /// Conditions of redacted cells already compiled, by (table, row alias, cell filter):
     /// see [`Ctx::cell`].
     pub(super) cell_conds: std::collections::HashMap<(usize, String, String), Option<String>>,
@@ -178,9 +182,24 @@ impl RowsQuery {
     }
 }
 
-/// Scalars Hasura prints as strings under `stringify_numeric_types`.
+/// Scalars Hasura prints as strings under `stringify_numeric_types` (its `isBigNum`: bigint,
+/// bigserial, numeric, float8, money; not int2/int4/float4, not arrays).
 fn is_big_number(scalar: &str) -> bool {
     matches!(scalar, "bigint" | "numeric" | "float8" | "money")
+}
+
+impl Ctx<'_> {
+    /// A value for the response JSON, as Hasura's `toJSONableExp` makes it: under
+    /// `stringify_numeric_types`, one whose type is a big number ([`is_big_number`]) is sent as
+    /// its text. `scalar` is the type that decides: the column's (also for every aggregate of
+    /// it, `avg` and `stddev` included, whatever Postgres returns) or the computed field's.
+    pub(super) fn json_value(&self, expr: String, scalar: &str, is_array: bool) -> String {
+        if self.session.stringify_numeric && !is_array && is_big_number(scalar) {
+            format!("({expr})::text")
+        } else {
+            expr
+        }
+    }
 }
 
 fn direction(v: &str) -> &'static str {
@@ -260,6 +279,7 @@ impl<'s> Ctx<'s> {
             depth: 0,
             filter_hops: 0,
             in_permission: false,
+            bool_root: None,
             cell_conds: Default::default(),
             overlay: Default::default(),
         }
@@ -560,15 +580,8 @@ impl<'s> Ctx<'s> {
                                             .column_by_gql(&c.name)
                                             .ok_or_else(|| GqlError::validation(&c.path, "unknown column"))?;
                                         let e = format!("{op}({})", self.row_cell(ti, &mut rc, ci)?);
-                                        // sum/max/min keep the column's type; stringify as the column would be.
-                                        if self.session.stringify_numeric
-                                            && matches!(op, "sum" | "max" | "min")
-                                            && is_big_number(&t.columns[ci].scalar)
-                                        {
-                                            format!("({e})::text")
-                                        } else {
-                                            e
-                                        }
+                                        let c = &t.columns[ci];
+                                        self.json_value(e, &c.scalar, c.is_array)
                                     };
                                     opairs.push((c.alias.clone(), e));
                                 }
@@ -622,7 +635,7 @@ impl<'s> Ctx<'s> {
                     // Inherited roles: a cell only some parent roles may see reads as null
                     // on rows only the other parents reach.
                     let r = self.row_cell(ti, rc, *column)?;
-                    let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
+                    let r = self.json_value(r, &c.scalar, c.is_array);
                     match s.arg("path").and_then(|p| p.as_str().map(|t| (p, t))) {
                         Some((from, p)) => {
                             // The path is split here: the steps are computed from the value.
@@ -671,6 +684,10 @@ impl<'s> Ctx<'s> {
                     let row = rc.row_alias().to_string();
                     let call = self.computed_call(ti, *field, &row, s.arg("args"), &s.path)?;
                     let call = self.computed_cell(ti, *field, &row, call)?;
+                    let call = match &t.computed_fields[*field].returns {
+                        ComputedReturn::Scalar { scalar, .. } => self.json_value(call, scalar, false),
+                        ComputedReturn::SetOf { .. } => call,
+                    };
                     rc.whole_row(call)
                 }
                 FieldKind::ComputedSetOf { field, .. } => {

@@ -142,7 +142,8 @@ fn unknown_operator_names_the_path() {
     let e = compile(&s, "{ author(where: {name: {_ne: \"x\"}}) { id } }", None, None, &Session::admin(), &Limits::default()).unwrap_err();
     assert_eq!(e.path, "$.selectionSet.author.args.where.name._ne");
     assert_eq!(e.message, "field '_ne' not found in type: 'String_comparison_exp'");
-    let e = compile(&s, "query Q($id: Int!) { author_by_pk(id: $id) { id } }", Some(&json!({"id": "x"})), None, &Session::admin(), &Limits::default()).unwrap_err();
+    let e = compile(&s, "query Q($id: Int!) { author_by_pk(id: $id) { id } }", Some(&json!({"id": 1.5})), None, &Session::admin(), &Limits::default()).unwrap_err();
+    // (A string is passed on for Postgres to read, as Hasura's parsePGValue does.)
     assert_eq!(e.path, "$.variableValues.id");
     let deep = format!("{{ {} id {} }}", "author { articles { author { ".repeat(30), "} } } ".repeat(30));
     let e = compile(&s, &deep, None, None, &Session::admin(), &Limits::default()).unwrap_err();

@@ -148,6 +148,11 @@ fn malformed_bodies_are_refused() {
     invalid(sel, "author", json!({"columns": "*", "filter": {"_exists": {"_table": "comment", "_where": {}}}}), "table \"comment\" does not exist");
     invalid(sel, "author", json!({"columns": "*", "filter": {"_exists": {"_table": "employee", "_where": {"nope": {"_eq": 1}}}}}), "\"nope\" does not exist");
     invalid(sel, "author", json!({"columns": "*", "filter": {"id": {"_ceq": "nope"}}}), "column \"nope\" does not exist");
+    // `["$", column]` names a column of the permission's own (root) table, also through a
+    // relationship: `title` is article's, not author's.
+    invalid(sel, "article", json!({"columns": "*", "filter": {"author": {"id": {"_ceq": ["$", "nope"]}}}}), "column \"nope\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"articles": {"id": {"_ceq": ["$", "title"]}}}}), "column \"title\" does not exist");
+    invalid(sel, "author", json!({"columns": "*", "filter": {"id": {"_ceq": ["#", "id"]}}}), "_ceq: expected a column name or [\"$\", column name], but encountered Array");
     invalid(sel, "author", json!({"columns": "*", "filter": {}, "computed_fields": ["full_name"]}), "computed field \"full_name\" does not exist");
     invalid("pg_create_insert_permission", "author", json!({"columns": "*", "check": {}, "set": {"nope": "x-hasura-user-id"}}), "column \"nope\" does not exist");
     invalid("pg_create_update_permission", "author", json!({"columns": ["name"], "filter": {}, "check": {"nope": {"_eq": 1}}}), "\"nope\" does not exist");
@@ -171,6 +176,7 @@ fn well_formed_bodies_are_accepted() {
         ("pg_create_insert_permission", "article", json!({"columns": ["title"], "check": {"author_id": {"_eq": "X-Hasura-User-Id"}}, "set": {"author_id": "x-hasura-user-id"}, "backend_only": true})),
         ("pg_create_update_permission", "article", json!({"columns": ["title"], "filter": {}, "check": null, "set": {}})),
         ("pg_create_delete_permission", "author", json!({"filter": {"articles": {"_not": {"title": {"_is_null": true}}}}})),
+        ("pg_create_delete_permission", "article", json!({"filter": {"author": {"id": {"_ceq": ["$", "author_id"]}}, "id": {"$cgt": ["$", "author_id"]}}})),
     ];
     for (ty, t, body) in bodies {
         create(&mut md, ty, t, body.clone()).unwrap_or_else(|e| panic!("{ty} {body}: {}", e.to_json()));
