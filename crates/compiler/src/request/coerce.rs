@@ -195,6 +195,9 @@ impl<'a> Coercer<'a> {
         let bad = |what: &str| {
             GqlError::validation(path, format!("expected {what} for type '{scalar}', but found {}", describe_json(v)))
         };
+        if let Some(checked) = super::extension_values::check(scalar, v, path) {
+            return checked;
+        }
         match scalar {
             "Int" => match v.as_i64() {
                 Some(i) if i32::try_from(i).is_ok() => Ok(v.clone()),

@@ -26,6 +26,12 @@ pub fn category_for_pg_type(type_name: &str, type_kind: &str) -> TypeCategory {
         "bool" => TypeCategory::Boolean,
         "json" => TypeCategory::Json,
         "jsonb" => TypeCategory::Jsonb,
+        // Extension types are known by name wherever the extension lives, as in Hasura
+        // (`textToPGScalarType`); without PostGIS or ltree no column has them.
+        "geometry" if type_kind == "b" => TypeCategory::Geometry,
+        "geography" if type_kind == "b" => TypeCategory::Geography,
+        "raster" if type_kind == "b" => TypeCategory::Raster,
+        "ltree" if type_kind == "b" => TypeCategory::Ltree,
         _ if type_kind == "e" => TypeCategory::Other,
         _ => TypeCategory::Other,
     }
