@@ -1,5 +1,5 @@
 pub mod build;
-mod extension_ops;
+pub(crate) mod extension_ops;
 pub mod model;
 mod mutations;
 pub mod permissions;

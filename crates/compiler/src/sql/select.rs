@@ -623,6 +623,7 @@ impl<'s> Ctx<'s> {
                     // on rows only the other parents reach.
                     let r = self.row_cell(ti, rc, *column)?;
                     let r = if self.session.stringify_numeric && is_big_number(&c.scalar) { format!("({r})::text") } else { r };
+                    let r = super::extension_ops::output(r, &c.sql_type, c.category);
                     match s.arg("path").and_then(|p| p.as_str().map(|t| (p, t))) {
                         Some((from, p)) => {
                             // The path is split here: the steps are computed from the value.
@@ -671,6 +672,10 @@ impl<'s> Ctx<'s> {
                     let row = rc.row_alias().to_string();
                     let call = self.computed_call(ti, *field, &row, s.arg("args"), &s.path)?;
                     let call = self.computed_cell(ti, *field, &row, call)?;
+                    let call = match &t.computed_fields[*field].returns {
+                        ComputedReturn::Scalar { sql_type, category, .. } => super::extension_ops::output(call, sql_type, *category),
+                        ComputedReturn::SetOf { .. } => call,
+                    };
                     rc.whole_row(call)
                 }
                 FieldKind::ComputedSetOf { field, .. } => {
