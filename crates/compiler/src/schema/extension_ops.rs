@@ -150,7 +150,8 @@ pub(crate) mod tests {
     }
 
     /// Hasura's PostGIS and ltree test tables: `geom_table(id, type, geom_col geometry)`,
-    /// `geog_table(id, name, geog_col geography)`, `rast_table(id, rast raster)`,
+    /// `geog_table(id, name, geog_col geography)`, `geog_as_geom_table(id, name, geom_col
+    /// geometry)`, `rast_table(id, rast raster)`,
     /// `tree(id, path ltree)`; PostGIS in `public`, ltree in `ext`.
     pub(crate) fn fixture() -> (Metadata, DbCatalog) {
         let pc = "pg_catalog";
@@ -158,6 +159,7 @@ pub(crate) mod tests {
             tables: vec![
                 table("geom_table", vec![col("id", "int4", pc), col("type", "text", pc), col("geom_col", "geometry", "public")]),
                 table("geog_table", vec![col("id", "int4", pc), col("name", "text", pc), col("geog_col", "geography", "public")]),
+                table("geog_as_geom_table", vec![col("id", "int4", pc), col("name", "text", pc), col("geom_col", "geometry", "public")]),
                 table("rast_table", vec![col("id", "int4", pc), col("rast", "raster", "public")]),
                 table("tree", vec![col("id", "int4", pc), col("path", "ltree", "ext")]),
             ],
