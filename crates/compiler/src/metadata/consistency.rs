@@ -654,6 +654,11 @@ const COMPARISON_OPS: &[&str] = &[
     "_eq", "_ne", "_neq", "_gt", "_lt", "_gte", "_lte", "_in", "_nin", "_is_null", "_like", "_nlike", "_ilike",
     "_nilike", "_similar", "_nsimilar", "_regex", "_iregex", "_nregex", "_niregex", "_contains", "_contained_in",
     "_has_key", "_has_keys_any", "_has_keys_all", "_cast",
+    // PostGIS and ltree (Hasura's backend-specific operators).
+    "_st_contains", "_st_crosses", "_st_equals", "_st_overlaps", "_st_touches", "_st_within", "_st_intersects",
+    "_st_3d_intersects", "_st_d_within", "_st_3d_d_within", "_st_intersects_rast", "_st_intersects_nband_geom",
+    "_st_intersects_geom_nband", "_ancestor", "_ancestor_any", "_descendant", "_descendant_any", "_matches",
+    "_matches_any", "_matches_fulltext",
 ];
 const COLUMN_OPS: &[&str] = &["_ceq", "_cneq", "_cgt", "_clt", "_cgte", "_clte"];
 
