@@ -2,8 +2,8 @@
 //! tables of Hasura's own tests (`schema::extension_ops::tests::fixture`).
 //!
 //! `GRAFT_EXT_SQL=<dir> cargo test -p graft-compiler extension_tests::dump -- --ignored` writes
-//! the requests of [`CASES`] as a psql script (`extensions.sql`) for a plain PostgreSQL with
-//! PostGIS and ltree, Hasura's fixture tables and rows: what the extension would run.
+//! pg_test/sql/14_postgis_ltree.sql as a psql script (`extensions.sql`) for a plain PostgreSQL
+//! with PostGIS and ltree available: what the extension would run, and answer.
 
 use serde_json::{json, Value};
 
@@ -172,72 +172,15 @@ fn geojson_variables_are_template_parameters() {
     assert_eq!(filled.sql, c.sql);
 }
 
-/// Requests of Hasura's PostGIS and ltree tests (`server/tests-py/queries/graphql_query/boolexp/
-/// {postgis,ltree}`), and a few writes: (query, variables).
-const CASES: &[(&str, &str)] = &[
-    ("query ($point: geometry) { st_contains: geom_table(where: {geom_col: {_st_contains: $point}}) { id type geom_col } st_equals: geom_table(where: {geom_col: {_st_equals: $point}}) { id type geom_col } }",
-     r#"{"point": {"type": "Point", "coordinates": [1, 2]}}"#),
-    ("query ($line: geometry) { st_crosses: geom_table(where: {geom_col: {_st_crosses: $line}}) { id } st_touches: geom_table(where: {geom_col: {_st_touches: $line}}) { id type geom_col } st_disjoint: geom_table(where: {_not: {geom_col: {_st_intersects: $line}}}) { id } }",
-     r#"{"line": {"type": "LineString", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}, "coordinates": [[-1, 0], [0, 1.5], [1, 2]]}}"#),
-    ("query ($polygon: geometry!) { st_d_within_2: geom_table(where: {geom_col: {_st_d_within: {distance: 2 from: $polygon}}}) { id } st_d_within_3: geom_table(where: {geom_col: {_st_d_within: {distance: 3 from: $polygon}}}) { id } }",
-     r#"{"polygon": {"type": "Polygon", "coordinates": [[[2, 0], [2, 1], [3, 1], [3, 0], [2, 0]]]}}"#),
-    ("query ($point: geography!, $ipoint: geography!) { stdwithin: geog_table(where: {geog_col: {_st_d_within: {distance: 1000000, from: $point}}}) { name } stdwithin_sph_false: geog_table(where: {geog_col: {_st_d_within: {distance: 1000000, from: $point, use_spheroid: false}}}) { name } stintersects: geog_table(where: {geog_col: {_st_intersects: $ipoint}}) { name } }",
-     r#"{"ipoint": {"coordinates": [0.0, 0.5], "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}, "type": "Point"}, "point": {"coordinates": [1, 50], "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}, "type": "Point"}}"#),
-    ("{ geog_as_geom_table(where: {geom_col: {_cast: {geography: {_st_d_within: {distance: 1000000, from: {type: \"Point\", coordinates: [1, 50]}}}}}}) { name } }", "{}"),
-    ("{ geog_table(where: {geog_col: {_cast: {geometry: {_st_within: {type: \"Polygon\", coordinates: [[[-75, 40], [-74, 40], [-74, 41], [-75, 41], [-75, 40]]], crs: {type: \"name\", properties: {name: \"EPSG:4326\"}}}}}}}) { name geog_col } }", "{}"),
-    ("{ tree(where: {path: {_ancestor: \"Tree.Collections.Pictures.Astronomy.Astronauts\"}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_ancestor_any: [\"Tree.Collections.Pictures\", \"Tree.Hobbies\"]}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_descendant: \"Tree.Science\"}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_descendant_any: [\"Tree.Science.Astronomy\", \"Tree.Hobbies\"]}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_matches: \"*.Astronomy.*\"}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_matches_any: [\"*.Pictures.*\", \"*.Hobbies.*\"]}}) { path } }", "{}"),
-    ("{ tree(where: {path: {_matches_fulltext: \"Astro*% & !pictures@\"}}) { path } }", "{}"),
-    ("query ($r: raster!) { rast_table(where: {rast: {_st_intersects_rast: $r}}) { id } }", r#"{"r": "0100000100000000000000F03F000000000000F0BF0000000000000000000000000000F03F00000000000000000000000000000000E610000001000100440001"}"#),
-    ("{ a: rast_table(where: {rast: {_st_intersects_geom_nband: {geommin: {type: \"Point\", coordinates: [0.5, 0.5], crs: {type: \"name\", properties: {name: \"EPSG:4326\"}}}}}}) { id } b: rast_table(where: {rast: {_st_intersects_nband_geom: {nband: 1, geommin: {type: \"Point\", coordinates: [5, 5], crs: {type: \"name\", properties: {name: \"EPSG:4326\"}}}}}}) { id } }", "{}"),
-    ("mutation ($g: geometry!) { insert_geom_table_one(object: {type: \"point\", geom_col: $g}) { type geom_col } }",
-     r#"{"g": {"type": "Point", "coordinates": [3, 4], "crs": {"type": "name", "properties": {"name": "EPSG:4326"}}}}"#),
-    ("mutation { update_geog_table(where: {name: {_eq: \"Point\"}}, _set: {geog_col: {type: \"Point\", coordinates: [0.25, 0.75]}}) { affected_rows returning { name geog_col } } }", "{}"),
-];
-
-/// Hasura's fixture rows (`setup.yaml` of the postgis and ltree tests) in tables shaped like
-/// [`fixture`](crate::schema::extension_ops::tests::fixture).
-const SETUP: &str = "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS postgis_raster;
-CREATE SCHEMA IF NOT EXISTS ext; CREATE EXTENSION IF NOT EXISTS ltree SCHEMA ext;
-DROP TABLE IF EXISTS geom_table, geog_table, geog_as_geom_table, rast_table, tree;
-CREATE TABLE geog_as_geom_table (id serial PRIMARY KEY, name text NOT NULL, geom_col geometry NOT NULL);
-INSERT INTO geog_as_geom_table (name, geom_col) VALUES
-  ('London', ST_GeomFromText('SRID=4326;POINT(0.1278 51.5074)')), ('Paris', ST_GeomFromText('SRID=4326;POINT(2.3522 48.8566)')),
-  ('Moscow', ST_GeomFromText('SRID=4326;POINT(37.6173 55.7558)')), ('New York', ST_GeomFromText('SRID=4326;POINT(-74.0060 40.7128)'));
-CREATE TABLE geom_table (id serial PRIMARY KEY, type text NOT NULL, geom_col geometry NOT NULL);
-CREATE TABLE geog_table (id serial PRIMARY KEY, name text NOT NULL, geog_col geography NOT NULL);
-CREATE TABLE rast_table (id serial PRIMARY KEY, rast raster);
-CREATE TABLE tree (id serial PRIMARY KEY, path ext.ltree);
-INSERT INTO geom_table (type, geom_col) VALUES
-  ('point', ST_GeomFromText('SRID=4326;POINT(1 2)')),
-  ('linestring', ST_GeomFromText('SRID=4326;LINESTRING(0 0, 0.5 1, 1 2, 1.5 3)')),
-  ('linestring', ST_GeomFromText('SRID=4326;LINESTRING(1 0, 0.5 0.5, 0 1)')),
-  ('polygon', ST_GeomFromText('SRID=4326;POLYGON((0 0, 0 1, 1 1, 1 0, 0 0))')),
-  ('polygon', ST_GeomFromText('SRID=4326;POLYGON((2 0, 2 1, 3 1, 3 0, 2 0))'));
-INSERT INTO geog_table (name, geog_col) VALUES
-  ('London', ST_GeographyFromText('SRID=4326;POINT(0.1278 51.5074)')),
-  ('Paris', ST_GeographyFromText('SRID=4326;POINT(2.3522 48.8566)')),
-  ('Moscow', ST_GeographyFromText('SRID=4326;POINT(37.6173 55.7558)')),
-  ('New York', ST_GeographyFromText('SRID=4326;POINT(-74.0060 40.7128)')),
-  ('Linestring', ST_GeographyFromText('SRID=4326;LINESTRING(0.0 0.0,0.0 1.0)')),
-  ('Point', ST_GeographyFromText('SRID=4326;POINT(0.0 0.5)'));
-INSERT INTO rast_table (rast) VALUES
-  ('0100000100000000000000F03F000000000000F0BF0000000000000000000000000000F03F00000000000000000000000000000000E610000001000100440001'::raster);
-INSERT INTO tree (path) VALUES ('Tree'), ('Tree.Science'), ('Tree.Science.Astronomy'),
-  ('Tree.Science.Astronomy.Astrophysics'), ('Tree.Science.Astronomy.Cosmology'), ('Tree.Hobbies'),
-  ('Tree.Hobbies.Amateurs_Astronomy'), ('Tree.Collections'), ('Tree.Collections.Pictures'),
-  ('Tree.Collections.Pictures.Astronomy'), ('Tree.Collections.Pictures.Astronomy.Stars'),
-  ('Tree.Collections.Pictures.Astronomy.Galaxies'), ('Tree.Collections.Pictures.Astronomy.Astronauts');
-";
-
+/// `pg_test/sql/14_postgis_ltree.sql` as the extension would run it, as a psql script for a
+/// plain PostgreSQL: its SQL lines as they are, each `graphql.resolve` call compiled (with
+/// [`fixture`](crate::schema::extension_ops::tests::fixture), the same tables) and its answer
+/// printed after `@@<line>`, as the extension assembles it.
 #[test]
 #[ignore]
 fn dump() {
     let Ok(dir) = std::env::var("GRAFT_EXT_SQL") else { return };
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../pg_test/sql/14_postgis_ltree.sql")).unwrap();
     let lit = |ps: &[Option<String>]| -> Vec<String> {
         ps.iter().map(|p| p.as_ref().map(|v| crate::schema::names::quote_literal(v)).unwrap_or("NULL".into())).collect()
     };
@@ -248,31 +191,56 @@ fn dump() {
     let execute = |name: &str, args: Vec<String>| {
         if args.is_empty() { format!("EXECUTE {name}") } else { format!("EXECUTE {name}({})", args.join(", ")) }
     };
-    let mut out = format!("\\pset format unaligned\n\\pset tuples_only on\n{SETUP}");
-    for (i, (q, vars)) in CASES.iter().enumerate() {
-        let vars: Value = serde_json::from_str(vars).unwrap();
-        out.push_str(&format!("\\echo @@{i}\n"));
-        match compile(&schema(), q, Some(&vars), None, &Session::admin(), &Limits::default()).unwrap() {
-            Compiled::Sql(c) => {
-                out.push_str(&prepare(&format!("q{i}"), &c.sql, c.params.len()));
-                out.push_str(&format!("{};\n", execute(&format!("q{i}"), lit(&c.params))));
+    let mut out = String::from("\\pset format unaligned\n\\pset tuples_only on\n");
+    let mut in_metadata = false;
+    for (i, line) in src.lines().enumerate() {
+        let n = i + 1;
+        if in_metadata || line.starts_with("SELECT graphql.metadata(") {
+            in_metadata = !line.ends_with("]}');");
+            continue;
+        }
+        if line.starts_with('\\') || line.starts_with("--") || line.is_empty() {
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("SELECT graphql.resolve('") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let (q, vars) = match rest.split_once("', '") {
+            Some((q, v)) => (q, serde_json::from_str(v.trim_end_matches("');")).unwrap()),
+            None => (rest.trim_end_matches("');"), json!({})),
+        };
+        out.push_str(&format!("\\echo @@{n}\n"));
+        match compile(&schema(), q, Some(&vars), None, &Session::admin(), &Limits::default()) {
+            Ok(Compiled::Sql(c)) => {
+                out.push_str(&prepare(&format!("q{n}"), &c.sql, c.params.len()));
+                out.push_str(&format!("{};\n", execute(&format!("q{n}"), lit(&c.params))));
             }
-            Compiled::Mutation(plan) => match &plan.fields[0].steps[0] {
-                MutationStep::Query(s) => {
-                    out.push_str(&prepare(&format!("q{i}"), &s.sql, s.params.len()));
-                    out.push_str(&format!("{};\n", execute(&format!("q{i}"), lit(&s.params))));
+            Ok(Compiled::Mutation(plan)) => {
+                let field = &plan.fields[0];
+                let show = |h: &str| {
+                    let key = crate::schema::names::quote_literal(&Value::String(field.alias.clone()).to_string());
+                    format!("SELECT '{{\"data\":{{' || {key} || ':' || {h} || '}}}}';\n")
+                };
+                match &field.steps[0] {
+                    MutationStep::Query(s) => {
+                        out.push_str(&prepare(&format!("q{n}"), &format!("{} AS text", s.sql), s.params.len()));
+                        out.push_str(&format!("{} \\gset h_\n{}", execute(&format!("q{n}"), lit(&s.params)), show(":'h_text'")));
+                    }
+                    MutationStep::WriteRead { write, read } => {
+                        out.push_str(&prepare(&format!("w{n}"), &write.sql, write.params.len()));
+                        out.push_str(&format!("{} \\gset g_\n", execute(&format!("w{n}"), lit(&write.params))));
+                        out.push_str(&prepare(&format!("r{n}"), &format!("{} AS text", read.sql), read.params.len()));
+                        let mut args = vec![":'g_affected'".to_string(), ":'g_tids'".to_string()];
+                        args.extend(lit(&read.params[2..]));
+                        out.push_str(&format!("{} \\gset h_\n{}", execute(&format!("r{n}"), args), show(":'h_text'")));
+                    }
+                    other => panic!("{other:?}"),
                 }
-                MutationStep::WriteRead { write, read } => {
-                    out.push_str(&prepare(&format!("w{i}"), &write.sql, write.params.len()));
-                    out.push_str(&format!("{} \\gset g_\n", execute(&format!("w{i}"), lit(&write.params))));
-                    out.push_str(&prepare(&format!("r{i}"), &read.sql, read.params.len()));
-                    let mut args = vec![":'g_affected'".to_string(), ":'g_tids'".to_string()];
-                    args.extend(lit(&read.params[2..]));
-                    out.push_str(&format!("{};\n", execute(&format!("r{i}"), args)));
-                }
-                other => panic!("{other:?}"),
-            },
-            Compiled::Json(v) => out.push_str(&format!("SELECT $j${v}$j$;\n")),
+            }
+            Ok(Compiled::Json(v)) => out.push_str(&format!("SELECT $j${v}$j$;\n")),
+            Err(e) => out.push_str(&format!("SELECT $j${}$j$;\n", e.response())),
         }
     }
     std::fs::create_dir_all(&dir).unwrap();
