@@ -6,7 +6,7 @@
 
 use super::select::Ctx;
 use crate::error::GqlError;
-use crate::request::input::In;
+use crate::request::input::{In, Kind};
 use crate::schema::model::TypeCategory;
 use crate::schema::names::{quote_ident, split_qualified};
 
@@ -88,13 +88,14 @@ impl<'s> Ctx<'s> {
                 }
             }
             (TypeCategory::Ltree, _) => {
+                let lquery = sibling(sql_type, "lquery");
                 let (sym, value) = match op {
                     "_ancestor" => ("@>", self.params.scalar(v, sql_type)),
-                    "_ancestor_any" => ("@>", self.params.array(v, sql_type)),
+                    "_ancestor_any" => ("@>", self.list_operand(v, sql_type)),
                     "_descendant" => ("<@", self.params.scalar(v, sql_type)),
-                    "_descendant_any" => ("<@", self.params.array(v, sql_type)),
-                    "_matches" => ("~", self.params.scalar(v, &sibling(sql_type, "lquery"))),
-                    "_matches_any" => ("?", self.params.array(v, &sibling(sql_type, "lquery"))),
+                    "_descendant_any" => ("<@", self.list_operand(v, sql_type)),
+                    "_matches" => ("~", self.params.scalar(v, &lquery)),
+                    "_matches_any" => ("?", self.list_operand(v, &lquery)),
                     "_matches_fulltext" => ("@", self.params.scalar(v, &sibling(sql_type, "ltxtquery"))),
                     _ => return Ok(None),
                 };
@@ -103,6 +104,19 @@ impl<'s> Ctx<'s> {
             _ => return Ok(None),
         };
         Ok(Some(cond))
+    }
+}
+
+impl<'s> Ctx<'s> {
+    /// A list operand of element type `elem`: a list value, or (in a permission) a session
+    /// variable holding a Postgres array literal such as `{a.b,c}`.
+    fn list_operand(&mut self, v: In, elem: &str) -> String {
+        if v.kind() == Kind::String {
+            self.params.needs_guard = true;
+            self.params.scalar(v, &format!("{elem}[]"))
+        } else {
+            self.params.array(v, elem)
+        }
     }
 }
 

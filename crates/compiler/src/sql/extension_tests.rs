@@ -253,16 +253,21 @@ fn permission_filters_use_extension_operators() {
     let (mut md, db) = crate::schema::extension_ops::tests::fixture();
     let tables = &mut md.sources[0].tables;
     let near = json!({"geog_col": {"$st_d_within": {"distance": 1000000, "from": {"type": "Point", "coordinates": [1, 50]}}}});
-    for (name, filter) in [("geog_table", near), ("tree", json!({"path": {"_descendant": "X-Hasura-Branch"}}))] {
+    let tree = json!({"path": {"_descendant": "X-Hasura-Branch", "_ancestor_any": "X-Hasura-Leaves"}});
+    for (name, filter) in [("geog_table", near), ("tree", tree)] {
         let t = tables.iter_mut().find(|t| t.table.name == name).unwrap();
         t.select_permissions = vec![serde_json::from_value(json!({"role": "user", "permission": {"columns": "*", "filter": filter}})).unwrap()];
     }
     let (s, problems) = crate::schema::build::build_schema(&md, &db, "user");
     assert!(problems.is_empty(), "{problems:?}");
-    let session = Session::from_json(Some(&json!({"x-hasura-role": "user", "x-hasura-branch": "Tree.Science"}))).unwrap();
+    let session =
+        Session::from_json(Some(&json!({"x-hasura-role": "user", "x-hasura-branch": "Tree.Science", "x-hasura-leaves": "{Tree.Science.Astronomy}"})))
+            .unwrap();
     let q = "{ geog_table { name } tree { path } }";
     let Compiled::Sql(c) = compile(&s, q, None, None, &session, &Limits::default()).unwrap() else { panic!() };
     assert!(c.sql.contains("\"public\".\"st_dwithin\"(") && c.sql.contains(", true)"), "{}", c.sql);
     assert!(c.sql.contains(".\"path\" OPERATOR(\"ext\".<@) ($3)::\"ext\".\"ltree\")"), "{}", c.sql);
     assert_eq!(c.params[2].as_deref(), Some("Tree.Science"));
+    assert!(c.sql.contains(".\"path\" OPERATOR(\"ext\".@>) ($4)::\"ext\".\"ltree\"[])"), "{}", c.sql);
+    assert_eq!(c.params[3].as_deref(), Some("{Tree.Science.Astronomy}"));
 }
