@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing Graft needs, and only what is missing:
-#   - Debian packages: postgresql-15, postgresql-server-dev-15, clang, libclang-dev, sudo
+#   - Debian packages: postgresql-15, postgresql-server-dev-15, clang, libclang-dev, sudo,
+#     postgresql-15-postgis-3 (pg_test's PostGIS cases; ltree ships with postgresql-15)
 #     (and nodejs + npm if node is missing: tests/introspection and tests/sidecar run on node;
 #     python3 + python3-venv if `python3 -m venv` does not work: tests/sidecar's Python client)
 #   - cargo-pgrx 0.18.0 (cargo install, about 5 minutes the first time)
@@ -10,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PGRX_VERSION=0.18.0
-APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 clang libclang-dev sudo)
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-postgis-3 clang libclang-dev sudo)
 
 pkg_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'

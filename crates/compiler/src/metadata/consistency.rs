@@ -323,7 +323,7 @@ impl<'a> SourceCheck<'a> {
                         self.bool_exp_problem(entry, rdb, root, w, depth + 1)?;
                     }
                 }
-                _ if dbt.column(&key).is_some() => operators_problem(dbt, root, v)?,
+                _ if dbt.column(&key).is_some() => operators_problem(dbt, root, &key, v)?,
                 _ => {
                     let rel = [RelKind::Object, RelKind::Array]
                         .into_iter()
@@ -674,16 +674,45 @@ const COMPARISON_OPS: &[&str] = &[
     "_eq", "_ne", "_neq", "_gt", "_lt", "_gte", "_lte", "_in", "_nin", "_is_null", "_like", "_nlike", "_ilike",
     "_nilike", "_similar", "_nsimilar", "_regex", "_iregex", "_nregex", "_niregex", "_contains", "_contained_in",
     "_has_key", "_has_keys_any", "_has_keys_all", "_cast",
+    // PostGIS and ltree (Hasura's backend-specific operators).
+    "_st_contains", "_st_crosses", "_st_equals", "_st_overlaps", "_st_touches", "_st_within", "_st_intersects",
+    "_st_3d_intersects", "_st_d_within", "_st_3d_d_within", "_st_intersects_rast", "_st_intersects_nband_geom",
+    "_st_intersects_geom_nband", "_ancestor", "_ancestor_any", "_descendant", "_descendant_any", "_matches",
+    "_matches_any", "_matches_fulltext",
 ];
 const COLUMN_OPS: &[&str] = &["_ceq", "_cneq", "_cgt", "_clt", "_cgte", "_clte"];
+
+/// The column types an extension operator applies to (Hasura's `guardType`).
+fn extension_op_types(op: &str) -> Option<&'static [&'static str]> {
+    Some(match op {
+        "_st_intersects" | "_st_d_within" => &["geometry", "geography"],
+        "_st_contains" | "_st_crosses" | "_st_equals" | "_st_overlaps" | "_st_touches" | "_st_within"
+        | "_st_3d_intersects" | "_st_3d_d_within" => &["geometry"],
+        "_st_intersects_rast" | "_st_intersects_nband_geom" | "_st_intersects_geom_nband" => &["raster"],
+        "_ancestor" | "_ancestor_any" | "_descendant" | "_descendant_any" | "_matches" | "_matches_any"
+        | "_matches_fulltext" => &["ltree"],
+        _ => return None,
+    })
+}
 
 /// The operators applied to one column: an object of operators, or a bare value (`_eq`).
 /// A column comparison's operand is a column of the current table (`"col"`) or of the root
 /// table (`["$", "col"]`).
-fn operators_problem(dbt: &DbTable, root: &DbTable, v: &Value) -> Result<(), String> {
+fn operators_problem(dbt: &DbTable, root: &DbTable, column: &str, v: &Value) -> Result<(), String> {
     let Value::Object(ops) = v else { return Ok(()) };
     for (op, arg) in ops {
         let name = op.strip_prefix('$').map(|r| format!("_{r}")).unwrap_or_else(|| op.clone());
+        if let (Some(types), Some(c)) = (extension_op_types(&name), dbt.column(column)) {
+            if !types.contains(&c.type_name.as_str()) {
+                let wanted: Vec<String> = types.iter().map(|t| dq(t)).collect();
+                return Err(format!(
+                    "{} is of type {}; this operator works only on columns of type {}",
+                    dq(column),
+                    dq(&c.type_name),
+                    wanted.join("/")
+                ));
+            }
+        }
         if COLUMN_OPS.contains(&name.as_str()) {
             let (table, col) = match arg {
                 Value::String(col) => (dbt, col),

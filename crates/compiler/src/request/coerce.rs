@@ -304,6 +304,9 @@ impl<'a> Coercer<'a> {
         let bad = |what: &str| {
             GqlError::validation(path, format!("expected {what} for type '{scalar}', but found {}", describe_json(v)))
         };
+        if let Some(checked) = super::extension_values::check(scalar, v, path) {
+            return checked;
+        }
         match scalar {
             // An `Int` value is a Postgres integer (a column, a function argument): Hasura
             // parses it with `parsePGValue`, which passes a string on for Postgres to read

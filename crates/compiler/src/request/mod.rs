@@ -5,6 +5,7 @@ pub mod cache;
 #[cfg(test)]
 mod cache_prop;
 mod coerce;
+mod extension_values;
 pub mod input;
 mod shape;
 pub mod template;

@@ -960,10 +960,15 @@ impl Builder {
     }
 
     /// `<Scalar>_comparison_exp` with Hasura's operators for the type's category.
-    fn comparison_type(&mut self, scalar: &str, category: TypeCategory, is_array: bool) -> String {
+    pub(super) fn comparison_type(&mut self, scalar: &str, category: TypeCategory, is_array: bool) -> String {
         let name = if is_array { format!("{scalar}_array_comparison_exp") } else { format!("{scalar}_comparison_exp") };
         if self.types.contains_key(&name) {
             return name;
+        }
+        if !is_array
+            && matches!(category, TypeCategory::Geometry | TypeCategory::Geography | TypeCategory::Raster | TypeCategory::Ltree)
+        {
+            return self.extension_comparison(&name, scalar, category);
         }
         self.scalar(scalar);
         let value = if is_array { TypeRef::list_nn(scalar) } else { TypeRef::named(scalar) };

@@ -1,5 +1,6 @@
 pub mod build;
 pub mod descriptions;
+pub(crate) mod extension_ops;
 pub mod model;
 mod mutations;
 pub mod permissions;

@@ -361,6 +361,14 @@ pub enum TypeCategory {
     Other,
     /// A reference to an enum table: the GraphQL enum `<T>_enum`, compared by equality only.
     EnumRef,
+    /// PostGIS `geometry`: GeoJSON in and out, spatial operators (`_st_contains` …).
+    Geometry,
+    /// PostGIS `geography`: GeoJSON in and out, `_st_intersects` and `_st_d_within`.
+    Geography,
+    /// PostGIS `raster`: hex WKB in and out, `_st_intersects_rast` and friends, not ordered.
+    Raster,
+    /// The `ltree` extension's label paths: `_ancestor`, `_matches` ….
+    Ltree,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

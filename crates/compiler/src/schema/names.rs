@@ -26,6 +26,12 @@ pub fn category_for_pg_type(type_name: &str, type_kind: &str) -> TypeCategory {
         "bool" => TypeCategory::Boolean,
         "json" => TypeCategory::Json,
         "jsonb" => TypeCategory::Jsonb,
+        // Extension types are known by name wherever the extension lives, as in Hasura
+        // (`textToPGScalarType`); without PostGIS or ltree no column has them.
+        "geometry" if type_kind == "b" => TypeCategory::Geometry,
+        "geography" if type_kind == "b" => TypeCategory::Geography,
+        "raster" if type_kind == "b" => TypeCategory::Raster,
+        "ltree" if type_kind == "b" => TypeCategory::Ltree,
         _ if type_kind == "e" => TypeCategory::Other,
         _ => TypeCategory::Other,
     }
@@ -115,6 +121,36 @@ pub fn quote_qualified(schema: &str, name: &str) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(name))
 }
 
+/// The parts of a type [`quote_qualified`] wrote, with any `[]` after it: the quoted schema
+/// (`"public"`), the type's name, and the rest (`""` or `"[]"`). `None` for other text.
+pub fn split_qualified(sql_type: &str) -> Option<(&str, String, &str)> {
+    let (schema_end, _) = quoted_end(sql_type)?;
+    let rest = sql_type[schema_end..].strip_prefix('.')?;
+    let (name_end, name) = quoted_end(rest)?;
+    Some((&sql_type[..schema_end], name, &rest[name_end..]))
+}
+
+/// Where the quoted identifier at the start of `s` ends, and its unquoted text.
+fn quoted_end(s: &str) -> Option<(usize, String)> {
+    let mut chars = s.char_indices().peekable();
+    if chars.next()?.1 != '"' {
+        return None;
+    }
+    let mut name = String::new();
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            if chars.peek().map(|&(_, n)| n) == Some('"') {
+                chars.next();
+                name.push('"');
+                continue;
+            }
+            return Some((i + 1, name));
+        }
+        name.push(c);
+    }
+    None
+}
+
 /// Quote a string as an SQL literal (`'…'`, quotes doubled). Only for constant strings the
 /// compiler itself chooses (JSON keys of the response); user values are always parameters.
 pub fn quote_literal(s: &str) -> String {
@@ -162,5 +198,9 @@ mod tests {
         assert_eq!(quote_literal(r"a\b"), r"E'a\\b'");
         assert_eq!(default_table_name("public", "author"), "author");
         assert_eq!(default_table_name("shop", "order"), "shop_order");
+        let q = quote_qualified(r#"my"ext"#, "geometry");
+        assert_eq!(split_qualified(&q), Some((r#""my""ext""#, "geometry".to_string(), "")));
+        assert_eq!(split_qualified(&format!("{q}[]")).map(|p| p.2), Some("[]"));
+        assert_eq!(split_qualified("json"), None);
     }
 }

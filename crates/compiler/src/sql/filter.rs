@@ -284,12 +284,23 @@ impl<'s> Ctx<'s> {
                 "_cast" => {
                     let mut parts = vec![];
                     for (target, sub) in v.entries().into_iter().flatten() {
-                        if target != "String" {
-                            return Err(GqlError::validation(format!("{opath}.{target}"), format!("cannot cast to '{target}'")));
-                        }
-                        let cast = format!("({expr})::text");
+                        // Hasura's casts: jsonb to String (text), geometry and geography to
+                        // each other (in PostGIS's schema).
+                        let (cast, to_type, to_category) = match (category, target) {
+                            (TypeCategory::Jsonb, "String") => {
+                                (format!("({expr})::text"), "\"pg_catalog\".\"text\"".to_string(), TypeCategory::String)
+                            }
+                            (TypeCategory::Geometry, "geography") | (TypeCategory::Geography, "geometry") => {
+                                let to = super::extension_ops::sibling(sql_type, target);
+                                let cat = if target == "geometry" { TypeCategory::Geometry } else { TypeCategory::Geography };
+                                (format!("({expr})::{to}"), to, cat)
+                            }
+                            _ => {
+                                return Err(GqlError::validation(format!("{opath}.{target}"), format!("cannot cast to '{target}'")));
+                            }
+                        };
                         let sub = sub.entries().unwrap_or_default();
-                        parts.push(self.comparison(&cast, "\"pg_catalog\".\"text\"", TypeCategory::String, false, &sub, &format!("{opath}.{target}"))?);
+                        parts.push(self.comparison(&cast, &to_type, to_category, false, &sub, &format!("{opath}.{target}"))?);
                     }
                     if parts.is_empty() {
                         "true".into()
@@ -297,9 +308,10 @@ impl<'s> Ctx<'s> {
                         parts.join(" AND ")
                     }
                 }
-                other => {
-                    return Err(GqlError::validation(opath, format!("operator '{other}' is not supported")));
-                }
+                other => match self.extension_op(expr, sql_type, category, other, v)? {
+                    Some(cond) => cond,
+                    None => return Err(GqlError::validation(opath, format!("operator '{other}' is not supported"))),
+                },
             };
             conds.push(cond);
         }

@@ -3,6 +3,7 @@
 //! numbered deterministically, so the same query text always yields the same SQL (and reuses the
 //! same cached plan). Each parameter is recorded with its source (see `request::input`).
 
+mod extension_ops;
 mod filter;
 mod mutation;
 mod params;
@@ -77,6 +78,8 @@ fn json_object_chunked(pairs: &[(String, String)], subqueries: bool) -> String {
 #[cfg(test)]
 pub(crate) mod tests;
 
+#[cfg(test)]
+mod extension_tests;
 #[cfg(test)]
 pub(crate) mod leak_tests;
 

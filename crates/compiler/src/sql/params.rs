@@ -17,6 +17,8 @@ pub struct Params {
     pub needs_guard: bool,
 }
 
+const TEXT: &str = "\"pg_catalog\".\"text\"";
+
 /// Types whose text form the compiler has already validated: casting cannot fail.
 fn cast_cannot_fail(sql_type: &str) -> bool {
     matches!(
@@ -34,9 +36,30 @@ fn cast_cannot_fail(sql_type: &str) -> bool {
     )
 }
 
+/// The function that reads a value of `sql_type` from its input text, for types whose input
+/// form is not their text form (Hasura's `withConstructorFn`): PostGIS geometry and geography
+/// take GeoJSON, raster hex WKB. Called in the type's own schema, which PostGIS shares.
+fn constructor(sql_type: &str) -> Option<String> {
+    let (schema, name, rest) = crate::schema::names::split_qualified(sql_type)?;
+    let f = match (name.as_str(), rest) {
+        ("geometry" | "geography", "") => "st_geomfromgeojson",
+        ("raster", "") => "st_rastfromhexwkb",
+        _ => return None,
+    };
+    Some(format!("{schema}.\"{f}\""))
+}
+
 impl Params {
-    /// Bind a scalar value cast to `sql_type`; returns the SQL placeholder.
+    /// Bind a scalar value cast to `sql_type`; returns the SQL placeholder. A GeoJSON object
+    /// binds as its JSON text, read by `ST_GeomFromGeoJSON`.
     pub fn scalar(&mut self, v: In, sql_type: &str) -> String {
+        if let Some(f) = constructor(sql_type) {
+            // PostGIS decides whether the text is a geometry (or raster).
+            self.needs_guard = true;
+            let (text, source) = v.render(Rule::Scalar);
+            let p = self.push(text, source, TEXT);
+            return format!("{f}({p})::{sql_type}");
+        }
         // Numbers arrive validated, but e.g. a float literal for an int8 column can still fail.
         // (A value's JSON kind is fixed by the request's shape.)
         let text_into_typed = v.kind() == Kind::String
@@ -61,6 +84,15 @@ impl Params {
 
     /// Bind a list as a Postgres array literal of `elem_sql_type`.
     pub fn array(&mut self, v: In, elem_sql_type: &str) -> String {
+        if let Some(f) = constructor(elem_sql_type) {
+            // Items in their input form (GeoJSON text …), each read by the type's constructor.
+            self.needs_guard = true;
+            let (text, source) = v.render(Rule::Array);
+            let p = self.push(text, source, &format!("{TEXT}[]"));
+            return format!(
+                "ARRAY(SELECT {f}(\"graft.i\".v)::{elem_sql_type} FROM unnest({p}) WITH ORDINALITY AS \"graft.i\"(v, o) ORDER BY \"graft.i\".o)"
+            );
+        }
         // Strings for integer or boolean items (`_in: ["1"]`) are read by Postgres and may fail.
         let text_into_typed = matches!(elem_sql_type, "\"pg_catalog\".\"int4\"" | "\"pg_catalog\".\"int8\"" | "\"pg_catalog\".\"bool\"")
             && v.has_string_item();
@@ -151,5 +183,20 @@ mod tests {
         assert!(p.needs_guard);
         assert_eq!(p.values, vec![Some("1".into()), Some("2020-01-01".into())]);
         assert_eq!(p.sources, vec![Source::Const, Source::Const]);
+    }
+
+    #[test]
+    fn geojson_binds_through_its_constructor() {
+        let mut p = Params::default();
+        let point = json!({"type": "Point", "coordinates": [1, 2]});
+        let sql = p.scalar(In::constant(&point), "\"gis\".\"geography\"");
+        assert_eq!(sql, "\"gis\".\"st_geomfromgeojson\"(($1)::\"pg_catalog\".\"text\")::\"gis\".\"geography\"");
+        assert_eq!(p.values, vec![Some(r#"{"type":"Point","coordinates":[1,2]}"#.into())]);
+        assert!(p.needs_guard);
+        let list = json!([point, "{\"type\":\"Point\",\"coordinates\":[0,0]}"]);
+        let sql = p.array(In::constant(&list), "\"public\".\"geometry\"");
+        assert!(sql.starts_with("ARRAY(SELECT \"public\".\"st_geomfromgeojson\"(\"graft.i\".v)::\"public\".\"geometry\" FROM unnest(($2)::\"pg_catalog\".\"text\"[])"), "{sql}");
+        assert_eq!(p.values[1].as_deref(), Some(r#"{"{\"type\":\"Point\",\"coordinates\":[1,2]}","{\"type\":\"Point\",\"coordinates\":[0,0]}"}"#));
+        assert_eq!(p.scalar(In::constant(&json!("a.b")), "\"ext\".\"ltree\""), "($3)::\"ext\".\"ltree\"");
     }
 }

@@ -635,6 +635,7 @@ impl<'s> Ctx<'s> {
                     // Inherited roles: a cell only some parent roles may see reads as null
                     // on rows only the other parents reach.
                     let r = self.row_cell(ti, rc, *column)?;
+                    let r = super::extension_ops::output(r, &c.sql_type, c.category);
                     let r = self.json_value(r, &c.scalar, c.is_array);
                     match s.arg("path").and_then(|p| p.as_str().map(|t| (p, t))) {
                         Some((from, p)) => {
@@ -685,7 +686,10 @@ impl<'s> Ctx<'s> {
                     let call = self.computed_call(ti, *field, &row, s.arg("args"), &s.path)?;
                     let call = self.computed_cell(ti, *field, &row, call)?;
                     let call = match &t.computed_fields[*field].returns {
-                        ComputedReturn::Scalar { scalar, .. } => self.json_value(call, scalar, false),
+                        ComputedReturn::Scalar { scalar, sql_type, category } => {
+                            let call = super::extension_ops::output(call, sql_type, *category);
+                            self.json_value(call, scalar, false)
+                        }
                         ComputedReturn::SetOf { .. } => call,
                     };
                     rc.whole_row(call)
