@@ -55,8 +55,8 @@ pub struct ServeConfig {
     /// Send no CORS headers at all.
     #[arg(long, env = "HASURA_GRAPHQL_DISABLE_CORS", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub disable_cors: bool,
-    /// APIs to serve, comma-separated: graphql, metadata, config, metrics, pgdump
-    /// (a disabled API answers 404).
+    /// APIs to serve, comma-separated: metadata, graphql, pgdump, developer, config, metrics
+    /// (a disabled API answers 404 not-found; Graft serves no pgdump or developer endpoint).
     #[arg(long, env = "HASURA_GRAPHQL_ENABLED_APIS", default_value = "metadata,graphql,pgdump,config")]
     pub enabled_apis: String,
     /// Bearer token required by /v1/metrics (`Authorization: Bearer <secret>`).
@@ -116,29 +116,38 @@ pub fn optional_duration(secs: f64) -> Option<std::time::Duration> {
     (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
-/// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on.
-#[derive(Debug, Clone, Copy, Default)]
+/// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on. A disabled API's paths are not routed, so
+/// they get Hasura's answer for any path it does not serve: 404 `not-found` "resource does not
+/// exist". `metadata` is `/v1/metadata`, `/v1/query` and `/v2/query`; `graphql` is
+/// `/v1/graphql` and `/v1alpha1/graphql`; `config` is `/v1alpha1/config`; `metrics` is
+/// `/v1/metrics`. `pgdump` (`/v1alpha1/pg_dump`) and `developer` (`/dev/*`) are accepted, as
+/// Hasura accepts them, but Graft serves neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct EnabledApis {
     pub graphql: bool,
     pub metadata: bool,
     pub config: bool,
     pub metrics: bool,
     pub pgdump: bool,
+    pub developer: bool,
 }
 
 impl EnabledApis {
+    /// Hasura's reading (`Init/Env.hs`): split on commas, each item trimmed and compared without
+    /// case; an empty item is an unknown API, as it is for Hasura.
     pub fn parse(list: &str) -> Result<EnabledApis, String> {
         let mut apis = EnabledApis::default();
-        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match name.to_ascii_lowercase().as_str() {
-                "graphql" => apis.graphql = true,
-                "metadata" => apis.metadata = true,
-                "config" => apis.config = true,
-                "metrics" => apis.metrics = true,
-                "pgdump" => apis.pgdump = true,
-                // Accepted by Hasura; nothing here serves them.
-                "developer" => {}
-                other => return Err(format!("HASURA_GRAPHQL_ENABLED_APIS: unknown API {other:?}")),
+        for name in list.split(',').map(str::trim) {
+            match name.to_ascii_uppercase().as_str() {
+                "GRAPHQL" => apis.graphql = true,
+                "METADATA" => apis.metadata = true,
+                "CONFIG" => apis.config = true,
+                "METRICS" => apis.metrics = true,
+                "PGDUMP" => apis.pgdump = true,
+                "DEVELOPER" => apis.developer = true,
+                _ => {
+                    return Err("HASURA_GRAPHQL_ENABLED_APIS: Only expecting list of comma separated API types metadata,graphql,pgdump,developer,config,metrics".into())
+                }
             }
         }
         Ok(apis)
@@ -173,6 +182,11 @@ mod tests {
     fn enabled_apis() {
         let a = EnabledApis::parse("graphql, Metrics").unwrap();
         assert!(a.graphql && a.metrics && !a.metadata && !a.config);
-        assert!(EnabledApis::parse("graphql,bogus").is_err());
+        let all = EnabledApis::parse("METADATA,graphql,PgDump,developer,config,metrics").unwrap();
+        assert_eq!(all, EnabledApis { graphql: true, metadata: true, config: true, metrics: true, pgdump: true, developer: true });
+        let message = "HASURA_GRAPHQL_ENABLED_APIS: Only expecting list of comma separated API types metadata,graphql,pgdump,developer,config,metrics";
+        for bad in ["graphql,bogus", "graphql,", "", "explain", "graph ql"] {
+            assert_eq!(EnabledApis::parse(bad), Err(message.to_string()), "{bad:?}");
+        }
     }
 }
