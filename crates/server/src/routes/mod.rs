@@ -3,6 +3,7 @@
 //! `/v1alpha1/config`, `/v1/metrics` (`ops`).
 
 pub mod body;
+pub mod bulk;
 mod follow;
 pub mod graphql;
 pub mod ops;
