@@ -101,6 +101,44 @@ pub struct ServeConfig {
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,
+    /// Not used here: webhook calls in flight are the worker's `graft.events_concurrency`
+    /// (a warning at startup says so).
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE")]
+    pub events_http_pool_size: Option<String>,
+    /// Not used here: the worker's poll interval is `graft.events_poll_interval`.
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL")]
+    pub events_fetch_interval: Option<String>,
+    /// Not used here: events claimed at once are the worker's `graft.events_batch_size`.
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE")]
+    pub events_fetch_batch_size: Option<String>,
+}
+
+/// Hasura's event-delivery settings, which Graft's background worker reads as GUCs of the
+/// database server (it runs inside PostgreSQL, not in this process, and this process does not
+/// change server settings): the variable, the GUC and how its value is written there.
+const EVENT_SETTINGS: [(&str, &str, &str); 3] = [
+    ("HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE", "graft.events_concurrency", ""),
+    // Hasura's interval is in milliseconds.
+    ("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL", "graft.events_poll_interval", "ms"),
+    ("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "graft.events_batch_size", ""),
+];
+
+/// One warning per event-delivery variable given, naming the GUC to set instead and the
+/// statement that sets it.
+pub fn event_setting_warnings(cfg: &ServeConfig) -> Vec<String> {
+    let given = [&cfg.events_http_pool_size, &cfg.events_fetch_interval, &cfg.events_fetch_batch_size];
+    EVENT_SETTINGS
+        .iter()
+        .zip(given)
+        .filter_map(|((var, guc, unit), value)| {
+            let value = value.as_deref()?.trim();
+            let how = match value.parse::<u64>() {
+                Ok(n) => format!("set {guc} = '{n}{unit}' in postgresql.conf (or ALTER SYSTEM SET {guc} = '{n}{unit}') and reload (SELECT pg_reload_conf())"),
+                Err(_) => format!("set {guc} in postgresql.conf and reload ({value:?} is not a non-negative integer, which Hasura would refuse too)"),
+            };
+            Some(format!("{var} is not read by graft serve: events are delivered by the graft background worker inside PostgreSQL; {how}"))
+        })
+        .collect()
 }
 
 /// A number of seconds (fractions allowed, as Hasura's `NominalDiffTime` settings are).
@@ -176,6 +214,31 @@ mod tests {
         assert!(seconds("-1").is_err() && seconds("soon").is_err() && seconds("inf").is_err());
         assert_eq!(optional_duration(0.0), None);
         assert_eq!(optional_duration(2.0), Some(std::time::Duration::from_secs(2)));
+    }
+
+    fn cfg(env: &[&str]) -> ServeConfig {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        let mut args = vec!["graft", "--database-url", "postgres://x/y"];
+        args.extend_from_slice(env);
+        <Cli as clap::Parser>::try_parse_from(args).unwrap().serve
+    }
+
+    #[test]
+    fn event_settings_name_their_guc() {
+        assert!(event_setting_warnings(&cfg(&[])).is_empty());
+        let w = event_setting_warnings(&cfg(&["--events-fetch-interval", "500", "--events-http-pool-size", "8", "--events-fetch-batch-size", "lots"]));
+        assert_eq!(w.len(), 3);
+        assert_eq!(
+            w[0],
+            "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE is not read by graft serve: events are delivered by the graft background worker inside PostgreSQL; \
+             set graft.events_concurrency = '8' in postgresql.conf (or ALTER SYSTEM SET graft.events_concurrency = '8') and reload (SELECT pg_reload_conf())"
+        );
+        assert!(w[1].starts_with("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL is not read") && w[1].contains("graft.events_poll_interval = '500ms'"), "{}", w[1]);
+        assert!(w[2].contains("set graft.events_batch_size in postgresql.conf") && w[2].contains("\"lots\" is not a non-negative integer"), "{}", w[2]);
     }
 
     #[test]

@@ -170,6 +170,9 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "pg_connect_timeout": cfg.pg_connect_timeout,
         }}),
     );
+    for message in config::event_setting_warnings(&cfg) {
+        logs::emit("startup", "warn", json!({"kind": "event_settings", "info": {"message": message}}));
+    }
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
