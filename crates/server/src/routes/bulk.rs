@@ -33,6 +33,10 @@ pub fn with_event_requests(req: &Value) -> Option<(&[Value], bool)> {
         "bulk_keep_going" => true,
         _ => return None,
     };
+    // Another `version` is refused by graphql.metadata itself, with Hasura's message.
+    if !req.get("version").is_none_or(|v| v.as_u64().is_some_and(|n| n == 1 || n == 2)) {
+        return None;
+    }
     let items = req.get("args")?.as_array()?;
     let has_event = items.iter().any(|i| i.get("type").and_then(Value::as_str).is_some_and(is_event_request));
     has_event.then_some((items.as_slice(), keep_going))
@@ -92,6 +96,10 @@ mod tests {
         assert_eq!(with_event_requests(&json!({"type": "bulk", "args": [track]})), None);
         assert_eq!(with_event_requests(&create), None);
         assert_eq!(with_event_requests(&json!({"type": "bulk", "args": {}})), None);
+        let v = |version: serde_json::Value| json!({"type": "bulk", "version": version, "args": [{"type": "get_scheduled_events", "args": {}}]});
+        assert!(with_event_requests(&v(json!(1))).is_some() && with_event_requests(&v(json!(2))).is_some());
+        assert_eq!(with_event_requests(&v(json!(3))), None);
+        assert_eq!(with_event_requests(&v(json!("2"))), None);
         for ty in ["pg_invoke_event_trigger", "invoke_event_trigger", "pg_redeliver_event", "get_scheduled_events", "delete_scheduled_event"] {
             assert!(is_event_request(ty), "{ty}");
         }
