@@ -11,6 +11,9 @@
 //! `Could not find source with name "x"` (rename), `Source with name "y" already exists`
 //! (rename), `source with name "x" does not exist`.
 
+// Every metadata request returns `MetadataError`, as the other request modules do.
+#![allow(clippy::result_large_err)]
+
 use serde_json::Value;
 
 use crate::error::MetadataError;
