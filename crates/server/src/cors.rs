@@ -99,6 +99,25 @@ pub fn parse(domains: &str) -> Result<Policy, String> {
     Ok(Policy::Origins { exact, wildcards })
 }
 
+/// The startup log's `cors_config`, as Hasura prints its `CorsConfig`: `disabled`,
+/// `ws_read_cookie` (only when disabled; Graft serves no WebSocket, so never read) and
+/// `allowed_origins` (`"*"`, or `{fqdns, wildcards: [{scheme, host, port}]}`).
+pub fn log_json(policy: Option<&Policy>) -> serde_json::Value {
+    use serde_json::json;
+    match policy {
+        None => json!({"disabled": true, "ws_read_cookie": false, "allowed_origins": null}),
+        Some(Policy::AllowAll) => json!({"disabled": false, "ws_read_cookie": null, "allowed_origins": "*"}),
+        Some(Policy::Origins { exact, wildcards }) => {
+            let mut fqdns: Vec<&String> = exact.iter().collect();
+            fqdns.sort();
+            let mut wild: Vec<&Parts> = wildcards.iter().collect();
+            wild.sort_by(|a, b| (&a.scheme, &a.host, a.port).cmp(&(&b.scheme, &b.host, b.port)));
+            let wild: Vec<_> = wild.iter().map(|w| json!({"scheme": w.scheme, "host": w.host, "port": w.port})).collect();
+            json!({"disabled": false, "ws_read_cookie": null, "allowed_origins": {"fqdns": fqdns, "wildcards": wild}})
+        }
+    }
+}
+
 impl Policy {
     pub fn allows(&self, origin: &str) -> bool {
         match self {
@@ -196,6 +215,18 @@ mod tests {
         assert!(!allows("http://localhost:*", "http://localhost:3000"));
         // A trailing slash stays part of the entry, which no browser origin has.
         assert!(!allows("https://app.io/", "https://app.io"));
+    }
+
+    #[test]
+    fn logged_as_hasura_prints_it() {
+        use serde_json::json;
+        assert_eq!(log_json(None), json!({"disabled": true, "ws_read_cookie": false, "allowed_origins": null}));
+        assert_eq!(log_json(Some(&Policy::AllowAll))["allowed_origins"], "*");
+        let p = parse("https://*.b.io:8080, http://a.io").unwrap();
+        assert_eq!(
+            log_json(Some(&p))["allowed_origins"],
+            json!({"fqdns": ["http://a.io"], "wildcards": [{"scheme": "https://", "host": "b.io", "port": 8080}]})
+        );
     }
 
     #[test]

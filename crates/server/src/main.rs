@@ -159,7 +159,7 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "auth_hook": cfg.auth_hook,
             "auth_hook_mode": cfg.auth_hook.as_ref().map(|_| format!("{:?}", cfg.auth_hook_mode).to_uppercase()),
             "unauth_role": cfg.unauthorized_role,
-            "cors_config": {"allowed_origins": cfg.cors_domain, "disabled": cfg.disable_cors},
+            "cors_config": cors::log_json(state.cors.as_deref()),
             "enabled_apis": cfg.enabled_apis,
             "enable_console": cfg.enable_console,
             "stringify_numeric_types": cfg.stringify_numeric_types,
