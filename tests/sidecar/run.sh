@@ -3,8 +3,10 @@
 # demo blog, six `graft serve` instances in front of it, and real HTTP clients:
 #   A  admin secrets + JWT configs (HS256/384/512, RS256 from a JWKS URL, cookie + claims_map,
 #      custom header + stringified claims, RS256 X.509 certificate, RS384, RS512, ES256,
-#      allowed_skew), metrics behind the admin secret, CORS `*`; sslmode prefer (the default)
-#   B  POST auth webhook, only graphql+metrics enabled, metrics secret, CORS domain list,
+#      allowed_skew, a claims_map path with a dot before a bracket), metrics behind the admin
+#      secret, CORS `*`, HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL (a warning); sslmode prefer (the default)
+#   B  POST auth webhook, only graphql+metrics enabled, metrics secret, CORS domain list (with a
+#      wildcard subdomain),
 #      stringified numerics, GraphiQL console; sslmode=require
 #   C  GET auth webhook, CORS disabled, only startup and webhook logs; sslmode=disable
 #   D  one JWT config with issuer and audience, a pool of one connection and a 1 s pool
@@ -177,21 +179,26 @@ JWT_SECRETS=$(cat <<JSON
  {"type": "RS384", "key": $RSA_JSON, "issuer": "graft-rs384"},
  {"type": "RS512", "key": $RSA_JSON, "issuer": "graft-rs512"},
  {"type": "ES256", "key": $EC_JSON, "issuer": "graft-es256"},
- {"type": "HS256", "key": "$JWT_KEY_SKEW", "issuer": "graft-skew", "allowed_skew": 10}]
+ {"type": "HS256", "key": "$JWT_KEY_SKEW", "issuer": "graft-skew", "allowed_skew": 10},
+ {"type": "HS256", "key": "$JWT_KEY_SKEW", "issuer": "graft-dotbracket",
+  "claims_map": {"x-hasura-allowed-roles": {"path": "\$.['https://myapp.com/jwt/claims'].roles"},
+                 "x-hasura-default-role": {"path": "\$.['https://myapp.com/jwt/claims'].roles[0]"},
+                 "x-hasura-user-id": {"path": "\$.['https://myapp.com/jwt/claims'].user.id"}}}]
 JSON
 )
 start_sidecar a "$HTTP_PORT" "" \
     HASURA_GRAPHQL_ADMIN_SECRETS='["s3cret", "rotated-s3cret"]' \
     HASURA_GRAPHQL_JWT_SECRETS="$JWT_SECRETS" \
     HASURA_GRAPHQL_UNAUTHORIZED_ROLE="anonymous" \
-    HASURA_GRAPHQL_ENABLED_APIS="metadata,graphql,config,metrics"
+    HASURA_GRAPHQL_ENABLED_APIS="metadata,graphql,config,metrics" \
+    HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL=500
 start_sidecar b "$PORT_B" "&sslmode=require" \
     HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
     HASURA_GRAPHQL_AUTH_HOOK="http://127.0.0.1:$HOOK_PORT/hook" \
     HASURA_GRAPHQL_AUTH_HOOK_MODE="POST" \
     HASURA_GRAPHQL_ENABLED_APIS="graphql,metrics" \
     HASURA_GRAPHQL_METRICS_SECRET="metrics-s3cret" \
-    HASURA_GRAPHQL_CORS_DOMAIN="https://*.example.com, http://localhost:*" \
+    HASURA_GRAPHQL_CORS_DOMAIN="https://*.example.com, http://localhost:3000" \
     HASURA_GRAPHQL_STRINGIFY_NUMERIC_TYPES="true" \
     HASURA_GRAPHQL_ENABLE_CONSOLE="true"
 start_sidecar c "$PORT_C" "&sslmode=disable" \

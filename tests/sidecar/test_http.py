@@ -548,8 +548,29 @@ r = requests.post(f"{URL_B}/v1/graphql", json={"query": "{ __typename }"}, heade
 check("cors other origin", "access-control-allow-origin" not in r.headers, r.headers)
 r = requests.options(f"{URL_B}/v1/graphql", headers={"origin": "http://localhost:3000", "access-control-request-method": "POST",
                                                     "access-control-request-headers": "content-type,x-hasura-admin-secret"}, timeout=5)
-check("cors preflight", r.status_code < 300 and r.headers.get("access-control-allow-origin") == "http://localhost:3000"
-      and "x-hasura-admin-secret" in r.headers.get("access-control-allow-headers", ""), (r.status_code, r.headers))
+check("cors preflight", r.status_code == 204 and r.headers.get("access-control-allow-origin") == "http://localhost:3000"
+      and r.headers.get("access-control-allow-headers") == "content-type,x-hasura-admin-secret"
+      and r.headers.get("access-control-allow-methods") == "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+      and r.headers.get("access-control-allow-credentials") == "true" and r.headers.get("access-control-max-age") == "1728000"
+      and r.content == b"", (r.status_code, r.headers))
+# Hasura's middleware (Server/Middleware.hs): the methods on every answer to an allowed origin,
+# wildcards one label deep, exact origins only.
+r = requests.post(f"{URL_B}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "origin": "https://app.example.com"}, timeout=5)
+check("cors methods on an allowed origin", r.headers.get("access-control-allow-methods") == "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+      and r.headers.get("access-control-allow-credentials") == "true" and "access-control-max-age" not in r.headers, r.headers)
+for origin in ["https://a.b.example.com", "https://example.com", "http://app.example.com", "http://localhost:4000"]:
+    r = requests.options(f"{URL_B}/v1/graphql", headers={"origin": origin, "access-control-request-method": "POST"}, timeout=5)
+    check(f"cors refuses {origin}", r.status_code != 204 and not any(k.lower().startswith("access-control-") for k in r.headers), (r.status_code, r.headers))
+# A disabled API answers Hasura's 404, also to a large body (read before answering, so the
+# client sees the answer instead of a reset connection).
+big = {"type": "replace_metadata", "args": {"x": "y" * 200_000}}
+r = requests.post(f"{URL_B}/v1/metadata", json=big, headers=ADMIN, timeout=10)
+check("disabled API, large body", r.status_code == 404 and r.json() == {"error": "resource does not exist", "path": "$", "code": "not-found"}, r.text[:200])
+for method, path in [("GET", "/v1alpha1/config"), ("POST", "/v1/query"), ("POST", "/v2/query"), ("POST", "/v1alpha1/pg_dump")]:
+    r = requests.request(method, f"{URL_B}{path}", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=5)
+    check(f"disabled API {path}", r.status_code == 404 and r.json() == {"error": "resource does not exist", "path": "$", "code": "not-found"}, r.text)
+r = requests.post(f"{URL_B}/v1alpha1/graphql", json={"query": "{ authors_by_pk(id: 1) { id } }"}, headers=ADMIN, timeout=5)
+check("v1alpha1/graphql is part of the graphql API", r.status_code == 200 and r.json() == {"data": {"authors_by_pk": {"id": 1}}}, r.text)
 RATING_Q = "{ articles(where: {rating: {_is_null: false}}, order_by: {id: asc}, limit: 1) { rating } }"
 a_rating = gql(RATING_Q, ADMIN).json()["data"]["articles"][0]["rating"]
 b_rating = gql(RATING_Q, ADMIN, url=URL_B).json()["data"]["articles"][0]["rating"]
@@ -652,6 +673,105 @@ h1 = requests.get(f"{URL}/healthz", timeout=10)
 md = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
 check("unsupported sections dropped", r.status_code == 200 and (h1.status_code, h1.text) == (200, "OK")
       and "allowlist" not in md and "api_limits" not in md, (r.text, h1.text))
+
+# /v1alpha1/config lists each JWT configuration as Hasura's JWTInfo.
+r = requests.get(f"{URL}/v1alpha1/config", headers=ADMIN, timeout=5)
+jwts = r.json().get("jwt", [])
+by_map = [j for j in jwts if j.get("claims_map")]
+check("config: one entry per JWT config", r.status_code == 200 and len(jwts) == 12
+      and jwts[0] == {"claims_namespace": "https://hasura.io/jwt/claims", "claims_format": "json", "claims_map": None}
+      and jwts[1] == {"claims_namespace": "$.hasura.claims", "claims_format": "json", "claims_map": None}
+      and jwts[3] == {"claims_namespace": "https://hasura.io/jwt/claims", "claims_format": "stringified_json", "claims_map": None}, jwts[:4])
+check("config: claims maps", len(by_map) == 2
+      and list(by_map[0]["claims_map"]) == ["x-hasura-default-role", "x-hasura-allowed-roles", "x-hasura-user-id", "x-hasura-org"]
+      and by_map[0]["claims_map"]["x-hasura-org"] == {"path": "$.org", "default": "none"}
+      and by_map[1]["claims_map"]["x-hasura-allowed-roles"] == {"path": '$["https://myapp.com/jwt/claims"].roles'}
+      and all(j["claims_namespace"] == "https://hasura.io/jwt/claims" and j["claims_format"] == "json" for j in by_map), by_map)
+
+# A claims_map path with a dot before a bracket (Hasura's JSONPath parser accepts it).
+t = jwt.encode({"iss": "graft-dotbracket", "https://myapp.com/jwt/claims": {"roles": ["user"], "user": {"id": "2"}}}, KEY_SKEW, algorithm="HS256")
+r = gql(ARTICLES_Q, {"authorization": f"Bearer {t}"})
+check("claims_map $.['…'].user.id", r.json() == USER_ARTICLES, r.text)
+
+# /v1alpha1/graphql: /v1/graphql's answers, with Hasura's statuses for errors.
+r = requests.post(f"{URL}/v1alpha1/graphql", json={"query": "{ authors_by_pk(id: 1) { id } }"}, headers=ADMIN, timeout=5)
+check("v1alpha1/graphql", r.status_code == 200 and r.json() == {"data": {"authors_by_pk": {"id": 1}}}, r.text)
+r1 = gql("{ authors { nope } }", ADMIN)
+r = requests.post(f"{URL}/v1alpha1/graphql", json={"query": "{ authors { nope } }"}, headers=ADMIN, timeout=5)
+check("v1alpha1/graphql: validation error is 400, same body", r.status_code == 400 and r1.status_code == 200 and r.json() == r1.json()
+      and r.json()["errors"][0]["extensions"]["code"] == "validation-failed", (r.status_code, r.text))
+r = requests.post(f"{URL}/v1alpha1/graphql", json={"query": "{ __typename }"}, headers={"x-hasura-admin-secret": "wrong"}, timeout=5)
+check("v1alpha1/graphql: wrong admin secret is 401", r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "access-denied", (r.status_code, r.text))
+r = requests.post(f"{URL}/v1alpha1/graphql", json=[{"query": "{ __typename }"}, {"query": "{ nope }"}], headers=ADMIN, timeout=5)
+check("v1alpha1/graphql: a batch is 200", r.status_code == 200 and len(r.json()) == 2 and "errors" in r.json()[1], (r.status_code, r.text))
+t = jwt.encode({"iss": "graft-dotbracket", "https://myapp.com/jwt/claims": {"roles": ["user"], "user": {"id": "2"}}}, KEY_SKEW, algorithm="HS256")
+r = requests.post(f"{URL}/v1alpha1/graphql", json={"query": ARTICLES_Q}, headers={"authorization": f"Bearer {t}"}, timeout=5)
+check("v1alpha1/graphql: JWT", r.status_code == 200 and r.json() == USER_ARTICLES, r.text)
+
+# gzip: a large answer is compressed when the client accepts gzip, a small one is not.
+big_q = "{ __schema { types { name fields { name } } } }"
+r = requests.post(f"{URL}/v1/graphql", json={"query": big_q}, headers={**ADMIN, "accept-encoding": "gzip"}, timeout=10)
+raw = requests.post(f"{URL}/v1/graphql", json={"query": big_q}, headers={**ADMIN, "accept-encoding": "identity"}, timeout=10)
+check("gzip above 700 bytes", r.headers.get("content-encoding") == "gzip" and r.json() == raw.json() and "content-encoding" not in raw.headers
+      and len(raw.content) > 700, (r.headers, raw.headers))
+r = requests.post(f"{URL}/v1/graphql", json={"query": "{ __typename }"}, headers={**ADMIN, "accept-encoding": "gzip"}, timeout=5)
+check("small answers are not compressed", "content-encoding" not in r.headers, r.headers)
+
+# HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL is the worker's GUC: a startup warning says which.
+warnings = [l for l in log_lines(os.environ["GRAFT_LOG_A"]) if l["type"] == "startup" and l["level"] == "warn"]
+check("events setting warning", any("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL" in l["detail"]["info"]["message"]
+                                    and "graft.events_poll_interval = '500ms'" in l["detail"]["info"]["message"] for l in warnings), warnings)
+
+# create_scheduled_event inside a bulk: one transaction; a failure later in the bulk rolls the
+# event back.
+def one_offs():
+    r = requests.post(f"{URL}/v1/metadata", json={"type": "get_scheduled_events", "args": {"type": "one_off", "get_rows_count": True}}, headers=ADMIN, timeout=10)
+    return r.json().get("count")
+before = one_offs()
+event = {"type": "create_scheduled_event", "args": {"webhook": "http://127.0.0.1:9/never", "schedule_at": "2099-01-01T00:00:00Z", "payload": {"k": 1}}}
+r = requests.post(f"{URL}/v1/metadata", json={"type": "bulk", "args": [event, {"type": "get_scheduled_events", "args": {"type": "one_off"}}]}, headers=ADMIN, timeout=10)
+res = r.json()
+check("create_scheduled_event in a bulk", r.status_code == 200 and isinstance(res, list) and len(res) == 2 and "event_id" in res[0]
+      and one_offs() == before + 1, r.text)
+bad = {"type": "pg_track_table", "args": {}}
+r = requests.post(f"{URL}/v1/metadata", json={"type": "bulk", "args": [event, bad]}, headers=ADMIN, timeout=10)
+check("a failing bulk rolls the event back", r.status_code == 400 and r.json()["path"].startswith("$.args[1]") and one_offs() == before + 1, r.text)
+if isinstance(res, list) and res and "event_id" in res[0]:
+    requests.post(f"{URL}/v1/metadata", json={"type": "delete_scheduled_event", "args": {"type": "one_off", "event_id": res[0]["event_id"]}}, headers=ADMIN, timeout=10)
+
+# Sources: Graft's one source under any name, a second one not supported.
+md0 = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+r = requests.post(f"{URL}/v1/metadata", json={"type": "rename_source", "args": {"name": "default", "new_name": "main_db"}}, headers=ADMIN, timeout=10)
+md1 = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+q = gql("{ authors_by_pk(id: 1) { id } }", ADMIN)
+sql_named = v2({"type": "run_sql", "args": {"source": "main_db", "sql": "SELECT 1 AS one"}})
+sql_other = v2({"type": "run_sql", "args": {"source": "elsewhere", "sql": "SELECT 1"}})
+check("rename_source", r.status_code == 200 and [s["name"] for s in md1["sources"]] == ["main_db"]
+      and md1["sources"][0]["tables"] == md0["sources"][0]["tables"] and q.json() == {"data": {"authors_by_pk": {"id": 1}}}
+      and sql_named.status_code == 200 and sql_other.status_code == 400 and sql_other.json()["code"] == "not-exists", (r.text, sql_named.text, sql_other.text))
+r = requests.post(f"{URL}/v1/metadata", json={"type": "rename_source", "args": {"name": "nope", "new_name": "x"}}, headers=ADMIN, timeout=10)
+check("rename_source: unknown", r.status_code == 400 and r.json() == {"error": 'Could not find source with name "nope"', "path": "$.args", "code": "not-exists"}, r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "pg_add_source", "args": {"name": "main_db", "configuration": {"connection_info": {"database_url": "postgres://x/y"}}}}, headers=ADMIN, timeout=10)
+check("pg_add_source: exists", r.status_code == 400 and r.json() == {"error": 'source with name "main_db" already exists', "path": "$.args", "code": "already-exists"}, r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "pg_add_source", "args": {"name": "analytics", "configuration": {"connection_info": {"database_url": "postgres://x/y"}}}}, headers=ADMIN, timeout=10)
+check("pg_add_source: a second source is not supported", r.status_code == 400 and r.json()["code"] == "not-supported" and "analytics" in r.json()["error"], r.text)
+doc = json.loads(json.dumps(md0))
+doc["sources"][0]["name"] = "app"
+doc["sources"][0]["configuration"] = {"connection_info": {"database_url": "postgres://elsewhere:5432/app", "isolation_level": "read-committed"}}
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "args": doc}, headers=ADMIN, timeout=10)
+md2 = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+q = gql("{ authors_by_pk(id: 1) { id } }", ADMIN)
+check("replace_metadata: one source, any name and configuration, exported as given", r.status_code == 200
+      and md2["sources"][0]["name"] == "app" and md2["sources"][0]["configuration"] == doc["sources"][0]["configuration"]
+      and q.json() == {"data": {"authors_by_pk": {"id": 1}}}, (r.text, md2.get("sources", [{}])[0].get("configuration")))
+two = json.loads(json.dumps(md0))
+two["sources"].append({"name": "analytics", "kind": "postgres", "tables": [], "configuration": {"connection_info": {"database_url": "postgres://x/y"}}})
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "args": two}, headers=ADMIN, timeout=10)
+check("replace_metadata: a second source is not supported", r.status_code == 400 and r.json()["code"] == "not-supported"
+      and r.json()["path"] == "$.args.sources[1]", r.text)
+r = requests.post(f"{URL}/v1/metadata", json={"type": "replace_metadata", "args": md0}, headers=ADMIN, timeout=10)
+md3 = requests.post(f"{URL}/v1/metadata", json={"type": "export_metadata", "args": {}}, headers=ADMIN, timeout=10).json()
+check("sources restored", r.status_code == 200 and md3 == md0, r.text)
 
 # Database restart: clean errors while down, recovery without restarting the sidecar.
 restart = os.environ["GRAFT_PG_RESTART"]

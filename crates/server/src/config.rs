@@ -55,8 +55,8 @@ pub struct ServeConfig {
     /// Send no CORS headers at all.
     #[arg(long, env = "HASURA_GRAPHQL_DISABLE_CORS", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub disable_cors: bool,
-    /// APIs to serve, comma-separated: graphql, metadata, config, metrics, pgdump
-    /// (a disabled API answers 404).
+    /// APIs to serve, comma-separated: metadata, graphql, pgdump, developer, config, metrics
+    /// (a disabled API answers 404 not-found; Graft serves no pgdump or developer endpoint).
     #[arg(long, env = "HASURA_GRAPHQL_ENABLED_APIS", default_value = "metadata,graphql,pgdump,config")]
     pub enabled_apis: String,
     /// Bearer token required by /v1/metrics (`Authorization: Bearer <secret>`).
@@ -101,6 +101,44 @@ pub struct ServeConfig {
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,
+    /// Not used here: webhook calls in flight are the worker's `graft.events_concurrency`
+    /// (a warning at startup says so).
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE")]
+    pub events_http_pool_size: Option<String>,
+    /// Not used here: the worker's poll interval is `graft.events_poll_interval`.
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL")]
+    pub events_fetch_interval: Option<String>,
+    /// Not used here: events claimed at once are the worker's `graft.events_batch_size`.
+    #[arg(long, env = "HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE")]
+    pub events_fetch_batch_size: Option<String>,
+}
+
+/// Hasura's event-delivery settings, which Graft's background worker reads as GUCs of the
+/// database server (it runs inside PostgreSQL, not in this process, and this process does not
+/// change server settings): the variable, the GUC and how its value is written there.
+const EVENT_SETTINGS: [(&str, &str, &str); 3] = [
+    ("HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE", "graft.events_concurrency", ""),
+    // Hasura's interval is in milliseconds.
+    ("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL", "graft.events_poll_interval", "ms"),
+    ("HASURA_GRAPHQL_EVENTS_FETCH_BATCH_SIZE", "graft.events_batch_size", ""),
+];
+
+/// One warning per event-delivery variable given, naming the GUC to set instead and the
+/// statement that sets it.
+pub fn event_setting_warnings(cfg: &ServeConfig) -> Vec<String> {
+    let given = [&cfg.events_http_pool_size, &cfg.events_fetch_interval, &cfg.events_fetch_batch_size];
+    EVENT_SETTINGS
+        .iter()
+        .zip(given)
+        .filter_map(|((var, guc, unit), value)| {
+            let value = value.as_deref()?.trim();
+            let how = match value.parse::<u64>() {
+                Ok(n) => format!("set {guc} = '{n}{unit}' in postgresql.conf (or ALTER SYSTEM SET {guc} = '{n}{unit}') and reload (SELECT pg_reload_conf())"),
+                Err(_) => format!("set {guc} in postgresql.conf and reload ({value:?} is not a non-negative integer, which Hasura would refuse too)"),
+            };
+            Some(format!("{var} is not read by graft serve: events are delivered by the graft background worker inside PostgreSQL; {how}"))
+        })
+        .collect()
 }
 
 /// A number of seconds (fractions allowed, as Hasura's `NominalDiffTime` settings are).
@@ -116,29 +154,38 @@ pub fn optional_duration(secs: f64) -> Option<std::time::Duration> {
     (secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
-/// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on.
-#[derive(Debug, Clone, Copy, Default)]
+/// The APIs `HASURA_GRAPHQL_ENABLED_APIS` turns on. A disabled API's paths are not routed, so
+/// they get Hasura's answer for any path it does not serve: 404 `not-found` "resource does not
+/// exist". `metadata` is `/v1/metadata`, `/v1/query` and `/v2/query`; `graphql` is
+/// `/v1/graphql` and `/v1alpha1/graphql`; `config` is `/v1alpha1/config`; `metrics` is
+/// `/v1/metrics`. `pgdump` (`/v1alpha1/pg_dump`) and `developer` (`/dev/*`) are accepted, as
+/// Hasura accepts them, but Graft serves neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct EnabledApis {
     pub graphql: bool,
     pub metadata: bool,
     pub config: bool,
     pub metrics: bool,
     pub pgdump: bool,
+    pub developer: bool,
 }
 
 impl EnabledApis {
+    /// Hasura's reading (`Init/Env.hs`): split on commas, each item trimmed and compared without
+    /// case; an empty item is an unknown API, as it is for Hasura.
     pub fn parse(list: &str) -> Result<EnabledApis, String> {
         let mut apis = EnabledApis::default();
-        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match name.to_ascii_lowercase().as_str() {
-                "graphql" => apis.graphql = true,
-                "metadata" => apis.metadata = true,
-                "config" => apis.config = true,
-                "metrics" => apis.metrics = true,
-                "pgdump" => apis.pgdump = true,
-                // Accepted by Hasura; nothing here serves them.
-                "developer" => {}
-                other => return Err(format!("HASURA_GRAPHQL_ENABLED_APIS: unknown API {other:?}")),
+        for name in list.split(',').map(str::trim) {
+            match name.to_ascii_uppercase().as_str() {
+                "GRAPHQL" => apis.graphql = true,
+                "METADATA" => apis.metadata = true,
+                "CONFIG" => apis.config = true,
+                "METRICS" => apis.metrics = true,
+                "PGDUMP" => apis.pgdump = true,
+                "DEVELOPER" => apis.developer = true,
+                _ => {
+                    return Err("HASURA_GRAPHQL_ENABLED_APIS: Only expecting list of comma separated API types metadata,graphql,pgdump,developer,config,metrics".into())
+                }
             }
         }
         Ok(apis)
@@ -169,10 +216,40 @@ mod tests {
         assert_eq!(optional_duration(2.0), Some(std::time::Duration::from_secs(2)));
     }
 
+    fn cfg(env: &[&str]) -> ServeConfig {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        let mut args = vec!["graft", "--database-url", "postgres://x/y"];
+        args.extend_from_slice(env);
+        <Cli as clap::Parser>::try_parse_from(args).unwrap().serve
+    }
+
+    #[test]
+    fn event_settings_name_their_guc() {
+        assert!(event_setting_warnings(&cfg(&[])).is_empty());
+        let w = event_setting_warnings(&cfg(&["--events-fetch-interval", "500", "--events-http-pool-size", "8", "--events-fetch-batch-size", "lots"]));
+        assert_eq!(w.len(), 3);
+        assert_eq!(
+            w[0],
+            "HASURA_GRAPHQL_EVENTS_HTTP_POOL_SIZE is not read by graft serve: events are delivered by the graft background worker inside PostgreSQL; \
+             set graft.events_concurrency = '8' in postgresql.conf (or ALTER SYSTEM SET graft.events_concurrency = '8') and reload (SELECT pg_reload_conf())"
+        );
+        assert!(w[1].starts_with("HASURA_GRAPHQL_EVENTS_FETCH_INTERVAL is not read") && w[1].contains("graft.events_poll_interval = '500ms'"), "{}", w[1]);
+        assert!(w[2].contains("set graft.events_batch_size in postgresql.conf") && w[2].contains("\"lots\" is not a non-negative integer"), "{}", w[2]);
+    }
+
     #[test]
     fn enabled_apis() {
         let a = EnabledApis::parse("graphql, Metrics").unwrap();
         assert!(a.graphql && a.metrics && !a.metadata && !a.config);
-        assert!(EnabledApis::parse("graphql,bogus").is_err());
+        let all = EnabledApis::parse("METADATA,graphql,PgDump,developer,config,metrics").unwrap();
+        assert_eq!(all, EnabledApis { graphql: true, metadata: true, config: true, metrics: true, pgdump: true, developer: true });
+        let message = "HASURA_GRAPHQL_ENABLED_APIS: Only expecting list of comma separated API types metadata,graphql,pgdump,developer,config,metrics";
+        for bad in ["graphql,bogus", "graphql,", "", "explain", "graph ql"] {
+            assert_eq!(EnabledApis::parse(bad), Err(message.to_string()), "{bad:?}");
+        }
     }
 }

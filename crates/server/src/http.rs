@@ -70,3 +70,10 @@ pub async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Nex
     );
     resp
 }
+
+/// Hasura's response compression (`Server/Compression.hs`): gzip at the fastest level when the
+/// client accepts gzip, for answers of 700 bytes or more (smaller ones are not worth it).
+pub fn compression() -> tower_http::compression::CompressionLayer<tower_http::compression::predicate::SizeAbove> {
+    use tower_http::compression::{predicate::SizeAbove, CompressionLayer, CompressionLevel};
+    CompressionLayer::new().gzip(true).quality(CompressionLevel::Fastest).compress_when(SizeAbove::new(700))
+}

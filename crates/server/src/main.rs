@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve Hasura's HTTP API (/v1/graphql, /v1/metadata, /v1/query, /v2/query, /v1/version,
+    /// Serve Hasura's HTTP API (/v1/graphql, /v1alpha1/graphql, /v1/metadata, /v1/query, /v2/query, /v1/version,
     /// /healthz, /v1alpha1/config, /v1/metrics, /console). Every flag can also be set by the
     /// environment variable shown in brackets.
     Serve(config::ServeConfig),
@@ -56,7 +56,9 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/hasura/healthz", get(routes::ops::healthz));
     if apis.graphql {
-        app = app.route("/v1/graphql", post(routes::graphql::graphql));
+        app = app
+            .route("/v1/graphql", post(routes::graphql::graphql))
+            .route("/v1alpha1/graphql", post(routes::graphql::graphql_v1alpha1));
     }
     if apis.metadata {
         app = app
@@ -78,14 +80,19 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
             .route("/console/assets/{name}", get(console::asset))
             .route("/console/{*rest}", get(console::index_any));
     }
+    let cors = state.cors.clone();
     let mut app = app
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http::observe))
+        // Outside `observe`, so the http-log line records the uncompressed size.
+        .layer(http::compression())
         .with_state(state);
-    if !cfg.disable_cors {
-        app = app.layer(cors::layer(&cfg.cors_domain));
+    // Outermost, as Hasura's middleware wraps its whole application: preflights are answered
+    // before routing and logging.
+    if let Some(policy) = cors {
+        app = app.layer(axum::middleware::from_fn_with_state(policy, cors::middleware));
     }
     app
 }
@@ -93,6 +100,12 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
 /// Everything the handlers share, from the settings (no connection is opened here).
 async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, String> {
     let apis = config::EnabledApis::parse(&cfg.enabled_apis)?;
+    // HASURA_GRAPHQL_DISABLE_CORS wins over the domain list, which is then not even read.
+    let cors = if cfg.disable_cors {
+        None
+    } else {
+        Some(Arc::new(cors::parse(&cfg.cors_domain).map_err(|e| format!("HASURA_GRAPHQL_CORS_DOMAIN: {e}"))?))
+    };
     let pool_settings = db::pool::PoolSettings::from_config(cfg);
     let pool = db::pool::build(&cfg.database_url, &pool_settings)?;
     db::pool::spawn_reaper(pool.clone(), &pool_settings);
@@ -123,6 +136,7 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
         console: cfg.enable_console,
         stringify_numeric: cfg.stringify_numeric_types,
         max_body_bytes: cfg.max_body_bytes,
+        cors,
     });
     Ok(state)
 }
@@ -145,7 +159,7 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "auth_hook": cfg.auth_hook,
             "auth_hook_mode": cfg.auth_hook.as_ref().map(|_| format!("{:?}", cfg.auth_hook_mode).to_uppercase()),
             "unauth_role": cfg.unauthorized_role,
-            "cors_config": {"allowed_origins": cfg.cors_domain, "disabled": cfg.disable_cors},
+            "cors_config": cors::log_json(state.cors.as_deref()),
             "enabled_apis": cfg.enabled_apis,
             "enable_console": cfg.enable_console,
             "stringify_numeric_types": cfg.stringify_numeric_types,
@@ -156,6 +170,9 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "pg_connect_timeout": cfg.pg_connect_timeout,
         }}),
     );
+    for message in config::event_setting_warnings(&cfg) {
+        logs::emit("startup", "warn", json!({"kind": "event_settings", "info": {"message": message}}));
+    }
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -226,6 +243,132 @@ mod tests {
         let message = body["error"].as_str().unwrap();
         assert!(message.starts_with("When parsing Hasura.Server.API.V2Query.RQLQuery expected an Object with a tag field where the value is one of [insert, select,"), "{message}");
         assert!(message.ends_with("but got pg_track_table."), "{message}");
+    }
+
+    async fn send(app: &Router, req: Request<Body>) -> axum::http::Response<Body> {
+        app.clone().oneshot(req).await.unwrap()
+    }
+
+    fn header<'a>(resp: &'a axum::http::Response<Body>, name: &str) -> Option<&'a str> {
+        resp.headers().get(name).map(|v| v.to_str().unwrap())
+    }
+
+    #[tokio::test]
+    async fn disabled_apis_are_hasura_404s() {
+        let not_found = json!({"error": "resource does not exist", "path": "$", "code": "not-found"});
+        let graphql_only = app(&["--enabled-apis", "graphql"]).await;
+        for path in ["/v1/metadata", "/v1/query", "/v2/query", "/v1alpha1/pg_dump"] {
+            let (status, body) = call(&graphql_only, "POST", path, br#"{"type": "export_metadata", "args": {}}"#.to_vec()).await;
+            assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_found), "{path}");
+        }
+        for path in ["/v1alpha1/config", "/v1/metrics", "/dev/plan_cache"] {
+            let (status, body) = call(&graphql_only, "GET", path, vec![]).await;
+            assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_found), "{path}");
+        }
+        let app = app(&["--enabled-apis", "metadata"]).await;
+        for path in ["/v1/graphql", "/v1alpha1/graphql"] {
+            let (status, body) = call(&app, "POST", path, br#"{"query": "{ __typename }"}"#.to_vec()).await;
+            assert_eq!((status, &body), (StatusCode::NOT_FOUND, &not_found), "{path}");
+        }
+        // /v1/version and /healthz are always served (the latter needs a database: not here).
+        let (status, _) = call(&app, "GET", "/v1/version", vec![]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn v1alpha1_graphql_keeps_error_statuses() {
+        let app = app(&["--admin-secret", "s"]).await;
+        // No credentials: /v1/graphql says 200, /v1alpha1/graphql Hasura's 401, same body.
+        let (status, v1) = call(&app, "POST", "/v1/graphql", br#"{"query": "{ __typename }"}"#.to_vec()).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, alpha) = call(&app, "POST", "/v1alpha1/graphql", br#"{"query": "{ __typename }"}"#.to_vec()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(alpha, v1);
+        assert_eq!(alpha["errors"][0]["extensions"]["code"], "access-denied");
+        let req = Request::builder().method("POST").uri("/v1alpha1/graphql").header("x-hasura-admin-secret", "s").body(Body::from("{nope")).unwrap();
+        let resp = send(&app, req).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn cors_for_a_domain_list() {
+        let app = app(&["--cors-domain", "https://*.example.com, http://localhost:3000"]).await;
+        let req = |method: &str, origin: &str| {
+            Request::builder()
+                .method(method)
+                .uri("/v1/version")
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "content-type,x-hasura-admin-secret")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let resp = send(&app, req("GET", "https://app.example.com")).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(header(&resp, "access-control-allow-origin"), Some("https://app.example.com"));
+        assert_eq!(header(&resp, "access-control-allow-credentials"), Some("true"));
+        assert_eq!(header(&resp, "access-control-allow-methods"), Some("GET,POST,PUT,PATCH,DELETE,OPTIONS"));
+        assert_eq!(header(&resp, "access-control-max-age"), None);
+        let resp = send(&app, req("OPTIONS", "http://localhost:3000")).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        assert_eq!(header(&resp, "access-control-allow-origin"), Some("http://localhost:3000"));
+        assert_eq!(header(&resp, "access-control-allow-methods"), Some("GET,POST,PUT,PATCH,DELETE,OPTIONS"));
+        assert_eq!(header(&resp, "access-control-allow-headers"), Some("content-type,x-hasura-admin-secret"));
+        assert_eq!(header(&resp, "access-control-max-age"), Some("1728000"));
+        assert_eq!(header(&resp, "content-type"), Some("text/plain charset=UTF-8"));
+        // Another origin: no CORS header, and OPTIONS is not answered as a preflight.
+        for method in ["GET", "OPTIONS"] {
+            let resp = send(&app, req(method, "http://localhost:4000")).await;
+            assert_ne!(resp.status(), StatusCode::NO_CONTENT);
+            assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{method}: {:?}", resp.headers());
+        }
+        // A preflight without Access-Control-Request-Headers echoes an empty list.
+        let r = Request::builder().method("OPTIONS").uri("/nowhere").header("origin", "https://a.example.com").body(Body::empty()).unwrap();
+        let resp = send(&app, r).await;
+        assert_eq!((resp.status(), header(&resp, "access-control-allow-headers")), (StatusCode::NO_CONTENT, Some("")));
+    }
+
+    #[tokio::test]
+    async fn cors_star_disabled_and_invalid() {
+        let star = app(&[]).await;
+        let r = Request::builder().uri("/v1/version").header("origin", "http://anywhere.test").body(Body::empty()).unwrap();
+        let resp = send(&star, r).await;
+        assert_eq!(header(&resp, "access-control-allow-origin"), Some("http://anywhere.test"));
+        assert_eq!(header(&resp, "access-control-allow-methods"), Some("GET,POST,PUT,PATCH,DELETE,OPTIONS"));
+        let r = Request::builder().uri("/v1/version").body(Body::empty()).unwrap();
+        assert!(send(&star, r).await.headers().get("access-control-allow-origin").is_none());
+        // Disabled: nothing, even with an invalid domain list (which is then never read).
+        let disabled = app(&["--disable-cors", "true", "--cors-domain", "nonsense"]).await;
+        let r = Request::builder().method("OPTIONS").uri("/v1/version").header("origin", "http://anywhere.test").body(Body::empty()).unwrap();
+        let resp = send(&disabled, r).await;
+        assert!(resp.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", resp.headers());
+        let args = ["graft", "serve", "--database-url", "postgres://u@127.0.0.1:1/db", "--cors-domain", "example.com"];
+        let Cli { command: Command::Serve(cfg) } = Cli::try_parse_from(args).unwrap();
+        let e = app_state(&cfg).await.err().unwrap();
+        assert!(e.starts_with("HASURA_GRAPHQL_CORS_DOMAIN: invalid domain: 'example.com'"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn gzip_above_700_bytes() {
+        let app = app(&["--enabled-apis", "graphql,metrics"]).await;
+        let gz = |path: &str, accept: &str| Request::builder().method("POST").uri(path).header("accept-encoding", accept).body(Body::from(vec![b'x'; 10])).unwrap();
+        // A small answer (the 404 body) is sent as is.
+        let resp = send(&app, gz("/nowhere", "gzip, deflate")).await;
+        assert_eq!(header(&resp, "content-encoding"), None);
+        // A large one is compressed when gzip is accepted, and only then.
+        let big = "/".to_string() + &"a".repeat(800);
+        let resp = send(&app, gz(&big, "gzip")).await;
+        assert_eq!(header(&resp, "content-encoding"), None, "the 404 answer stays small");
+        let resp = send(&app, Request::builder().uri("/v1/metrics").header("accept-encoding", "gzip").body(Body::empty()).unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp_gz_header = header(&resp, "content-encoding").map(str::to_string);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(resp_gz_header.as_deref(), Some("gzip"));
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b]);
+        let resp = send(&app, Request::builder().uri("/v1/metrics").header("accept-encoding", "gzip;q=0, br").body(Body::empty()).unwrap()).await;
+        assert_eq!(header(&resp, "content-encoding"), None);
+        let resp = send(&app, Request::builder().uri("/v1/metrics").body(Body::empty()).unwrap()).await;
+        assert_eq!(header(&resp, "content-encoding"), None);
     }
 
     #[tokio::test]

@@ -171,6 +171,7 @@ pub fn read_document(doc: &Value, path: &str, current: &Metadata) -> Result<Meta
     md.version = 3;
     md.other.shift_remove("version");
     validate(&mut md, path)?;
+    crate::metadata::sources::one_source(&md, path)?;
     Ok(md)
 }
 

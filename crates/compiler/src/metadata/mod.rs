@@ -22,6 +22,7 @@ pub mod names;
 pub mod ops;
 pub(crate) mod permissions;
 pub(crate) mod relationships;
+pub(crate) mod sources;
 pub(crate) mod tables;
 pub(crate) mod track_all;
 pub(crate) mod unsupported;

@@ -384,13 +384,23 @@ impl FunctionConfig {
 }
 
 impl Metadata {
+    /// The source `name`. Graft serves one source (the database it is installed in) under
+    /// whatever name the metadata gives it; `default`, the name a request without `source`
+    /// means, also finds it when no source is called `default`, so a renamed source keeps
+    /// answering Graft's SQL helpers and Hasura clients that leave `source` out.
     pub fn source(&self, name: &str) -> Option<&Source> {
-        self.sources.iter().find(|s| s.name == name)
+        self.source_index(name).map(|i| &self.sources[i])
     }
     pub fn source_mut(&mut self, name: &str) -> Option<&mut Source> {
-        self.sources.iter_mut().find(|s| s.name == name)
+        self.source_index(name).map(|i| &mut self.sources[i])
     }
-    /// The default source; Graft serves the database it is installed in as `default`.
+    fn source_index(&self, name: &str) -> Option<usize> {
+        self.sources
+            .iter()
+            .position(|s| s.name == name)
+            .or_else(|| (name == DEFAULT_SOURCE && self.sources.len() == 1).then_some(0))
+    }
+    /// The source Graft serves, whatever its name.
     pub fn default_source(&self) -> Option<&Source> {
         self.source(DEFAULT_SOURCE)
     }

@@ -19,7 +19,7 @@ use crate::metadata::consistency::{check_indexed, DbIndex, Found, ObjectId};
 use crate::metadata::model::{Metadata, PermKind, RelKind, Source, TableEntry};
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::{
-    computed_fields, cron_triggers, document, event_triggers, functions, permissions, relationships, tables, track_all, unsupported,
+    computed_fields, cron_triggers, document, event_triggers, functions, permissions, relationships, sources, tables, track_all, unsupported,
 };
 
 /// The result of one metadata request.
@@ -215,6 +215,11 @@ fn dispatch(md: &mut Metadata, env: &Env, req: &Request, depth: usize) -> Result
     match ty {
         "bulk" | "bulk_atomic" => bulk(md, env, req, depth, false),
         "bulk_keep_going" => bulk(md, env, req, depth, true),
+
+        "pg_add_source" => sources::add(md, &args()?),
+        "pg_update_source" => sources::update(md, &args()?),
+        "pg_drop_source" => sources::drop(md, &args()?),
+        "rename_source" => sources::rename(md, &args()?),
 
         "export_metadata" => document::export(md, env, req.version),
         "replace_metadata" => document::replace(md, env, &args()?),

@@ -77,6 +77,8 @@ struct Provider {
     issuer: Option<String>,
     skew: u64,
     source: TokenSource,
+    /// What `/v1alpha1/config` lists for this config (Hasura's `JWTInfo`).
+    info: Value,
 }
 
 pub struct JwtAuth {
@@ -179,6 +181,7 @@ impl Provider {
             Some("stringified_json") => true,
             Some(other) => return Err(format!("JWT config: unknown claims_format {other:?}")),
         };
+        let info = config_info(&claims, stringified);
         let audience = match cfg.audience {
             None => None,
             Some(Value::String(a)) => Some(vec![a]),
@@ -193,6 +196,7 @@ impl Provider {
             issuer: cfg.issuer,
             skew: cfg.allowed_skew.unwrap_or(0),
             source: cfg.header.unwrap_or(TokenSource::Authorization),
+            info,
         })
     }
 
@@ -396,6 +400,45 @@ fn session_from_claims(claims: Map<String, Value>, role_header: Option<&str>) ->
     Ok(vars)
 }
 
+/// Hasura's `JWTInfo` (`Server/API/Config.hs`): `claims_namespace` (the namespace, or the
+/// namespace path as its `encodeJSONPath` prints it), `claims_format` and `claims_map`. With a
+/// claims map Hasura reports the default namespace and format, and the map with the default
+/// role first, then the allowed roles, then the other claims; a path entry is
+/// `{"path", "default"?}`, a literal is itself.
+fn config_info(claims: &ClaimsAt, stringified: bool) -> Value {
+    let spec_json = |spec: &ClaimSpec| match spec {
+        ClaimSpec::Path(p, default) => {
+            let mut o = Map::new();
+            o.insert("path".into(), Value::String(p.encode()));
+            if let Some(d) = default {
+                o.insert("default".into(), d.clone());
+            }
+            Value::Object(o)
+        }
+        ClaimSpec::Literal(v) => v.clone(),
+    };
+    let format = |s: bool| Value::String(if s { "stringified_json" } else { "json" }.into());
+    let (namespace, format, map) = match claims {
+        ClaimsAt::Namespace(ns) => (ns.clone(), format(stringified), Value::Null),
+        ClaimsAt::Path(p) => (p.encode(), format(stringified), Value::Null),
+        ClaimsAt::Map(specs) => {
+            let mut o = Map::new();
+            for first in ["x-hasura-default-role", "x-hasura-allowed-roles"] {
+                if let Some((_, spec)) = specs.iter().find(|(n, _)| n == first) {
+                    o.insert(first.into(), spec_json(spec));
+                }
+            }
+            for (name, spec) in specs {
+                if !o.contains_key(name) {
+                    o.insert(name.clone(), spec_json(spec));
+                }
+            }
+            (DEFAULT_NAMESPACE.to_string(), format(false), Value::Object(o))
+        }
+    };
+    serde_json::json!({"claims_namespace": namespace, "claims_format": format, "claims_map": map})
+}
+
 /// The `iss` of a token, read without verifying it (only to pick a config).
 fn unverified_issuer(token: &str) -> Option<String> {
     let claims: Value = jsonwebtoken::dangerous::insecure_decode(token).ok()?.claims;
@@ -418,6 +461,11 @@ impl JwtAuth {
         }
         let providers = configs.into_iter().map(|c| Provider::new(c, client)).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(JwtAuth { providers }))
+    }
+
+    /// Each configuration as `/v1alpha1/config` lists it, in the order given.
+    pub fn config_info(&self) -> Vec<Value> {
+        self.providers.iter().map(|p| p.info.clone()).collect()
     }
 
     /// The JWK caches, to prefetch at startup.
@@ -550,6 +598,46 @@ mod tests {
         let t = token(json!({"user": {}}));
         let e = session(&a, headers(&[("authorization", format!("Bearer {t}"))])).await.unwrap_err();
         assert_eq!(e.code, "jwt-invalid-claims");
+    }
+
+    #[test]
+    fn config_listing() {
+        let many = format!(
+            r#"[{{"type": "HS256", "key": "{KEY}"}},
+                {{"type": "HS256", "key": "{KEY}", "claims_namespace": "https://x.io/c", "claims_format": "stringified_json"}},
+                {{"type": "HS256", "key": "{KEY}", "claims_namespace_path": "$.['https://myapp.com/jwt/claims'].hasura"}},
+                {{"type": "HS256", "key": "{KEY}", "claims_format": "stringified_json", "claims_map": {{
+                    "X-Hasura-User-Id": {{"path": "$.user.id", "default": "anon"}},
+                    "x-hasura-allowed-roles": {{"path": "$.roles"}},
+                    "x-hasura-default-role": "user",
+                    "x-hasura-org": "acme"}}}}]"#
+        );
+        let a = JwtAuth::new(None, Some(&many), &reqwest::Client::new()).unwrap().unwrap();
+        let info = a.config_info();
+        assert_eq!(info[0], json!({"claims_namespace": "https://hasura.io/jwt/claims", "claims_format": "json", "claims_map": null}));
+        assert_eq!(info[1], json!({"claims_namespace": "https://x.io/c", "claims_format": "stringified_json", "claims_map": null}));
+        assert_eq!(info[2], json!({"claims_namespace": "$[\"https://myapp.com/jwt/claims\"].hasura", "claims_format": "json", "claims_map": null}));
+        let map = &info[3]["claims_map"];
+        assert_eq!(info[3]["claims_namespace"], "https://hasura.io/jwt/claims");
+        assert_eq!(info[3]["claims_format"], "json");
+        let order: Vec<&str> = map.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(order, ["x-hasura-default-role", "x-hasura-allowed-roles", "x-hasura-user-id", "x-hasura-org"]);
+        assert_eq!(map["x-hasura-user-id"], json!({"path": "$.user.id", "default": "anon"}));
+        assert_eq!(map["x-hasura-allowed-roles"], json!({"path": "$.roles"}));
+        assert_eq!(map["x-hasura-default-role"], "user");
+    }
+
+    #[tokio::test]
+    async fn dot_before_bracket_in_claims_map() {
+        let a = auth(&format!(
+            r#"{{"type": "HS256", "key": "{KEY}", "claims_map": {{
+                "x-hasura-allowed-roles": {{"path": "$.['https://myapp.com/jwt/claims'].roles"}},
+                "x-hasura-default-role": {{"path": "$.['https://myapp.com/jwt/claims'].roles[0]"}},
+                "x-hasura-user-id": {{"path": "$.['https://myapp.com/jwt/claims'].user.id"}}}}}}"#
+        ));
+        let t = token(json!({"https://myapp.com/jwt/claims": {"roles": ["user"], "user": {"id": "u1"}}}));
+        let s = session(&a, headers(&[("authorization", format!("Bearer {t}"))])).await.unwrap().unwrap();
+        assert_eq!((s["x-hasura-role"].as_str(), s["x-hasura-user-id"].as_str()), (Some("user"), Some("u1")));
     }
 
     #[tokio::test]

@@ -117,6 +117,28 @@ pub async fn dml(pool: &Pool, body: &str, session: &str) -> Result<String, DbErr
     Ok(row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into()))
 }
 
+/// Several metadata requests in order in one transaction, on one connection. The first answer
+/// `failed` calls an error ends the run and rolls back what the earlier ones did; the answers
+/// so far (that one last) are returned either way.
+pub async fn metadata_in_one_transaction(pool: &Pool, bodies: &[String], failed: impl Fn(&str) -> bool) -> Result<Vec<String>, DbError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let stmt = tx.prepare_cached(METADATA_SQL).await?;
+    let mut answers = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let row = tx.query_one(&stmt, &[body]).await?;
+        let answer = row.get::<_, Option<String>>(0).unwrap_or_else(|| "null".into());
+        let stop = failed(&answer);
+        answers.push(answer);
+        if stop {
+            // Dropping the transaction rolls it back.
+            return Ok(answers);
+        }
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
 /// What `/healthz` reports: whether the database answers within `limit` (waiting for a pooled
 /// connection included: a health check must not queue behind busy requests for as long as they
 /// may take), and whether the metadata is consistent.

@@ -3,11 +3,14 @@
 //! `/v1alpha1/config`, `/v1/metrics` (`ops`).
 
 pub mod body;
+pub mod bulk;
 mod follow;
 pub mod graphql;
 pub mod ops;
 pub mod query;
 pub mod run_sql;
+
+use std::sync::Arc;
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, Method, StatusCode};
@@ -29,6 +32,8 @@ pub struct AppState {
     pub stringify_numeric: bool,
     /// GRAFT_MAX_BODY_BYTES, for the error that names it.
     pub max_body_bytes: usize,
+    /// HASURA_GRAPHQL_CORS_DOMAIN, or `None` with HASURA_GRAPHQL_DISABLE_CORS.
+    pub cors: Option<Arc<crate::cors::Policy>>,
 }
 
 /// What a handler tells the `http-log` line: the role, and the error if the answer is one, as
@@ -78,7 +83,11 @@ pub fn auth_error(e: AuthError) -> Response {
     error(e.status, e.code, &e.message)
 }
 
-pub async fn not_found() -> Response {
+/// Hasura's answer for a path it does not serve, disabled APIs' paths included. The request
+/// body is read (and thrown away) first: answering while the client is still sending would
+/// close the connection on unread data, which resets it, and the client may never see the
+/// answer.
+pub async fn not_found(_body: Result<axum::body::Bytes, BytesRejection>) -> Response {
     error(404, "not-found", "resource does not exist")
 }
 
@@ -86,9 +95,9 @@ pub async fn not_found() -> Response {
 /// serve with 404 `not-found` "resource does not exist" (`Server/App.hs`, its `hookAny` for GET
 /// and POST), so GET /v1/metadata is that; other methods, which Hasura never routes, are 405
 /// `method-not-allowed` (axum adds the `Allow` header).
-pub async fn method_not_allowed(method: Method) -> Response {
+pub async fn method_not_allowed(method: Method, body: Result<axum::body::Bytes, BytesRejection>) -> Response {
     if method == Method::GET || method == Method::POST {
-        return not_found().await;
+        return not_found(body).await;
     }
     error(405, "method-not-allowed", &format!("method {method} is not allowed on this endpoint"))
 }

@@ -58,7 +58,7 @@ pub async fn config(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
         "is_admin_secret_set": state.auth.admin_secret_set(),
         "is_auth_hook_set": state.auth.webhook_set(),
         "is_jwt_set": state.auth.jwt().is_some(),
-        "jwt": [],
+        "jwt": state.auth.jwt().map(|j| j.config_info()).unwrap_or_default(),
         "is_allow_list_enabled": false,
         "console_assets_dir": null,
         "experimental_features": [],

@@ -140,9 +140,14 @@ async fn forward(state: &AppState, text: &str) -> Response {
 }
 
 pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match admin_request(&state, &headers, &body).await {
-        Ok(text) => forward(&state, &text).await,
-        Err(r) => r,
+    let text = match admin_request(&state, &headers, &body).await {
+        Ok(text) => text,
+        Err(r) => return r,
+    };
+    let req = body::dispatch_value(&text);
+    match super::bulk::with_event_requests(&req) {
+        Some((items, keep_going)) => super::bulk::run(&state, items, keep_going).await,
+        None => forward(&state, &text).await,
     }
 }
 
@@ -262,6 +267,8 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         }
     } else if let Some(items) = bulk_items {
         bulk_response(run_requests(&state, &items, &session).await, &session)
+    } else if let Some((items, keep_going)) = super::bulk::with_event_requests(&req) {
+        super::bulk::run(&state, items, keep_going).await
     } else {
         forward(&state, &text).await
     }

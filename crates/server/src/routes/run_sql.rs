@@ -31,22 +31,20 @@ struct RunSql {
     /// Hasura's `no_transaction`: the SQL runs without BEGIN/COMMIT (`CREATE INDEX
     /// CONCURRENTLY`, `DISCARD ALL` …), and so cannot be rolled back.
     no_transaction: bool,
+    /// The source named, unless `default` (which always means the database Graft is in).
+    source: Option<String>,
 }
 
 fn parse_run_sql(req: &Value) -> Result<RunSql, Response> {
     let args = req.get("args").and_then(|a| a.as_object()).ok_or_else(|| error(400, "parse-failed", "run_sql: args must be an object"))?;
     let sql = args.get("sql").and_then(|s| s.as_str()).ok_or_else(|| error(400, "parse-failed", "the key 'sql' was not present"))?;
-    if let Some(source) = args.get("source").and_then(|s| s.as_str()) {
-        if source != "default" {
-            return Err(error(400, "not-exists", &format!("source with name \"{source}\" does not exist")));
-        }
-    }
+    let source = args.get("source").and_then(|s| s.as_str()).filter(|s| *s != "default").map(str::to_string);
     let read_only = args.get("read_only").and_then(|v| v.as_bool()).unwrap_or(false);
     let cascade = args.get("cascade").and_then(|v| v.as_bool()).unwrap_or(false);
     let check = args.get("check_metadata_consistency").and_then(|v| v.as_bool());
     let no_transaction = args.get("no_transaction").and_then(|v| v.as_bool()).unwrap_or(false);
     let reload = !read_only && check.unwrap_or_else(|| contains_ddl_keyword(sql));
-    Ok(RunSql { sql: sql.to_string(), cascade, reload, read_only, no_transaction })
+    Ok(RunSql { sql: sql.to_string(), cascade, reload, read_only, no_transaction, source })
 }
 
 /// Hasura's heuristic: `alter`, `drop`, `replace`, `create function` or `comment on` as words.
@@ -106,6 +104,9 @@ pub async fn run_requests(state: &AppState, reqs: &[Value], session: &Session) -
         }
     }
     let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+    for req in reqs.iter().filter(|r| is_run_sql(r)) {
+        check_source(&tx, &parse_run_sql(req)?).await?;
+    }
     let mut results = Vec::with_capacity(reqs.len());
     let mut reload = false;
     let all_read_only = reqs.iter().all(|r| is_run_sql(r) && r["args"]["read_only"].as_bool() == Some(true));
@@ -146,6 +147,11 @@ pub async fn run_requests(state: &AppState, reqs: &[Value], session: &Session) -
 /// follows the schema in a transaction of its own. (The connection is discarded afterwards, so
 /// `read_only` can be a session setting.)
 async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<Value, Response> {
+    if r.source.is_some() {
+        let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
+        check_source(&tx, r).await?;
+        tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
+    }
     let before = if r.reload {
         let tx = client.transaction().await.map_err(|e| db_error(e.into()))?;
         let taken = snapshot(&tx).await?;
@@ -165,6 +171,19 @@ async fn run_without_transaction(client: &mut Discarded, r: &RunSql) -> Result<V
         tx.commit().await.map_err(|e| sql_error("COMMIT", e))?;
     }
     Ok(db::sql_result(&messages))
+}
+
+/// A `run_sql` naming a source other than `default` must name Graft's source (which may be
+/// called anything: `pg_add_source`, `rename_source`); any other is Hasura's `not-exists`.
+async fn check_source(tx: &tokio_postgres::Transaction<'_>, r: &RunSql) -> Result<(), Response> {
+    let Some(source) = &r.source else { return Ok(()) };
+    let md = metadata_in_tx(tx, r#"{"type": "export_metadata", "args": {}}"#).await?;
+    let known = md["sources"].as_array().into_iter().flatten().any(|s| s["name"].as_str() == Some(source));
+    if known {
+        Ok(())
+    } else {
+        Err(error(400, "not-exists", &format!("source with name \"{source}\" does not exist")))
+    }
 }
 
 /// One metadata request on the transaction's connection; its error aborts the transaction.
