@@ -15,6 +15,8 @@ pub mod request;
 pub mod schema;
 pub mod sql;
 pub mod stack;
+#[cfg(test)]
+mod testing;
 
 pub use dbcatalog::{DbCatalog, QualifiedName};
 pub use error::{GqlError, MetadataError};

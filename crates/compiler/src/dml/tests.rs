@@ -9,7 +9,6 @@ use super::{plan, reply, Reply};
 use crate::dbcatalog::DbCatalog;
 use crate::metadata::model::Metadata;
 use crate::request::{compile_dml, Compiled, Limits, MutationStep, Session};
-use crate::schema::build::build_schema;
 use crate::Schema;
 
 fn col(name: &str, ty: &str, nullable: bool) -> Value {
@@ -49,16 +48,11 @@ fn fixture() -> (Metadata, DbCatalog) {
 
 fn schema_for(role: &str) -> Schema {
     let (md, db) = fixture();
-    let (s, problems) = build_schema(&md, &db, role);
-    assert!(problems.is_empty(), "{problems:?}");
-    s
+    crate::testing::consistent_schema(&md, &db, role)
 }
 
 fn session(role: &str) -> Session {
-    if role == "admin" {
-        return Session::admin();
-    }
-    Session::from_json(Some(&json!({"x-hasura-role": role, "x-hasura-user-id": "1"}))).unwrap()
+    crate::testing::user_session(role)
 }
 
 /// The compiled statements' SQL (joined) for `request` as `role`.

@@ -107,13 +107,11 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
 
 fn schema_for(role: &str) -> Schema {
     let (md, db) = leak_fixture();
-    let (s, problems) = build_schema(&md, &db, role);
-    assert!(problems.is_empty(), "{problems:?}");
-    s
+    crate::testing::consistent_schema(&md, &db, role)
 }
 
 fn session(role: &str) -> Session {
-    Session::from_json(Some(&json!({"x-hasura-role": role, "x-hasura-user-id": "1"}))).unwrap()
+    crate::testing::user_session(role)
 }
 
 fn query_sql(role: &str, q: &str) -> String {

@@ -99,16 +99,11 @@ pub(crate) fn fixture() -> (Metadata, DbCatalog) {
 
 fn schema_for(role: &str) -> Schema {
     let (md, db) = fixture();
-    let (s, problems) = build_schema(&md, &db, role);
-    assert!(problems.is_empty(), "{problems:?}");
-    s
+    crate::testing::consistent_schema(&md, &db, role)
 }
 
 fn session(role: &str) -> Session {
-    if role == "admin" {
-        return Session::admin();
-    }
-    Session::from_json(Some(&json!({"x-hasura-role": role, "x-hasura-user-id": "1"}))).unwrap()
+    crate::testing::user_session(role)
 }
 
 fn plan(role: &str, q: &str) -> MutationPlan {
