@@ -21,6 +21,7 @@ pub mod model;
 pub mod names;
 pub mod ops;
 pub(crate) mod permissions;
+pub(crate) mod rel_using;
 pub(crate) mod relationships;
 pub(crate) mod tables;
 pub(crate) mod track_all;
