@@ -14,6 +14,7 @@ pub use crate::metadata::definitions::{
     computed_field_definition, function_definition, permission_definition, relationship_definition,
 };
 pub use crate::metadata::enum_tables::enum_problem;
+pub use crate::metadata::permission_shape::permission_shape_problem;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -673,57 +674,4 @@ fn operators_problem(dbt: &DbTable, v: &Value) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// What is wrong with the shape of a permission body, before any lookup: the JSON path below
-/// `permission` and aeson's message. Hasura's parser refuses such bodies (`parse-failed`); one
-/// that is already stored is inconsistent. Absent or `null` keys take their defaults.
-pub fn permission_shape_problem(kind: PermKind, body: &Value) -> Option<(String, String)> {
-    let Value::Object(obj) = body else {
-        return Some((String::new(), format!("parsing PermDef failed, expected Object, but encountered {}", kind_name(body))));
-    };
-    let bad = |key: &str, what: &str, expected: &str, got: &Value| {
-        Some((format!(".{key}"), format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got))))
-    };
-    let (columns, filter, check, set, backend_only) = match kind {
-        PermKind::Select => (true, true, false, false, false),
-        PermKind::Insert => (true, false, true, true, true),
-        PermKind::Update => (true, true, true, true, true),
-        PermKind::Delete => (false, true, false, false, true),
-    };
-    for (key, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
-        let ok = match key.as_str() {
-            "columns" if columns => match v {
-                Value::String(s) => s == "*",
-                Value::Array(a) => a.iter().all(Value::is_string),
-                _ => false,
-            },
-            "filter" if filter => v.is_object(),
-            "check" if check => v.is_object(),
-            "set" if set => v.is_object(),
-            "backend_only" if backend_only => v.is_boolean(),
-            "allow_aggregations" if kind == PermKind::Select => v.is_boolean(),
-            "limit" if kind == PermKind::Select => v.as_u64().is_some(),
-            "computed_fields" | "query_root_fields" | "subscription_root_fields" if kind == PermKind::Select => {
-                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-            }
-            _ => true,
-        };
-        if ok {
-            continue;
-        }
-        return match key.as_str() {
-            "columns" if v.is_string() => Some((format!(".{key}"), format!("expected \"*\" or a list of columns, but encountered {v}"))),
-            "columns" => bad(key, "PermColSpec", "Array", v),
-            "filter" | "check" => bad(key, "boolean expression", "Object", v),
-            "set" => bad(key, "ColumnValues", "Object", v),
-            "backend_only" | "allow_aggregations" => bad(key, "Bool", "Boolean", v),
-            "limit" if v.as_i64().is_some_and(|l| l < 0) => {
-                Some((format!(".{key}"), format!("unexpected negative value for limit: {v}")))
-            }
-            "limit" => bad(key, "Int", "Number", v),
-            _ => bad(key, "[Text]", "Array", v),
-        };
-    }
-    None
 }

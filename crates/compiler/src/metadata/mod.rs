@@ -20,6 +20,7 @@ pub(crate) mod functions;
 pub mod model;
 pub mod names;
 pub mod ops;
+pub(crate) mod permission_shape;
 pub(crate) mod permissions;
 pub(crate) mod rel_using;
 pub(crate) mod relationships;

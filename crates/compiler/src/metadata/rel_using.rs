@@ -10,6 +10,9 @@
 //!
 //! Column lists must not be empty (Hasura's `NonEmpty`).
 
+// `MetadataError` is the metadata API's one error type, large for its `internal` details.
+#![allow(clippy::result_large_err)]
+
 use indexmap::IndexMap;
 use serde_json::Value;
 

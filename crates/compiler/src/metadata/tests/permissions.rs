@@ -1,9 +1,16 @@
 use serde_json::json;
+use crate::metadata::model::PermKind;
 
 use super::*;
 
+/// The smallest body of each kind Hasura's parser accepts.
 fn perm(ty: &str, role: &str) -> serde_json::Value {
-    req(ty, json!({"table": "author", "role": role, "permission": {"columns": "*", "filter": {}}}))
+    let body = match kind_of(ty) {
+        PermKind::Insert => json!({"check": {}}),
+        PermKind::Select | PermKind::Update => json!({"columns": "*", "filter": {}}),
+        PermKind::Delete => json!({"filter": {}}),
+    };
+    req(ty, json!({"table": "author", "role": role, "permission": body}))
 }
 
 #[test]
@@ -47,8 +54,12 @@ fn create_errors() {
     let e = err(&mut md, perm("pg_create_select_permission", "admin"));
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": in permission for role \"admin\": cannot define permission for admin role");
     let e =
-        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
+        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {"columns": [], "filter": {}}})));
     assert_err(&e, "not-exists", "$.args.table", "table \"article\" does not exist");
+    // The request is parsed whole first: a malformed body fails before the table is looked up.
+    let e =
+        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
+    assert_err(&e, "parse-failed", "$.args.permission", "key \"columns\" not found");
     let e = err(
         &mut md,
         req("pg_create_select_permission", json!({"table": "author", "role": "editor", "permission": []})),
@@ -227,4 +238,92 @@ fn permission_reader_fails_closed() {
     let update = perms.update.unwrap();
     assert_eq!((update.filter, update.check), (deny.clone(), Some(deny.clone())));
     assert_eq!(perms.delete.unwrap().filter, deny);
+}
+
+/// The keys Hasura's permission parsers require (`InsPerm`: `check`; `SelPerm`: `columns`,
+/// `filter`; `UpdPerm`: `columns`, `filter`; `DelPerm`: `filter`), read in Hasura's order.
+#[test]
+fn required_keys_are_required() {
+    let p = "$.args.permission";
+    let cases = [
+        ("pg_create_insert_permission", json!({"columns": "*"}), p.to_string(), "key \"check\" not found".to_string()),
+        ("pg_create_select_permission", json!({"filter": {}}), p.to_string(), "key \"columns\" not found".to_string()),
+        ("pg_create_select_permission", json!({"columns": "*"}), p.to_string(), "key \"filter\" not found".to_string()),
+        ("pg_create_update_permission", json!({"filter": {}}), p.to_string(), "key \"columns\" not found".to_string()),
+        ("pg_create_update_permission", json!({"columns": "*", "check": {}}), p.to_string(), "key \"filter\" not found".to_string()),
+        ("pg_create_delete_permission", json!({}), p.to_string(), "key \"filter\" not found".to_string()),
+        // A required key given as null is not absent: its value fails to parse.
+        (
+            "pg_create_select_permission",
+            json!({"columns": "*", "filter": null}),
+            format!("{p}.filter"),
+            "parsing boolean expression failed, expected Object, but encountered Null".to_string(),
+        ),
+        (
+            "pg_create_update_permission",
+            json!({"columns": null, "filter": {}}),
+            format!("{p}.columns"),
+            "parsing PermColSpec failed, expected Array, but encountered Null".to_string(),
+        ),
+        // Hasura reads `columns` before `filter`: with both wrong, `columns` is reported.
+        (
+            "pg_create_select_permission",
+            json!({"filter": 1, "columns": 2}),
+            format!("{p}.columns"),
+            "parsing PermColSpec failed, expected Array, but encountered Number".to_string(),
+        ),
+    ];
+    for (ty, body, path, msg) in cases {
+        let mut md = tracked(&["author"]);
+        let e = create(&mut md, ty, "author", body.clone()).expect_err(&format!("{ty} {body} should fail"));
+        assert_err(&e, "parse-failed", &path, &msg);
+    }
+}
+
+/// `query_root_fields` / `subscription_root_fields` hold Hasura's root field kinds; anything
+/// else is refused as aeson refuses an unknown tag of the enum.
+#[test]
+fn root_field_lists_hold_known_kinds() {
+    let mut md = tracked(&["author"]);
+    let body = json!({"columns": "*", "filter": {}, "query_root_fields": ["select_by_pk", "select"], "subscription_root_fields": ["select_stream"]});
+    create(&mut md, "pg_create_select_permission", "author", body).unwrap();
+    let mut md = tracked(&["author"]);
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": "*", "filter": {}, "query_root_fields": ["select", "select_stream"]})).unwrap_err();
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.permission.query_root_fields[1]",
+        "parsing Hasura.RQL.Types.Permission.QueryRootFieldType failed, expected one of the tags [\"select\",\"select_by_pk\",\"select_aggregate\"], but found tag \"select_stream\"",
+    );
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": "*", "filter": {}, "subscription_root_fields": [1]})).unwrap_err();
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.permission.subscription_root_fields[0]",
+        "parsing Hasura.RQL.Types.Permission.SubscriptionRootFieldType failed, expected String, but encountered Number",
+    );
+}
+
+/// Hasura's default for an insert permission without `columns` is every column (less the
+/// preset ones): the role gets `insert_author`/`insert_author_one` with every column in
+/// `author_insert_input`.
+#[test]
+fn insert_permission_without_columns_allows_every_column() {
+    use crate::schema::build::build_schema_for;
+    let mut md = tracked(&["author"]);
+    create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {}})).unwrap();
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "set": {"age": "x-hasura-age"}})).unwrap();
+    let (schema, _) = build_schema_for(&md, &db(), "user", false);
+    let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
+    let insertable: Vec<&str> = author.columns.iter().filter(|c| c.insert).map(|c| c.name.as_str()).collect();
+    assert_eq!(insertable, ["id", "name"]);
+    let gql = crate::schema::build::build_schema(&md, &db(), "user").0;
+    assert!(gql.object_field("mutation_root", "insert_author").is_some());
+    assert!(gql.object_field("mutation_root", "insert_author_one").is_some());
+    // An explicit empty list still grants no column.
+    let mut md = tracked(&["author"]);
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "columns": []})).unwrap();
+    let (schema, _) = build_schema_for(&md, &db(), "user", false);
+    let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
+    assert!(author.columns.iter().all(|c| !c.insert));
 }
