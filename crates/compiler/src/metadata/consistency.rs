@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::dbcatalog::{DbCatalog, DbFunction, DbTable, QualifiedName};
+use crate::error::MetadataError;
 use crate::metadata::model::{
     qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, RelKind, RelUsing, Relationship, Source,
     TableEntry,
@@ -70,6 +71,17 @@ pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     }
     out.extend(crate::metadata::unsupported::check(md));
     out
+}
+
+/// What makes Hasura's schema build fail as a whole rather than mark an object inconsistent: a
+/// cycle of inherited roles ([`inherited_roles::cycle_error`]), then a root field two objects
+/// both define ([`root_fields::conflict`], 500 `unexpected`). `inconsistent` are the objects
+/// left out of the schema.
+pub fn schema_error(md: &Metadata, db: &DbIndex, inconsistent: &HashSet<ObjectId>) -> Option<MetadataError> {
+    crate::metadata::inherited_roles::cycle_error(md).or_else(|| {
+        crate::metadata::root_fields::conflict(md, db, inconsistent)
+            .map(|msg| MetadataError::new("unexpected", "$.args", msg))
+    })
 }
 
 const PREFIX: &str = "Inconsistent object: ";

@@ -33,7 +33,12 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
     };
     let allow_inconsistent = v2 && args.bool_or("allow_inconsistent_metadata", false)?;
     let new_md = read_document(&doc, &doc_path, md)?;
-    let inconsistent: Vec<_> = env.check(&new_md).into_iter().map(|f| f.inconsistency).collect();
+    let found = env.check(&new_md);
+    let ids = found.iter().map(|f| f.id.clone()).collect();
+    if let Some(e) = crate::metadata::consistency::schema_error(&new_md, &env.index, &ids) {
+        return Err(e);
+    }
+    let inconsistent: Vec<_> = found.into_iter().map(|f| f.inconsistency).collect();
     if !inconsistent.is_empty() && !allow_inconsistent {
         // Hasura's `buildSchemaCacheStrict`: the objects are the error's `internal`.
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to inconsistent metadata");

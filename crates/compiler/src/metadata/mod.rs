@@ -24,6 +24,7 @@ pub(crate) mod permission_shape;
 pub(crate) mod permissions;
 pub(crate) mod rel_using;
 pub(crate) mod relationships;
+pub(crate) mod root_fields;
 pub(crate) mod tables;
 pub(crate) mod track_all;
 pub(crate) mod unsupported;

@@ -53,6 +53,13 @@ pub fn apply(
     let mut work = md.clone();
     let response = run(&mut work, &env, &req, 0)?;
     let changed = !req.is_read_only() && serde_json::to_value(&work).ok() != serde_json::to_value(&*md).ok();
+    // `replace_metadata` checks its document itself, before its inconsistencies.
+    if changed && req.ty != "replace_metadata" {
+        let inconsistent = env.inconsistent_ids(&work);
+        if let Some(e) = crate::metadata::consistency::schema_error(&work, &env.index, &inconsistent) {
+            return Err(e);
+        }
+    }
     if changed {
         *md = work;
     }
