@@ -138,3 +138,61 @@ fn replace_metadata_refuses_conflicting_names() {
     let out = ok(&mut md, v2(doc("no_such_table")));
     assert_eq!(out["is_consistent"], json!(false));
 }
+
+/// Hasura's tests-py `set_table_is_enum/relationship_with_inconsistent_enum_table.yaml`: an
+/// enum table whose rows stop being GraphQL names is inconsistent, and so is a relationship to
+/// it (`table "colors" is not tracked`), while its referencing table stays consistent.
+#[test]
+fn a_relationship_to_an_inconsistent_enum_table_is_inconsistent() {
+    let mut db = db();
+    let employee = db.tables.iter_mut().find(|t| t.name == "employee").unwrap();
+    employee.foreign_keys = serde_json::from_value(json!([
+        {"name": "employee_favorite_color_fkey", "columns": ["favorite_color"], "ref_schema": "public", "ref_table": "colors", "ref_columns": ["value"]}
+    ])).unwrap();
+    let row = |v: &str| serde_json::from_value(json!({"value": v, "comment": ""})).unwrap();
+    db.enum_values.insert("public.colors".into(), vec![row("red"), row("blue")]);
+    let on = |md: &mut Metadata, db: &crate::dbcatalog::DbCatalog, r: Value| apply(md, db, &r, 1).map(|o| o.response);
+    let mut md = Metadata::default();
+    on(&mut md, &db, json!({"type": "bulk", "args": [
+        req("track_table", json!({"table": "colors", "is_enum": true})),
+        req("track_table", json!("employee")),
+        req("create_object_relationship", json!({"table": "employee", "name": "favorite_color_object", "using": {"foreign_key_constraint_on": "favorite_color"}})),
+    ]})).unwrap();
+    // run_sql inserts a value that is not a GraphQL name, then reload_metadata.
+    db.enum_values.get_mut("public.colors").unwrap().push(row("illegal+graphql+identifier"));
+    let report = on(&mut md, &db, req("get_inconsistent_metadata", json!({}))).unwrap();
+    assert_eq!(report["is_consistent"], json!(false));
+    let objects = report["inconsistent_objects"].as_array().unwrap();
+    let summary: Vec<(Value, Value)> = objects.iter().map(|o| (o["type"].clone(), o["reason"].clone())).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (json!("table"), json!("Inconsistent object: the table \"colors\" cannot be used as an enum because the value \"illegal+graphql+identifier\" is not a valid GraphQL enum value name")),
+            (json!("object_relation"), json!("Inconsistent object: table \"colors\" is not tracked")),
+        ]
+    );
+    assert_eq!(objects[0]["definition"], json!({"name": "colors", "schema": "public"}));
+    assert_eq!(objects[1]["definition"]["name"], json!("favorite_color_object"));
+    on(&mut md, &db, req("drop_inconsistent_metadata", json!({}))).unwrap();
+    let left = &md.sources[0].tables;
+    assert_eq!(left.iter().map(|t| t.table.name.as_str()).collect::<Vec<_>>(), ["employee"]);
+    assert!(left[0].object_relationships.is_empty());
+}
+
+/// The extension re-checks a request with the rows of the enum tables it made: which tables
+/// those are.
+#[test]
+fn enum_values_missing_names_new_enum_tables() {
+    use crate::metadata::ops::enum_values_missing;
+    let mut db = db();
+    let mut md = tracked(&["colors", "employee"]);
+    assert!(!enum_values_missing(&md, &db));
+    md.sources[0].tables[0].is_enum = true;
+    assert!(enum_values_missing(&md, &db));
+    db.enum_values.insert("public.colors".into(), vec![]);
+    assert!(!enum_values_missing(&md, &db));
+    // A table without a one-column primary key has no rows to load (it is not enum-shaped).
+    md.sources[0].tables[1].is_enum = true;
+    db.tables.iter_mut().find(|t| t.name == "employee").unwrap().primary_key = None;
+    assert!(!enum_values_missing(&md, &db));
+}
