@@ -258,11 +258,10 @@ impl<'a> SourceCheck<'a> {
                 }
             }
         }
-        if let Some(Value::Array(cfs)) = present("computed_fields") {
+        // Only a select permission has computed fields (Hasura's other parsers ignore the key).
+        if let (PermKind::Select, Some(Value::Array(cfs))) = (kind, present("computed_fields")) {
             for cf in cfs.iter().filter_map(Value::as_str) {
-                if !t.computed_fields.iter().any(|c| c.name == cf) {
-                    return Err(format!("computed field {} does not exist", dq(cf)));
-                }
+                self.permitted_computed_field(t, dbt, cf)?;
             }
         }
         if let Some(Value::Object(set)) = present("set") {
@@ -278,6 +277,37 @@ impl<'a> SourceCheck<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A name in a select permission's `computed_fields`, checked as Hasura's
+    /// `askComputedFieldInfo`: a scalar computed field of the table. One returning rows of a
+    /// table takes that table's permissions, so it can't be granted here.
+    fn permitted_computed_field(&self, t: &TableEntry, dbt: &DbTable, name: &str) -> Result<(), String> {
+        let not_one = |what: &str| Err(format!("expecting a computed field; but, {} is a {what}", dq(name)));
+        if dbt.column(name).is_some() {
+            return not_one("column");
+        }
+        if t.relationship(name).is_some() {
+            return not_one("relationship");
+        }
+        if t.remote_relationships.iter().any(|r| r.get("name").and_then(Value::as_str) == Some(name)) {
+            return not_one("remote relationship");
+        }
+        let Some(cf) = t.computed_fields.iter().find(|c| c.name == name) else {
+            return Err(format!("computed field {} does not exist", dq(name)));
+        };
+        let set_of = single_function(self.db, &cf.definition.function)
+            .ok()
+            .filter(|f| f.returns_set)
+            .and_then(|f| return_table(self.db, f));
+        match set_of {
+            Some(rt) => Err(format!(
+                "select permissions on computed field {} are auto-derived from the permissions on its returning table {} and cannot be specified manually",
+                dq(name),
+                dq_q(&rt)
+            )),
+            None => Ok(()),
+        }
     }
 
     /// A permission boolean expression over the rows of `t` (SQL column names, relationships,

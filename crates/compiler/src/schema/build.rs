@@ -458,8 +458,13 @@ impl Builder {
                 c.insert = c.insert && ins;
                 c.update = c.update && upd;
             }
+            // A scalar computed field is granted by name; one returning rows of a table takes
+            // that table's select permission (Hasura refuses it in `computed_fields`), checked
+            // below once every table's selectability is known.
             for cf in t.computed_fields.iter_mut() {
-                cf.visible = perms.select.as_ref().map(|s| s.computed_fields.contains(&cf.name)).unwrap_or(false);
+                cf.visible = perms.select.as_ref().is_some_and(|s| {
+                    matches!(cf.returns, ComputedReturn::SetOf { .. }) || s.computed_fields.contains(&cf.name)
+                });
             }
             t.perms = Some(perms);
         }

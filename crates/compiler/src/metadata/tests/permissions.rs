@@ -327,3 +327,28 @@ fn insert_permission_without_columns_allows_every_column() {
     let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
     assert!(author.columns.iter().all(|c| !c.insert));
 }
+
+/// A select permission's `computed_fields` lists scalar computed fields of the table (Hasura's
+/// `buildSelPermInfo` / `askComputedFieldInfo`); one returning a table's rows takes that
+/// table's permissions.
+#[test]
+fn computed_fields_of_a_select_permission() {
+    let mut md = blog();
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name"}})));
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}})));
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let cases = [
+        ("all_articles", "select permissions on computed field \"all_articles\" are auto-derived from the permissions on its returning table \"article\" and cannot be specified manually"),
+        ("name", "expecting a computed field; but, \"name\" is a column"),
+        ("articles", "expecting a computed field; but, \"articles\" is a relationship"),
+        ("nope", "computed field \"nope\" does not exist"),
+    ];
+    for (cf, msg) in cases {
+        let body = json!({"columns": ["id"], "filter": {}, "computed_fields": [cf]});
+        let e = create(&mut md, "pg_create_select_permission", "author", body).unwrap_err();
+        assert_err(&e, "invalid-configuration", "$.args", &reason(msg));
+    }
+    create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {}, "computed_fields": ["full_name"]})).unwrap();
+    // Other kinds have no computed fields: the key is ignored, as Hasura's parsers ignore it.
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "computed_fields": ["nope"]})).unwrap();
+}
