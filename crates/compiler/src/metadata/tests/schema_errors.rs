@@ -151,6 +151,7 @@ fn a_relationship_to_an_inconsistent_enum_table_is_inconsistent() {
     ])).unwrap();
     let row = |v: &str| serde_json::from_value(json!({"value": v, "comment": ""})).unwrap();
     db.enum_values.insert("public.colors".into(), vec![row("red"), row("blue")]);
+    #[allow(clippy::result_large_err)]
     let on = |md: &mut Metadata, db: &crate::dbcatalog::DbCatalog, r: Value| apply(md, db, &r, 1).map(|o| o.response);
     let mut md = Metadata::default();
     on(&mut md, &db, json!({"type": "bulk", "args": [
