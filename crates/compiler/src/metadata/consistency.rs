@@ -251,30 +251,50 @@ impl<'a> SourceCheck<'a> {
             return Err(msg);
         }
         let present = |key: &str| body.get(key).filter(|v| !v.is_null());
-        if let Some(Value::Array(cols)) = present("columns") {
-            for c in cols.iter().filter_map(Value::as_str) {
-                if dbt.column(c).is_none() {
-                    return Err(format!("column {} does not exist", dq(c)));
+        let columns = || -> Result<(), String> {
+            if let Some(Value::Array(cols)) = present("columns") {
+                for c in cols.iter().filter_map(Value::as_str) {
+                    if dbt.column(c).is_none() {
+                        return Err(format!("column {} does not exist", dq(c)));
+                    }
                 }
             }
-        }
-        // Only a select permission has computed fields (Hasura's other parsers ignore the key).
-        if let (PermKind::Select, Some(Value::Array(cfs))) = (kind, present("computed_fields")) {
-            for cf in cfs.iter().filter_map(Value::as_str) {
-                self.permitted_computed_field(t, dbt, cf)?;
-            }
-        }
-        if let Some(Value::Object(set)) = present("set") {
-            for col in set.keys() {
-                if dbt.column(col).is_none() {
-                    return Err(format!("column {} does not exist", dq(col)));
+            Ok(())
+        };
+        let presets = || -> Result<(), String> {
+            if let Some(Value::Object(set)) = present("set") {
+                for col in set.keys() {
+                    if dbt.column(col).is_none() {
+                        return Err(format!("column {} does not exist", dq(col)));
+                    }
                 }
             }
-        }
-        for key in ["filter", "check"] {
-            if let Some(exp) = present(key) {
-                self.bool_exp_problem(t, dbt, exp, 0)?;
+            Ok(())
+        };
+        let bool_exp = |key: &str| present(key).map_or(Ok(()), |exp| self.bool_exp_problem(t, dbt, exp, 0));
+        // In the order Hasura's `build*PermInfo` checks them: the first problem is reported.
+        match kind {
+            PermKind::Select => {
+                bool_exp("filter")?;
+                columns()?;
+                if let Some(Value::Array(cfs)) = present("computed_fields") {
+                    for cf in cfs.iter().filter_map(Value::as_str) {
+                        self.permitted_computed_field(t, dbt, cf)?;
+                    }
+                }
             }
+            PermKind::Insert => {
+                bool_exp("check")?;
+                presets()?;
+                columns()?;
+            }
+            PermKind::Update => {
+                bool_exp("filter")?;
+                bool_exp("check")?;
+                presets()?;
+                columns()?;
+            }
+            PermKind::Delete => bool_exp("filter")?,
         }
         Ok(())
     }

@@ -352,3 +352,21 @@ fn computed_fields_of_a_select_permission() {
     // Other kinds have no computed fields: the key is ignored, as Hasura's parsers ignore it.
     create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "computed_fields": ["nope"]})).unwrap();
 }
+
+/// With several problems, the one Hasura's `build*PermInfo` meets first is reported: the row
+/// filter or check before the presets and the columns.
+#[test]
+fn the_first_problem_in_hasuras_order_is_reported() {
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let cases = [
+        ("pg_create_select_permission", json!({"columns": ["nope_col"], "filter": {"nope_field": {"_eq": 1}}}), "\"nope_field\" does not exist"),
+        ("pg_create_insert_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "check": {"nope_field": {}}}), "\"nope_field\" does not exist"),
+        ("pg_create_insert_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "check": {}}), "column \"nope_set\" does not exist"),
+        ("pg_create_update_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "filter": {}, "check": {"nope_check": {}}}), "\"nope_check\" does not exist"),
+    ];
+    for (ty, body, msg) in cases {
+        let mut md = tracked(&["author"]);
+        let e = create(&mut md, ty, "author", body).unwrap_err();
+        assert_err(&e, "invalid-configuration", "$.args", &reason(msg));
+    }
+}
