@@ -370,3 +370,29 @@ fn the_first_problem_in_hasuras_order_is_reported() {
         assert_err(&e, "invalid-configuration", "$.args", &reason(msg));
     }
 }
+
+/// `export_metadata` prints a permission as Hasura prints the parsed one (`metadataToOrdJSON`).
+#[test]
+fn permissions_export_in_hasuras_canonical_form() {
+    let mut md = tracked(&["author"]);
+    let bodies = [
+        ("pg_create_select_permission", json!({"filter": {"name": {"_eq": "x"}, "id": {"_gt": 1}}, "allow_aggregations": false, "computed_fields": [], "columns": "*", "ignored": 1})),
+        ("pg_create_insert_permission", json!({"columns": ["id"], "backend_only": false, "set": {}, "check": {}})),
+        ("pg_create_update_permission", json!({"filter": {}, "columns": ["name"], "set": {"age": "x-hasura-age"}, "backend_only": true})),
+        ("pg_create_delete_permission", json!({"filter": {}, "backend_only": false})),
+    ];
+    for (ty, body) in bodies {
+        create(&mut md, ty, "author", body).unwrap();
+    }
+    let out = ok(&mut md, req("export_metadata", json!({})));
+    let t = &out["sources"][0]["tables"][0];
+    let text = |k: &str| serde_json::to_string(&t[k][0]["permission"]).unwrap();
+    assert_eq!(text("select_permissions"), r#"{"columns":"*","filter":{"id":{"_gt":1},"name":{"_eq":"x"}}}"#);
+    assert_eq!(text("insert_permissions"), r#"{"check":{},"columns":["id"]}"#);
+    assert_eq!(text("update_permissions"), r#"{"columns":["name"],"filter":{},"check":null,"set":{"age":"x-hasura-age"},"backend_only":true}"#);
+    assert_eq!(text("delete_permissions"), r#"{"filter":{}}"#);
+    // The export reads back to the same export.
+    let mut again = tracked(&["author"]);
+    ok(&mut again, req("replace_metadata", out.clone()));
+    assert_eq!(ok(&mut again, req("export_metadata", json!({}))), out);
+}
