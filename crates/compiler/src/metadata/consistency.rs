@@ -377,7 +377,21 @@ impl<'a> SourceCheck<'a> {
                             .ok_or_else(|| format!("relationship {} does not exist", dq(&key)))?;
                         let (entry, rdb) = self.tracked_entry(&target)?;
                         self.bool_exp_problem(entry, rdb, v, depth + 1)?;
-                    } else if !t.computed_fields.iter().any(|c| c.name == key) {
+                    } else if let Some(cf) = t.computed_fields.iter().find(|c| c.name == key) {
+                        // One returning a table's rows filters on them, like an array
+                        // relationship: its expression names that table's fields.
+                        let set_of = single_function(self.db, &cf.definition.function)
+                            .ok()
+                            .filter(|f| f.returns_set)
+                            .and_then(|f| return_table(self.db, f));
+                        match set_of {
+                            Some(rt) => {
+                                let (entry, rdb) = self.tracked_entry(&rt)?;
+                                self.bool_exp_problem(entry, rdb, v, depth + 1)?;
+                            }
+                            None => operators_problem(dbt, v)?,
+                        }
+                    } else {
                         return Err(format!("{} does not exist", dq(&key)));
                     }
                 }

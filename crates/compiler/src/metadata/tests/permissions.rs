@@ -396,3 +396,24 @@ fn permissions_export_in_hasuras_canonical_form() {
     ok(&mut again, req("replace_metadata", out.clone()));
     assert_eq!(ok(&mut again, req("export_metadata", json!({}))), out);
 }
+
+/// A computed field in a permission filter: a set-returning one is a path to the rows of the
+/// table it returns (their fields are checked), a scalar one takes comparison operators.
+#[test]
+fn computed_fields_in_filters_are_checked_through() {
+    let mut md = blog();
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name"}})));
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}})));
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {"all_articles": {"nope": {"_eq": 1}}}})).unwrap_err();
+    assert_err(&e, "invalid-configuration", "$.args", &reason("\"nope\" does not exist"));
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {"full_name": {"_bogus": "x"}}})).unwrap_err();
+    assert_err(&e, "invalid-configuration", "$.args", &reason("Unknown operator: _bogus"));
+    create(
+        &mut md,
+        "pg_create_select_permission",
+        "author",
+        json!({"columns": ["id"], "filter": {"all_articles": {"title": {"_eq": "x"}}, "full_name": {"_ilike": "%a%"}}}),
+    )
+    .unwrap();
+}
