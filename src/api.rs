@@ -190,7 +190,7 @@ pub fn apply_request(
         Ok(response)
     };
     let (next, response) =
-        match compute(&make_request, &current, &catalog, stored.resource_version)? {
+        match compute(&make_request, &current, &mut catalog, stored.resource_version)? {
             Computed::Unchanged { response, reload } => return unchanged(response, reload),
             Computed::Changed(next, response) => (next, response),
         };
@@ -199,7 +199,7 @@ pub fn apply_request(
     let (next, response) = if locked_version == stored.resource_version {
         (next, response)
     } else {
-        match compute(&make_request, &locked, &catalog, locked_version)? {
+        match compute(&make_request, &locked, &mut catalog, locked_version)? {
             Computed::Unchanged { response, reload } => return unchanged(response, reload),
             Computed::Changed(next, response) => (next, response),
         }
@@ -221,7 +221,26 @@ enum Computed {
     Changed(Metadata, Value),
 }
 
+/// [`compute_once`], again with the rows of the enum tables the request itself made (they were
+/// not loaded with the stored metadata's): the consistency checks must see them.
 fn compute(
+    make_request: &impl Fn(&Metadata, &DbCatalog) -> Result<Value>,
+    current: &Metadata,
+    catalog: &mut DbCatalog,
+    resource_version: i64,
+) -> Result<Computed> {
+    let computed = compute_once(make_request, current, catalog, resource_version)?;
+    match &computed {
+        Computed::Changed(next, _) if ops::enum_values_missing(next, catalog) => {
+            let more = catalog::load_enum_values(next, catalog)?;
+            catalog.enum_values.extend(more);
+            compute_once(make_request, current, catalog, resource_version)
+        }
+        _ => Ok(computed),
+    }
+}
+
+fn compute_once(
     make_request: &impl Fn(&Metadata, &DbCatalog) -> Result<Value>,
     current: &Metadata,
     catalog: &DbCatalog,

@@ -69,5 +69,5 @@ SELECT graphql.resolve('{ comments { id } }', NULL, '{"x-hasura-role": "reviewer
 -- Array session variables for _in.
 SELECT graphql.create_select_permission('articles', 'reviewer', '{"columns": ["id"], "filter": {"id": {"_in": "X-Hasura-Allowed-Ids"}}}');
 SELECT graphql.resolve('{ articles(order_by: {id: asc}) { id } }', NULL, '{"x-hasura-role": "reviewer", "x-hasura-allowed-ids": "{2,5,9}"}');
-SELECT graphql.create_select_permission('authors', 'reviewer', '{"columns": "*"}');
+SELECT graphql.create_select_permission('authors', 'reviewer', '{"columns": "*", "filter": {}}');
 ROLLBACK;

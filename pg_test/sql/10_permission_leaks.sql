@@ -29,11 +29,11 @@ SELECT graphql.metadata('{"type": "bulk", "args": [
   {"type": "pg_add_computed_field", "args": {"table": "author", "name": "get_articles", "definition": {"function": "author_articles"}}},
   {"type": "pg_add_computed_field", "args": {"table": "article", "name": "score", "definition": {"function": "article_score"}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "reader", "permission": {
-     "columns": ["id", "name"], "filter": {}, "computed_fields": ["get_articles"], "allow_aggregations": true}}},
+     "columns": ["id", "name"], "filter": {}, "allow_aggregations": true}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "owner", "permission": {
-     "columns": ["id", "name"], "filter": {}, "computed_fields": ["get_articles"], "allow_aggregations": true}}},
+     "columns": ["id", "name"], "filter": {}, "allow_aggregations": true}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "user", "permission": {
-     "columns": ["id", "name"], "filter": {}, "computed_fields": ["get_articles"], "allow_aggregations": true}}},
+     "columns": ["id", "name"], "filter": {}, "allow_aggregations": true}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "pubreader", "permission": {
      "columns": ["id", "name"], "filter": {"get_articles": {"published": true, "author_id": {"$ne": "X-Hasura-User-Id"}}}}}},
   {"type": "pg_create_select_permission", "args": {"table": "author", "role": "tagged", "permission": {

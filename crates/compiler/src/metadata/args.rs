@@ -46,7 +46,7 @@ pub fn qualified(v: &Value, path: &str) -> Result<QualifiedName, MetadataError> 
             };
             Ok(QualifiedName::new(schema, name))
         }
-        other => Err(expected(path, "QualifiedObject", "String or Object", other)),
+        _ => Err(parse_failed(path, "expecting a string/object for QualifiedObject")),
     }
 }
 

@@ -14,11 +14,13 @@ pub use crate::metadata::definitions::{
     computed_field_definition, function_definition, permission_definition, relationship_definition,
 };
 pub use crate::metadata::enum_tables::enum_problem;
+pub use crate::metadata::permission_shape::permission_shape_problem;
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::dbcatalog::{DbCatalog, DbFunction, DbTable, QualifiedName};
+use crate::error::MetadataError;
 use crate::metadata::model::{
     qualified_json, ComputedField, FkOn, FunctionEntry, Metadata, PermKind, RelKind, RelUsing, Relationship, Source,
     TableEntry,
@@ -69,6 +71,17 @@ pub fn check_indexed(md: &Metadata, db: &DbIndex) -> Vec<Found> {
     }
     out.extend(crate::metadata::unsupported::check(md));
     out
+}
+
+/// What makes Hasura's schema build fail as a whole rather than mark an object inconsistent: a
+/// cycle of inherited roles ([`inherited_roles::cycle_error`]), then a root field two objects
+/// both define ([`root_fields::conflict`], 500 `unexpected`). `inconsistent` are the objects
+/// left out of the schema.
+pub fn schema_error(md: &Metadata, db: &DbIndex, inconsistent: &HashSet<ObjectId>) -> Option<MetadataError> {
+    crate::metadata::inherited_roles::cycle_error(md).or_else(|| {
+        crate::metadata::root_fields::conflict(md, db, inconsistent)
+            .map(|msg| MetadataError::new("unexpected", "$.args", msg))
+    })
 }
 
 const PREFIX: &str = "Inconsistent object: ";
@@ -256,33 +269,83 @@ impl<'a> SourceCheck<'a> {
             return Err(msg);
         }
         let present = |key: &str| body.get(key).filter(|v| !v.is_null());
-        if let Some(Value::Array(cols)) = present("columns") {
-            for c in cols.iter().filter_map(Value::as_str) {
-                if dbt.column(c).is_none() {
-                    return Err(format!("column {} does not exist", dq(c)));
+        let columns = || -> Result<(), String> {
+            if let Some(Value::Array(cols)) = present("columns") {
+                for c in cols.iter().filter_map(Value::as_str) {
+                    if dbt.column(c).is_none() {
+                        return Err(format!("column {} does not exist", dq(c)));
+                    }
                 }
             }
-        }
-        if let Some(Value::Array(cfs)) = present("computed_fields") {
-            for cf in cfs.iter().filter_map(Value::as_str) {
-                if !t.computed_fields.iter().any(|c| c.name == cf) {
-                    return Err(format!("computed field {} does not exist", dq(cf)));
+            Ok(())
+        };
+        let presets = || -> Result<(), String> {
+            if let Some(Value::Object(set)) = present("set") {
+                for col in set.keys() {
+                    if dbt.column(col).is_none() {
+                        return Err(format!("column {} does not exist", dq(col)));
+                    }
                 }
             }
-        }
-        if let Some(Value::Object(set)) = present("set") {
-            for col in set.keys() {
-                if dbt.column(col).is_none() {
-                    return Err(format!("column {} does not exist", dq(col)));
+            Ok(())
+        };
+        let bool_exp = |key: &str| present(key).map_or(Ok(()), |exp| self.bool_exp_problem(t, dbt, dbt, exp, 0));
+        // In the order Hasura's `build*PermInfo` checks them: the first problem is reported.
+        match kind {
+            PermKind::Select => {
+                bool_exp("filter")?;
+                columns()?;
+                if let Some(Value::Array(cfs)) = present("computed_fields") {
+                    for cf in cfs.iter().filter_map(Value::as_str) {
+                        self.permitted_computed_field(t, dbt, cf)?;
+                    }
                 }
             }
-        }
-        for key in ["filter", "check"] {
-            if let Some(exp) = present(key) {
-                self.bool_exp_problem(t, dbt, dbt, exp, 0)?;
+            PermKind::Insert => {
+                bool_exp("check")?;
+                presets()?;
+                columns()?;
             }
+            PermKind::Update => {
+                bool_exp("filter")?;
+                bool_exp("check")?;
+                presets()?;
+                columns()?;
+            }
+            PermKind::Delete => bool_exp("filter")?,
         }
         Ok(())
+    }
+
+    /// A name in a select permission's `computed_fields`, checked as Hasura's
+    /// `askComputedFieldInfo`: a scalar computed field of the table. One returning rows of a
+    /// table takes that table's permissions, so it can't be granted here.
+    fn permitted_computed_field(&self, t: &TableEntry, dbt: &DbTable, name: &str) -> Result<(), String> {
+        let not_one = |what: &str| Err(format!("expecting a computed field; but, {} is a {what}", dq(name)));
+        if dbt.column(name).is_some() {
+            return not_one("column");
+        }
+        if t.relationship(name).is_some() {
+            return not_one("relationship");
+        }
+        if t.remote_relationships.iter().any(|r| r.get("name").and_then(Value::as_str) == Some(name)) {
+            return not_one("remote relationship");
+        }
+        let Some(cf) = t.computed_fields.iter().find(|c| c.name == name) else {
+            return Err(format!("computed field {} does not exist", dq(name)));
+        };
+        let set_of = single_function(self.db, &cf.definition.function)
+            .ok()
+            .filter(|f| f.returns_set)
+            .and_then(|f| return_table(self.db, f));
+        match set_of {
+            Some(rt) => Err(format!(
+                "select permissions on computed field {} are auto-derived from the permissions on its returning table {} and cannot be specified manually",
+                dq(name),
+                dq_q(&rt)
+            )),
+            None => Ok(()),
+        }
     }
 
     /// A permission boolean expression over the rows of `t` (SQL column names, relationships,
@@ -334,7 +397,21 @@ impl<'a> SourceCheck<'a> {
                             .ok_or_else(|| format!("relationship {} does not exist", dq(&key)))?;
                         let (entry, rdb) = self.tracked_entry(&target)?;
                         self.bool_exp_problem(entry, rdb, root, v, depth + 1)?;
-                    } else if !t.computed_fields.iter().any(|c| c.name == key) {
+                    } else if let Some(cf) = t.computed_fields.iter().find(|c| c.name == key) {
+                        // One returning a table's rows filters on them, like an array
+                        // relationship: its expression names that table's fields.
+                        let set_of = single_function(self.db, &cf.definition.function)
+                            .ok()
+                            .filter(|f| f.returns_set)
+                            .and_then(|f| return_table(self.db, f));
+                        match set_of {
+                            Some(rt) => {
+                                let (entry, rdb) = self.tracked_entry(&rt)?;
+                                self.bool_exp_problem(entry, rdb, root, v, depth + 1)?;
+                            }
+                            None => operators_problem(dbt, root, &key, v)?,
+                        }
+                    } else {
                         return Err(format!("{} does not exist", dq(&key)));
                     }
                 }
@@ -730,57 +807,4 @@ fn operators_problem(dbt: &DbTable, root: &DbTable, column: &str, v: &Value) -> 
         }
     }
     Ok(())
-}
-
-/// What is wrong with the shape of a permission body, before any lookup: the JSON path below
-/// `permission` and aeson's message. Hasura's parser refuses such bodies (`parse-failed`); one
-/// that is already stored is inconsistent. Absent or `null` keys take their defaults.
-pub fn permission_shape_problem(kind: PermKind, body: &Value) -> Option<(String, String)> {
-    let Value::Object(obj) = body else {
-        return Some((String::new(), format!("parsing PermDef failed, expected Object, but encountered {}", kind_name(body))));
-    };
-    let bad = |key: &str, what: &str, expected: &str, got: &Value| {
-        Some((format!(".{key}"), format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got))))
-    };
-    let (columns, filter, check, set, backend_only) = match kind {
-        PermKind::Select => (true, true, false, false, false),
-        PermKind::Insert => (true, false, true, true, true),
-        PermKind::Update => (true, true, true, true, true),
-        PermKind::Delete => (false, true, false, false, true),
-    };
-    for (key, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
-        let ok = match key.as_str() {
-            "columns" if columns => match v {
-                Value::String(s) => s == "*",
-                Value::Array(a) => a.iter().all(Value::is_string),
-                _ => false,
-            },
-            "filter" if filter => v.is_object(),
-            "check" if check => v.is_object(),
-            "set" if set => v.is_object(),
-            "backend_only" if backend_only => v.is_boolean(),
-            "allow_aggregations" if kind == PermKind::Select => v.is_boolean(),
-            "limit" if kind == PermKind::Select => v.as_u64().is_some(),
-            "computed_fields" | "query_root_fields" | "subscription_root_fields" if kind == PermKind::Select => {
-                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-            }
-            _ => true,
-        };
-        if ok {
-            continue;
-        }
-        return match key.as_str() {
-            "columns" if v.is_string() => Some((format!(".{key}"), format!("expected \"*\" or a list of columns, but encountered {v}"))),
-            "columns" => bad(key, "PermColSpec", "Array", v),
-            "filter" | "check" => bad(key, "boolean expression", "Object", v),
-            "set" => bad(key, "ColumnValues", "Object", v),
-            "backend_only" | "allow_aggregations" => bad(key, "Bool", "Boolean", v),
-            "limit" if v.as_i64().is_some_and(|l| l < 0) => {
-                Some((format!(".{key}"), format!("unexpected negative value for limit: {v}")))
-            }
-            "limit" => bad(key, "Int", "Number", v),
-            _ => bad(key, "[Text]", "Array", v),
-        };
-    }
-    None
 }

@@ -11,9 +11,9 @@ use crate::error::MetadataError;
 use crate::metadata::args::{expected, from_value, parse_failed, Args};
 use crate::metadata::consistency::ObjectId;
 use crate::metadata::export;
-use crate::metadata::model::{FkOn, Metadata, PermKind, RelKind, RelUsing, Source, DEFAULT_SOURCE};
+use crate::metadata::model::{Metadata, PermKind, RelKind, Source, DEFAULT_SOURCE};
 use crate::metadata::ops::{success, Env};
-use crate::metadata::{functions, tables};
+use crate::metadata::{functions, rel_using, tables};
 
 /// v1: the metadata itself; v2: `{resource_version, metadata}`.
 pub fn export(md: &Metadata, env: &Env, version: u64) -> Result<Value, MetadataError> {
@@ -33,7 +33,12 @@ pub fn replace(md: &mut Metadata, env: &Env, args: &Args) -> Result<Value, Metad
     };
     let allow_inconsistent = v2 && args.bool_or("allow_inconsistent_metadata", false)?;
     let new_md = read_document(&doc, &doc_path, md)?;
-    let inconsistent: Vec<_> = env.check(&new_md).into_iter().map(|f| f.inconsistency).collect();
+    let found = env.check(&new_md);
+    let ids = found.iter().map(|f| f.id.clone()).collect();
+    if let Some(e) = crate::metadata::consistency::schema_error(&new_md, &env.index, &ids) {
+        return Err(e);
+    }
+    let inconsistent: Vec<_> = found.into_iter().map(|f| f.inconsistency).collect();
     if !inconsistent.is_empty() && !allow_inconsistent {
         // Hasura's `buildSchemaCacheStrict`: the objects are the error's `internal`.
         let mut e = MetadataError::new("unexpected", "$.args", "cannot continue due to inconsistent metadata");
@@ -165,14 +170,28 @@ pub fn remove_object(md: &mut Metadata, id: &ObjectId) {
 pub fn read_document(doc: &Value, path: &str, current: &Metadata) -> Result<Metadata, MetadataError> {
     let obj = doc.as_object().ok_or_else(|| expected(path, "Metadata", "Object", doc))?;
     let version = obj.get("version").and_then(|v| v.as_u64()).unwrap_or(1);
-    let normalized =
+    let mut normalized =
         if version >= 3 || obj.contains_key("sources") { doc.clone() } else { upgrade_single_source(obj, current) };
+    normalize_tables(&mut normalized, path)?;
     let mut md: Metadata = from_value(&normalized, path)?;
     md.version = 3;
     md.other.shift_remove("version");
     validate(&mut md, path)?;
     crate::metadata::sources::one_source(&md, path)?;
     Ok(md)
+}
+
+/// Every table entry's relationships through the parser the relationship commands use
+/// ([`rel_using`]), with the JSON path Hasura reports.
+fn normalize_tables(doc: &mut Value, path: &str) -> Result<(), MetadataError> {
+    let Some(Value::Array(sources)) = doc.get_mut("sources") else { return Ok(()) };
+    for (si, src) in sources.iter_mut().enumerate() {
+        let Some(Value::Array(tables)) = src.get_mut("tables") else { continue };
+        for (ti, t) in tables.iter_mut().enumerate() {
+            rel_using::normalize_table(t, &format!("{path}.sources[{si}].tables[{ti}]"))?;
+        }
+    }
+    Ok(())
 }
 
 /// A v1/v2 document as a v3 one with a single `default` source.
@@ -223,16 +242,6 @@ fn validate(md: &mut Metadata, path: &str) -> Result<(), MetadataError> {
                     RelKind::Array => "array relationships",
                 };
                 no_duplicates(what, t.relationships(kind).iter().map(|r| r.name.clone()), &tpath)?;
-            }
-            for (ri, r) in t.array_relationships.iter().enumerate() {
-                if let RelUsing::ForeignKey(FkOn::Column(_) | FkOn::Columns(_)) = r.using {
-                    return Err(expected(
-                        &format!("{tpath}.array_relationships[{ri}].using.foreign_key_constraint_on"),
-                        "ArrRelUsingFKeyOn",
-                        "Object",
-                        &json!(""),
-                    ));
-                }
             }
             no_duplicates("computed fields", t.computed_fields.iter().map(|c| c.name.clone()), &tpath)?;
             for kind in PermKind::ALL {

@@ -105,7 +105,7 @@ fn table_json(t: &TableEntry) -> Value {
     put_sorted(&mut out, "remote_relationships", &t.remote_relationships, name_of, Value::clone);
     for kind in PermKind::ALL {
         let key = format!("{}_permissions", kind.code());
-        put_sorted(&mut out, &key, t.permissions(kind), |p| p.role.clone(), permission_json);
+        put_sorted(&mut out, &key, t.permissions(kind), |p| p.role.clone(), |p| permission_json(kind, p));
     }
     put_sorted(&mut out, "event_triggers", &t.event_triggers, name_of, Value::clone);
     Value::Object(out)
@@ -242,14 +242,77 @@ fn computed_field_json(c: &ComputedField) -> Value {
     Value::Object(out)
 }
 
-fn permission_json(p: &Permission) -> Value {
+fn permission_json(kind: PermKind, p: &Permission) -> Value {
     let mut out = Map::new();
     out.insert("role".into(), json!(p.role));
-    out.insert("permission".into(), p.permission.clone());
+    out.insert("permission".into(), permission_body_json(kind, &p.permission));
     if let Some(c) = &p.comment {
         out.insert("comment".into(), json!(c));
     }
     Value::Object(out)
+}
+
+/// A permission body as Hasura's `metadataToOrdJSON` prints the parsed permission: its keys in
+/// a fixed order per kind, defaults left out (`allow_aggregations: false`, `backend_only:
+/// false`, an empty `set` or `computed_fields`), an update's `check` always (`null` when
+/// absent), keys Hasura does not read dropped; boolean expressions and presets with sorted
+/// keys.
+fn permission_body_json(kind: PermKind, body: &Value) -> Value {
+    let get = |key: &str| body.get(key).filter(|v| !v.is_null());
+    let mut out = Map::new();
+    let mut put = |key: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            out.insert(key.to_string(), v);
+        }
+    };
+    let sorted = |key: &str| get(key).map(sort_keys);
+    let non_empty = |key: &str| get(key).filter(|v| !is_empty_section(v)).map(sort_keys);
+    let flag = |key: &str| get(key).filter(|v| v.as_bool() == Some(true)).cloned();
+    match kind {
+        PermKind::Insert => {
+            put("check", sorted("check"));
+            put("set", non_empty("set"));
+            put("columns", get("columns").cloned());
+            put("backend_only", flag("backend_only"));
+            put("validate_input", get("validate_input").cloned());
+        }
+        PermKind::Select => {
+            put("columns", get("columns").cloned());
+            put("computed_fields", get("computed_fields").filter(|v| !is_empty_section(v)).cloned());
+            put("filter", sorted("filter"));
+            put("limit", get("limit").cloned());
+            put("allow_aggregations", flag("allow_aggregations"));
+            put("query_root_fields", get("query_root_fields").cloned());
+            put("subscription_root_fields", get("subscription_root_fields").cloned());
+        }
+        PermKind::Update => {
+            put("columns", get("columns").cloned());
+            put("filter", sorted("filter"));
+            put("check", Some(sorted("check").unwrap_or(Value::Null)));
+            put("set", non_empty("set"));
+            put("backend_only", flag("backend_only"));
+            put("validate_input", get("validate_input").cloned());
+        }
+        PermKind::Delete => {
+            put("filter", sorted("filter"));
+            put("backend_only", flag("backend_only"));
+            put("validate_input", get("validate_input").cloned());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Objects with their keys sorted, at every depth (aeson 2 prints a parsed value so).
+fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            Value::Object(keys.into_iter().map(|k| (k.clone(), sort_keys(&o[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
 }
 
 fn function_json(f: &FunctionEntry) -> Value {

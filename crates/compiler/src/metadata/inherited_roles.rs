@@ -62,30 +62,8 @@ pub fn add(md: &mut Metadata, args: &Args) -> Result<Value, MetadataError> {
     if name == "admin" || set.iter().any(|r| r == "admin") {
         return Err(MetadataError::new("constraint-violation", "$.args", "admin role cannot be part of an inherited role"));
     }
-    let parents_of = index(md);
-    if parents_of.contains_key(name.as_str()) {
+    if index(md).contains_key(name.as_str()) {
         return Err(MetadataError::new("already-exists", "$.args", format!("the inherited role {} already exists", dq(&name))));
-    }
-    // Reject cycles: no parent may (transitively) inherit from the new role. Each role is
-    // visited once, through the index: linear in the section, where looking each parent up
-    // by a scan made a chain of n roles cost O(n²) per add and O(n³) per bulk.
-    let mut stack = set.clone();
-    let mut seen: HashSet<String> = HashSet::new();
-    while let Some(r) = stack.pop() {
-        crate::interrupt::tick_metadata()?;
-        if r == name {
-            return Err(MetadataError::new(
-                "cyclic-dependency",
-                "$.args",
-                format!("found cycle(s) in roles: inherited role {} is part of its own role_set", dq(&name)),
-            ));
-        }
-        if !seen.contains(&r) {
-            if let Some(p) = parents_of.get(&r) {
-                stack.extend(p.iter().cloned());
-            }
-            seen.insert(r);
-        }
     }
     let entry = json!({"role_name": name, "role_set": set});
     match md.other.get_mut("inherited_roles") {
@@ -94,7 +72,109 @@ pub fn add(md: &mut Metadata, args: &Args) -> Result<Value, MetadataError> {
             md.other.insert("inherited_roles".into(), Value::Array(vec![entry]));
         }
     }
+    if let Some(e) = cycle_error(md) {
+        return Err(e);
+    }
     Ok(success())
+}
+
+/// Hasura's `orderRoles` refusal of a role inheriting from itself, directly or through other
+/// inherited roles: `found cycle(s) in roles: ["a","b","a"], …` (code `cyclic-dependency`,
+/// 400), for `add_inherited_role` and for a whole metadata document alike.
+pub fn cycle_error(md: &Metadata) -> Option<MetadataError> {
+    let cycles = cycles(&index(md));
+    if cycles.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = cycles.iter().map(|c| serde_json::to_string(c).unwrap_or_default()).collect();
+    Some(MetadataError::new("cyclic-dependency", "$.args", format!("found cycle(s) in roles: {}", shown.join(", "))))
+}
+
+/// Each cycle of the inheritance graph as Hasura prints it: from its least role name along the
+/// parent edges, the first role repeated at the end. One per strongly connected component
+/// (Kosaraju, iterative: a long chain of roles must not exhaust the stack).
+fn cycles(parents_of: &HashMap<String, Vec<String>>) -> Vec<Vec<String>> {
+    let mut roles: Vec<&str> = parents_of.keys().map(String::as_str).collect();
+    roles.sort();
+    let edges = |r: &str| -> Vec<&str> {
+        parents_of.get(r).map(|ps| ps.iter().map(String::as_str).filter(|p| parents_of.contains_key(*p)).collect()).unwrap_or_default()
+    };
+    // Finishing order of a depth-first walk along parent edges.
+    let mut finished: Vec<&str> = Vec::with_capacity(roles.len());
+    let mut seen: HashSet<&str> = HashSet::new();
+    for &root in &roles {
+        if !seen.insert(root) {
+            continue;
+        }
+        let mut stack: Vec<(&str, Vec<&str>)> = vec![(root, edges(root))];
+        while let Some((node, pending)) = stack.last_mut() {
+            match pending.pop() {
+                Some(next) if seen.insert(next) => {
+                    let e = edges(next);
+                    stack.push((next, e));
+                }
+                Some(_) => {}
+                None => {
+                    finished.push(node);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    // Components of the reversed graph, taken in reverse finishing order.
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for &r in &roles {
+        for p in edges(r) {
+            children.entry(p).or_default().push(r);
+        }
+    }
+    let mut assigned: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for &root in finished.iter().rev() {
+        if !assigned.insert(root) {
+            continue;
+        }
+        let mut component = vec![root];
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            for &c in children.get(n).map(Vec::as_slice).unwrap_or_default() {
+                if assigned.insert(c) {
+                    component.push(c);
+                    stack.push(c);
+                }
+            }
+        }
+        let members: HashSet<&str> = component.iter().copied().collect();
+        let self_loop = component.len() == 1 && edges(root).contains(&root);
+        if component.len() > 1 || self_loop {
+            out.push(cycle_path(&members, &edges));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A walk through one cyclic component from its least role, always to the least parent inside
+/// the component not yet on the walk, back to the start.
+fn cycle_path<'a>(members: &HashSet<&'a str>, edges: &dyn Fn(&'a str) -> Vec<&'a str>) -> Vec<String> {
+    let start = members.iter().copied().min().unwrap_or_default();
+    let mut path = vec![start];
+    let mut on_path: HashSet<&str> = HashSet::from([start]);
+    let mut at = start;
+    loop {
+        let mut next: Vec<&str> = edges(at).into_iter().filter(|p| members.contains(p)).collect();
+        next.sort();
+        match next.iter().find(|p| !on_path.contains(*p)) {
+            Some(&p) => {
+                path.push(p);
+                on_path.insert(p);
+                at = p;
+            }
+            None => break,
+        }
+    }
+    path.push(start);
+    path.into_iter().map(str::to_string).collect()
 }
 
 /// `{role_name}`.

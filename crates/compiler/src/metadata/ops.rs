@@ -53,6 +53,13 @@ pub fn apply(
     let mut work = md.clone();
     let response = run(&mut work, &env, &req, 0)?;
     let changed = !req.is_read_only() && serde_json::to_value(&work).ok() != serde_json::to_value(&*md).ok();
+    // `replace_metadata` checks its document itself, before its inconsistencies.
+    if changed && req.ty != "replace_metadata" {
+        let inconsistent = env.inconsistent_ids(&work);
+        if let Some(e) = crate::metadata::consistency::schema_error(&work, &env.index, &inconsistent) {
+            return Err(e);
+        }
+    }
     if changed {
         *md = work;
     }
@@ -63,6 +70,20 @@ pub fn apply(
 /// the relationships its foreign keys imply, both directions, with Graft's default names.
 pub fn track_all_request(md: &Metadata, db: &DbCatalog, schema: &str) -> Value {
     track_all::request(md, db, schema)
+}
+
+/// Whether `md` has an enum table (`is_enum`, in the database, with a one-column primary key)
+/// whose rows `db` does not carry. The extension loads the rows of the stored metadata's enum
+/// tables; a request that makes a table an enum table (`pg_set_table_is_enum`, `pg_track_table`
+/// with `is_enum`, `replace_metadata`) must be re-checked with that table's rows, or an enum
+/// table without rows or with values that are not GraphQL names would pass as consistent.
+pub fn enum_values_missing(md: &Metadata, db: &DbCatalog) -> bool {
+    md.sources.iter().flat_map(|s| s.tables.iter()).filter(|t| t.is_enum).any(|t| {
+        db.table(&t.table.schema, &t.table.name).is_some_and(|dbt| {
+            dbt.primary_key.as_ref().is_some_and(|pk| pk.columns.len() == 1)
+                && !db.enum_values.contains_key(&format!("{}.{}", t.table.schema, t.table.name))
+        })
+    })
 }
 
 /// What a handler may consult besides the metadata.

@@ -4,10 +4,11 @@
 use serde_json::Value;
 
 use crate::error::MetadataError;
-use crate::metadata::args::{expected, from_value, parse_failed, qualified, Args};
+use crate::metadata::args::Args;
 use crate::metadata::consistency::ObjectId;
 use crate::metadata::dependents;
-use crate::metadata::model::{FkOn, ManualConfig, Metadata, RelKind, RelUsing, Relationship, RemoteFk, TableEntry};
+use crate::metadata::model::{Metadata, RelKind, Relationship, TableEntry};
+use crate::metadata::rel_using::parse_using;
 use crate::metadata::names::{dq, dq_q};
 use crate::metadata::ops::{
     change_checked, reject_new_inconsistencies, source_mut, success, tracked_mut, tracked_ref, Env,
@@ -44,66 +45,6 @@ fn field_exists(entry: &TableEntry, env: &Env, name: &str) -> bool {
     let column = env.db.table(&entry.table.schema, &entry.table.name).is_some_and(|t| t.column(name).is_some());
     let remote = entry.remote_relationships.iter().any(|r| r.get("name").and_then(|n| n.as_str()) == Some(name));
     column || remote || entry.field_names().any(|n| n == name)
-}
-
-/// `using`: exactly one of `foreign_key_constraint_on` and `manual_configuration`.
-pub fn parse_using(v: &Value, path: &str, kind: RelKind) -> Result<RelUsing, MetadataError> {
-    let obj = v.as_object().ok_or_else(|| expected(path, "RelUsing", "Object", v))?;
-    let fk = obj.get("foreign_key_constraint_on");
-    let manual = obj.get("manual_configuration");
-    let frag = "one of foreign_key_constraint_on/manual_configuration should be present";
-    match (fk, manual) {
-        (None, None) => Err(parse_failed(path, format!("atleast {frag}"))),
-        (Some(_), Some(_)) => Err(parse_failed(path, format!("only {frag}"))),
-        (Some(fk), None) => parse_fk(fk, &format!("{path}.foreign_key_constraint_on"), kind).map(RelUsing::ForeignKey),
-        (None, Some(m)) => {
-            let m: ManualConfig = from_value(m, &format!("{path}.manual_configuration"))?;
-            if let Some(order) = &m.insertion_order {
-                if order != "before_parent" && order != "after_parent" {
-                    return Err(parse_failed(
-                        format!("{path}.manual_configuration.insertion_order"),
-                        "insertion_order should be one of before_parent, after_parent",
-                    ));
-                }
-            }
-            Ok(RelUsing::Manual(m))
-        }
-    }
-}
-
-/// A column, a list of columns (object relationships only), or `{table, column | columns}`.
-fn parse_fk(v: &Value, path: &str, kind: RelKind) -> Result<FkOn, MetadataError> {
-    match v {
-        Value::String(c) if kind == RelKind::Object => Ok(FkOn::Column(c.clone())),
-        Value::Array(items) if kind == RelKind::Object => items
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.as_str().map(str::to_string).ok_or_else(|| expected(&format!("{path}[{i}]"), "Text", "String", c))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(FkOn::Columns),
-        Value::Object(o) => {
-            let table = qualified(
-                o.get("table").ok_or_else(|| parse_failed(path, "key \"table\" not found"))?,
-                &format!("{path}.table"),
-            )?;
-            let column = match o.get("column") {
-                Some(Value::String(c)) => Some(c.clone()),
-                None | Some(Value::Null) => None,
-                Some(other) => return Err(expected(&format!("{path}.column"), "Text", "String", other)),
-            };
-            let columns: Option<Vec<String>> = match o.get("columns") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(from_value(v, &format!("{path}.columns"))?),
-            };
-            if column.is_none() && columns.is_none() {
-                return Err(parse_failed(path, "expected column or columns"));
-            }
-            Ok(FkOn::Remote(RemoteFk { column, columns, table }))
-        }
-        other => Err(expected(path, "ArrRelUsingFKeyOn", "Object", other)),
-    }
 }
 
 /// `{table, relationship, cascade, source}`.

@@ -456,8 +456,13 @@ impl Builder {
                 c.insert = c.insert && ins;
                 c.update = c.update && upd;
             }
+            // A scalar computed field is granted by name; one returning rows of a table takes
+            // that table's select permission (Hasura refuses it in `computed_fields`), checked
+            // below once every table's selectability is known.
             for cf in t.computed_fields.iter_mut() {
-                cf.visible = perms.select.as_ref().map(|s| s.computed_fields.contains(&cf.name)).unwrap_or(false);
+                cf.visible = perms.select.as_ref().is_some_and(|s| {
+                    matches!(cf.returns, ComputedReturn::SetOf { .. }) || s.computed_fields.contains(&cf.name)
+                });
             }
             t.perms = Some(perms);
         }
@@ -523,22 +528,7 @@ impl Builder {
             };
             let cfg = &fe.configuration;
             let session_arg_pos = cfg.session_argument.as_ref().and_then(|s| f.arg_names.iter().position(|n| n == s));
-            let field_name = cfg
-                .custom_root_fields
-                .get("function")
-                .cloned()
-                .or_else(|| cfg.custom_name.clone())
-                .unwrap_or_else(|| default_table_name(&f.schema, &f.name));
-            let aggregate_field_name = cfg
-                .custom_root_fields
-                .get("function_aggregate")
-                .cloned()
-                .unwrap_or_else(|| format!("{field_name}_aggregate"));
-            let is_mutation = match cfg.exposed_as.as_deref() {
-                Some("mutation") => true,
-                Some(_) => false,
-                None => f.volatility == "v",
-            };
+            let (field_name, aggregate_field_name, is_mutation) = function_root_names(fe, &f.volatility);
             self.functions.push(FunctionInfo {
                 name: fe.function.clone(),
                 field_name,
@@ -1216,8 +1206,28 @@ impl Builder {
     }
 }
 
+/// A tracked function's root field and aggregate field names, and whether it is a mutation
+/// (`exposed_as: mutation`, or VOLATILE without `exposed_as`).
+pub(crate) fn function_root_names(fe: &crate::metadata::model::FunctionEntry, volatility: &str) -> (String, String, bool) {
+    let cfg = &fe.configuration;
+    let field_name = cfg
+        .custom_root_fields
+        .get("function")
+        .cloned()
+        .or_else(|| cfg.custom_name.clone())
+        .unwrap_or_else(|| default_table_name(&fe.function.schema, &fe.function.name));
+    let aggregate_field_name =
+        cfg.custom_root_fields.get("function_aggregate").cloned().unwrap_or_else(|| format!("{field_name}_aggregate"));
+    let is_mutation = match cfg.exposed_as.as_deref() {
+        Some("mutation") => true,
+        Some(_) => false,
+        None => volatility == "v",
+    };
+    (field_name, aggregate_field_name, is_mutation)
+}
+
 /// Root field names: `custom_root_fields` where given, else Hasura's defaults.
-fn root_names(n: &str, cfg: &crate::metadata::model::TableConfig) -> RootNames {
+pub(crate) fn root_names(n: &str, cfg: &crate::metadata::model::TableConfig) -> RootNames {
     let pick = |key: &str, default: String| cfg.root_field(key).and_then(|r| r.name()).map(str::to_string).unwrap_or(default);
     RootNames {
         select: pick("select", n.to_string()),

@@ -60,8 +60,12 @@ pub struct DeletePerm {
     pub backend_only: bool,
 }
 
-fn columns(t: &DbTable, v: Option<&Value>) -> Vec<bool> {
+/// The columns a permission's `columns` grants. Only an insert permission may leave it out
+/// (Hasura's `fromMaybe PCStar`: every column); the metadata checks refuse a select or update
+/// permission without it, and here a missing list grants nothing (fail closed).
+fn columns(t: &DbTable, v: Option<&Value>, absent_means_all: bool) -> Vec<bool> {
     match v {
+        None | Some(Value::Null) if absent_means_all => vec![true; t.columns.len()],
         Some(Value::String(s)) if s == "*" => vec![true; t.columns.len()],
         Some(Value::Array(cols)) => {
             t.columns.iter().map(|c| cols.iter().any(|x| x.as_str() == Some(c.name.as_str()))).collect()
@@ -102,7 +106,7 @@ fn object_or_empty(v: Option<&Value>) -> Value {
 /// request asked for them (`x-hasura-use-backend-only-permissions: true`).
 pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only: bool) -> TablePerms {
     let select = for_role(&entry.select_permissions, role).map(|p| SelectPerm {
-        columns: columns(t, p.get("columns")),
+        columns: columns(t, p.get("columns"), false),
         column_filters: vec![None; t.columns.len()],
         computed_fields: p
             .get("computed_fields")
@@ -121,13 +125,13 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
     });
     let visible = |p: &Value| use_backend_only || !flag(p, "backend_only");
     let insert = for_role(&entry.insert_permissions, role).filter(|p| visible(p)).map(|p| InsertPerm {
-        columns: columns(t, p.get("columns")),
+        columns: columns(t, p.get("columns"), true),
         check: object_or_empty(p.get("check")),
         set: presets(p.get("set")),
         backend_only: flag(p, "backend_only"),
     });
     let update = for_role(&entry.update_permissions, role).filter(|p| visible(p)).map(|p| UpdatePerm {
-        columns: columns(t, p.get("columns")),
+        columns: columns(t, p.get("columns"), false),
         filter: object_or_empty(p.get("filter")),
         check: p.get("check").filter(|c| !c.is_null()).map(|c| object_or_empty(Some(c))),
         set: presets(p.get("set")),

@@ -71,7 +71,7 @@ pub(crate) fn leak_fixture() -> (Metadata, DbCatalog) {
     let author = tables.iter_mut().find(|t| t.table.name == "author").unwrap();
     author.computed_fields =
         vec![serde_json::from_value(json!({"name": "get_articles", "definition": {"function": {"schema": "public", "name": "author_articles"}}})).unwrap()];
-    let all_authors = json!({"columns": ["id", "name"], "filter": {}, "computed_fields": ["get_articles"], "allow_aggregations": true});
+    let all_authors = json!({"columns": ["id", "name"], "filter": {}, "allow_aggregations": true});
     author.select_permissions = vec![
         perm("reader", all_authors.clone()),
         perm("owner", all_authors.clone()),

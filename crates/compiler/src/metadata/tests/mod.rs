@@ -11,6 +11,7 @@ mod names;
 mod limits;
 mod permissions;
 mod relationships;
+mod schema_errors;
 mod sources;
 mod tables;
 mod track_all;

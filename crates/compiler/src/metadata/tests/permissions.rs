@@ -1,9 +1,16 @@
 use serde_json::json;
+use crate::metadata::model::PermKind;
 
 use super::*;
 
+/// The smallest body of each kind Hasura's parser accepts.
 fn perm(ty: &str, role: &str) -> serde_json::Value {
-    req(ty, json!({"table": "author", "role": role, "permission": {"columns": "*", "filter": {}}}))
+    let body = match kind_of(ty) {
+        PermKind::Insert => json!({"check": {}}),
+        PermKind::Select | PermKind::Update => json!({"columns": "*", "filter": {}}),
+        PermKind::Delete => json!({"filter": {}}),
+    };
+    req(ty, json!({"table": "author", "role": role, "permission": body}))
 }
 
 #[test]
@@ -47,8 +54,12 @@ fn create_errors() {
     let e = err(&mut md, perm("pg_create_select_permission", "admin"));
     assert_err(&e, "invalid-configuration", "$.args", "Inconsistent object: in table \"author\": in permission for role \"admin\": cannot define permission for admin role");
     let e =
-        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
+        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {"columns": [], "filter": {}}})));
     assert_err(&e, "not-exists", "$.args.table", "table \"article\" does not exist");
+    // The request is parsed whole first: a malformed body fails before the table is looked up.
+    let e =
+        err(&mut md, req("pg_create_select_permission", json!({"table": "article", "role": "user", "permission": {}})));
+    assert_err(&e, "parse-failed", "$.args.permission", "key \"columns\" not found");
     let e = err(
         &mut md,
         req("pg_create_select_permission", json!({"table": "author", "role": "editor", "permission": []})),
@@ -233,4 +244,182 @@ fn permission_reader_fails_closed() {
     let update = perms.update.unwrap();
     assert_eq!((update.filter, update.check), (deny.clone(), Some(deny.clone())));
     assert_eq!(perms.delete.unwrap().filter, deny);
+}
+
+/// The keys Hasura's permission parsers require (`InsPerm`: `check`; `SelPerm`: `columns`,
+/// `filter`; `UpdPerm`: `columns`, `filter`; `DelPerm`: `filter`), read in Hasura's order.
+#[test]
+fn required_keys_are_required() {
+    let p = "$.args.permission";
+    let cases = [
+        ("pg_create_insert_permission", json!({"columns": "*"}), p.to_string(), "key \"check\" not found".to_string()),
+        ("pg_create_select_permission", json!({"filter": {}}), p.to_string(), "key \"columns\" not found".to_string()),
+        ("pg_create_select_permission", json!({"columns": "*"}), p.to_string(), "key \"filter\" not found".to_string()),
+        ("pg_create_update_permission", json!({"filter": {}}), p.to_string(), "key \"columns\" not found".to_string()),
+        ("pg_create_update_permission", json!({"columns": "*", "check": {}}), p.to_string(), "key \"filter\" not found".to_string()),
+        ("pg_create_delete_permission", json!({}), p.to_string(), "key \"filter\" not found".to_string()),
+        // A required key given as null is not absent: its value fails to parse.
+        (
+            "pg_create_select_permission",
+            json!({"columns": "*", "filter": null}),
+            format!("{p}.filter"),
+            "parsing boolean expression failed, expected Object, but encountered Null".to_string(),
+        ),
+        (
+            "pg_create_update_permission",
+            json!({"columns": null, "filter": {}}),
+            format!("{p}.columns"),
+            "parsing PermColSpec failed, expected Array, but encountered Null".to_string(),
+        ),
+        // Hasura reads `columns` before `filter`: with both wrong, `columns` is reported.
+        (
+            "pg_create_select_permission",
+            json!({"filter": 1, "columns": 2}),
+            format!("{p}.columns"),
+            "parsing PermColSpec failed, expected Array, but encountered Number".to_string(),
+        ),
+    ];
+    for (ty, body, path, msg) in cases {
+        let mut md = tracked(&["author"]);
+        let e = create(&mut md, ty, "author", body.clone()).expect_err(&format!("{ty} {body} should fail"));
+        assert_err(&e, "parse-failed", &path, &msg);
+    }
+}
+
+/// `query_root_fields` / `subscription_root_fields` hold Hasura's root field kinds; anything
+/// else is refused as aeson refuses an unknown tag of the enum.
+#[test]
+fn root_field_lists_hold_known_kinds() {
+    let mut md = tracked(&["author"]);
+    let body = json!({"columns": "*", "filter": {}, "query_root_fields": ["select_by_pk", "select"], "subscription_root_fields": ["select_stream"]});
+    create(&mut md, "pg_create_select_permission", "author", body).unwrap();
+    let mut md = tracked(&["author"]);
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": "*", "filter": {}, "query_root_fields": ["select", "select_stream"]})).unwrap_err();
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.permission.query_root_fields[1]",
+        "parsing Hasura.RQL.Types.Permission.QueryRootFieldType failed, expected one of the tags [\"select\",\"select_by_pk\",\"select_aggregate\"], but found tag \"select_stream\"",
+    );
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": "*", "filter": {}, "subscription_root_fields": [1]})).unwrap_err();
+    assert_err(
+        &e,
+        "parse-failed",
+        "$.args.permission.subscription_root_fields[0]",
+        "parsing Hasura.RQL.Types.Permission.SubscriptionRootFieldType failed, expected String, but encountered Number",
+    );
+}
+
+/// Hasura's default for an insert permission without `columns` is every column (less the
+/// preset ones): the role gets `insert_author`/`insert_author_one` with every column in
+/// `author_insert_input`.
+#[test]
+fn insert_permission_without_columns_allows_every_column() {
+    use crate::schema::build::build_schema_for;
+    let mut md = tracked(&["author"]);
+    create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {}})).unwrap();
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "set": {"age": "x-hasura-age"}})).unwrap();
+    let (schema, _) = build_schema_for(&md, &db(), "user", false);
+    let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
+    let insertable: Vec<&str> = author.columns.iter().filter(|c| c.insert).map(|c| c.name.as_str()).collect();
+    assert_eq!(insertable, ["id", "name"]);
+    let gql = crate::schema::build::build_schema(&md, &db(), "user").0;
+    assert!(gql.object_field("mutation_root", "insert_author").is_some());
+    assert!(gql.object_field("mutation_root", "insert_author_one").is_some());
+    // An explicit empty list still grants no column.
+    let mut md = tracked(&["author"]);
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "columns": []})).unwrap();
+    let (schema, _) = build_schema_for(&md, &db(), "user", false);
+    let author = schema.tables.iter().find(|t| t.name.name == "author").unwrap();
+    assert!(author.columns.iter().all(|c| !c.insert));
+}
+
+/// A select permission's `computed_fields` lists scalar computed fields of the table (Hasura's
+/// `buildSelPermInfo` / `askComputedFieldInfo`); one returning a table's rows takes that
+/// table's permissions.
+#[test]
+fn computed_fields_of_a_select_permission() {
+    let mut md = blog();
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name"}})));
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}})));
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let cases = [
+        ("all_articles", "select permissions on computed field \"all_articles\" are auto-derived from the permissions on its returning table \"article\" and cannot be specified manually"),
+        ("name", "expecting a computed field; but, \"name\" is a column"),
+        ("articles", "expecting a computed field; but, \"articles\" is a relationship"),
+        ("nope", "computed field \"nope\" does not exist"),
+    ];
+    for (cf, msg) in cases {
+        let body = json!({"columns": ["id"], "filter": {}, "computed_fields": [cf]});
+        let e = create(&mut md, "pg_create_select_permission", "author", body).unwrap_err();
+        assert_err(&e, "invalid-configuration", "$.args", &reason(msg));
+    }
+    create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {}, "computed_fields": ["full_name"]})).unwrap();
+    // Other kinds have no computed fields: the key is ignored, as Hasura's parsers ignore it.
+    create(&mut md, "pg_create_insert_permission", "author", json!({"check": {}, "computed_fields": ["nope"]})).unwrap();
+}
+
+/// With several problems, the one Hasura's `build*PermInfo` meets first is reported: the row
+/// filter or check before the presets and the columns.
+#[test]
+fn the_first_problem_in_hasuras_order_is_reported() {
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let cases = [
+        ("pg_create_select_permission", json!({"columns": ["nope_col"], "filter": {"nope_field": {"_eq": 1}}}), "\"nope_field\" does not exist"),
+        ("pg_create_insert_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "check": {"nope_field": {}}}), "\"nope_field\" does not exist"),
+        ("pg_create_insert_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "check": {}}), "column \"nope_set\" does not exist"),
+        ("pg_create_update_permission", json!({"columns": ["nope_col"], "set": {"nope_set": 1}, "filter": {}, "check": {"nope_check": {}}}), "\"nope_check\" does not exist"),
+    ];
+    for (ty, body, msg) in cases {
+        let mut md = tracked(&["author"]);
+        let e = create(&mut md, ty, "author", body).unwrap_err();
+        assert_err(&e, "invalid-configuration", "$.args", &reason(msg));
+    }
+}
+
+/// `export_metadata` prints a permission as Hasura prints the parsed one (`metadataToOrdJSON`).
+#[test]
+fn permissions_export_in_hasuras_canonical_form() {
+    let mut md = tracked(&["author"]);
+    let bodies = [
+        ("pg_create_select_permission", json!({"filter": {"name": {"_eq": "x"}, "id": {"_gt": 1}}, "allow_aggregations": false, "computed_fields": [], "columns": "*", "ignored": 1})),
+        ("pg_create_insert_permission", json!({"columns": ["id"], "backend_only": false, "set": {}, "check": {}})),
+        ("pg_create_update_permission", json!({"filter": {}, "columns": ["name"], "set": {"age": "x-hasura-age"}, "backend_only": true})),
+        ("pg_create_delete_permission", json!({"filter": {}, "backend_only": false})),
+    ];
+    for (ty, body) in bodies {
+        create(&mut md, ty, "author", body).unwrap();
+    }
+    let out = ok(&mut md, req("export_metadata", json!({})));
+    let t = &out["sources"][0]["tables"][0];
+    let text = |k: &str| serde_json::to_string(&t[k][0]["permission"]).unwrap();
+    assert_eq!(text("select_permissions"), r#"{"columns":"*","filter":{"id":{"_gt":1},"name":{"_eq":"x"}}}"#);
+    assert_eq!(text("insert_permissions"), r#"{"check":{},"columns":["id"]}"#);
+    assert_eq!(text("update_permissions"), r#"{"columns":["name"],"filter":{},"check":null,"set":{"age":"x-hasura-age"},"backend_only":true}"#);
+    assert_eq!(text("delete_permissions"), r#"{"filter":{}}"#);
+    // The export reads back to the same export.
+    let mut again = tracked(&["author"]);
+    ok(&mut again, req("replace_metadata", out.clone()));
+    assert_eq!(ok(&mut again, req("export_metadata", json!({}))), out);
+}
+
+/// A computed field in a permission filter: a set-returning one is a path to the rows of the
+/// table it returns (their fields are checked), a scalar one takes comparison operators.
+#[test]
+fn computed_fields_in_filters_are_checked_through() {
+    let mut md = blog();
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "full_name", "definition": {"function": "full_name"}})));
+    ok(&mut md, req("pg_add_computed_field", json!({"table": "author", "name": "all_articles", "definition": {"function": "author_articles"}})));
+    let reason = |msg: &str| format!("Inconsistent object: in table \"author\": in permission for role \"user\": {msg}");
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {"all_articles": {"nope": {"_eq": 1}}}})).unwrap_err();
+    assert_err(&e, "invalid-configuration", "$.args", &reason("\"nope\" does not exist"));
+    let e = create(&mut md, "pg_create_select_permission", "author", json!({"columns": ["id"], "filter": {"full_name": {"_bogus": "x"}}})).unwrap_err();
+    assert_err(&e, "invalid-configuration", "$.args", &reason("Unknown operator: _bogus"));
+    create(
+        &mut md,
+        "pg_create_select_permission",
+        "author",
+        json!({"columns": ["id"], "filter": {"all_articles": {"title": {"_eq": "x"}}, "full_name": {"_ilike": "%a%"}}}),
+    )
+    .unwrap();
 }

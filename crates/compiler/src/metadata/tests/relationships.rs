@@ -144,8 +144,8 @@ fn using_parse_errors() {
     assert_err(
         &e,
         "parse-failed",
-        "$.args.using.foreign_key_constraint_on",
-        "parsing ArrRelUsingFKeyOn failed, expected Object, but encountered String",
+        "$.args.using",
+        "Expecting object { table, columns }.",
     );
     let e = err(&mut md, obj("article", "author", json!({})));
     assert_err(
@@ -235,8 +235,8 @@ fn manual_configuration() {
     assert_err(
         &e,
         "parse-failed",
-        "$.args.using.manual_configuration.insertion_order",
-        "insertion_order should be one of before_parent, after_parent",
+        "$.args.using.insertion_order",
+        "insertion_order should be 'before_parent' or 'after_parent'",
     );
 }
 
@@ -309,4 +309,132 @@ fn relationship_comment() {
         req("pg_set_relationship_comment", json!({"table": "author", "relationship": "nope", "comment": "x"})),
     );
     assert_err(&e, "not-exists", "$.args.relationship", "\"nope\" does not exist");
+}
+
+/// Every `foreign_key_constraint_on` form Hasura's parser accepts (`ObjRelUsingChoice`,
+/// `ArrRelUsingFKeyOn`): `column` and `columns` each take a name or a list.
+#[test]
+fn every_foreign_key_form_hasura_accepts() {
+    let mut md = tracked(&["author", "article", "comment"]);
+    let forms = [
+        ("a1", json!({"table": "article", "columns": "author_id"})),
+        ("a2", json!({"table": "article", "column": ["author_id"]})),
+        ("a3", json!({"table": {"name": "article"}, "column": "author_id", "columns": null})),
+        ("a4", json!({"table": {"schema": "public", "name": "article"}, "columns": ["author_id"]})),
+    ];
+    for (name, fk) in forms {
+        ok(&mut md, arr("author", name, json!({"foreign_key_constraint_on": fk})));
+        ok(&mut md, obj("author", &format!("o_{name}"), json!({"foreign_key_constraint_on": fk})));
+    }
+    ok(&mut md, obj("comment", "writer", json!({"foreign_key_constraint_on": ["author_id"]})));
+    ok(&mut md, obj("comment", "on_article", json!({"foreign_key_constraint_on": "article_id"})));
+    assert_eq!(crate::metadata::consistency::check(&md, &db()).len(), 0);
+    // All of them export in Hasura's canonical form: one column as `column`, or a bare name.
+    let out = ok(&mut md, req("export_metadata", json!({})));
+    let author = &out["sources"][0]["tables"][1];
+    assert_eq!(author["table"], json!({"name": "author", "schema": "public"}));
+    for rel in author["array_relationships"].as_array().unwrap().iter().chain(author["object_relationships"].as_array().unwrap()) {
+        assert_eq!(
+            rel["using"],
+            json!({"foreign_key_constraint_on": {"column": "author_id", "table": {"name": "article", "schema": "public"}}}),
+            "{rel}"
+        );
+    }
+    let comment = &out["sources"][0]["tables"][2];
+    assert_eq!(comment["object_relationships"][0]["using"], json!({"foreign_key_constraint_on": "article_id"}));
+    assert_eq!(comment["object_relationships"][1]["using"], json!({"foreign_key_constraint_on": "author_id"}));
+}
+
+/// What Hasura's parser refuses, with its message at its path: errors inside
+/// `foreign_key_constraint_on` / `manual_configuration` are reported at `using` (Hasura looks
+/// the keys up without a parse context), those of a key inside them below it.
+#[test]
+fn foreign_key_forms_hasura_refuses() {
+    let mut md = tracked(&["author", "article"]);
+    let cases = [
+        (json!({"table": "article"}), "$.args.using", "expected exactly one of 'column' or 'columns'"),
+        (
+            json!({"table": "article", "column": "author_id", "columns": ["author_id"]}),
+            "$.args.using",
+            "expected exactly one of 'column' or 'columns'",
+        ),
+        (json!({"table": "article", "columns": []}), "$.args.using", "Expected a NonEmpty but got an empty list"),
+        (json!({"table": "article", "columns": 3}), "$.args.using", "Expected string or array"),
+        (
+            json!({"table": "article", "columns": ["author_id", 3]}),
+            "$.args.using[1]",
+            "parsing Text failed, expected String, but encountered Number",
+        ),
+        (json!({"column": "author_id"}), "$.args.using", "key \"table\" not found"),
+    ];
+    for (fk, path, msg) in cases {
+        let e = err(&mut md, arr("author", "articles", json!({"foreign_key_constraint_on": fk})));
+        assert_err(&e, "parse-failed", path, msg);
+        let e = err(&mut md, obj("author", "article", json!({"foreign_key_constraint_on": fk})));
+        assert_err(&e, "parse-failed", path, msg);
+    }
+    let e = err(&mut md, obj("article", "author", json!({"foreign_key_constraint_on": []})));
+    assert_err(&e, "parse-failed", "$.args.using", "Expected a NonEmpty but got an empty list");
+    let e = err(&mut md, obj("article", "author", json!({"foreign_key_constraint_on": 1})));
+    assert_err(&e, "parse-failed", "$.args.using", "Expected string or array");
+    let e = err(&mut md, arr("author", "articles", json!({"foreign_key_constraint_on": ["author_id"]})));
+    assert_err(&e, "parse-failed", "$.args.using", "Expecting object { table, columns }.");
+    let e = err(&mut md, obj("article", "author", json!("author_id")));
+    assert_err(&e, "parse-failed", "$.args.using", "using should be an object");
+    let e = err(&mut md, obj("article", "author", json!({"manual_configuration": "author"})));
+    assert_err(&e, "parse-failed", "$.args.using", "manual_configuration should be an object");
+    let e = err(&mut md, obj("article", "author", json!({"manual_configuration": {"column_mapping": {}}})));
+    assert_err(&e, "parse-failed", "$.args.using", "key \"remote_table\" not found");
+    let e = err(&mut md, obj("article", "author", json!({"manual_configuration": {"remote_table": "author"}})));
+    assert_err(&e, "parse-failed", "$.args.using", "key \"column_mapping\" not found");
+    let e = err(
+        &mut md,
+        obj("article", "author", json!({"manual_configuration": {"remote_table": "author", "column_mapping": {"author_id": 1}}})),
+    );
+    assert_err(&e, "parse-failed", "$.args.using.column_mapping.author_id", "parsing Text failed, expected String, but encountered Number");
+}
+
+/// `manual_configuration` with `insertion_order` null or absent, and `remote_table` as a
+/// plain name, exports as Hasura prints it (`insertion_order: null`, the qualified table).
+#[test]
+fn manual_configuration_exports_canonically() {
+    let mut md = tracked(&["author", "article"]);
+    ok(
+        &mut md,
+        obj("article", "w", json!({"manual_configuration": {"remote_table": "author", "column_mapping": {"author_id": "id"}, "insertion_order": null}})),
+    );
+    ok(
+        &mut md,
+        obj("article", "v", json!({"manual_configuration": {"remote_table": "author", "column_mapping": {"author_id": "id"}, "insertion_order": "after_parent"}})),
+    );
+    let out = ok(&mut md, req("export_metadata", json!({})));
+    let rels = &out["sources"][0]["tables"][0]["object_relationships"];
+    assert_eq!(
+        rels[1]["using"],
+        json!({"manual_configuration": {"column_mapping": {"author_id": "id"}, "insertion_order": null, "remote_table": {"name": "author", "schema": "public"}}})
+    );
+    assert_eq!(rels[0]["using"]["manual_configuration"]["insertion_order"], json!("after_parent"));
+}
+
+/// A metadata document goes through the same parser as the commands, with the document's path.
+#[test]
+fn replace_metadata_reads_every_relationship_form() {
+    let mut md = Metadata::default();
+    let doc = |articles_fk: serde_json::Value| {
+        json!({"version": 3, "sources": [{"name": "default", "kind": "postgres", "tables": [
+            {"table": "article", "object_relationships": [{"name": "author", "using": {"foreign_key_constraint_on": {"table": "author", "columns": "id"}}}]},
+            {"table": {"schema": "public", "name": "author"}, "array_relationships": [{"name": "articles", "using": {"foreign_key_constraint_on": articles_fk}}]},
+        ], "configuration": {}}]})
+    };
+    // `{table: author, columns: id}` on article is a one-to-one from the referenced side: author
+    // has no foreign key to article, so that one is inconsistent; the parse itself succeeds.
+    let good = doc(json!({"table": "article", "columns": "author_id"}));
+    let v2 = |d: serde_json::Value| json!({"type": "replace_metadata", "version": 2, "args": {"allow_inconsistent_metadata": true, "metadata": d}});
+    let out = ok(&mut md, v2(good));
+    assert_eq!(out["inconsistent_objects"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(out["inconsistent_objects"][0]["name"], json!("object_relation author in table article in source default"));
+    let e = err(&mut md, v2(doc(json!("author_id"))));
+    assert_err(&e, "parse-failed", "$.args.metadata.sources[0].tables[1].array_relationships[0].using", "Expecting object { table, columns }.");
+    let e = err(&mut md, v2(doc(json!({"table": "article", "columns": []}))));
+    assert_err(&e, "parse-failed", "$.args.metadata.sources[0].tables[1].array_relationships[0].using", "Expected a NonEmpty but got an empty list");
 }

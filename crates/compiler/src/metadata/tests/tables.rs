@@ -69,7 +69,7 @@ fn missing_and_mistyped_args_are_parse_errors() {
         &e,
         "parse-failed",
         "$.args.table",
-        "parsing QualifiedObject failed, expected String or Object, but encountered Number",
+        "expecting a string/object for QualifiedObject",
     );
     let e = err(&mut md, req("pg_track_table", json!([1])));
     assert_err(&e, "parse-failed", "$.args", "parsing args failed, expected Object, but encountered Array");
