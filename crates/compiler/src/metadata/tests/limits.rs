@@ -23,7 +23,9 @@ fn a_bulk_of_chained_inherited_roles_is_fast() {
     let mut md = blog();
     let t = Instant::now();
     ok(&mut md, chain(300));
-    assert!(t.elapsed() < Duration::from_secs(2), "300 chained inherited roles took {:?}", t.elapsed());
+    // About 1.3 s in a debug build on a busy 2-core machine (each add also checks the whole
+    // metadata for cycles and conflicting root fields); a cubic walk takes far longer.
+    assert!(t.elapsed() < Duration::from_secs(6), "300 chained inherited roles took {:?}", t.elapsed());
     assert_eq!(crate::metadata::inherited_roles::parents(&md, "r299"), vec!["r298".to_string()]);
     // Still a cycle check: r0 may not inherit from its descendant.
     let e = err(&mut md, req("add_inherited_role", json!({"role_name": "r299", "role_set": ["r0"]})));
