@@ -55,7 +55,28 @@ impl Session {
     }
 
     /// The session as a JSON object with lower-cased keys (what `hasura.user` holds).
+    /// It always names the role, as Hasura's session does: a request without a session is the
+    /// admin's, and an event it causes records `{"x-hasura-role": "admin"}`.
     pub fn to_json(&self) -> Value {
-        Value::Object(self.variables.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        let mut m = serde_json::Map::new();
+        if !self.variables.contains_key("x-hasura-role") {
+            m.insert("x-hasura-role".into(), Value::String(self.role.clone()));
+        }
+        m.extend(self.variables.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_session_json_always_names_the_role() {
+        assert_eq!(Session::from_json(None).unwrap().to_json(), json!({"x-hasura-role": "admin"}));
+        assert_eq!(Session::admin().to_json(), json!({"x-hasura-role": "admin"}));
+        let s = Session::from_json(Some(&json!({"X-Hasura-User-Id": "7", "x-hasura-role": "user"}))).unwrap();
+        assert_eq!(s.to_json(), json!({"x-hasura-user-id": "7", "x-hasura-role": "user"}));
     }
 }
