@@ -15,6 +15,7 @@ pub mod request;
 pub mod schema;
 pub mod sql;
 pub mod stack;
+pub mod subscription;
 
 pub use dbcatalog::{DbCatalog, QualifiedName};
 pub use error::{GqlError, MetadataError};
