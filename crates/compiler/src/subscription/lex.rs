@@ -252,6 +252,56 @@ mod tests {
         }
     }
 
+    use proptest::prelude::*;
+
+    /// Pieces of generated SQL: a literal or identifier (quoted the way the compiler quotes
+    /// them) around arbitrary text, a placeholder, or plain SQL.
+    #[derive(Clone, Debug)]
+    enum Piece {
+        Literal(String),
+        Ident(String),
+        Param(usize),
+        Sql(&'static str),
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        let text = prop::collection::vec(prop::sample::select(vec!["a", "'", "\"", "\\", "$1", "$$", "$a$", "--", "/*", "*/", "E'", " ", "\n", "é"]), 0..6)
+            .prop_map(|v| v.concat());
+        prop_oneof![
+            text.clone().prop_map(Piece::Literal),
+            text.prop_map(Piece::Ident),
+            (1..30usize).prop_map(Piece::Param),
+            prop::sample::select(vec!["SELECT ", ", ", " = ", "(", ")", "::", "x", " AND ", "_i1.", "E", "1.5", " ->> 0"]).prop_map(Piece::Sql),
+        ]
+    }
+
+    proptest! {
+        /// Exactly the placeholders put between the pieces are found, with their spans, however
+        /// the literals and identifiers around them are made.
+        #[test]
+        fn finds_exactly_the_placeholders(pieces in prop::collection::vec(piece(), 0..20)) {
+            let mut sql = String::new();
+            let mut expected = vec![];
+            for p in &pieces {
+                // Keep every piece a separate token, as generated SQL does.
+                sql.push(' ');
+                match p {
+                    Piece::Literal(t) => sql.push_str(&crate::schema::names::quote_literal(t)),
+                    Piece::Ident(t) => sql.push_str(&crate::schema::names::quote_ident(t)),
+                    Piece::Param(n) => {
+                        expected.push((*n, sql.len()));
+                        sql.push_str(&format!("(${n})"));
+                    }
+                    Piece::Sql(s) => sql.push_str(s),
+                }
+            }
+            let found: Vec<(usize, usize)> = tokens(&sql).unwrap().into_iter()
+                .filter_map(|t| if let Kind::Param(n) = t.kind { Some((n, t.start - 1)) } else { None })
+                .collect();
+            prop_assert_eq!(found, expected, "{}", sql);
+        }
+    }
+
     #[test]
     fn names_and_casts() {
         let t = tokens("FROM \"public\".\"a\"\"b\" AS _i1 WHERE x::\"pg_catalog\".\"int4\"[] = 1.5e3").unwrap();

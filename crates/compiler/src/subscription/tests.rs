@@ -290,6 +290,15 @@ fn reads_of(role: &str, q: &str, ses: &Session) -> Reads {
     let (c, _) = compile(&s, q, Value::Null, ses);
     let r = reads(&s, &c).unwrap();
     assert_eq!(r.tables.iter().map(|&t| &s.tables[t].name).collect::<Vec<_>>(), r.names.iter().collect::<Vec<_>>());
+    // A second opinion by plain text search: every table the statement selects from is read,
+    // and without functions (whose return tables count too) nothing else is.
+    let text = &sql(&c).sql;
+    for (ti, t) in s.tables.iter().enumerate() {
+        let from = format!("FROM {} AS", crate::schema::names::quote_qualified(&t.name.schema, &t.name.name));
+        if text.contains(&from) || !r.unknown {
+            assert_eq!(text.contains(&from), r.tables.contains(&ti), "{} in {text}", t.name);
+        }
+    }
     r
 }
 
@@ -480,7 +489,7 @@ fn psql_check() {
         ("user", "subscription { article(order_by: {id: asc}) { id title author { name } } }",
             (1..=6).map(|i| (json!({}), json!({"x-hasura-role": "user", "x-hasura-user-id": i.to_string(), "x-hasura-org": i % 2}))).collect()),
         ("user", "subscription ($t: String!, $n: Int!) { article(where: {title: {_like: $t}, id: {_gte: $n}}, order_by: {id: desc}) { id title score } }",
-            ["a%", "%$1%", "%'%", "%\\", "B%", "nothing"].iter().enumerate()
+            ["a%", "%$1%", "%'%", "%\\\\", "B%", "nothing"].iter().enumerate()
                 .map(|(i, t)| (json!({"t": t, "n": i * 3}), json!({"x-hasura-role": "user", "x-hasura-user-id": (i % 3 + 1).to_string()}))).collect()),
         ("user", "subscription ($w: article_bool_exp!) { author(order_by: {id: asc}) { id name articles(where: $w, order_by: {id: asc}) { id title } get_articles(order_by: {id: desc}) { id } } }",
             (1..=5).map(|i| (json!({"w": {"id": {"_lte": i * 7}}}), json!({"x-hasura-role": "user", "x-hasura-user-id": (i % 2 + 1).to_string()}))).collect()),
