@@ -288,6 +288,25 @@ impl Multiplexed {
         Some(Cohort { values })
     }
 
+    /// The single statement of one cohort, rebuilt from its values: to run a cohort alone
+    /// (its first result, or the cohorts of a batch that failed, one by one) without
+    /// compiling again. `None` if `cohort` does not have this statement's number of values.
+    pub fn single(&self, cohort: &Cohort) -> Option<CompiledSql> {
+        if cohort.values.len() != self.slots.len() {
+            return None;
+        }
+        let mut params = vec![None; self.nparams];
+        for (&k, v) in self.shared_positions.iter().zip(self.id.shared.iter()) {
+            params[k] = v.clone();
+        }
+        for (slot, v) in self.slots.iter().zip(&cohort.values) {
+            for &k in &slot.positions {
+                params[k] = v.clone();
+            }
+        }
+        Some(CompiledSql { sql: self.id.sql.to_string(), params, is_mutation: false, guarded: self.id.guarded })
+    }
+
     /// [`Self::cohort`] as a key, for finding or creating the subscriber's cohort.
     pub fn cohort_key(&self, group: &GroupKey, own: &CompiledSql) -> Option<CohortKey> {
         Some(CohortKey { group: group.clone(), statement: self.id.clone(), cohort: self.cohort(own)? })

@@ -393,13 +393,15 @@ fn instantiate_batch(m: &Multiplexed, values: &[Option<String>]) -> String {
     out
 }
 
-/// Queries exercising session values, variables used twice, paths into objects and lists,
-/// relationships and permission filters, for role `user`.
-const PROPERTY_QUERIES: [&str; 4] = [
+/// Queries exercising session values (plain, in a list, the whole session), variables used
+/// twice, paths into objects and lists, relationships and permission filters; roles `user`,
+/// `pair` and `sess` (a query a role cannot run is skipped).
+const PROPERTY_QUERIES: [&str; 5] = [
     "subscription { article { id title author { name } } }",
     "subscription ($t: String!, $n: Int!) { article(where: {_or: [{title: {_like: $t}}, {title: {_ilike: $t}}], id: {_gte: $n}}) { id } }",
     "subscription ($w: article_bool_exp!) { author { id articles(where: $w) { title } } }",
     "subscription ($ids: [Int!]!) { article(where: {id: {_in: $ids}}) { id } }",
+    "subscription ($t: String!) { article(where: {title: {_neq: $t}}) { id mine } }",
 ];
 
 fn text() -> impl Strategy<Value = String> {
@@ -409,25 +411,29 @@ fn text() -> impl Strategy<Value = String> {
         .prop_map(|v| v.concat())
 }
 
-fn subscriber() -> impl Strategy<Value = (Value, Session)> {
-    (text(), 0..3i64, prop::collection::vec(0..4i64, 0..3), prop::sample::select(vec!["1", "2", "x'y"]), any::<bool>()).prop_map(
-        |(t, n, ids, uid, extra)| {
-            let vars = json!({"t": t, "n": n, "w": {"title": {"_eq": t}}, "ids": ids});
-            let mut ses = json!({"x-hasura-role": "user", "x-hasura-user-id": uid});
-            if extra {
-                ses["x-hasura-org"] = json!(t);
-            }
-            (vars, session(ses))
-        },
-    )
+/// A subscriber's variables and session (without its role).
+fn subscriber() -> impl Strategy<Value = (Value, Value)> {
+    let id = || prop::sample::select(vec!["1", "2", "x'y"]);
+    (text(), 0..3i64, prop::collection::vec(0..4i64, 0..3), id(), id(), any::<bool>()).prop_map(|(t, n, ids, uid, friend, extra)| {
+        let vars = json!({"t": t, "n": n, "w": {"title": {"_eq": t}}, "ids": ids});
+        let mut ses = json!({"x-hasura-user-id": uid, "x-hasura-friend-id": friend});
+        if extra {
+            ses["x-hasura-org"] = json!(t);
+        }
+        (vars, ses)
+    })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn batch_answers_are_single_answers(qi in 0..PROPERTY_QUERIES.len(), subs in prop::collection::vec(subscriber(), 1..6)) {
-        let s = schema("user");
+    fn batch_answers_are_single_answers(
+        role in prop::sample::select(vec!["user", "pair", "sess"]),
+        qi in 0..PROPERTY_QUERIES.len(),
+        subs in prop::collection::vec(subscriber(), 1..6),
+    ) {
+        let s = schema(role);
         let q = PROPERTY_QUERIES[qi];
         // Variables the query does not declare are dropped, as a client's extra ones would be refused.
         let declared = |v: &Value| -> Value {
@@ -437,11 +443,16 @@ proptest! {
             }
             Value::Object(m)
         };
+        let subs: Vec<(Value, Session)> = subs.into_iter().map(|(v, mut ses)| {
+            ses["x-hasura-role"] = json!(role);
+            (declared(&v), session(ses))
+        }).collect();
+        prop_assume!(template::compile(&s, q, Some(&subs[0].0), None, &subs[0].1, &Limits::default()).is_ok());
         let mut statements: Vec<Multiplexed> = vec![];
         let mut seen: Vec<(super::CohortKey, CompiledSql)> = vec![];
         let group = super::GroupKey::new(q, None, &subs[0].1);
         for (v, ses) in &subs {
-            let (c, t) = compile(&s, q, declared(v), ses);
+            let (c, t) = compile(&s, q, v.clone(), ses);
             let own = sql(&c).clone();
             let key = match statements.iter().find_map(|m| m.cohort_key(&group, &own)) {
                 Some(k) => k,
@@ -455,6 +466,7 @@ proptest! {
             let m = statements.iter().find(|m| m.id() == &key.statement).unwrap();
             // The oracle: the cohort's row of the batch is its own statement with its own values.
             prop_assert_eq!(instantiate_batch(m, &key.cohort.values), instantiate_single(&own.sql, &own.params));
+            prop_assert_eq!(m.single(&key.cohort), Some(own.clone()), "a cohort's values rebuild its statement");
             for (k2, own2) in &seen {
                 prop_assert_eq!(k2 == &key, own2 == &own, "same cohort exactly when the statements are equal");
             }
