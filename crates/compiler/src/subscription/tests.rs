@@ -42,7 +42,8 @@ fn function(name: &str, args: &[(&str, &str, &str)], ret: (&str, &str), set: boo
 ///   whose author's name is X-Hasura-User-Name), `exister` (every article while an author with
 ///   id X-Hasura-User-Id exists), `pubreader` (authors with a published article, through
 ///   `get_articles`), `pair` (articles of the user or its friend), `sess` (articles, with
-///   `mine`).
+///   `mine`), `both` (inherits `user` and `fan`: `author_id` and `published` are cells shown
+///   only on rows `user` reaches).
 fn rt_fixture() -> (Metadata, DbCatalog) {
     let (md, mut db) = fixture();
     let author = db.tables.iter_mut().find(|t| t.name == "author").unwrap();
@@ -88,7 +89,7 @@ fn rt_fixture() -> (Metadata, DbCatalog) {
                 t["select_permissions"] = json!([
                     perm("user", json!({"columns": article_cols, "computed_fields": ["score"], "limit": 10,
                         "filter": {"_or": [{"published": {"_eq": true}}, {"author_id": {"_eq": "X-Hasura-User-Id"}}]}})),
-                    perm("fan", json!({"columns": article_cols, "filter": {"author": {"name": {"_eq": "X-Hasura-User-Name"}}}})),
+                    perm("fan", json!({"columns": ["id", "title"], "filter": {"author": {"name": {"_eq": "X-Hasura-User-Name"}}}})),
                     perm("exister", json!({"columns": article_cols, "filter": {"_exists": {
                         "_table": {"schema": "public", "name": "author"}, "_where": {"id": {"_eq": "X-Hasura-User-Id"}}}}})),
                     perm("pair", json!({"columns": article_cols, "filter": {"author_id": {"_in": ["X-Hasura-User-Id", "X-Hasura-Friend-Id"]}}})),
@@ -101,6 +102,7 @@ fn rt_fixture() -> (Metadata, DbCatalog) {
     }
     tables.push(json!({"table": {"schema": "public", "name": "top_articles"}}));
     source["functions"] = json!([{"function": {"schema": "public", "name": "search_articles"}}]);
+    md["inherited_roles"] = json!([{"role_name": "both", "role_set": ["user", "fan"]}]);
     (serde_json::from_value(md).unwrap(), db)
 }
 
@@ -180,6 +182,22 @@ fn derived_and_whole_session_values_split_cohorts() {
     assert_eq!(m.slots()[0].source, Some(Source::SessionJson));
     assert_eq!(c[0], c[1]);
     assert_ne!(c[0], c[2]);
+}
+
+#[test]
+fn inherited_roles_redact_per_cohort() {
+    let both = |id: &str, name: &str| session(json!({"x-hasura-role": "both", "x-hasura-user-id": id, "x-hasura-user-name": name}));
+    let s = schema("both");
+    let q = "subscription { article { id author_id } }";
+    let subs = [(Value::Null, both("1", "ann")), (Value::Null, both("1", "ann")), (Value::Null, both("1", "bob")), (Value::Null, both("2", "ann"))];
+    let (m, c) = cohorts(&s, q, &subs);
+    assert!(m.id().sql().contains("CASE WHEN"), "{}", m.id().sql());
+    let sources: Vec<_> = m.slots().iter().map(|sl| sl.source.clone()).collect();
+    assert!(sources.contains(&Some(Source::Session("x-hasura-user-id".into()))) && sources.contains(&Some(Source::Session("x-hasura-user-name".into()))));
+    assert_eq!(c[0], c[1]);
+    assert!(c[0] != c[2] && c[0] != c[3] && c[2] != c[3]);
+    let r = reads(&s, &compile(&s, q, Value::Null, &subs[0].1).0).unwrap();
+    assert_eq!(names(&r), vec!["author", "article"], "fan's filter reads authors");
 }
 
 #[test]
@@ -394,8 +412,8 @@ fn instantiate_batch(m: &Multiplexed, values: &[Option<String>]) -> String {
 }
 
 /// Queries exercising session values (plain, in a list, the whole session), variables used
-/// twice, paths into objects and lists, relationships and permission filters; roles `user`,
-/// `pair` and `sess` (a query a role cannot run is skipped).
+/// twice, paths into objects and lists, relationships, permission filters and redacted cells;
+/// roles `user`, `pair`, `sess` and `both` (a query a role cannot run is skipped).
 const PROPERTY_QUERIES: [&str; 5] = [
     "subscription { article { id title author { name } } }",
     "subscription ($t: String!, $n: Int!) { article(where: {_or: [{title: {_like: $t}}, {title: {_ilike: $t}}], id: {_gte: $n}}) { id } }",
@@ -416,7 +434,7 @@ fn subscriber() -> impl Strategy<Value = (Value, Value)> {
     let id = || prop::sample::select(vec!["1", "2", "x'y"]);
     (text(), 0..3i64, prop::collection::vec(0..4i64, 0..3), id(), id(), any::<bool>()).prop_map(|(t, n, ids, uid, friend, extra)| {
         let vars = json!({"t": t, "n": n, "w": {"title": {"_eq": t}}, "ids": ids});
-        let mut ses = json!({"x-hasura-user-id": uid, "x-hasura-friend-id": friend});
+        let mut ses = json!({"x-hasura-user-id": uid, "x-hasura-friend-id": friend, "x-hasura-user-name": t});
         if extra {
             ses["x-hasura-org"] = json!(t);
         }
@@ -429,7 +447,7 @@ proptest! {
 
     #[test]
     fn batch_answers_are_single_answers(
-        role in prop::sample::select(vec!["user", "pair", "sess"]),
+        role in prop::sample::select(vec!["user", "pair", "sess", "both"]),
         qi in 0..PROPERTY_QUERIES.len(),
         subs in prop::collection::vec(subscriber(), 1..6),
     ) {
@@ -509,6 +527,9 @@ fn psql_check() {
             (1..=5).map(|i| (json!({}), json!({"x-hasura-role": "pair", "x-hasura-user-id": i.to_string(), "x-hasura-friend-id": (6 - i).to_string()}))).collect()),
         ("sess", "subscription { article(where: {id: {_lt: 8}}, order_by: {id: asc}) { id mine } }",
             (1..=4).map(|i| (json!({}), json!({"x-hasura-role": "sess", "x-hasura-user-id": i.to_string()}))).collect()),
+        ("both", "subscription { article(order_by: {id: asc}) { id title author_id published } }",
+            [("1", "author 1"), ("2", "author 1"), ("2", "author 3 it's"), ("4", "nobody")].iter()
+                .map(|(u, n)| (json!({}), json!({"x-hasura-role": "both", "x-hasura-user-id": u, "x-hasura-user-name": n}))).collect()),
         ("fan", "subscription { article(order_by: {id: asc}) { id } }",
             ["author 1", "author 3 it's", "nobody"].iter().map(|n| (json!({}), json!({"x-hasura-role": "fan", "x-hasura-user-name": n}))).collect()),
         ("admin", "subscription ($l: Int!, $q: String!) { search_articles(args: {q: $q}, limit: $l, order_by: {id: asc}) { id } }",
