@@ -10,7 +10,8 @@
 //! SELECT "graft.subs"."cohort_id", "graft.resp"."result"
 //! FROM unnest(($1)::"pg_catalog"."int8"[], ($2)::"pg_catalog"."jsonb"[])
 //!        AS "graft.subs"("cohort_id", "vars")
-//! LEFT JOIN LATERAL (<the statement, $k → ("graft.subs"."vars" ->> i)>) AS "graft.resp"("result") ON true
+//! CROSS JOIN LATERAL (SELECT "graft.subs"."vars" ->> 0 AS "v0", … OFFSET 0) AS "graft.vals"
+//! LEFT JOIN LATERAL (<the statement, $k → "graft.vals"."vi">) AS "graft.resp"("result") ON true
 //! ```
 //!
 //! `->>` yields `text`, the type every parameter is bound as, and the statement's own cast
@@ -51,6 +52,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 100;
 /// which are unquoted `_x1` names.
 const SUBS: &str = "\"graft.subs\"";
 const RESP: &str = "\"graft.resp\"";
+/// One row per cohort: its values as text columns `v0`, `v1` …
+const VALS: &str = "\"graft.vals\"";
 
 /// Subscribers with the same query text, operation name and role form a cohort group
 /// (Hasura's poller key); within it, [`CohortKey`] tells cohorts apart.
@@ -214,15 +217,23 @@ impl Multiplexed {
             body.push_str(&c.sql[at..t.start]);
             match to[k] {
                 To::Shared(j) => body.push_str(&format!("${}", j + 3)),
-                // Parenthesized: the placeholder may stand anywhere an operand can.
-                To::Slot(i) => body.push_str(&format!("({SUBS}.\"vars\" ->> {i})")),
+                To::Slot(i) => body.push_str(&format!("{VALS}.\"v{i}\"")),
             }
             at = t.end;
         }
         body.push_str(&c.sql[at..]);
+        // Each value is taken out of the cohort's array once, behind `OFFSET 0` (which keeps
+        // the planner from substituting `vars ->> i` back into the statement): a filter
+        // evaluated per scanned row then reads a plain text value, not the jsonb array.
+        let vals = if slots.is_empty() {
+            String::new()
+        } else {
+            let cols: Vec<String> = (0..slots.len()).map(|i| format!("{SUBS}.\"vars\" ->> {i} AS \"v{i}\"")).collect();
+            format!(" CROSS JOIN LATERAL (SELECT {} OFFSET 0) AS {VALS}", cols.join(", "))
+        };
         let sql = format!(
             "SELECT {SUBS}.\"cohort_id\", {RESP}.\"result\" \
-             FROM unnest(($1)::\"pg_catalog\".\"int8\"[], ($2)::\"pg_catalog\".\"jsonb\"[]) AS {SUBS}(\"cohort_id\", \"vars\") \
+             FROM unnest(($1)::\"pg_catalog\".\"int8\"[], ($2)::\"pg_catalog\".\"jsonb\"[]) AS {SUBS}(\"cohort_id\", \"vars\"){vals} \
              LEFT JOIN LATERAL ({body}) AS {RESP}(\"result\") ON true"
         );
         let shared: Arc<[Option<String>]> = shared_positions.iter().map(|&k| c.params[k].clone()).collect();

@@ -254,12 +254,13 @@ fn multiplexed_statement_structure() {
     let single = sql(&c).sql.clone();
     assert!(single.contains("\"note$1\""), "{single}");
     let m = plan(&c, t.as_ref()).unwrap();
-    let body = single.replace("($1)", "((\"graft.subs\".\"vars\" ->> 0))");
+    let body = single.replace("($1)", "(\"graft.vals\".\"v0\")");
     assert_eq!(
         m.sql(),
         format!(
             "SELECT \"graft.subs\".\"cohort_id\", \"graft.resp\".\"result\" FROM unnest(($1)::\"pg_catalog\".\"int8\"[], ($2)::\"pg_catalog\".\"jsonb\"[]) \
-             AS \"graft.subs\"(\"cohort_id\", \"vars\") LEFT JOIN LATERAL ({body}) AS \"graft.resp\"(\"result\") ON true"
+             AS \"graft.subs\"(\"cohort_id\", \"vars\") CROSS JOIN LATERAL (SELECT \"graft.subs\".\"vars\" ->> 0 AS \"v0\" OFFSET 0) AS \"graft.vals\" \
+             LEFT JOIN LATERAL ({body}) AS \"graft.resp\"(\"result\") ON true"
         )
     );
     assert!(m.sql().contains("\"note$1\""), "a `$` inside an identifier is not a parameter");
@@ -275,7 +276,11 @@ fn multiplexed_statement_structure() {
     let (c, t) = compile(&s, ARTICLES, Value::Null, &user("1"));
     let m = plan(&c, t.as_ref()).unwrap();
     assert!(m.sql().contains("($3)::\"pg_catalog\".\"bool\""), "{}", m.sql());
-    assert!(m.sql().contains("((\"graft.subs\".\"vars\" ->> 0))::\"pg_catalog\".\"int4\""), "{}", m.sql());
+    assert!(m.sql().contains("(\"graft.vals\".\"v0\")::\"pg_catalog\".\"int4\""), "{}", m.sql());
+    // Without per-cohort values there is nothing to take out of the arrays.
+    let s = schema("admin");
+    let (c, t) = compile(&s, "subscription { author { id } }", Value::Null, &Session::admin());
+    assert!(!plan(&c, t.as_ref()).unwrap().sql().contains("graft.vals"));
     assert!(!m.sql().contains("$4"));
 }
 
@@ -403,7 +408,8 @@ fn instantiate_batch(m: &Multiplexed, values: &[Option<String>]) -> String {
     let end = sql.rfind(") AS \"graft.resp\"(\"result\") ON true").unwrap();
     let mut out = sql[start..end].to_string();
     for (i, v) in values.iter().enumerate().rev() {
-        out = out.replace(&format!("((\"graft.subs\".\"vars\" ->> {i}))::"), &format!("(({}))::", literal(v)));
+        assert!(sql.contains(&format!("\"graft.subs\".\"vars\" ->> {i} AS \"v{i}\"")), "value {i} is taken from the array: {sql}");
+        out = out.replace(&format!("(\"graft.vals\".\"v{i}\")::"), &format!("(({}))::", literal(v)));
     }
     for (j, v) in m.shared().iter().enumerate().rev() {
         out = out.replace(&format!("(${})::", j + 3), &format!("(({}))::", literal(v)));
