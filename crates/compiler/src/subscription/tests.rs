@@ -225,6 +225,30 @@ fn variables_in_where_are_per_cohort_values() {
     assert_eq!(m.slots()[0].source, Some(Source::Var { path, rule: Rule::Scalar }));
 }
 
+/// A default and a given value compile to the same text, one as a constant, one as a
+/// variable: whichever subscriber made the statement, the other is served correctly.
+#[test]
+fn defaults_and_given_values_share_text_not_sources() {
+    let s = schema("admin");
+    let q = "subscription ($t: String = \"a%\") { article(where: {title: {_like: $t}}) { id } }";
+    let given = |t: &str| json!({"t": t});
+    for first in [Value::Null, given("b%")] {
+        let (c, t) = compile(&s, q, first.clone(), &Session::admin());
+        let m = plan(&c, t.as_ref()).unwrap();
+        assert_eq!(m.shared().len(), usize::from(first.is_null()), "the default is a constant of the query text");
+        for v in [Value::Null, given("a%"), given("b%")] {
+            let own = sql(&compile(&s, q, v.clone(), &Session::admin()).0).clone();
+            match m.cohort(&own) {
+                Some(cohort) => assert_eq!(m.single(&cohort), Some(own)),
+                None => {
+                    assert!(first.is_null() && v == given("b%"), "only a value other than the shared constant needs its own statement");
+                    assert_eq!(m.shared(), &[Some("a%".to_string())]);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn variables_in_limit_multiplex_only_with_equal_sql() {
     let s = schema("admin");
