@@ -58,6 +58,14 @@ pub enum LexError {
     Dollar { at: usize },
     #[error("parameter number out of range at byte {at}")]
     ParamRange { at: usize },
+    /// The extension's interrupt check answered (`crate::interrupt`).
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+/// [`crate::interrupt::tick`], for loops over a statement's size.
+pub fn tick() -> Result<(), LexError> {
+    crate::interrupt::tick().map_err(|e| LexError::Interrupted(e.message))
 }
 
 fn ident_start(c: char) -> bool {
@@ -77,6 +85,7 @@ pub fn tokens(sql: &str) -> Result<Vec<Token>, LexError> {
     // Byte offset of the next char boundary after `i` (input is UTF-8; only ASCII matters).
     let next_char = |i: usize| i + sql[i..].chars().next().map(char::len_utf8).unwrap_or(1);
     while i < n {
+        tick()?;
         let c = sql[i..].chars().next().unwrap_or('\0');
         let start = i;
         if c.is_ascii_whitespace() {
@@ -243,6 +252,18 @@ mod tests {
         assert_eq!(params("SELECT \"a\"\"$1\", e'\\\\', $2, x'1f', b'$3'"), vec![2]);
         // Without `E`, a backslash is an ordinary character: the string ends at the quote.
         assert_eq!(params("SELECT '\\', $1"), vec![1]);
+    }
+
+    #[test]
+    fn a_cancelled_statement_stops_the_scan() {
+        fn cancelled() -> Result<(), crate::error::GqlError> {
+            Err(crate::interrupt::interrupted())
+        }
+        let sql = "SELECT ($1) ".repeat(2 * crate::interrupt::EVERY as usize);
+        crate::interrupt::set_check(cancelled);
+        let r = tokens(&sql);
+        crate::interrupt::clear_check();
+        assert!(matches!(r, Err(LexError::Interrupted(_))), "{r:?}");
     }
 
     #[test]

@@ -36,6 +36,7 @@
 //! a tokenizer that skips literals, quoted identifiers and comments (`lex`); no value is ever
 //! spliced into it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -181,8 +182,10 @@ impl Multiplexed {
         }
         let mut to = Vec::with_capacity(nparams);
         let mut slots: Vec<Slot> = vec![];
+        let mut slot_of: HashMap<Source, usize> = HashMap::new();
         let mut shared_positions = vec![];
         for k in 0..nparams {
+            lex::tick()?;
             let source = sources.map(|s| s[k].clone());
             match source {
                 Some(Source::Const) => {
@@ -190,18 +193,17 @@ impl Multiplexed {
                     shared_positions.push(k);
                 }
                 // One value per variable path or session variable, however often it is used.
-                Some(s @ (Source::Var { .. } | Source::Session(_) | Source::SessionJson)) => {
-                    match slots.iter().position(|slot| slot.source.as_ref() == Some(&s)) {
-                        Some(i) => {
-                            slots[i].positions.push(k);
-                            to.push(To::Slot(i));
-                        }
-                        None => {
-                            to.push(To::Slot(slots.len()));
-                            slots.push(Slot { source: Some(s), positions: vec![k] });
-                        }
+                Some(s @ (Source::Var { .. } | Source::Session(_) | Source::SessionJson)) => match slot_of.get(&s) {
+                    Some(&i) => {
+                        slots[i].positions.push(k);
+                        to.push(To::Slot(i));
                     }
-                }
+                    None => {
+                        slot_of.insert(s.clone(), slots.len());
+                        to.push(To::Slot(slots.len()));
+                        slots.push(Slot { source: Some(s), positions: vec![k] });
+                    }
+                },
                 // Computed values (or unknown sources) differ from one parameter to the next.
                 other => {
                     to.push(To::Slot(slots.len()));

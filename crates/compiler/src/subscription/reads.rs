@@ -80,6 +80,7 @@ pub fn reads_of_sql(schema: &Schema, sql: &str) -> Result<Reads, LexError> {
     };
     let mut i = 0;
     while i < toks.len() {
+        lex::tick()?;
         if toks[i].kind == Kind::Cast {
             i = skip_type(&toks, i + 1);
             continue;
@@ -105,7 +106,7 @@ pub fn reads_of_sql(schema: &Schema, sql: &str) -> Result<Reads, LexError> {
         }
         if call {
             if !is_builtin(&name, &toks[i].kind) {
-                for t in function_tables(schema, &name) {
+                for t in function_tables(schema, &name)? {
                     tables.insert(t);
                 }
                 opaque(&mut out, Opaque::Function(name));
@@ -154,9 +155,10 @@ fn is_builtin(name: &QualifiedName, first: &Kind) -> bool {
 
 /// Tables whose rows function `name` returns, as a tracked function or a set-returning
 /// computed field (the function's body may read others).
-fn function_tables(schema: &Schema, name: &QualifiedName) -> Vec<usize> {
+fn function_tables(schema: &Schema, name: &QualifiedName) -> Result<Vec<usize>, LexError> {
     let mut out: Vec<usize> = schema.functions.iter().filter(|f| f.name == *name).map(|f| f.returns_table).collect();
     for t in &schema.tables {
+        lex::tick()?;
         for cf in &t.computed_fields {
             if cf.function == *name {
                 if let ComputedReturn::SetOf { table } = cf.returns {
@@ -165,5 +167,5 @@ fn function_tables(schema: &Schema, name: &QualifiedName) -> Vec<usize> {
             }
         }
     }
-    out
+    Ok(out)
 }
