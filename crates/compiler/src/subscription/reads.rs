@@ -14,7 +14,7 @@
 //! counts as read. So does a view (or materialized view, or foreign table): its rows change
 //! when tables it is defined over change, and no change counter of its own shows that.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::lex::{self, Kind, LexError, Token};
 use crate::dbcatalog::QualifiedName;
@@ -70,6 +70,7 @@ const BUILTIN: &[&str] = &[
 /// The read set of statement `sql`.
 pub fn reads_of_sql(schema: &Schema, sql: &str) -> Result<Reads, LexError> {
     let toks = lex::tokens(sql)?;
+    let by_name: HashMap<&QualifiedName, usize> = schema.tables.iter().enumerate().map(|(i, t)| (&t.name, i)).collect();
     let mut tables = BTreeSet::new();
     let mut out = Reads::default();
     let opaque = |out: &mut Reads, o: Opaque| {
@@ -105,7 +106,8 @@ pub fn reads_of_sql(schema: &Schema, sql: &str) -> Result<Reads, LexError> {
             continue;
         }
         if call {
-            if !is_builtin(&name, &toks[i].kind) {
+            // Each function once: its return tables are looked up over the whole schema.
+            if !is_builtin(&name, &toks[i].kind) && !out.opaque.contains(&Opaque::Function(name.clone())) {
                 for t in function_tables(schema, &name)? {
                     tables.insert(t);
                 }
@@ -113,7 +115,7 @@ pub fn reads_of_sql(schema: &Schema, sql: &str) -> Result<Reads, LexError> {
             }
         } else if qualified.is_some() {
             // `alias."column"` names no table; a tracked table's name is a read.
-            if let Some(ti) = schema.tables.iter().position(|t| t.name == name) {
+            if let Some(&ti) = by_name.get(&name) {
                 tables.insert(ti);
                 if schema.tables[ti].is_view {
                     opaque(&mut out, Opaque::View(name));
