@@ -15,6 +15,7 @@ pub mod request;
 pub mod schema;
 pub mod sql;
 pub mod stack;
+pub mod subscription;
 #[cfg(test)]
 mod testing;
 
