@@ -48,4 +48,21 @@ SET LOCAL graft.stringify_numeric_types = off;
 SELECT graphql.resolve('{ c_article(order_by: {id: asc}) { id } }', NULL, '{"x-hasura-role": "ceq"}');
 -- A tracked function taking a table row: the row as text.
 SELECT graphql.resolve('{ c_by_author(args: {a: "(2,Bob,)"}) { id } }');
+-- Metadata checks (item 10): an enum table whose value is not a GraphQL name; a custom name
+-- that makes two tables' root fields collide; a cycle of inherited roles.
+CREATE TABLE c_colors (value text PRIMARY KEY);
+INSERT INTO c_colors VALUES ('red'), ('a b');
+SELECT graphql.metadata('{"type": "pg_track_table", "args": {"table": "c_colors"}}');
+SELECT graphql.metadata('{"type": "pg_set_table_is_enum", "args": {"table": "c_colors", "is_enum": true}}');
+SELECT graphql.metadata('{"type": "pg_set_table_customization", "args": {"table": "c_colors", "configuration": {"custom_name": "c_author"}}}');
+SELECT graphql.metadata('{"type": "add_inherited_role", "args": {"role_name": "ca", "role_set": ["cb"]}}');
+SELECT graphql.metadata('{"type": "add_inherited_role", "args": {"role_name": "cb", "role_set": ["ca"]}}');
+-- Insert permission without columns: every column but the presets (item 6).
+SELECT graphql.metadata('{"type": "pg_create_insert_permission", "args": {"table": "c_author", "role": "writer", "permission": {"check": {}, "set": {"nullName": "x"}}}}');
+SELECT graphql.resolve('{ __type(name: "c_author_insert_input") { inputFields { name } } }', NULL, '{"x-hasura-role": "writer"}');
+-- Relationship shorthand (item 3): one column name where Hasura also takes a list.
+SELECT graphql.metadata('{"type": "pg_create_array_relationship", "args": {"table": "c_author", "name": "articles", "using": {"foreign_key_constraint_on": {"table": "c_article", "columns": "author_id"}}}}');
+SELECT graphql.resolve('{ c_author(order_by: {id: asc}) { id articles { id } } }');
+-- /v1/query and /v1/metadata take version 1 or 2 only.
+SELECT graphql.metadata('{"type": "export_metadata", "version": 3, "args": {}}');
 ROLLBACK;
