@@ -79,4 +79,7 @@ SELECT graphql.dml('{"type": "update", "args": {"table": "author", "$set": {"age
 SELECT graphql.dml('{"type": "insert", "args": {"table": "author", "objects": []}}');
 SELECT graphql.dml('{"type": "export_metadata", "args": {}}');
 SELECT graphql.dml('{"type": "select", "args": {"table": "author", "columns": ["id"], "limit": -1}}');
+-- A 2,000-level where is an error, not a crash.
+SELECT graphql.dml(('{"type": "select", "args": {"table": "author", "columns": ["id"], "where": '
+  || repeat('{"$not": ', 2000) || '{"id": 1}' || repeat('}', 2000) || '}}')::json)::jsonb ->> 'code';
 ROLLBACK;

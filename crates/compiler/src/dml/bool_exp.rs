@@ -27,6 +27,8 @@ fn is_column_operator(op: &str) -> bool {
 /// `exp` over rows of table `ti`, at JSON path `path`; `root` is the request's table, which
 /// `["$", column]` names.
 pub fn translate(cx: &Cx, ti: usize, root: usize, exp: &Value, path: &str) -> Result<Value, MetadataError> {
+    // Both recurse on the request's nesting (up to graphql.dml's JSON depth bound).
+    crate::stack::check(path).map_err(|e| MetadataError::new(e.code, path, e.message))?;
     crate::interrupt::tick().map_err(|e| MetadataError::new(e.code, path, e.message))?;
     let Value::Object(obj) = exp else {
         return Err(MetadataError::new("parse-failed", path, "expected a boolean expression (an Object)"));

@@ -60,6 +60,8 @@ pub enum Reply {
 
 /// Translate one data API request for the session's role.
 pub fn plan(schema: &Schema, session: &Session, request: &Value) -> Result<Plan, MetadataError> {
+    // The translation recurses on the request's nesting: bounded like the compiler's.
+    let _stack = crate::stack::Entry::new();
     let ty = request.get("type").and_then(Value::as_str).unwrap_or_default();
     let args = match request.get("args") {
         Some(Value::Object(a)) => a,

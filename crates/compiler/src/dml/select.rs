@@ -104,6 +104,8 @@ pub fn rows_args(
 /// The selection set for `columns` (a list of column names, wildcards `*`, `*.*` …, and
 /// relationship objects) over rows of table `ti`.
 pub fn selection(cx: &Cx, ti: usize, columns: &Value, path: &str, vars: &mut Vars) -> Result<String, MetadataError> {
+    // Both recurse on the request's nesting (up to graphql.dml's JSON depth bound).
+    crate::stack::check(path).map_err(|e| MetadataError::new(e.code, path, e.message))?;
     crate::interrupt::tick().map_err(|e| MetadataError::new(e.code, path, e.message))?;
     let Value::Array(items) = columns else {
         return Err(MetadataError::new("parse-failed", path, "expected Array"));

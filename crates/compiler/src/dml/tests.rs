@@ -239,3 +239,31 @@ fn graphql_errors_point_at_the_request_arguments() {
     let (_, path, m) = error("admin", json!({"type": "select", "args": {"table": "author", "columns": ["id"], "where": {"age": {"$nope": 1}}}}));
     assert_eq!(path, "$.args.where.age._nope", "{m}");
 }
+
+#[test]
+fn deep_requests_are_errors_not_crashes() {
+    // 2,000 levels of $not (graphql.dml's JSON bound is 2,048) and of nested relationships.
+    // Built without json!'s interpolation, which serializes (recursively) what it embeds.
+    let mut w = json!({"id": {"$eq": 1}});
+    for _ in 0..2_000 {
+        w = Value::Object(serde_json::Map::from_iter([("$not".to_string(), w)]));
+    }
+    let schema = schema_for("admin");
+    // A test thread's 2 MiB stack, as the compiler's default budget assumes.
+    let r = std::thread::Builder::new()
+        .spawn(move || {
+            let mut request = json!({"type": "select", "args": {"table": "author", "columns": ["id"]}});
+            request["args"]["where"] = w;
+            plan(&schema, &Session::admin(), &request).and_then(|p| {
+                compile_dml(&schema, &p, &Session::admin(), &Limits::default())
+                    .map(|_| ())
+                    .map_err(|g| super::error_from_graphql(g.code, &g.path, &g.message))
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    // The stack bound (or Hasura's variable depth bound) answers it.
+    let e = r.unwrap_err();
+    assert_eq!(e.code, "validation-failed", "{e:?}");
+}

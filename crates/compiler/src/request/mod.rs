@@ -155,6 +155,8 @@ pub fn compile(
 /// request, then given the arguments GraphQL has no place for.
 pub fn compile_dml(schema: &Schema, plan: &crate::dml::Plan, session: &Session, limits: &Limits) -> Result<Compiled, GqlError> {
     let _stack = crate::stack::Entry::new();
+    // The request's where/objects are the variables: the same depth bound as any request's.
+    check_variables_depth(Some(&plan.variables))?;
     let doc = validate::parse(&plan.query, limits)?;
     let op = validate::select_operation(&doc, None)?;
     let mut operation = validate::validate(schema, &doc, &op.node, Some(&plan.variables), limits)?;
