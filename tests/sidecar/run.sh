@@ -14,7 +14,7 @@
 #   E  a database address that accepts connections and never answers (1 s timeouts)
 #   F  sslmode=verify-full against a CA that did not sign the server's certificate
 #   G  WebSockets: admin secret + one HS256 JWT, a 200 ms live-query refetch, 1 s keep-alive
-#      and init timeout (test_ws.py with gql, test_ws.mjs with graphql-ws and
+#      and init timeout, an outgoing queue of 16 messages (test_ws.py with gql, test_ws.mjs with graphql-ws and
 #      subscriptions-transport-ws)
 # The Python clients (requests, PyJWT, cryptography) also run the JWKS server, the webhook and
 # the silent "database" of E; then a Node client (graphql-js, graphql-request) checks
@@ -230,6 +230,7 @@ start_sidecar g "$PORT_G" "" \
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL=200 \
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE=1 \
     HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT=1 \
+    GRAFT_WEBSOCKET_QUEUE=16 \
     HASURA_GRAPHQL_ENABLED_APIS="metadata,graphql,config,metrics"
 
 # Wait for /healthz, or for /v1/version from E and F, which have no usable database (python,

@@ -30,9 +30,9 @@ async function waitFor(pred, ms = 3000) {
 }
 
 const b64url = (s) => Buffer.from(s).toString("base64url");
-function userToken(id) {
+function userToken(id, extra = {}) {
   const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-  const body = b64url(JSON.stringify({ "https://hasura.io/jwt/claims": { "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": String(id) } }));
+  const body = b64url(JSON.stringify({ ...extra, "https://hasura.io/jwt/claims": { "x-hasura-allowed-roles": ["user"], "x-hasura-default-role": "user", "x-hasura-user-id": String(id) } }));
   const sig = createHmac("sha256", process.env.GRAFT_JWT_KEY).update(`${head}.${body}`).digest("base64url");
   return { authorization: `Bearer ${head}.${body}.${sig}` };
 }
@@ -101,6 +101,14 @@ const denied = newClient({ authorization: "Bearer not.a.jwt" }, { on: { closed: 
 const d = collect(denied, { query: LIVE });
 await waitFor(() => closed);
 check("graphql-ws: failed auth closes 4403 Forbidden", closed?.code === 4403 && closed?.reason === "Forbidden", [closed?.code, closed?.reason, d.error]);
+
+// A JWT that expires closes the socket then.
+let expiredClose = null;
+const shortLived = newClient(userToken(2, { exp: Math.floor(Date.now() / 1000) + 2 }), { on: { closed: (e) => { expiredClose = e; } } });
+const sl = collect(shortLived, { query: LIVE });
+await waitFor(() => sl.msgs.length >= 1);
+await waitFor(() => expiredClose, 4000);
+check("JWT expiry closes the socket", expiredClose?.code === 4403 && sl.msgs.length >= 1, [expiredClose?.code, expiredClose?.reason, sl.msgs.length]);
 
 // One poll per cohort: 5 identical subscribers cost one resolve per 200 ms.
 async function metric(name) {
@@ -214,6 +222,31 @@ check("legacy: data then complete", JSON.stringify(types) === JSON.stringify(["d
 s.send({ type: "connection_terminate" });
 await waitFor(() => s.close);
 check("legacy: connection_terminate closes", s.close !== null, s.close);
+// A client that stops reading: its queue (16 messages on G) fills behind full TCP buffers and
+// its socket is closed, while another subscriber still gets its changes at once.
+await post("/v2/query", { type: "run_sql", args: { sql: "CREATE TABLE ws_big (id int PRIMARY KEY, blob text); INSERT INTO ws_big VALUES (1, repeat('x', 300000))" } });
+await post("/v1/metadata", { type: "pg_track_table", args: { table: "ws_big" } });
+const slow = await acked(T);
+slow.ws._socket.pause();
+for (let i = 0; i < 100; i += 1) slow.send({ type: "subscribe", id: `big${i}`, payload: { query: "subscription { ws_big { blob } }" } });
+const other = newClient(userToken(2));
+const watch = collect(other, { query: LIVE });
+await waitFor(() => watch.msgs.length >= 1);
+await sleep(1500);
+const before = watch.msgs.length;
+const t0 = Date.now();
+await insert(2, "two-while-slow");
+await waitFor(() => watch.msgs.length > before);
+check("slow consumer: others are not slowed", watch.msgs.length > before && Date.now() - t0 < 1500, { before, after: watch.msgs.length, ms: Date.now() - t0 });
+slow.ws._socket.resume();
+await waitFor(() => slow.close, 10000);
+check("slow consumer: its socket is closed", slow.close !== null && [1011, 1006].includes(slow.close.code), slow.close);
+const { readFileSync } = await import("node:fs");
+const glog = readFileSync(`${process.env.GRAFT_TMP}/sidecar-g.log`, "utf8");
+check("slow consumer: logged with its reason", glog.includes("the client is not reading: its outgoing queue is full"));
+watch.dispose();
+await other.dispose();
+
 const plain = await fetch(`${HTTP}/v1/graphql`);
 check("GET without upgrade is Hasura's 404", plain.status === 404, plain.status);
 

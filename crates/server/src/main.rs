@@ -143,7 +143,7 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
             keepalive: std::time::Duration::from_secs(cfg.websocket_keepalive.max(1)),
             init_timeout: std::time::Duration::from_secs(cfg.websocket_connection_init_timeout.max(1)),
             max_message_bytes: cfg.max_body_bytes,
-            queue: 256,
+            queue: cfg.websocket_queue as usize,
         },
         live: Arc::new(ws::Poller::new(pool_for_live, std::time::Duration::from_millis(cfg.live_queries_refetch_interval.max(1)))),
     });

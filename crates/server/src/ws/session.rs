@@ -47,7 +47,9 @@ impl Conn {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if !self.overflowed.swap(true, Ordering::Relaxed) {
-                    self.end(Closing::Now(close::INTERNAL, "the client is not reading: its outgoing queue is full".into()));
+                    let reason = "the client is not reading: its outgoing queue is full";
+                    crate::logs::emit("websocket-log", "error", serde_json::json!({"event": {"type": "closed", "code": close::INTERNAL, "reason": reason}}));
+                    self.end(Closing::Now(close::INTERNAL, reason.into()));
                 }
                 false
             }
@@ -119,6 +121,8 @@ struct Socket {
     ops: HashMap<String, (u64, JoinHandle<()>)>,
     generation: u64,
     done: mpsc::UnboundedSender<(String, u64)>,
+    /// When the JWT that authenticated the socket expires.
+    expires: Option<tokio::time::Instant>,
 }
 
 pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap, state: Arc<AppState>) {
@@ -133,15 +137,25 @@ pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap
     let conn = Arc::new(Conn { proto, tx, kill: Notify::new(), closing: Mutex::new(None), overflowed: AtomicBool::new(false) });
     let mut writer = tokio::spawn(write(sink, rx, conn.clone()));
     let (done, mut finished) = mpsc::unbounded_channel();
-    let mut s = Socket { state: state.clone(), conn: conn.clone(), proto, upgrade_headers, phase: Phase::Waiting, ops: HashMap::new(), generation: 0, done };
+    let mut s = Socket { state: state.clone(), conn: conn.clone(), proto, upgrade_headers, phase: Phase::Waiting, ops: HashMap::new(), generation: 0, done, expires: None };
     let init_deadline = tokio::time::sleep(state.ws.init_timeout);
     tokio::pin!(init_deadline);
     let mut keepalive: Option<tokio::time::Interval> = None;
     let mut writer_done = false;
     loop {
+        let expires = s.expires;
         tokio::select! {
             _ = &mut init_deadline, if matches!(s.phase, Phase::Waiting) => {
                 conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1);
+                break;
+            }
+            _ = async move { tokio::time::sleep_until(expires.expect("enabled only when set")).await }, if expires.is_some() => {
+                // Not checked against Hasura's exact close: the reason is its HTTP message.
+                const EXPIRED: &str = "Could not verify JWT: JWTExpired";
+                if proto == Proto::Legacy {
+                    conn.send(protocol::connection_error(EXPIRED));
+                }
+                conn.close(close::FORBIDDEN.0, EXPIRED);
                 break;
             }
             _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
@@ -240,6 +254,10 @@ impl Socket {
         match self.state.auth.authenticate(&headers, None).await {
             Ok(granted) => {
                 self.phase = Phase::Ready(granted.session);
+                self.expires = granted.expires.map(|exp| {
+                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now))
+                });
                 self.conn.send(protocol::ack());
                 if self.proto == Proto::Legacy {
                     self.conn.send(protocol::ka());
