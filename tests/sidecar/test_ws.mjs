@@ -129,6 +129,22 @@ await sleep(300);
 await user2.dispose();
 await admin.dispose();
 
+// The database going away: a failed poll is sent once as a result with errors, the poll goes
+// on, and the data comes back with the database.
+const { execFileSync } = await import("node:child_process");
+const rc = newClient(userToken(2));
+const rl = collect(rc, { query: LIVE });
+await waitFor(() => rl.msgs.length >= 1);
+execFileSync(process.env.GRAFT_PG_RESTART, ["stop"], { stdio: "ignore" });
+await waitFor(() => rl.msgs.some((m) => m.errors), 5000);
+await sleep(600);
+const errorsSent = rl.msgs.filter((m) => m.errors).length;
+execFileSync(process.env.GRAFT_PG_RESTART, ["start"], { stdio: "ignore" });
+await waitFor(() => rl.msgs.length >= 3 && rl.msgs.at(-1).data, 10000);
+check("database restart: one error result, then the data again", errorsSent === 1 && rl.msgs.at(-1)?.data?.ws_node_items?.length >= 1 && !rl.error, { errorsSent, msgs: rl.msgs.map((m) => Object.keys(m)), error: rl.error });
+rl.dispose();
+await rc.dispose();
+
 // ---- subscriptions-transport-ws (legacy graphql-ws) ----
 function legacy(headers) {
   const c = { errors: [] };
