@@ -8,6 +8,8 @@
 mod poller;
 pub mod protocol;
 mod session;
+#[cfg(test)]
+mod socket_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
