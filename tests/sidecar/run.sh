@@ -13,10 +13,14 @@
 #      timeout; sslmode=verify-full against the test CA
 #   E  a database address that accepts connections and never answers (1 s timeouts)
 #   F  sslmode=verify-full against a CA that did not sign the server's certificate
+#   G  WebSockets: admin secret + one HS256 JWT, a 200 ms live-query refetch, 1 s keep-alive
+#      and init timeout, an outgoing queue of 16 messages (test_ws.py with gql, test_ws.mjs with graphql-ws and
+#      subscriptions-transport-ws)
 # The Python clients (requests, PyJWT, cryptography) also run the JWKS server, the webhook and
 # the silent "database" of E; then a Node client (graphql-js, graphql-request) checks
 # introspection, queries and errors.
 # The extension must be installed (cargo pgrx install); the sidecar is built here.
+# GRAFT_SIDECAR_WS_ONLY=1 runs only the WebSocket tests (G), for quick iterations.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 export RUST_BACKTRACE=0
@@ -33,6 +37,7 @@ PORT_D=$((HTTP_PORT + 5))
 PORT_E=$((HTTP_PORT + 6))
 SILENT_PORT=$((HTTP_PORT + 7))
 PORT_F=$((HTTP_PORT + 8))
+PORT_G=$((HTTP_PORT + 9))
 TMP="$(mktemp -d /tmp/graft-sidecar.XXXXXX)"
 chmod 755 "$TMP"
 chown postgres "$TMP"
@@ -55,17 +60,18 @@ cleanup() {
 trap cleanup EXIT
 
 port_in_use "$PG_PORT" && die "port $PG_PORT is in use (set GRAFT_SIDECAR_PG_PORT)"
-for p in "$HTTP_PORT" "$PORT_B" "$PORT_C" "$JWKS_PORT" "$HOOK_PORT" "$PORT_D" "$PORT_E" "$SILENT_PORT" "$PORT_F"; do
-    port_in_use "$p" && die "port $p is in use (set GRAFT_SIDECAR_HTTP_PORT; it and the next eight ports are used)"
+for p in "$HTTP_PORT" "$PORT_B" "$PORT_C" "$JWKS_PORT" "$HOOK_PORT" "$PORT_D" "$PORT_E" "$SILENT_PORT" "$PORT_F" "$PORT_G"; do
+    port_in_use "$p" && die "port $p is in use (set GRAFT_SIDECAR_HTTP_PORT; it and the next nine ports are used)"
 done
 
 log "building the sidecar"
 cargo build -q --release -p graft-server
-BIN="$GRAFT_ROOT/target/release/graft"
+BIN="${CARGO_TARGET_DIR:-$GRAFT_ROOT/target}/release/graft"
 
 log "Python test client (requests, PyJWT, cryptography, PyYAML)"
 python3 -m venv "$TMP/venv"
-"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2 PyYAML==6.0.2
+"$TMP/venv/bin/pip" install -q --disable-pip-version-check requests==2.32.3 PyJWT==2.10.1 cryptography==44.0.2 PyYAML==6.0.2 \
+    "gql[websockets]==3.5.3"
 
 # Keys and certificates: a CA and the server certificate it signs (127.0.0.1, localhost), a
 # second CA that signs nothing, an RSA key with a self-signed X.509 certificate (Hasura accepts
@@ -131,6 +137,7 @@ JWT_KEY512="graft-hs512-key-0123456789abcdef0123456789abcdef0123456789abcdef"
 JWT_KEY_SKEW="graft-skew-key-0123456789abcdef0123456789"
 JWT_KEY_D="graft-d-key-0123456789abcdef0123456789abc"
 export GRAFT_URL="http://127.0.0.1:$HTTP_PORT" GRAFT_URL_B="http://127.0.0.1:$PORT_B" GRAFT_URL_C="http://127.0.0.1:$PORT_C"
+export GRAFT_URL_G="http://127.0.0.1:$PORT_G"
 export GRAFT_URL_D="http://127.0.0.1:$PORT_D" GRAFT_URL_E="http://127.0.0.1:$PORT_E" GRAFT_URL_F="http://127.0.0.1:$PORT_F"
 export GRAFT_SILENT_PORT="$SILENT_PORT" GRAFT_BIN="$BIN" GRAFT_TMP="$TMP"
 export GRAFT_JWT_KEY384="$JWT_KEY384" GRAFT_JWT_KEY512="$JWT_KEY512" GRAFT_JWT_KEY_SKEW="$JWT_KEY_SKEW" GRAFT_JWT_KEY_D="$JWT_KEY_D"
@@ -217,10 +224,18 @@ env HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$SILENT_PORT/side
     HASURA_GRAPHQL_PG_POOL_TIMEOUT=1 GRAFT_PG_CONNECT_TIMEOUT=1 "$BIN" serve > "$TMP/sidecar-e.log" 2>&1 &
 SIDECAR_PIDS+=($!)
 start_sidecar f "$PORT_F" "&sslmode=verify-full&sslrootcert=$TMP/other-ca.crt" GRAFT_PG_CONNECT_TIMEOUT=2
+start_sidecar g "$PORT_G" "" \
+    HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
+    HASURA_GRAPHQL_JWT_SECRET="{\"type\": \"HS256\", \"key\": \"$JWT_KEY\"}" \
+    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL=200 \
+    HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE=1 \
+    HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT=1 \
+    GRAFT_WEBSOCKET_QUEUE=16 \
+    HASURA_GRAPHQL_ENABLED_APIS="metadata,graphql,config,metrics"
 
 # Wait for /healthz, or for /v1/version from E and F, which have no usable database (python,
 # not curl: a fresh machine may not have curl).
-python3 - "$HTTP_PORT" "$PORT_B" "$PORT_C" "$PORT_D" "version:$PORT_E" "version:$PORT_F" <<'PY' || die "graft serve did not become healthy"
+python3 - "$HTTP_PORT" "$PORT_B" "$PORT_C" "$PORT_D" "$PORT_G" "version:$PORT_E" "version:$PORT_F" <<'PY' || die "graft serve did not become healthy"
 import sys, time, urllib.request
 for arg in sys.argv[1:]:
     path, port = ("/v1/version", arg[8:]) if arg.startswith("version:") else ("/healthz", arg)
@@ -235,10 +250,15 @@ for arg in sys.argv[1:]:
         sys.exit(1)
 PY
 
-"$TMP/venv/bin/python" tests/sidecar/test_http.py
-"$TMP/venv/bin/python" tests/sidecar/test_limits.py
-"$TMP/venv/bin/python" tests/sidecar/fixtures.py
+if [ -z "${GRAFT_SIDECAR_WS_ONLY:-}" ]; then
+    "$TMP/venv/bin/python" tests/sidecar/test_http.py
+    "$TMP/venv/bin/python" tests/sidecar/test_limits.py
+    "$TMP/venv/bin/python" tests/sidecar/fixtures.py
+fi
+log "WebSocket tests (Python gql)"
+"$TMP/venv/bin/python" tests/sidecar/test_ws.py
 
-log "Node test client (graphql-js, graphql-request)"
+log "Node test clients (graphql-js, graphql-request; graphql-ws, subscriptions-transport-ws)"
 (cd tests/sidecar && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-node tests/sidecar/test_node.mjs
+[ -n "${GRAFT_SIDECAR_WS_ONLY:-}" ] || node tests/sidecar/test_node.mjs
+node tests/sidecar/test_ws.mjs

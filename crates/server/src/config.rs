@@ -98,6 +98,19 @@ pub struct ServeConfig {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "GRAFT_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
+    /// Seconds between keep-alives on a WebSocket (`ka`, or `ping` for graphql-transport-ws).
+    #[arg(long, env = "HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE", default_value_t = 5)]
+    pub websocket_keepalive: u64,
+    /// Seconds a WebSocket may stay open without `connection_init`.
+    #[arg(long, env = "HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT", default_value_t = 3)]
+    pub websocket_connection_init_timeout: u64,
+    /// Milliseconds between two runs of a live query.
+    #[arg(long, env = "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", default_value_t = 1000)]
+    pub live_queries_refetch_interval: u64,
+    /// Messages that may wait to be written to one WebSocket; a client that lets more pile up
+    /// is not reading, and its socket is closed (1011).
+    #[arg(long, env = "GRAFT_WEBSOCKET_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub websocket_queue: u32,
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,

@@ -10,6 +10,7 @@ mod http;
 mod logs;
 mod metrics;
 mod routes;
+mod ws;
 
 use std::sync::Arc;
 
@@ -57,7 +58,7 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
         .route("/hasura/healthz", get(routes::ops::healthz));
     if apis.graphql {
         app = app
-            .route("/v1/graphql", post(routes::graphql::graphql))
+            .route("/v1/graphql", post(routes::graphql::graphql).get(ws::upgrade))
             .route("/v1alpha1/graphql", post(routes::graphql::graphql_v1alpha1));
     }
     if apis.metadata {
@@ -127,6 +128,7 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
             });
         }
     }
+    let pool_for_live = pool.clone();
     let state = Arc::new(routes::AppState {
         pool,
         auth,
@@ -137,6 +139,13 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
         stringify_numeric: cfg.stringify_numeric_types,
         max_body_bytes: cfg.max_body_bytes,
         cors,
+        ws: ws::Settings {
+            keepalive: std::time::Duration::from_secs(cfg.websocket_keepalive.max(1)),
+            init_timeout: std::time::Duration::from_secs(cfg.websocket_connection_init_timeout.max(1)),
+            max_message_bytes: cfg.max_body_bytes,
+            queue: cfg.websocket_queue as usize,
+        },
+        live: Arc::new(ws::Poller::new(pool_for_live, std::time::Duration::from_millis(cfg.live_queries_refetch_interval.max(1)))),
     });
     Ok(state)
 }

@@ -480,7 +480,13 @@ impl JwtAuth {
     }
 
     /// `Ok(None)`: the request carries no token.
+    #[cfg(test)]
     pub async fn session(&self, h: &HeaderMap, role_header: Option<&str>) -> Result<Option<Session>, AuthError> {
+        Ok(self.session_until(h, role_header).await?.map(|(s, _)| s))
+    }
+
+    /// The session and the token's `exp` (Unix seconds), if it has one.
+    pub async fn session_until(&self, h: &HeaderMap, role_header: Option<&str>) -> Result<Option<(Session, Option<u64>)>, AuthError> {
         let mut found: Vec<(&Provider, String)> = Vec::new();
         for p in &self.providers {
             if let Some(t) = p.token(h)? {
@@ -508,7 +514,8 @@ impl JwtAuth {
                         return Err(invalid_jwt("JWTIssuedAtFuture".into()));
                     }
                     let claims = provider.claims(&payload)?;
-                    return session_from_claims(claims, role_header).map(Some);
+                    let exp = payload.get("exp").and_then(Value::as_f64).map(|e| e.max(0.0) as u64);
+                    return session_from_claims(claims, role_header).map(|s| Some((s, exp)));
                 }
                 // A token this config's key verified but rejected (expired, wrong audience …)
                 // is the error to report; a signature that did not verify lets the next try.

@@ -161,7 +161,7 @@ impl Auth {
     /// The session and the cookies the auth webhook sets. `request` is the GraphQL request
     /// body (sent to a POST auth webhook).
     pub async fn authenticate(&self, h: &HeaderMap, request: Option<&Value>) -> Result<webhook::Granted, AuthError> {
-        let granted = |session| webhook::Granted { session, set_cookies: Vec::new() };
+        let granted = |session| webhook::Granted { session, set_cookies: Vec::new(), expires: None };
         let vars = session_headers(h);
         // No secret configured: everyone is admin unless a role is asked for.
         if self.secret_digests.is_empty() {
@@ -179,8 +179,8 @@ impl Auth {
             return Ok(webhook::Granted { session: without_backend_only(g.session), ..g });
         }
         if let Some(jwt) = &self.jwt {
-            if let Some(s) = jwt.session(h, header(h, "x-hasura-role")).await? {
-                return Ok(granted(without_backend_only(s)));
+            if let Some((s, expires)) = jwt.session_until(h, header(h, "x-hasura-role")).await? {
+                return Ok(webhook::Granted { expires, ..granted(without_backend_only(s)) });
             }
             if self.unauthorized_role.is_none() {
                 return Err(denied(400, "invalid-headers", "Missing 'Authorization' or 'Cookie' header in JWT authentication mode"));

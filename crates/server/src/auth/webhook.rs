@@ -50,6 +50,9 @@ pub struct Webhook {
 pub struct Granted {
     pub session: Session,
     pub set_cookies: Vec<String>,
+    /// When the credential stops being valid (a JWT's `exp`, Unix seconds): a WebSocket
+    /// authenticated with it is closed then.
+    pub expires: Option<u64>,
 }
 
 impl Webhook {
@@ -111,9 +114,9 @@ impl Webhook {
                     cache.clear();
                 }
             }
-            cache.insert(key, (Granted { session: session.clone(), set_cookies: set_cookies.clone() }, Instant::now() + ttl));
+            cache.insert(key, (Granted { session: session.clone(), set_cookies: set_cookies.clone(), expires: None }, Instant::now() + ttl));
         }
-        Ok(Granted { session, set_cookies })
+        Ok(Granted { session, set_cookies, expires: None })
     }
 }
 

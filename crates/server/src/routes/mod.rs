@@ -34,6 +34,10 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// HASURA_GRAPHQL_CORS_DOMAIN, or `None` with HASURA_GRAPHQL_DISABLE_CORS.
     pub cors: Option<Arc<crate::cors::Policy>>,
+    /// WebSocket settings (HASURA_GRAPHQL_WEBSOCKET_*).
+    pub ws: crate::ws::Settings,
+    /// The live-query cohorts of every socket.
+    pub live: Arc<crate::ws::Poller>,
 }
 
 /// What a handler tells the `http-log` line: the role, and the error if the answer is one, as

@@ -90,6 +90,13 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
         },
     }
     let status = state.pool.status();
-    let text = state.metrics.render(&status);
+    let mut text = state.metrics.render(&status);
+    // Live queries: cohorts polling now, and the graphql.resolve calls their polls made.
+    text.push_str(&format!(
+        "# HELP graft_live_query_cohorts Live-query cohorts being polled.\n# TYPE graft_live_query_cohorts gauge\ngraft_live_query_cohorts {}\n\
+         # HELP graft_live_query_polls_total graphql.resolve calls made by live-query polls.\n# TYPE graft_live_query_polls_total counter\ngraft_live_query_polls_total {}\n",
+        state.live.cohorts(),
+        state.live.polls()
+    ));
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }

@@ -1,0 +1,148 @@
+//! The WebSocket endpoint: `GET /v1/graphql` upgraded, with Hasura's two sub-protocols
+//! (`protocol`), one task per socket (`session`) and live queries polled once per cohort of
+//! identical subscribers (`poller`).
+//!
+//! Live queries are plain polling for now: each cohort runs `graphql.resolve` every
+//! HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL and pushes only a changed result.
+
+mod poller;
+pub mod protocol;
+mod session;
+#[cfg(test)]
+mod socket_tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql_parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use crate::routes::AppState;
+use protocol::Proto;
+
+pub use poller::Poller;
+
+/// The socket settings, from Hasura's variables.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub keepalive: Duration,
+    pub init_timeout: Duration,
+    /// Largest message accepted from a client (GRAFT_MAX_BODY_BYTES, as for HTTP bodies).
+    pub max_message_bytes: usize,
+    /// Messages waiting to be written to one socket before it counts as not reading.
+    pub queue: usize,
+}
+
+/// `GET /v1/graphql`: a WebSocket upgrade, or Hasura's 404 for a plain GET.
+pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    let Ok(ws) = ws else {
+        return crate::routes::not_found(Ok(Default::default())).await;
+    };
+    let offered: Vec<String> = ws.requested_protocols().filter_map(|p| p.to_str().ok()).flat_map(|p| p.split(',').map(|s| s.trim().to_string())).collect();
+    let proto = Proto::select(offered.iter().map(String::as_str));
+    let name = if proto == Proto::Transport { protocol::TRANSPORT_WS } else { protocol::LEGACY_WS };
+    // Echo a protocol whenever the client offered any (browsers fail the handshake otherwise);
+    // with none offered, none is echoed and the legacy protocol is spoken.
+    let ws = if offered.is_empty() {
+        ws
+    } else if offered.iter().any(|p| p == name) {
+        ws.protocols([name])
+    } else {
+        ws
+    };
+    let max = state.ws.max_message_bytes;
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| session::run(socket, proto, headers, state))
+}
+
+/// What the sidecar needs to know of a request before running it: its operation type and,
+/// for a subscription, how many root fields it selects. `None` when the document does not
+/// parse or names no operation it has: `graphql.resolve` then answers with the error.
+pub fn operation_shape(query: &str, operation_name: Option<&str>) -> Option<(OperationType, usize)> {
+    // The parser recurses: a document nested deeper than any real query is left to
+    // graphql.resolve (which bounds depth) instead of risking this thread's stack.
+    if nesting(query) > 128 {
+        return None;
+    }
+    let doc = async_graphql_parser::parse_query(query).ok()?;
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => &op.node,
+        (DocumentOperations::Multiple(ops), Some(name)) => &ops.iter().find(|(n, _)| n.as_str() == name)?.1.node,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => &ops.values().next()?.node,
+        _ => return None,
+    };
+    let mut keys = Vec::new();
+    root_keys(&doc, &op.selection_set.node, &mut keys, 0);
+    Some((op.ty, keys.len()))
+}
+
+/// Deepest bracket nesting, strings skipped roughly (a bound, not a parse).
+fn nesting(q: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for c in q.chars() {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '{' | '(' | '[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' | ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// The distinct response keys of a selection set, through fragments (Hasura counts root fields
+/// after merging fields with the same key).
+fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => {
+                let k = f.node.response_key().node.to_string();
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+            Selection::InlineFragment(f) => root_keys(doc, &f.node.selection_set.node, keys, depth + 1),
+            Selection::FragmentSpread(s) => {
+                if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                    root_keys(doc, &f.node.selection_set.node, keys, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(operation_shape("subscription { a { x } }", None), Some((OperationType::Subscription, 1)));
+        assert_eq!(operation_shape("subscription { a { x } b: a { x } }", None), Some((OperationType::Subscription, 2)));
+        assert_eq!(operation_shape("subscription { a { x } a { y } }", None), Some((OperationType::Subscription, 1)));
+        assert_eq!(operation_shape("subscription S { ...F } fragment F on subscription_root { a b }", None), Some((OperationType::Subscription, 2)));
+        assert_eq!(operation_shape("query A { a } mutation B { b }", Some("B")), Some((OperationType::Mutation, 1)));
+        assert_eq!(operation_shape("query A { a } mutation B { b }", None), None);
+        assert_eq!(operation_shape("{ a ", None), None);
+        assert_eq!(operation_shape(&format!("{}{}", "{a".repeat(200), "}".repeat(200)), None), None);
+        assert_eq!(nesting(r#"{ a(s: "{{{{") }"#), 2);
+    }
+}
