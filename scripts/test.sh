@@ -4,7 +4,7 @@
 #   2. extension tests (#[pg_test])  cargo pgrx test pg15, cluster run as postgres
 #   3. SQL regression suite          cargo pgrx install --release, then pg_test/run.sh
 #   4. introspection check           tests/introspection (node), skipped until it exists
-#   5. sidecar over HTTP              tests/sidecar/run.sh (Python requests/PyJWT, the YAML fixtures
+#   5. sidecar over HTTP and WS       tests/sidecar/run.sh (Python requests/PyJWT, the YAML fixtures
 #                                    of tests/sidecar/fixtures, Node graphql-js,
 #                                    graphql-request and the graphql-http audit)
 #   6. event and scheduled triggers  tests/events/run.sh: graft preloaded, its worker delivering to
@@ -212,8 +212,10 @@ if want sidecar; then
     l=$(grep -Eo 'sidecar limits: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     n=$(grep -Eo 'sidecar node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $3}')
     x=$(grep -Eo '^fixtures: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
-    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0} + ${x:-0}))
-    summary+=("5/10 sidecar over HTTP: $(( ${p:-0} + ${l:-0} )) Python, ${x:-0} YAML fixture and ${n:-0} Node checks passed ($(( $(date +%s) - t0 ))s)")
+    wp=$(grep -Eo 'sidecar websocket python: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $4}')
+    wn=$(grep -Eo 'sidecar websocket node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $4}')
+    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0} + ${x:-0} + ${wp:-0} + ${wn:-0}))
+    summary+=("5/10 sidecar over HTTP and WebSocket: $(( ${p:-0} + ${l:-0} )) Python, ${x:-0} YAML fixture, ${n:-0} Node and $(( ${wp:-0} + ${wn:-0} )) WebSocket checks passed ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("5/10 sidecar over HTTP: not selected")
 fi
