@@ -146,8 +146,28 @@ pub async fn metadata(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
     };
     let req = body::dispatch_value(&text);
     match super::bulk::with_event_requests(&req) {
-        Some((items, keep_going)) => super::bulk::run(&state, items, keep_going).await,
+        Some((_, keep_going)) => match full_bulk_items(&text) {
+            Ok(items) => super::bulk::run(&state, &items, keep_going).await,
+            Err(r) => r,
+        },
         None => forward(&state, &text).await,
+    }
+}
+
+/// The items of a `bulk` the sidecar runs one by one, read in full from the body. The
+/// dispatch copy (`body::dispatch_value`) of a body deeper than serde_json's 128 levels turns
+/// what lies deeper into `null`, and a `null` inside a `where` or a permission filter means
+/// "no condition": such items must never run, so such a bulk is refused.
+fn full_bulk_items(text: &str) -> Result<Vec<Value>, Response> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Ok(v.get("args").and_then(Value::as_array).cloned().unwrap_or_default()),
+        Err(_) => Err(error_at(
+            400,
+            "parse-failed",
+            "$.args",
+            "a bulk nested deeper than 128 levels is not supported: send its requests one by one",
+            None,
+        )),
     }
 }
 
@@ -220,8 +240,10 @@ pub async fn query_v2(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
             Err(r) => r,
         };
     }
-    let items = req["args"].as_array().cloned().unwrap_or_default();
-    bulk_response(run_requests(&state, &items, &session).await, &session)
+    match full_bulk_items(&text) {
+        Ok(items) => bulk_response(run_requests(&state, &items, &session).await, &session),
+        Err(r) => r,
+    }
 }
 
 /// A bulk's answer: the list of results, logged with the session's role.
@@ -256,7 +278,7 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
     let ty = req.get("type").and_then(|t| t.as_str()).unwrap_or("");
     let bulk_items = match (ty, req.get("args")) {
         ("bulk" | "concurrent_bulk", Some(Value::Array(items))) if items.iter().any(|i| is_run_sql(i) || is_data_request(i)) => {
-            Some(items.clone())
+            Some(())
         }
         _ => None,
     };
@@ -265,10 +287,16 @@ pub async fn query(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
             Ok(mut results) => admin_response(200, results.remove(0).to_string(), None),
             Err(r) => r,
         }
-    } else if let Some(items) = bulk_items {
-        bulk_response(run_requests(&state, &items, &session).await, &session)
-    } else if let Some((items, keep_going)) = super::bulk::with_event_requests(&req) {
-        super::bulk::run(&state, items, keep_going).await
+    } else if bulk_items.is_some() {
+        match full_bulk_items(&text) {
+            Ok(items) => bulk_response(run_requests(&state, &items, &session).await, &session),
+            Err(r) => r,
+        }
+    } else if let Some((_, keep_going)) = super::bulk::with_event_requests(&req) {
+        match full_bulk_items(&text) {
+            Ok(items) => super::bulk::run(&state, &items, keep_going).await,
+            Err(r) => r,
+        }
     } else {
         forward(&state, &text).await
     }
@@ -295,6 +323,19 @@ mod tests {
         let status = r.status().as_u16();
         let info = r.extensions().get::<LogInfo>().cloned().unwrap_or_default();
         (status, info.error.map_or(Value::Null, |e| e["code"].clone()))
+    }
+
+    #[test]
+    fn deep_bulks_are_refused_not_truncated() {
+        let deep = format!("{}{{\"id\": {{\"$eq\": 1}}}}{}", "{\"$not\": ".repeat(200), "}".repeat(200));
+        let text = format!(r#"{{"type": "bulk", "args": [{{"type": "delete", "args": {{"table": "t", "where": {deep}}}}}]}}"#);
+        // The dispatch copy has nulls where the where was deep: running it would widen the delete.
+        let shallow = body::dispatch_value(&text);
+        assert!(shallow.to_string().contains("null"));
+        let r = full_bulk_items(&text).expect_err("refused");
+        assert_eq!(r.status().as_u16(), 400);
+        let ok = r#"{"type": "bulk", "args": [{"type": "count", "args": {"table": "t", "where": {"id": {"$eq": 1}}}}]}"#;
+        assert_eq!(full_bulk_items(ok).unwrap()[0]["args"]["where"]["id"]["$eq"], 1);
     }
 
     #[test]
