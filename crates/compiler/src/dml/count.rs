@@ -19,20 +19,9 @@ pub fn plan(cx: &Cx, args: &Map<String, Value>) -> Result<Plan, MetadataError> {
     let mut vars = Vars::default();
     let distinct = match args.get("distinct") {
         None | Some(Value::Null) => None,
-        Some(Value::Array(cols)) => {
-            let mut names = vec![];
-            for (i, c) in cols.iter().enumerate() {
-                let path = format!("$.args.distinct[{i}]");
-                let c = c.as_str().ok_or_else(|| MetadataError::new("parse-failed", &path, "expected String"))?;
-                if t.column_by_sql(c).is_none() && t.rel_by_name(c).is_some() {
-                    return Err(MetadataError::new("parse-failed", path, "Relationships can't be used in \"distinct\"."));
-                }
-                let ci = cx.column(cx.table, c, Perm::Select, &path)?;
-                names.push(Value::String(t.columns[ci].gql_name.clone()));
-            }
-            Some(names)
-        }
-        Some(_) => return Err(MetadataError::new("parse-failed", "$.args.distinct", "expected Array")),
+        Some(cols) => Some(
+            cx.column_list("distinct", cols, Perm::Select)?.into_iter().map(|ci| Value::String(t.columns[ci].gql_name.clone())).collect::<Vec<_>>(),
+        ),
     };
     let mut field_args = vec![];
     let aggregate = distinct.is_none() && t.allow_aggregations() && cx.has_root(false, &t.root.select_aggregate);

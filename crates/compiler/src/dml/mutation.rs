@@ -20,19 +20,9 @@ fn mutation_selection(cx: &Cx, args: &Map<String, Value>) -> Result<String, Meta
         e.error.push_str("; \"returning\" can only be used if the role has \"select\" permission on the table");
         e
     })?;
-    let Value::Array(cols) = returning else {
-        return Err(MetadataError::new("parse-failed", "$.args.returning", "expected Array"));
-    };
-    let t = cx.info();
     let mut fields = vec![];
-    for (i, c) in cols.iter().enumerate() {
-        let path = format!("$.args.returning[{i}]");
-        let c = c.as_str().ok_or_else(|| MetadataError::new("parse-failed", &path, "expected String"))?;
-        if t.column_by_sql(c).is_none() && t.rel_by_name(c).is_some() {
-            return Err(MetadataError::new("parse-failed", path, "Relationships can't be used in \"returning\"."));
-        }
-        let ci = cx.column(cx.table, c, Perm::Select, &path)?;
-        fields.push(cx.column_field(cx.table, ci, &path)?);
+    for (i, ci) in cx.column_list("returning", returning, Perm::Select)?.into_iter().enumerate() {
+        fields.push(cx.column_field(cx.table, ci, &format!("$.args.returning[{i}]"))?);
     }
     if fields.is_empty() {
         return Ok("{ affected_rows returning { __typename } }".into());
@@ -262,16 +252,8 @@ pub fn update(cx: &Cx, args: &Map<String, Value>) -> Result<Plan, MetadataError>
         }
     }
     if let Some(defaults) = args.get("$default").filter(|v| !v.is_null()) {
-        let Value::Array(cols) = defaults else {
-            return Err(MetadataError::new("parse-failed", "$.args.$default", "expected Array"));
-        };
-        let mut names = vec![];
-        for (i, c) in cols.iter().enumerate() {
-            let path = format!("$.args.$default[{i}]");
-            let c = c.as_str().ok_or_else(|| MetadataError::new("parse-failed", &path, "expected String"))?;
-            let ci = cx.column(cx.table, c, Perm::Update, &path)?;
-            names.push(t.columns[ci].gql_name.clone());
-        }
+        let names: Vec<String> =
+            cx.column_list("$default", defaults, Perm::Update)?.into_iter().map(|ci| t.columns[ci].gql_name.clone()).collect();
         used.extend(names.iter().cloned());
         if !names.is_empty() {
             extra.push(("_default".to_string(), Arg::list(names.into_iter().map(|n| Arg::constant(Value::String(n))).collect())));

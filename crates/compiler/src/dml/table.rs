@@ -123,6 +123,26 @@ impl<'s> Cx<'s> {
         }
     }
 
+    /// A list of SQL column names of the request's table (`returning`, `distinct`,
+    /// `$default`) at `$.args.<key>`: each a column the role may `perm`, never a relationship
+    /// (`Relationships can't be used in "<key>".`, as Hasura words it).
+    pub fn column_list(&self, key: &str, v: &Value, perm: Perm) -> Result<Vec<usize>, MetadataError> {
+        let Value::Array(items) = v else {
+            return Err(MetadataError::new("parse-failed", format!("$.args.{key}"), "expected Array"));
+        };
+        let t = self.info();
+        let mut out = vec![];
+        for (i, c) in items.iter().enumerate() {
+            let path = format!("$.args.{key}[{i}]");
+            let c = c.as_str().ok_or_else(|| MetadataError::new("parse-failed", &path, "expected String"))?;
+            if t.column_by_sql(c).is_none() && t.rel_by_name(c).is_some() {
+                return Err(MetadataError::new("parse-failed", path, format!("Relationships can't be used in \"{key}\".")));
+            }
+            out.push(self.column(self.table, c, perm, &path)?);
+        }
+        Ok(out)
+    }
+
     /// The GraphQL field for column `ci` of table `ti`, aliased to its SQL name when the
     /// two differ (the data API answers with SQL names).
     pub fn column_field(&self, ti: usize, ci: usize, path: &str) -> Result<String, MetadataError> {

@@ -25,8 +25,13 @@ pub fn kind_name(v: &Value) -> &'static str {
     }
 }
 
+/// aeson's type mismatch message: `parsing Int failed, expected Number, but encountered String`.
+pub fn mismatch_message(what: &str, expected: &str, got: &Value) -> String {
+    format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got))
+}
+
 pub fn expected(path: &str, what: &str, expected: &str, got: &Value) -> MetadataError {
-    parse_failed(path, format!("parsing {what} failed, expected {expected}, but encountered {}", kind_name(got)))
+    parse_failed(path, mismatch_message(what, expected, got))
 }
 
 /// A table or function name: `"author"` or `{"schema": "public", "name": "author"}`.

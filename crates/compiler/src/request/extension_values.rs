@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::GqlError;
+use crate::metadata::args::mismatch_message as mismatch;
 
 /// Check (and for GeoJSON, normalise) `v`, a value of the GraphQL scalar `scalar`; `None` when
 /// the scalar is not an extension type checked here.
@@ -32,21 +33,6 @@ pub fn check(scalar: &str, v: &Value, path: &str) -> Option<Result<Value, GqlErr
     Some(out)
 }
 
-/// aeson's type mismatch message.
-fn mismatch(what: &str, expected: &str, got: &Value) -> String {
-    format!("parsing {what} failed, expected {expected}, but encountered {}", json_kind(got))
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "Null",
-        Value::Bool(_) => "Boolean",
-        Value::Number(_) => "Number",
-        Value::String(_) => "String",
-        Value::Array(_) => "Array",
-        Value::Object(_) => "Object",
-    }
-}
 
 const LTREE_MESSAGE: &str = "Expecting label path: a sequence of zero or more labels separated by dots, for example L1.L2.L3";
 
