@@ -36,8 +36,8 @@ pub struct AppState {
     pub cors: Option<Arc<crate::cors::Policy>>,
     /// WebSocket settings (HASURA_GRAPHQL_WEBSOCKET_*).
     pub ws: crate::ws::Settings,
-    /// The live-query cohorts of every socket.
-    pub live: Arc<crate::ws::Poller>,
+    /// The live queries and streams of every socket.
+    pub live: Arc<crate::ws::Live>,
 }
 
 /// What a handler tells the `http-log` line: the role, and the error if the answer is one, as
