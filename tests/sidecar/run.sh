@@ -122,11 +122,12 @@ chmod 600 "$TMP/server.key"
 
 log "starting PostgreSQL on 127.0.0.1:$PG_PORT (TLS on)"
 init_cluster "$PGDATA_DIR" --no-sync
-# graft preloaded: its change counters (graphql.table_versions) drive the live queries; no
-# graft.event_databases, so its event launcher starts no worker. pg_stat_statements counts the
-# live-query statements (test_ws.mjs: none while nothing changes).
+# graft preloaded: its change counters (graphql.table_versions) drive the live queries; an
+# empty graft.event_databases, so its event launcher starts no worker (events stay undelivered
+# here, as without preloading). pg_stat_statements counts the live-query statements
+# (ws_live.mjs: none while nothing changes).
 write_cluster_conf "$PGDATA_DIR" "$PG_PORT" "fsync = off" "lc_messages = 'C'" \
-    "shared_preload_libraries = 'graft,pg_stat_statements'" \
+    "shared_preload_libraries = 'graft,pg_stat_statements'" "graft.event_databases = ''" \
     "ssl = on" "ssl_cert_file = '$TMP/server.crt'" "ssl_key_file = '$TMP/server.key'"
 start_cluster "$PGDATA_DIR" "$TMP/pg.log"
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
