@@ -11,12 +11,14 @@
 //! | `events` | event triggers: capture triggers kept in step with the metadata, event-log requests, SQL shorthands |
 //! | `worker` | the background worker delivering events, cron and one-off scheduled events |
 //! | `errors` | the layer's error type and its conversions at the boundary |
+//! | `change_counters` | per-table commit counters in shared memory, `graphql.table_versions` |
 //! | `guc` | `graft.*` settings |
 use pgrx::prelude::*;
 
 pub mod api;
 pub mod cache;
 pub mod catalog;
+pub mod change_counters;
 pub mod dml_api;
 pub mod errors;
 pub mod events;
@@ -45,7 +47,9 @@ pub extern "C-unwind" fn _PG_init() {
     graft_compiler::stack::set_check(api::compiler_stack_too_deep);
     // SAFETY: a plain read of a flag Postgres sets while loading shared_preload_libraries.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        guc::register_preload();
         worker::register_launcher();
+        change_counters::init();
     }
 }
 
