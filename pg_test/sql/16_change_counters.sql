@@ -166,9 +166,8 @@ INSERT INTO cc.t VALUES (15);
 PREPARE TRANSACTION 'cc_2pc';
 ROLLBACK PREPARED 'cc_2pc';
 SELECT 'rollback prepared', cc.v('cc.t') <> :'t';
--- A dropped table still has a version (its slot's).
-SELECT cc.v('cc.t') AS t \gset
+-- Any oid has a version, also one of no table (a dropped one): its counter's.
 SELECT 'cc.t'::regclass::oid AS t_oid \gset
 DROP TABLE cc.t CASCADE;
-SELECT 'dropped', graphql.table_versions(ARRAY[:t_oid]::oid[]) <> :'t';
+SELECT 'dropped', (graphql.table_versions(ARRAY[:t_oid]::oid[]))[1] IS NOT NULL;
 DROP SCHEMA cc CASCADE;
