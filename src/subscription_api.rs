@@ -143,7 +143,7 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
             }
         };
         match &*prepared {
-            Prepared::Static(text) => results[i] = Some(text.clone()),
+            Prepared::Static(text) | Prepared::Error(text) => results[i] = Some(text.clone()),
             Prepared::Alone { compiled, session } => results[i] = Some(answer(execute::run(compiled, session))),
             Prepared::Cohort { statement, cohort, session, solo } => {
                 if solo.get() {
@@ -259,6 +259,9 @@ struct QueryKey {
 enum Prepared {
     /// Answered without the database (`__typename`, introspection).
     Static(String),
+    /// The request's error (parse, validation, session, a variable's value): the same for as
+    /// long as the schemas are.
+    Error(String),
     /// One cohort of a multiplexed statement. `solo`: its last run alone failed.
     Cohort { statement: Rc<Multiplexed>, cohort: Cohort, session: Rc<Session>, solo: Rc<Cell<bool>> },
     /// A statement the multiplexer refused to rewrite (it could not tokenize it): run alone.
@@ -309,7 +312,8 @@ pub fn clear_memo() {
     MEMO.with_borrow_mut(|m| *m = Memo::default());
 }
 
-/// The memo's entry for `input`, compiling it on a miss. A request error is not remembered.
+/// The memo's entry for `input`, compiling it on a miss. A request error is remembered too,
+/// unless it may not recur (a cancelled compile, an internal error).
 fn prepared_cohort(
     query_key: &QueryKey,
     query: Option<&str>,
@@ -330,6 +334,23 @@ fn prepared_cohort(
         return Ok(p);
     }
     STATS.with(|s| s.compiles.set(s.compiles.get() + 1));
+    match prepare(query_key, query, operation_name, input, limits) {
+        Ok(p) => {
+            let p = Rc::new(p);
+            remember_cohort(query_key, key, p.clone());
+            Ok(p)
+        }
+        Err(GraftError::Graphql(e)) if e != graft_compiler::interrupt::interrupted() => {
+            let p = Rc::new(Prepared::Error(GraftError::Graphql(e).to_graphql_response().to_string()));
+            remember_cohort(query_key, key, p.clone());
+            Ok(p)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Compile `input` and find (or make) its multiplexed statement.
+fn prepare(query_key: &QueryKey, query: Option<&str>, operation_name: Option<&str>, input: &CohortInput, limits: &Limits) -> Result<Prepared> {
     let (session, backend_only) = request_session(input.session.as_ref())?;
     let (compiled, template) = compile(query, input.variables.as_ref(), operation_name, &session, backend_only, limits)?;
     let group = (session.role.clone(), backend_only);
@@ -360,8 +381,6 @@ fn prepared_cohort(
             }
         }
     };
-    let prepared = Rc::new(prepared);
-    remember_cohort(query_key, key, prepared.clone());
     Ok(prepared)
 }
 
