@@ -130,8 +130,10 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
         node_limit: limits.node_limit,
     };
     let mut results: Vec<Option<String>> = vec![None; cohorts.len()];
-    // Cohorts to run as batches, by statement (and admin-ness, which shapes error messages).
-    let mut groups: HashMap<(subscription::StatementId, bool), BatchGroup> = HashMap::new();
+    // Cohorts to run as batches, by statement: the one `Multiplexed` their cohorts were read
+    // off (by address: two statements of equal text may still take their values in
+    // different slots). A statement belongs to one role, so its cohorts' errors read alike.
+    let mut groups: HashMap<*const Multiplexed, BatchGroup> = HashMap::new();
     let mut group_order = vec![];
     for (i, input) in cohorts.iter().enumerate() {
         pgrx::check_for_interrupts!();
@@ -150,8 +152,8 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
                     results[i] = Some(run_single(statement, cohort, session, solo)?);
                     continue;
                 }
-                let key = (statement.id().clone(), session.is_admin());
-                let group = groups.entry(key.clone()).or_insert_with(|| {
+                let key = Rc::as_ptr(statement);
+                let group = groups.entry(key).or_insert_with(|| {
                     group_order.push(key);
                     BatchGroup { statement: statement.clone(), session: session.clone(), solo: vec![], unique: HashMap::new(), order: vec![] }
                 });
