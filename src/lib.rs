@@ -7,6 +7,8 @@
 //! | `metadata_store` | the `graphql.metadata_store` row |
 //! | `cache` | per-backend metadata/catalog/schema cache and its invalidation |
 //! | `execute` | kept SPI plans, subtransactions, Postgres errors → GraphQL errors |
+//! | `subscription_api` | live queries: `graphql.subscription_poll` (multiplexed cohorts), `graphql.subscription_reads` |
+//! | `statement_reads` | the relations and functions a statement depends on, after PostgreSQL's rewriter |
 //! | `folded_plan` | preparing a statement with unchanging parameters folded into constants |
 //! | `events` | event triggers: capture triggers kept in step with the metadata, event-log requests, SQL shorthands |
 //! | `worker` | the background worker delivering events, cron and one-off scheduled events |
@@ -28,6 +30,8 @@ pub mod guc;
 pub mod json_args;
 pub mod json_text;
 pub mod metadata_store;
+pub mod statement_reads;
+pub mod subscription_api;
 pub mod worker;
 
 ::pgrx::pg_module_magic!();
@@ -57,6 +61,8 @@ pub extern "C-unwind" fn _PG_init() {
 mod robustness_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod security_tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod subscription_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
 
