@@ -25,7 +25,9 @@
 //! classic (non-partition) inheritance — a write to a child does not change the parent's
 //! version —, large objects, DDL that changes what a table returns (ALTER TABLE … ATTACH /
 //! DETACH PARTITION, DROP of a partition, ALTER COLUMN TYPE rewrites), changes made on the
-//! remote side of a foreign table, and extensions writing heap tuples directly.
+//! remote side of a foreign table, and extensions writing heap tuples directly. Writes count on
+//! the tables written: a write through an auto-updatable view counts on its base table, so a
+//! poller reading a view (or a function) asks for the tables behind it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
