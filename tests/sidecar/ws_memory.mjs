@@ -25,7 +25,8 @@ function open(i) {
     ws.on("open", () => ws.send(JSON.stringify({ type: "connection_init", payload: { headers: { authorization: `Bearer ${token(i % 10)}` } } })));
     ws.on("message", (d) => {
       const m = JSON.parse(d.toString());
-      if (m.type === "connection_ack") ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { ws_mem { id owner } }" } }));
+      if (m.type === "connection_ack" && process.env.ACK_ONLY) resolve(ws);
+      else if (m.type === "connection_ack") ws.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { ws_mem { id owner } }" } }));
       if (m.type === "next") resolve(ws);
       if (m.type === "ping") ws.send(JSON.stringify({ type: "pong" }));
     });
