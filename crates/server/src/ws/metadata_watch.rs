@@ -23,6 +23,8 @@ use super::session::Conn;
 pub struct Sockets {
     open: Mutex<HashMap<u64, Weak<Conn>>>,
     next: AtomicU64,
+    /// Told when the first socket opens, so the watcher reads its baseline version then.
+    first_opened: Notify,
 }
 
 /// A socket's entry; dropping it (the socket ending) removes it.
@@ -40,7 +42,11 @@ impl Drop for Registered {
 impl Sockets {
     pub fn register(self: &Arc<Self>, conn: &Arc<Conn>) -> Registered {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Arc::downgrade(conn));
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.insert(id, Arc::downgrade(conn));
+        if open.len() == 1 {
+            self.first_opened.notify_one();
+        }
         Registered { sockets: self.clone(), id }
     }
 
@@ -96,14 +102,15 @@ async fn resource_version(pool: &Pool) -> Option<i64> {
 }
 
 /// The watcher: closes every socket when the version moves. With no socket open nothing is
-/// read (and the version is forgotten: the first socket's first read is the baseline). A
-/// failed read (the database away) changes nothing.
+/// read, and the version is forgotten: it is read again as the first socket opens, as the
+/// baseline. A failed read (the database away) changes nothing.
 pub async fn run(pool: Pool, sockets: Arc<Sockets>, watch: Arc<Watch>) {
     let mut known: Option<i64> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = watch.poke.notified() => {}
+            _ = sockets.first_opened.notified() => {}
         }
         if sockets.count() == 0 {
             known = None;
