@@ -55,8 +55,8 @@ pub struct Webhook {
 pub struct Granted {
     pub session: Session,
     pub set_cookies: Vec<String>,
-    /// When the credential stops being valid (a JWT's `exp`, Unix seconds): a WebSocket
-    /// authenticated with it is closed then.
+    /// When the credential stops being valid (a JWT's `exp`, or the webhook answer's expiry;
+    /// Unix seconds): a WebSocket authenticated with it is ended then.
     pub expires: Option<u64>,
 }
 

@@ -95,10 +95,10 @@ pub async fn after_request(
 const VERSION_SQL: &str = "SELECT ((graphql.metadata($1::text::json)::json) ->> 'resource_version')::int8";
 const EXPORT: &str = r#"{"type": "export_metadata", "version": 2, "args": {}}"#;
 
-async fn resource_version(pool: &Pool) -> Option<i64> {
-    let client = pool.get().await.ok()?;
-    let row = client.query_one(VERSION_SQL, &[&EXPORT]).await.ok()?;
-    row.get::<_, Option<i64>>(0)
+async fn resource_version(pool: &Pool) -> Result<i64, String> {
+    let client = pool.get().await.map_err(|e| e.to_string())?;
+    let row = client.query_one(VERSION_SQL, &[&EXPORT]).await.map_err(|e| e.to_string())?;
+    row.get::<_, Option<i64>>(0).ok_or_else(|| "the metadata export carries no resource_version".into())
 }
 
 /// The watcher: closes every socket when the version moves. With no socket open nothing is
@@ -106,6 +106,9 @@ async fn resource_version(pool: &Pool) -> Option<i64> {
 /// baseline. A failed read (the database away) changes nothing.
 pub async fn run(pool: Pool, sockets: Arc<Sockets>, watch: Arc<Watch>) {
     let mut known: Option<i64> = None;
+    // Logged once per run of failures: a role without EXECUTE on graphql.metadata (the
+    // metadata API disabled) would otherwise never close a socket, silently.
+    let mut failing = false;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -116,7 +119,18 @@ pub async fn run(pool: Pool, sockets: Arc<Sockets>, watch: Arc<Watch>) {
             known = None;
             continue;
         }
-        let Some(v) = resource_version(&pool).await else { continue };
+        let v = match resource_version(&pool).await {
+            Ok(v) => v,
+            Err(e) => {
+                if !failing {
+                    let message = format!("cannot read the metadata version, so sockets are not closed on metadata changes: {e}");
+                    crate::logs::emit("websocket-log", "warn", serde_json::json!({"event": {"type": "metadata_watch"}, "message": message}));
+                }
+                failing = true;
+                continue;
+            }
+        };
+        failing = false;
         if known.is_some_and(|k| k != v) {
             let n = sockets.close_all();
             if n > 0 {
