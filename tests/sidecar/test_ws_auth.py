@@ -3,7 +3,8 @@ $GRAFT_BIN on free loopback ports, against run.sh's database), with a real GET a
 
   P  CORS disabled, the webhook, HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE (default on)
   Q  CORS disabled, the webhook, HASURA_GRAPHQL_WS_READ_COOKIE=true,
-     HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE=false, GRAFT_WS_MAX_OPERATIONS_PER_SOCKET=3
+     HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE=false, GRAFT_WS_MAX_OPERATIONS_PER_SOCKET=3,
+     GRAFT_MAX_BODY_BYTES=65536
   R  a CORS domain list (http://good.test), the webhook
 
 Checked with Python's gql client and raw `websockets` sockets (close codes and reasons):
@@ -112,7 +113,7 @@ def sidecar(name, **env):
 
 P = sidecar("p", HASURA_GRAPHQL_DISABLE_CORS="true")
 Q = sidecar("q", HASURA_GRAPHQL_DISABLE_CORS="true", HASURA_GRAPHQL_WS_READ_COOKIE="true",
-            HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE="false", GRAFT_WS_MAX_OPERATIONS_PER_SOCKET="3")
+            HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE="false", GRAFT_WS_MAX_OPERATIONS_PER_SOCKET="3", GRAFT_MAX_BODY_BYTES="65536")
 R = sidecar("r", HASURA_GRAPHQL_CORS_DOMAIN="http://good.test")
 
 
@@ -357,7 +358,11 @@ async def cap_cases():
         await r.send(start(proto, "s4", LIVE))
         await until(lambda: any(m.get("id") == "s4" for m in r.msgs))
         check(f"{proto}: once one stops another may start", [m["type"] for m in r.msgs if m.get("id") == "s4"][:1] == ["next" if proto == T else "data"], r.msgs)
-        await r.ws.close()
+        # A message larger than GRAFT_MAX_BODY_BYTES is refused by the socket layer (1009).
+        await r.send(start(proto, "huge", "{ __typename }" + " " * 70000))
+        await until(lambda: r.closed)
+        check(f"{proto}: a message over GRAFT_MAX_BODY_BYTES closes the socket (1009)",
+              r.code() == 1009 and "GRAFT_MAX_BODY_BYTES" in (r.reason() or ""), (r.code(), r.reason()))
 
 
 async def main():

@@ -19,6 +19,25 @@ pub fn refused(running: usize, max: usize) -> Option<Value> {
     })
 }
 
+/// The close for a message over GRAFT_MAX_BODY_BYTES: 1009 "message too big", naming the
+/// setting (the socket layer refuses the message before it is read in full; Hasura sets no
+/// limit).
+pub fn too_big_close(max: usize) -> (u16, String) {
+    (1009, format!("message larger than GRAFT_MAX_BODY_BYTES ({max} bytes)"))
+}
+
+/// Whether a read failed because the message was over the size limit.
+pub fn too_big(e: &axum::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if matches!(err.downcast_ref::<tungstenite::Error>(), Some(tungstenite::Error::Capacity(_))) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,11 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
                 }
                 // Pings are answered by the library; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Err(e)) if super::limits::too_big(&e) => {
+                    let (code, reason) = super::limits::too_big_close(state.ws.max_message_bytes);
+                    conn.close(code, reason);
+                    break;
+                }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             }
         }
@@ -201,6 +206,7 @@ impl Socket {
     /// says why in `connection_error` and goes on; the transport protocol closes with 4400.
     /// True when the socket stays open.
     fn invalid(&self, message: &str) -> bool {
+        let message = message.strip_prefix("Invalid message: ").unwrap_or(message);
         let why = format!("parsing ClientMessage failed: {message}");
         if self.proto == Proto::Legacy {
             self.conn.send(protocol::connection_error(&why));

@@ -126,3 +126,11 @@ async fn origin_outside_the_cors_list_is_refused() {
     let crate::Cli { command: crate::Command::Serve(cfg) } = crate::Cli::try_parse_from(args).unwrap();
     assert_eq!(crate::app_state(&cfg).await.err().unwrap_or_default(), "HASURA_GRAPHQL_WS_READ_COOKIE can only be used when CORS is disabled");
 }
+
+#[tokio::test]
+async fn a_message_over_the_body_limit_is_closed_1009() {
+    let url = server().await;
+    let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
+    ws.send(Message::Text(format!(r#"{{"type":"connection_init","payload":{{"pad":"{}"}}}}"#, "x".repeat((1 << 20) + 10)).into())).await.unwrap();
+    assert_eq!(next(&mut ws).await, "close 1009 message larger than GRAFT_MAX_BODY_BYTES (1048576 bytes)");
+}
