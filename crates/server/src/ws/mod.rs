@@ -1,8 +1,16 @@
 //! The WebSocket endpoint: `GET /v1/graphql` upgraded, with Hasura's two sub-protocols
 //! (`protocol`), one task per socket (`session`), and live queries and streams multiplexed
 //! into groups of cohorts that re-run when a table they read changed (`live`).
+//!
+//! Around a socket: which upgrade headers it authenticates with (`cookies`), when its
+//! credential expires (`expiry`), how many operations it may run (`limits`), and the close of
+//! every socket when the metadata changes (`metadata_watch`).
 
+pub mod cookies;
+mod expiry;
+mod limits;
 pub mod live;
+pub mod metadata_watch;
 pub mod protocol;
 mod session;
 #[cfg(test)]
@@ -32,6 +40,10 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Messages waiting to be written to one socket before it counts as not reading.
     pub queue: usize,
+    /// Operations one socket may run at once (GRAFT_WS_MAX_OPERATIONS_PER_SOCKET).
+    pub max_operations: usize,
+    /// HASURA_GRAPHQL_WS_READ_COOKIE: a browser's cookies count with CORS disabled.
+    pub read_cookie: bool,
 }
 
 /// The socket's own read buffer. Client messages are few and small (init, subscribe, stop),
@@ -43,6 +55,14 @@ const READ_BUFFER: usize = 1024;
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
     let Ok(ws) = ws else {
         return crate::routes::not_found(Ok(Default::default())).await;
+    };
+    let headers = match cookies::auth_headers(headers, state.cors.as_deref(), state.ws.read_cookie) {
+        Ok(h) => h,
+        // Hasura's rejection: the upgrade answered 400 with the error object.
+        Err(message) => {
+            let body = serde_json::json!({"message": message, "extensions": {"path": "$", "code": "access-denied"}});
+            return crate::routes::json_response(axum::http::StatusCode::BAD_REQUEST, body.to_string());
+        }
     };
     let offered: Vec<String> = ws.requested_protocols().filter_map(|p| p.to_str().ok()).flat_map(|p| p.split(',').map(|s| s.trim().to_string())).collect();
     let proto = Proto::select(offered.iter().map(String::as_str));
