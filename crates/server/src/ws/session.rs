@@ -196,7 +196,9 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
             m = stream.next() => match m {
                 Some(Ok(Message::Text(t))) => {
                     let was_waiting = matches!(s.phase, Phase::Waiting);
-                    if !s.handle(t.as_str()).await {
+                    // Boxed: handling a message (authentication, a webhook call) needs a large
+                    // future, which would otherwise be part of every idle socket's task.
+                    if !Box::pin(s.handle(t.as_str())).await {
                         break;
                     }
                     if was_waiting && matches!(s.phase, Phase::Ready(_)) {
