@@ -9,6 +9,7 @@ mod mutation;
 mod params;
 mod permission;
 mod select;
+mod stream;
 
 pub use params::{array_literal, Params};
 pub use mutation::{compile_mutation, compile_mutation_traced};
