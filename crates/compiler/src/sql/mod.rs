@@ -107,3 +107,6 @@ mod chunk_tests {
         assert_eq!(json_object_root(&pairs[..3]), json_object(&pairs[..3]), "one chunk stays as it was");
     }
 }
+
+#[cfg(test)]
+mod stream_tests;
