@@ -40,3 +40,5 @@ pub use reads::{reads, Opaque, Reads};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod stream_tests;

@@ -442,6 +442,8 @@ fn cursor_text(rule: Rule, v: &Value) -> Option<Option<String>> {
         // The column's text form, as the statement returns it.
         Value::String(s) => Some(Some(s.clone())),
         Value::Null => Some(None),
+        // A scalar column's value is never a list or an object (validation would refuse it).
+        Value::Array(_) | Value::Object(_) if rule == Rule::Scalar => None,
         other => rule.text(other),
     }
 }
