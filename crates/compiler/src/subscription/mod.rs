@@ -35,7 +35,7 @@ pub mod multiplex;
 pub mod reads;
 
 pub use lex::LexError;
-pub use multiplex::{plan, Cohort, CohortKey, CursorError, GroupKey, Multiplexed, NotMultiplexed, Sharing, Slot, StatementId};
+pub use multiplex::{cursor_param, plan, Cohort, CohortKey, CursorError, GroupKey, Multiplexed, NotMultiplexed, Sharing, Slot, StatementId};
 pub use reads::{reads, Opaque, Reads};
 
 #[cfg(test)]

@@ -395,11 +395,7 @@ impl Multiplexed {
         if cohort.values.len() != self.slots.len() {
             return Err(CursorError::Cohort);
         }
-        let value = match cursor.as_object() {
-            Some(m) if m.len() == 1 => m.get(&sc.column).ok_or_else(|| CursorError::Shape(sc.column.clone()))?,
-            _ => return Err(CursorError::Shape(sc.column.clone())),
-        };
-        let text = cursor_text(sc.rule, value).ok_or_else(|| CursorError::Value(sc.column.clone()))?;
+        let text = cursor_param(sc, cursor)?;
         let mut moved = cohort.clone();
         moved.values[slot] = text;
         Ok(moved)
@@ -433,6 +429,16 @@ impl Multiplexed {
         out.extend(self.id.shared.iter().cloned());
         Some(out)
     }
+}
+
+/// The text of a stream's cursor parameter for cursor object `cursor` (`None`: NULL), as
+/// [`Multiplexed::with_cursor`] reads it: to move the cursor of a statement that runs alone.
+pub fn cursor_param(sc: &StreamCursor, cursor: &Value) -> Result<Option<String>, CursorError> {
+    let value = match cursor.as_object() {
+        Some(m) if m.len() == 1 => m.get(&sc.column).ok_or_else(|| CursorError::Shape(sc.column.clone()))?,
+        _ => return Err(CursorError::Shape(sc.column.clone())),
+    };
+    cursor_text(sc.rule, value).ok_or_else(|| CursorError::Value(sc.column.clone()))
 }
 
 /// The parameter text of a cursor value for a column whose values render by `rule`
