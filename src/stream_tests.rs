@@ -220,4 +220,117 @@ mod tests {
         .0;
         assert_eq!(r["errors"][0]["message"], json!("multiple column cursors are not supported yet"));
     }
+
+    // -----------------------------------------------------------------------------------------
+    // graphql.subscription_poll: the same streams through the SQL API, cursors in and out
+
+    /// One `graphql.subscription_poll` call: per cohort, its rows, its next cursor.
+    fn sql_poll(query: &str, cohorts: &Value) -> Vec<(i64, Value, Option<Value>)> {
+        let sql = "SELECT cohort_id, result, cursor FROM graphql.subscription_poll($1, $2::json)";
+        let args: Vec<DatumWithOid> = vec![query.into(), cohorts.to_string().into()];
+        Spi::connect(|client| {
+            let mut out = vec![];
+            for row in client.select(sql, None, &args)? {
+                let id = row.get::<i64>(1)?.expect("cohort id");
+                let result = row.get::<Json>(2)?.expect("result").0;
+                out.push((id, result, row.get::<Json>(3)?.map(|j| j.0)));
+            }
+            Ok::<_, pgrx::spi::SpiError>(out)
+        })
+        .unwrap()
+    }
+
+    /// Poll cohorts (`{"id", "session"}` objects) until every stream ran dry, passing each
+    /// cohort's last cursor back: per cohort, its batches.
+    fn sql_drain(query: &str, field: &str, cohorts: &mut [Value]) -> Vec<Vec<Vec<Value>>> {
+        let mut batches = vec![vec![]; cohorts.len()];
+        for _ in 0..1000 {
+            let rows = sql_poll(query, &Value::Array(cohorts.to_vec()));
+            assert_eq!(rows.len(), cohorts.len());
+            let mut more = false;
+            for (i, (id, result, cursor)) in rows.into_iter().enumerate() {
+                assert_eq!(id, cohorts[i]["id"].as_i64().unwrap());
+                let list = result["data"][field].as_array().cloned().unwrap_or_else(|| panic!("{result}"));
+                match cursor {
+                    Some(c) => {
+                        assert!(!list.is_empty());
+                        cohorts[i]["cursor"] = c;
+                        batches[i].push(list);
+                        more = true;
+                    }
+                    None => assert!(list.is_empty(), "rows without a next cursor: {result}"),
+                }
+            }
+            if !more {
+                return batches;
+            }
+        }
+        panic!("the stream never ran dry");
+    }
+
+    #[pg_test]
+    fn test_subscription_poll_streams_every_row_once() {
+        fixture(1..=20);
+        for batch in [1usize, 2, 7] {
+            for descending in [false, true] {
+                let cursor = if descending { "{initial_value: {id: 1000}, ordering: DESC}" } else { "{initial_value: {id: 0}}" };
+                let q = stream_query(batch, cursor);
+                let mut cohorts = vec![json!({"id": 1}), json!({"id": 2, "session": {"x-hasura-role": "user", "x-hasura-user-id": "1"}})];
+                let mut seen = [vec![], vec![]];
+                for round in 0..2 {
+                    for (i, b) in sql_drain(&q, "st_ev_stream", &mut cohorts).iter().enumerate() {
+                        assert!(b.iter().all(|rows| rows.len() <= batch));
+                        seen[i].extend(ids(b));
+                    }
+                    let more = (21 + 10 * round)..=(25 + 10 * round);
+                    insert(more.map(|i: i32| if descending { -i } else { i }));
+                }
+                for (i, b) in sql_drain(&q, "st_ev_stream", &mut cohorts).iter().enumerate() {
+                    seen[i].extend(ids(b));
+                }
+                let mut all: Vec<i64> = Spi::connect(|c| {
+                    c.select("SELECT id::int8 FROM st.ev ORDER BY id", None, &[])?
+                        .map(|r| r.get::<i64>(1).map(|v| v.unwrap()))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap();
+                if descending {
+                    all.reverse();
+                }
+                // Owner 1 has the even ids (`1 + id % 2`).
+                let own: Vec<i64> = all.iter().copied().filter(|i| i.rem_euclid(2) == 0).collect();
+                assert_eq!(seen[0], all, "admin, batch {batch}, descending {descending}");
+                assert_eq!(seen[1], own, "user 1, batch {batch}, descending {descending}");
+                run("DELETE FROM st.ev WHERE id < 0 OR id > 20");
+            }
+        }
+    }
+
+    #[pg_test]
+    fn test_subscription_poll_stream_ties_and_cursors() {
+        fixture(0..12);
+        let q = stream_query(2, "{initial_value: {n: -1}}");
+        let mut cohorts = vec![json!({"id": 7})];
+        let batches = sql_drain(&q, "st_ev_stream", &mut cohorts);
+        let ns: Vec<Vec<i64>> = batches[0].iter().map(|b| b.iter().map(|r| r["n"].as_i64().unwrap()).collect()).collect();
+        assert_eq!(ns, (0..4).map(|n| vec![n; 3]).collect::<Vec<_>>(), "each run of equal values whole");
+        // The cursor is the last row's value as text; a client's number works as well.
+        assert_eq!(cohorts[0]["cursor"], json!({"n": "3"}));
+        let rows = sql_poll(&q, &json!([{"id": 1, "cursor": {"n": 2}}, {"id": 2, "cursor": {"n": "3"}}, {"id": 3}]));
+        assert_eq!(rows[0].1["data"]["st_ev_stream"].as_array().unwrap().len(), 3);
+        assert_eq!(rows[0].2, Some(json!({"n": "3"})));
+        assert_eq!(rows[1].1, json!({"data": {"st_ev_stream": []}}));
+        assert_eq!(rows[1].2, None, "no row, no next cursor");
+        assert_eq!(rows[2].2, Some(json!({"n": "0"})), "no cursor given: the query's initial value");
+        // A cursor that is not one of the stream's is that cohort's error; the others answer.
+        let rows = sql_poll(&q, &json!([{"id": 1, "cursor": {"id": 2}}, {"id": 2, "cursor": {"n": "1"}}]));
+        assert_eq!(rows[0].1["errors"][0]["extensions"]["code"], json!("validation-failed"), "{}", rows[0].1);
+        assert!(rows[0].1["errors"][0]["message"].as_str().unwrap().starts_with("invalid cursor"), "{}", rows[0].1);
+        assert_eq!(rows[0].2, None);
+        assert_eq!(rows[1].2, Some(json!({"n": "2"})));
+        // A live query ignores cursors and answers none.
+        let rows = sql_poll("subscription { st_ev(where: {id: {_eq: 1}}) { id } }", &json!([{"id": 1, "cursor": {"id": 5}}]));
+        assert_eq!(rows[0].1, json!({"data": {"st_ev": [{"id": 1}]}}));
+        assert_eq!(rows[0].2, None);
+    }
 }
