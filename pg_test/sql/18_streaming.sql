@@ -44,4 +44,11 @@ SELECT graphql.resolve('subscription { stream_events_stream(cursor: {initial_val
 SELECT graphql.resolve('subscription { stream_events_stream(batch_size: 1, cursor: {initial_value: {owner: 1}}) { id } }', NULL, :'user1');
 SELECT graphql.resolve('{ stream_events_stream(batch_size: 1, cursor: {initial_value: {id: 1}}) { id } }');
 SELECT graphql.resolve('subscription { stream_events_stream(batch_size: 1, cursor: {initial_value: {id: 1}}) { id } stream_events { id } }');
+-- Through graphql.subscription_poll: each cohort's cursor in, its next cursor out (NULL when no
+-- row came); cohorts with other cursors and sessions share one statement; a cursor on
+-- another column is that cohort's error.
+SELECT cohort_id, result, cursor FROM graphql.subscription_poll('subscription { stream_events_stream(batch_size: 2, cursor: {initial_value: {id: 0}}) { id } }',
+  '[{"id": 1}, {"id": 2, "cursor": {"id": "4"}}, {"id": 3, "cursor": {"id": 9}}, {"id": 4, "session": {"x-hasura-role": "user", "x-hasura-user-id": "1"}, "cursor": {"id": "2"}}, {"id": 5, "cursor": {"grp": 1}}]');
+SELECT cohort_id, result, cursor FROM graphql.subscription_poll('subscription { stream_events_stream(batch_size: 1, cursor: {initial_value: {grp: -1}}) { id grp } }',
+  '[{"id": 1}, {"id": 2, "cursor": {"grp": "0"}}, {"id": 3, "cursor": {"grp": "2"}}]');
 ROLLBACK;
