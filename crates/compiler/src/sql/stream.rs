@@ -77,6 +77,7 @@ fn cursor_column<'a>(ctx: &Ctx, ti: usize, f: &'a SelField) -> Result<Cursor<'a>
     let path = format!("{}.args", f.path);
     let mut found = vec![];
     for item in f.arg("cursor").and_then(In::items).unwrap_or_default() {
+        crate::interrupt::tick()?;
         if item.is_null() {
             continue;
         }
@@ -84,6 +85,7 @@ fn cursor_column<'a>(ctx: &Ctx, ti: usize, f: &'a SelField) -> Result<Cursor<'a>
         let descending = item.get("ordering").filter(|o| !o.is_null()).and_then(In::as_str) == Some("DESC");
         let Some(initial) = item.get("initial_value") else { continue };
         for (key, value) in initial.entries().into_iter().flatten() {
+            crate::interrupt::tick()?;
             let column = t
                 .column_by_gql(key)
                 .ok_or_else(|| GqlError::validation(&path, format!("field '{key}' not found in type: '{}_stream_cursor_value_input'", t.type_name)))?;
