@@ -459,10 +459,10 @@ fn not_a_subscription(kind: OperationKind) -> GqlError {
 /// The relations a live query reads: `{"tables": [oid …], "unknown": bool, "opaque":
 /// ["schema.name" …]}`, or the request's `{"errors": […]}`. See the README's live-query
 /// section: `tables` are the relations of the cohort's statement as PostgreSQL rewrote it
-/// (views expanded, row-level security policies included), the partition trees they belong
-/// to and Graft's metadata table; `unknown` is true when the result may depend on other
-/// tables (a function that is not built-in, a materialized view or a foreign table, listed
-/// in `opaque`).
+/// (views expanded, row-level security policies included), the partitioned tables those
+/// that are partitions belong to, and Graft's metadata table; `unknown` is true when the
+/// result may depend on other tables (a function that is not built-in, a foreign table,
+/// listed in `opaque`).
 #[pg_extern]
 fn subscription_reads(
     query: Option<&str>,
@@ -529,11 +529,12 @@ pub fn reads(query: Option<&str>, variables: Option<&Value>, session: Option<&Va
     Ok(json!({"tables": tables, "unknown": !opaque.is_empty(), "opaque": opaque}))
 }
 
-/// The relations to watch (those named, those given, and every member of their partition
-/// trees, ancestors and descendants, whichever one a change is counted on), sorted; and the
-/// names of what hides its reads: materialized views and foreign tables among them, and the
-/// given functions not written in C (a C function of an extension, PostGIS' or ltree's
-/// operators, reads no table).
+/// The relations to watch (those named, those given, and the partitioned ancestors of those
+/// that are partitions), sorted; and the names of what hides its reads: foreign tables among
+/// them (their rows change on the remote side), and the given functions not written in C (a C
+/// function of an extension, PostGIS' or ltree's operators, reads no table). A partitioned
+/// table needs no partitions listed: a write to a partition changes its ancestors' versions
+/// (`change_counters`), and so does REFRESH a materialized view's.
 fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::Oid], functions: &[pg_sys::Oid]) -> Result<(Vec<i64>, Vec<String>)> {
     const SQL: &str = "\
         WITH base AS ( \
@@ -544,13 +545,12 @@ fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::
         ), watched AS ( \
             SELECT oid FROM base \
             UNION SELECT a.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(base.oid) AS a \
-            UNION SELECT t.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_tree(base.oid) AS t \
         ) \
         SELECT (SELECT coalesce(pg_catalog.array_agg(w.oid::pg_catalog.int8 ORDER BY w.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid), \
                (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, c.relname) ORDER BY c.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid \
-                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('m', 'f')) \
+                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind = 'f') \
                 || (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, p.proname) ORDER BY p.oid), '{}') \
                   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace \
                   JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
