@@ -41,6 +41,8 @@ use crate::{cache, guc, metadata_store};
 /// Most cohorts one poll takes: their answers are all held in memory until returned. A caller
 /// with more polls in several calls.
 pub const MAX_COHORTS: usize = 10_000;
+/// Longest `cohorts` text accepted (checked before it is parsed).
+pub const MAX_COHORTS_BYTES: usize = 64 << 20;
 /// Largest `batch_size`: cohorts in one statement (its `unnest` arrays).
 pub const MAX_BATCH_SIZE: i32 = 10_000;
 /// Cohorts remembered per backend, and the bytes of their keys.
@@ -93,6 +95,9 @@ pub struct CohortInput {
 /// The cohorts argument, checked: an array of objects with an integer `id` each.
 pub fn parse_cohorts(text: &str) -> Result<Vec<CohortInput>> {
     let bad = |m: String| GraftError::InvalidArgument(format!("graphql.subscription_poll: {m}"));
+    if text.len() > MAX_COHORTS_BYTES {
+        return Err(bad(format!("the cohorts JSON is {} bytes; at most {MAX_COHORTS_BYTES} are accepted", text.len())));
+    }
     let value = json_args::parse(text, "cohorts").map_err(|e| bad(e.message))?;
     let Value::Array(items) = value else {
         return Err(bad("cohorts must be a JSON array of {\"id\", \"variables\", \"session\", \"cursor\"} objects".into()));
@@ -304,7 +309,7 @@ pub fn stats() -> (u64, u64, u64) {
     STATS.with(|s| (s.compiles.get(), s.batches.get(), s.singles.get()))
 }
 
-/// Cohorts the memo holds (for tests).
+/// Cohorts and statements the memo holds (for tests).
 pub fn memo_len() -> usize {
     MEMO.with_borrow(|m| m.entries)
 }
@@ -388,6 +393,14 @@ fn prepare(query_key: &QueryKey, query: Option<&str>, operation_name: Option<&st
 
 fn remember_statement(query_key: &QueryKey, group: (String, bool), statement: Rc<Multiplexed>) {
     MEMO.with_borrow_mut(|m| {
+        // Counted like cohorts, so statements of cohorts too large to remember stay bounded.
+        let size = statement.sql().len() + query_key.query.as_ref().map_or(0, String::len);
+        if m.entries >= MEMO_CAPACITY || m.bytes + size > MEMO_MAX_BYTES {
+            let generation = m.generation;
+            *m = Memo { generation, ..Memo::default() };
+        }
+        m.entries += 1;
+        m.bytes += size;
         let list = m.queries.entry(query_key.clone()).or_default().statements.entry(group).or_default();
         if list.len() >= MAX_STATEMENTS_PER_GROUP {
             list.remove(0);
@@ -433,7 +446,7 @@ fn compile(
     let schema = cache::schema_for(&session.role, backend_only)?;
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let compiled = cache::compile_with_template(&schema, &session.role, backend_only, query, variables, operation_name, session, limits)?;
-        match operation_kind(query, operation_name, limits)? {
+        match kind_of(query, operation_name, limits)? {
             OperationKind::Subscription => Ok(compiled),
             other => Err(not_a_subscription(other)),
         }
@@ -441,6 +454,32 @@ fn compile(
     .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))));
     pgrx::check_for_interrupts!();
     Ok(compiled??)
+}
+
+/// Queries whose operation kind is remembered (a plain map, started over when full).
+const MAX_KINDS: usize = 256;
+
+thread_local! {
+    static KINDS: RefCell<HashMap<(String, Option<String>), OperationKind>> = RefCell::new(HashMap::new());
+}
+
+/// [`operation_kind`], remembered: it depends on the text alone, and a cohort that missed the
+/// memo (new values) should not parse its query again.
+fn kind_of(query: &str, operation_name: Option<&str>, limits: &Limits) -> std::result::Result<OperationKind, GqlError> {
+    let key = (query.to_string(), operation_name.map(str::to_string));
+    if let Some(k) = KINDS.with_borrow(|m| m.get(&key).copied()) {
+        return Ok(k);
+    }
+    let kind = operation_kind(query, operation_name, limits)?;
+    if query.len() <= MAX_MEMO_KEY {
+        KINDS.with_borrow_mut(|m| {
+            if m.len() >= MAX_KINDS {
+                m.clear();
+            }
+            m.insert(key, kind);
+        });
+    }
+    Ok(kind)
 }
 
 /// Live queries are `subscription` operations; queries and mutations go to `graphql.resolve`.
