@@ -41,6 +41,8 @@ use crate::{cache, guc, metadata_store};
 /// Most cohorts one poll takes: their answers are all held in memory until returned. A caller
 /// with more polls in several calls.
 pub const MAX_COHORTS: usize = 10_000;
+/// Longest `cohorts` text accepted (checked before it is parsed).
+pub const MAX_COHORTS_BYTES: usize = 64 << 20;
 /// Largest `batch_size`: cohorts in one statement (its `unnest` arrays).
 pub const MAX_BATCH_SIZE: i32 = 10_000;
 /// Cohorts remembered per backend, and the bytes of their keys.
@@ -97,6 +99,9 @@ pub struct CohortInput {
 /// The cohorts argument, checked: an array of objects with an integer `id` each.
 pub fn parse_cohorts(text: &str) -> Result<Vec<CohortInput>> {
     let bad = |m: String| GraftError::InvalidArgument(format!("graphql.subscription_poll: {m}"));
+    if text.len() > MAX_COHORTS_BYTES {
+        return Err(bad(format!("the cohorts JSON is {} bytes; at most {MAX_COHORTS_BYTES} are accepted", text.len())));
+    }
     let value = json_args::parse(text, "cohorts").map_err(|e| bad(e.message))?;
     let Value::Array(items) = value else {
         return Err(bad("cohorts must be a JSON array of {\"id\", \"variables\", \"session\", \"cursor\"} objects".into()));
@@ -353,7 +358,7 @@ pub fn stats() -> (u64, u64, u64) {
     STATS.with(|s| (s.compiles.get(), s.batches.get(), s.singles.get()))
 }
 
-/// Cohorts the memo holds (for tests).
+/// Cohorts and statements the memo holds (for tests).
 pub fn memo_len() -> usize {
     MEMO.with_borrow(|m| m.entries)
 }
@@ -437,6 +442,14 @@ fn prepare(query_key: &QueryKey, query: Option<&str>, operation_name: Option<&st
 
 fn remember_statement(query_key: &QueryKey, group: (String, bool), statement: Rc<Multiplexed>) {
     MEMO.with_borrow_mut(|m| {
+        // Counted like cohorts, so statements of cohorts too large to remember stay bounded.
+        let size = statement.sql().len() + query_key.query.as_ref().map_or(0, String::len);
+        if m.entries >= MEMO_CAPACITY || m.bytes + size > MEMO_MAX_BYTES {
+            let generation = m.generation;
+            *m = Memo { generation, ..Memo::default() };
+        }
+        m.entries += 1;
+        m.bytes += size;
         let list = m.queries.entry(query_key.clone()).or_default().statements.entry(group).or_default();
         if list.len() >= MAX_STATEMENTS_PER_GROUP {
             list.remove(0);
@@ -482,7 +495,7 @@ fn compile(
     let schema = cache::schema_for(&session.role, backend_only)?;
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let compiled = cache::compile_with_template(&schema, &session.role, backend_only, query, variables, operation_name, session, limits)?;
-        match operation_kind(query, operation_name, limits)? {
+        match kind_of(query, operation_name, limits)? {
             OperationKind::Subscription => Ok(compiled),
             other => Err(not_a_subscription(other)),
         }
@@ -490,6 +503,32 @@ fn compile(
     .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))));
     pgrx::check_for_interrupts!();
     Ok(compiled??)
+}
+
+/// Queries whose operation kind is remembered (a plain map, started over when full).
+const MAX_KINDS: usize = 256;
+
+thread_local! {
+    static KINDS: RefCell<HashMap<(String, Option<String>), OperationKind>> = RefCell::new(HashMap::new());
+}
+
+/// [`operation_kind`], remembered: it depends on the text alone, and a cohort that missed the
+/// memo (new values) should not parse its query again.
+fn kind_of(query: &str, operation_name: Option<&str>, limits: &Limits) -> std::result::Result<OperationKind, GqlError> {
+    let key = (query.to_string(), operation_name.map(str::to_string));
+    if let Some(k) = KINDS.with_borrow(|m| m.get(&key).copied()) {
+        return Ok(k);
+    }
+    let kind = operation_kind(query, operation_name, limits)?;
+    if query.len() <= MAX_MEMO_KEY {
+        KINDS.with_borrow_mut(|m| {
+            if m.len() >= MAX_KINDS {
+                m.clear();
+            }
+            m.insert(key, kind);
+        });
+    }
+    Ok(kind)
 }
 
 /// Live queries are `subscription` operations; queries and mutations go to `graphql.resolve`.
@@ -508,10 +547,10 @@ fn not_a_subscription(kind: OperationKind) -> GqlError {
 /// The relations a live query reads: `{"tables": [oid …], "unknown": bool, "opaque":
 /// ["schema.name" …]}`, or the request's `{"errors": […]}`. See the README's live-query
 /// section: `tables` are the relations of the cohort's statement as PostgreSQL rewrote it
-/// (views expanded, row-level security policies included), the partition trees they belong
-/// to and Graft's metadata table; `unknown` is true when the result may depend on other
-/// tables (a function that is not built-in, a materialized view or a foreign table, listed
-/// in `opaque`).
+/// (views expanded, row-level security policies included), the partitioned tables those
+/// that are partitions belong to, and Graft's metadata table; `unknown` is true when the
+/// result may depend on other tables (a function that is not built-in, a foreign table,
+/// listed in `opaque`).
 #[pg_extern]
 fn subscription_reads(
     query: Option<&str>,
@@ -578,11 +617,12 @@ pub fn reads(query: Option<&str>, variables: Option<&Value>, session: Option<&Va
     Ok(json!({"tables": tables, "unknown": !opaque.is_empty(), "opaque": opaque}))
 }
 
-/// The relations to watch (those named, those given, and every member of their partition
-/// trees, ancestors and descendants, whichever one a change is counted on), sorted; and the
-/// names of what hides its reads: materialized views and foreign tables among them, and the
-/// given functions not written in C (a C function of an extension, PostGIS' or ltree's
-/// operators, reads no table).
+/// The relations to watch (those named, those given, and the partitioned ancestors of those
+/// that are partitions), sorted; and the names of what hides its reads: foreign tables among
+/// them (their rows change on the remote side), and the given functions not written in C (a C
+/// function of an extension, PostGIS' or ltree's operators, reads no table). A partitioned
+/// table needs no partitions listed: a write to a partition changes its ancestors' versions
+/// (`change_counters`), and so does REFRESH a materialized view's.
 fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::Oid], functions: &[pg_sys::Oid]) -> Result<(Vec<i64>, Vec<String>)> {
     const SQL: &str = "\
         WITH base AS ( \
@@ -593,13 +633,12 @@ fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::
         ), watched AS ( \
             SELECT oid FROM base \
             UNION SELECT a.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(base.oid) AS a \
-            UNION SELECT t.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_tree(base.oid) AS t \
         ) \
         SELECT (SELECT coalesce(pg_catalog.array_agg(w.oid::pg_catalog.int8 ORDER BY w.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid), \
                (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, c.relname) ORDER BY c.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid \
-                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('m', 'f')) \
+                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind = 'f') \
                 || (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, p.proname) ORDER BY p.oid), '{}') \
                   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace \
                   JOIN pg_catalog.pg_language l ON l.oid = p.prolang \
