@@ -19,6 +19,7 @@
 #   --http-port P      sidecar port (28180; GRAFT_LIVE_BENCH_HTTP_PORT)
 #   --out FILE         the report (default: bench/RESULTS.md's "Live queries" section; --quick:
 #                      bench/out/RESULTS-live-quick.md)
+#   --sidecar FILE     use this `graft` binary instead of building crates/server
 #   --keep             leave the cluster running at the end
 #   -h, --help         this text
 #
@@ -34,7 +35,7 @@ source "$BENCH_DIR/../scripts/lib.sh"
 ORIG_ARGS=("$@")
 
 MODE=full SUBSCRIBERS= USERS= STATES= WARMUP= MODES="change,polling" STREAMS= STREAM_RATE= STREAM_SECONDS=
-REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
+SIDECAR_BIN= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
         --port) PORT="${2:?}"; shift ;;
         --http-port) HTTP_PORT="${2:?}"; shift ;;
         --out) OUT_FILE="${2:?}"; shift ;;
+        --sidecar) SIDECAR_BIN="${2:?}"; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown option $1 (try --help)" ;;
@@ -134,14 +136,19 @@ LOAD_START=$(load_now)
 info "machine: $(nproc) cores, load $LOAD_START; ulimit -n $(ulimit -n)"
 
 # ---- build -------------------------------------------------------------------------------
-log "cargo build --release -p graft-server --bin graft (the sidecar) and bench/ws-load"
-(cd "$GRAFT_ROOT" && cargo build -q --release -p graft-server --bin graft)
-(cd "$BENCH_DIR/ws-load" && CARGO_TARGET_DIR="$TARGET_DIR" cargo build -q --release)
+if [ -z "$SIDECAR_BIN" ]; then
+    log "cargo build --release -p graft-server --bin graft (the sidecar)"
+    (cd "$GRAFT_ROOT" && cargo build -q --release -p graft-server --bin graft)
+    SIDECAR_BIN="$TARGET_DIR/release/graft"
+fi
+[ -x "$SIDECAR_BIN" ] || die "no sidecar binary at $SIDECAR_BIN"
+log "cargo build --release in bench/ws-load (the load client)"
+(cd "$BENCH_DIR/ws-load" && CARGO_TARGET_DIR="$TARGET_DIR/ws-load" cargo build -q --release)
 TMP="$(mktemp -d /tmp/graft-live-bench.XXXXXX)"
 chmod 755 "$TMP"
-# Copies: the shared target directory may be rebuilt by someone else during the run.
-cp "$TARGET_DIR/release/graft" "$TMP/graft"
-cp "$TARGET_DIR/release/ws-load" "$TMP/ws-load"
+# Copies: a target directory shared with other builds may change during the run.
+cp "$SIDECAR_BIN" "$TMP/graft"
+cp "$TARGET_DIR/ws-load/release/ws-load" "$TMP/ws-load"
 
 # A private copy of the PostgreSQL installation with the graft installed now (as run.sh does).
 sys_share="$("$PG_CONFIG" --sharedir)" sys_lib="$("$PG_CONFIG" --pkglibdir)"
@@ -162,11 +169,20 @@ as_root chown postgres: "$TMP"
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres)
 sql_value() { "${PSQL[@]}" -d "$DB" -At -c "$1"; }
 init_cluster "$TMP/data" --no-sync
+# Plain polling: a sidecar that has the switch (GRAFT_LIVE_QUERIES_CHANGE_CHECK_INTERVAL=0:
+# every cohort re-runs each refetch interval) polls against the same preloaded cluster; an older
+# one, which has no change-driven refetch at all, against the cluster restarted without graft
+# preloaded.
+if "$TMP/graft" serve --help 2>/dev/null | grep -q -- '--live-queries-change-check-interval'; then
+    POLLING_HOW=switch
+else
+    POLLING_HOW=nopreload
+fi
 # $1 = change or polling: change-driven refetch needs graft preloaded (its change counters live
-# in shared memory); without it the sidecar can only poll.
+# in shared memory).
 configure_cluster() {
     local preload=()
-    if [ "$1" = change ]; then preload=("shared_preload_libraries = 'graft'"); fi
+    if [ "$1" = change ] || [ "$POLLING_HOW" = switch ]; then preload=("shared_preload_libraries = 'graft'"); fi
     write_cluster_conf "$TMP/data" "$PORT" \
         "shared_buffers = 128MB" "max_connections = 200" \
         "fsync = off" "synchronous_commit = off" "full_page_writes = off" \
@@ -215,7 +231,9 @@ ok=$(sql_value "SELECT graphql.resolve('{ todo(order_by: {id: asc}) { id } }', N
 
 # ---- the sidecar ---------------------------------------------------------------------------
 start_sidecar() {
-    local log="$OUT/graft-serve-$1.log"
+    local log="$OUT/graft-serve-$1.log" switch=()
+    if [ "$1" = polling ] && [ "$POLLING_HOW" = switch ]; then switch=(GRAFT_LIVE_QUERIES_CHANGE_CHECK_INTERVAL=0); fi
+    env "${switch[@]}" \
     HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/$DB" \
     HASURA_GRAPHQL_SERVER_HOST=127.0.0.1 HASURA_GRAPHQL_SERVER_PORT="$HTTP_PORT" \
     HASURA_GRAPHQL_ADMIN_SECRET="$ADMIN_SECRET" \
@@ -263,11 +281,13 @@ run_client() {
 STREAM_AVAILABLE=0
 for m in ${MODES//,/ }; do
     section "$m: $SUBSCRIBERS subscribers, states $STATES (load $(load_now), $(elapsed))"
-    if [ "$m" != "$first_mode" ]; then restart_cluster "$m"; fi
+    if [ "$m" != "$first_mode" ] && [ "$POLLING_HOW" = nopreload ]; then restart_cluster "$m"; fi
     preload=$(sql_value "SHOW shared_preload_libraries")
-    info "shared_preload_libraries = '$preload'"
+    how=$POLLING_HOW
+    [ "$m" = polling ] || how=
+    info "shared_preload_libraries = '$preload'${how:+; plain polling by $( [ "$how" = switch ] && echo 'GRAFT_LIVE_QUERIES_CHANGE_CHECK_INTERVAL=0' || echo 'no preload')}"
     start_sidecar "$m"
-    record "$(python3 -c 'import json,sys; print(json.dumps({"kind": "mode", "label": sys.argv[1], "preload": sys.argv[2], "load": sys.argv[3]}))' "$m" "$preload" "$(load_now)")"
+    record "$(python3 -c 'import json,sys; print(json.dumps({"kind": "mode", "label": sys.argv[1], "preload": sys.argv[2], "how": sys.argv[3], "load": sys.argv[4]}))' "$m" "$preload" "$how" "$(load_now)")"
     run_client "live-$m" live "${COMMON[@]}" --label "$m" --sidecar-pid "$SIDECAR_PID" --postmaster-pid "$(postmaster_pid)" \
         --subscribers "$SUBSCRIBERS" --users "$USERS" --rows "$ROWS_PER_USER" --states "$STATES" --warmup "$WARMUP" --grace "$GRACE"
     python3 - "$OUT/live-$m.jsonl" <<'PY' || FAILED=1
