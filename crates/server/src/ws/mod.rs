@@ -26,9 +26,6 @@ use protocol::Proto;
 
 pub use poller::Poller;
 
-/// Initial read buffer of a socket (see `upgrade`).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-
 /// The socket settings, from Hasura's variables.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -58,15 +55,7 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         ws
     };
     let max = state.ws.max_message_bytes;
-    // tungstenite's default read buffer is 128 KiB per socket, allocated and zeroed up front:
-    // with 10,000 subscribers that is over 1 GiB of RSS for client messages of a few hundred
-    // bytes. A small one grows for the rare large message; no write buffer means each message
-    // is flushed as it is sent (the writer task sends one at a time anyway).
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| session::run(socket, proto, headers, state))
+    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| session::run(socket, proto, headers, state))
 }
 
 /// What the sidecar needs to know of a request before running it: its operation type and,
