@@ -20,6 +20,9 @@
 #   --out FILE         the report (default: bench/RESULTS.md's "Live queries" section; --quick:
 #                      bench/out/RESULTS-live-quick.md)
 #   --sidecar FILE     use this `graft` binary instead of building crates/server
+#   --pg-root DIR      take PostgreSQL (and its graft) from a relocatable copy below DIR (DIR/usr/lib/
+#                      postgresql/15, DIR/usr/share/postgresql/15, as scripts/lib.sh's private_pg_for_pgrx
+#                      makes) instead of the system's
 #   --keep             leave the cluster running at the end
 #   -h, --help         this text
 #
@@ -35,7 +38,7 @@ source "$BENCH_DIR/../scripts/lib.sh"
 ORIG_ARGS=("$@")
 
 MODE=full SUBSCRIBERS= USERS= STATES= WARMUP= MODES="change,polling" STREAMS= STREAM_RATE= STREAM_SECONDS=
-SIDECAR_BIN= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
+SIDECAR_BIN= PG_ROOT= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
         --http-port) HTTP_PORT="${2:?}"; shift ;;
         --out) OUT_FILE="${2:?}"; shift ;;
         --sidecar) SIDECAR_BIN="${2:?}"; shift ;;
+        --pg-root) PG_ROOT="${2:?}"; shift ;;
         --keep) KEEP=1 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown option $1 (try --help)" ;;
@@ -97,6 +101,11 @@ need_fds=$(( (SUBSCRIBERS > STREAMS ? SUBSCRIBERS : STREAMS) + 200 ))
     die "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)): $need_fds descriptors needed per process for $SUBSCRIBERS sockets; use fewer --subscribers"
 
 require_pg_binaries
+if [ -n "$PG_ROOT" ]; then
+    PG_ROOT="$(cd "$PG_ROOT" && pwd)"
+    PG_CONFIG="$PG_ROOT$PG_BINDIR/pg_config"
+    [ -x "$PG_CONFIG" ] || die "--pg-root: no $PG_CONFIG"
+fi
 graft_extension_installed || die "the graft extension is not installed in PostgreSQL $GRAFT_PG_MAJOR (the lead installs it; this script never does)"
 port_in_use "$PORT" && die "port $PORT is in use (--port or GRAFT_LIVE_BENCH_PORT)"
 port_in_use "$HTTP_PORT" && die "port $HTTP_PORT is in use (--http-port or GRAFT_LIVE_BENCH_HTTP_PORT)"
@@ -150,16 +159,17 @@ chmod 755 "$TMP"
 cp "$SIDECAR_BIN" "$TMP/graft"
 cp "$TARGET_DIR/ws-load/release/ws-load" "$TMP/ws-load"
 
-# A private copy of the PostgreSQL installation with the graft installed now (as run.sh does).
-sys_share="$("$PG_CONFIG" --sharedir)" sys_lib="$("$PG_CONFIG" --pkglibdir)"
-for d in "$(dirname "$PG_BINDIR")" "$sys_share"; do
-    mkdir -p "$TMP/pg$(dirname "$d")"
-    cp -a "$d" "$TMP/pg$(dirname "$d")/"
+# A private copy of the PostgreSQL installation with the graft installed now (as run.sh does):
+# binaries, sharedir and pkglibdir, at the same paths below $TMP/pg (PostgreSQL finds the latter
+# two relative to its binaries).
+sys_lib="$("$PG_CONFIG" --pkglibdir)"
+for src in "$PG_ROOT$(dirname "$PG_BINDIR")" "$("$PG_CONFIG" --sharedir)" "$sys_lib"; do
+    dst="$TMP/pg${src#"$PG_ROOT"}"
+    [ -e "$dst" ] && continue
+    mkdir -p "$(dirname "$dst")"
+    cp -a "$src" "$dst"
 done
-if [ ! -f "$TMP/pg$sys_lib/graft.so" ]; then
-    mkdir -p "$TMP/pg$(dirname "$sys_lib")"
-    cp -a "$sys_lib" "$TMP/pg$(dirname "$sys_lib")/"
-fi
+sys_lib="${sys_lib#"$PG_ROOT"}"
 GRAFT_SO_SUM=$(md5sum "$TMP/pg$sys_lib/graft.so" | cut -d' ' -f1)
 PG_BINDIR="$TMP/pg$PG_BINDIR"
 info "private PostgreSQL copy in $TMP/pg (graft.so md5 $GRAFT_SO_SUM)"

@@ -75,7 +75,7 @@ pub async fn run(common: Common, args: &crate::args::Args) -> Result<(), String>
     let seconds: u64 = args.num("seconds", 20)?;
     let batch_size: u32 = args.num("batch-size", 100)?;
     let grace: u64 = args.num("grace", 5)?;
-    let users: i64 = args.num("users", 1000)?;
+    let users: i32 = args.num("users", 1000)?;
     if rate == 0 || batch == 0 || batch > rate {
         return Err("--insert-rate and --insert-batch must be positive, the batch at most the rate".into());
     }
@@ -113,7 +113,7 @@ pub async fn run(common: Common, args: &crate::args::Args) -> Result<(), String>
     let start = Sample::take(&shared.common);
     let msgs0 = shared.messages.load(Ordering::Relaxed);
     let stmt = db
-        .prepare("INSERT INTO todo (user_id, title, done, updated_at) SELECT 1 + (g % $2), 'i' || g, false, clock_timestamp() FROM generate_series(1, $1) g RETURNING id")
+        .prepare("INSERT INTO todo (user_id, title, done, updated_at) SELECT 1 + (g % $2::int), 'i' || g, false, clock_timestamp() FROM generate_series(1, $1::int) g RETURNING id")
         .await
         .map_err(|e| e.to_string())?;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(batch as f64 / rate as f64));
