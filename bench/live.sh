@@ -15,6 +15,8 @@
 #   --stream-rate R    rows inserted per second while streaming (1000)
 #   --stream-seconds S how long the inserts run (20)
 #   --refetch-ms MS    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL (1000)
+#   --keepalive S      HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE (the sidecar's default, 5 s: a ping per
+#                      socket every 5 s, which the client answers)
 #   --port P           PostgreSQL port on 127.0.0.1 (28170; GRAFT_LIVE_BENCH_PORT)
 #   --http-port P      sidecar port (28180; GRAFT_LIVE_BENCH_HTTP_PORT)
 #   --out FILE         the report (default: bench/RESULTS.md's "Live queries" section; --quick:
@@ -38,7 +40,7 @@ source "$BENCH_DIR/../scripts/lib.sh"
 ORIG_ARGS=("$@")
 
 MODE=full SUBSCRIBERS= USERS= STATES= WARMUP= MODES="change,polling" STREAMS= STREAM_RATE= STREAM_SECONDS=
-SIDECAR_BIN= PG_ROOT= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
+SIDECAR_BIN= PG_ROOT= KEEPALIVE= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
         --stream-rate) STREAM_RATE="${2:?}"; shift ;;
         --stream-seconds) STREAM_SECONDS="${2:?}"; shift ;;
         --refetch-ms) REFETCH_MS="${2:?}"; shift ;;
+        --keepalive) KEEPALIVE="${2:?}"; shift ;;
         --port) PORT="${2:?}"; shift ;;
         --http-port) HTTP_PORT="${2:?}"; shift ;;
         --out) OUT_FILE="${2:?}"; shift ;;
@@ -243,6 +246,7 @@ ok=$(sql_value "SELECT graphql.resolve('{ todo(order_by: {id: asc}) { id } }', N
 start_sidecar() {
     local log="$OUT/graft-serve-$1.log" switch=()
     if [ "$1" = polling ] && [ "$POLLING_HOW" = switch ]; then switch=(GRAFT_LIVE_QUERIES_CHANGE_CHECK_INTERVAL=0); fi
+    if [ -n "$KEEPALIVE" ]; then switch+=(HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE="$KEEPALIVE"); fi
     env "${switch[@]}" \
     HASURA_GRAPHQL_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/$DB" \
     HASURA_GRAPHQL_SERVER_HOST=127.0.0.1 HASURA_GRAPHQL_SERVER_PORT="$HTTP_PORT" \
