@@ -350,6 +350,6 @@ section "report"
 python3 "$BENCH_DIR/lib/live_report.py" "$RESULTS" "$OUT_FILE" "$MODE" \
     "bench/live.sh ${ORIG_ARGS[*]}" "$(git -C "$GRAFT_ROOT" rev-parse --short HEAD)" \
     "$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM" \
-    "$LOAD_START" "$(load_now)" "$(elapsed)" "$PG_VERSION" "$REFETCH_MS" "$GRAFT_SO_SUM" "$STREAM_AVAILABLE"
+    "$LOAD_START" "$(load_now)" "$(elapsed)" "$PG_VERSION" "$REFETCH_MS" "$GRAFT_SO_SUM" "$STREAM_AVAILABLE" "${PG_ROOT:-the system PostgreSQL}"
 log "wrote ${OUT_FILE#"$GRAFT_ROOT"/} (raw: bench/out/live/results.jsonl) in $(elapsed)"
 [ "$FAILED" = 0 ] || die "correctness failures (above); raw results in bench/out/live/"

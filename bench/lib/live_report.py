@@ -1,7 +1,7 @@
 """Render bench/live.sh's raw results as the "Live queries" section of a Markdown report.
 
     python3 lib/live_report.py RESULTS.jsonl OUT.md MODE COMMAND COMMIT MACHINE LOAD_START
-        LOAD_END WALL PG_VERSION REFETCH_MS GRAFT_SO_MD5 STREAM_AVAILABLE
+        LOAD_END WALL PG_VERSION REFETCH_MS GRAFT_SO_MD5 STREAM_AVAILABLE PG_SOURCE
 
 In OUT.md the section sits between BEGIN and END markers: a file that has them gets the
 section replaced (bench/run.sh's report keeps the block when it rewrites RESULTS.md); one
@@ -16,7 +16,7 @@ BEGIN = "<!-- bench/live.sh: begin -->"
 END = "<!-- bench/live.sh: end -->"
 
 (results, out_file, mode, command, commit, machine, load_start, load_end, wall, pg_version,
- refetch_ms, so_md5, stream_available) = sys.argv[1:14]
+ refetch_ms, so_md5, stream_available, pg_source) = sys.argv[1:15]
 refetch_ms = int(refetch_ms)
 rows = [json.loads(l) for l in open(results) if l.strip()]
 states = [r for r in rows if r["kind"] == "state"]
@@ -48,7 +48,7 @@ p(f"- command: `{command.strip()}` ({now}, wall time {wall}), commit `{commit}`"
 p(f"- machine: {machine}; load average (1/5/15 min) {load_start} at the start, {load_end} at the end. The machine is")
 p("  shared with other builds: *machine busy* below is the whole machine's CPU during each window, everything included")
 p(f"- PostgreSQL {pg_version}, a throwaway cluster (fsync, synchronous_commit and full_page_writes off), the graft")
-p(f"  extension installed on the system at the start of the run (graft.so md5 `{so_md5}`), run from a private copy")
+p(f"  extension installed in {pg_source} at the start of the run (graft.so md5 `{so_md5}`), run from a private copy")
 p(f"- `graft serve` (release build) with its defaults (10 database connections) and a refetch interval of {refetch_ms} ms")
 p(f"- {subs} subscribers, each its own socket (`graphql-transport-ws`), role `user` with its own `x-hasura-user-id` in")
 p("  `connection_init`'s headers (with the admin secret), one subscription each:")
@@ -188,6 +188,9 @@ if stream:
       f"{mb(s['sidecar_rss_before_kb'])} → {mb(s['sidecar_rss_end_kb'])} |")
     p("")
     p(f"Every row delivered once to every stream: {'**met**' if s['ok'] else '**missed**'}.")
+    if s.get("errors"):
+        p("")
+        p("Errors the streams received: " + "; ".join("`%s`" % e[:300] for e in s["errors"]))
 elif stream_available == "0":
     p("Not available: the sidecar of this build has no streaming fields (`todo_stream`); `bench/live.sh` runs this part")
     p("when they exist.")
