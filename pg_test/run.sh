@@ -95,12 +95,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 log "starting a throwaway PostgreSQL $GRAFT_PG_MAJOR on 127.0.0.1:$PORT ($PGDATA_DIR)"
+# graft is preloaded for its per-table commit counters (16_change_counters, which also needs
+# prepared transactions); no event worker runs: no test delivers events.
 init_cluster "$PGDATA_DIR" --no-sync
 write_cluster_conf "$PGDATA_DIR" "$PORT" \
     "fsync = off" \
     "synchronous_commit = off" \
     "full_page_writes = off" \
-    "shared_preload_libraries = ''" \
+    "shared_preload_libraries = 'graft'" \
+    "graft.event_databases = ''" \
+    "max_prepared_transactions = 2" \
     "lc_messages = 'C'" \
     "log_min_messages = warning" \
     "log_line_prefix = '%m [%p] %q%u@%d '"

@@ -215,8 +215,9 @@ if want sidecar; then
     x=$(grep -Eo '^fixtures: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $2}')
     wp=$(grep -Eo 'sidecar websocket python: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $4}')
     wn=$(grep -Eo 'sidecar websocket node: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $4}')
-    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0} + ${x:-0} + ${wp:-0} + ${wn:-0}))
-    summary+=("5/10 sidecar over HTTP and WebSocket: $(( ${p:-0} + ${l:-0} )) Python, ${x:-0} YAML fixture, ${n:-0} Node and $(( ${wp:-0} + ${wn:-0} )) WebSocket checks passed ($(( $(date +%s) - t0 ))s)")
+    wa=$(grep -Eo 'sidecar websocket auth: [0-9]+ passed' "$WORK/sidecar.log" | awk '{print $4}')
+    total_passed=$((total_passed + ${p:-0} + ${l:-0} + ${n:-0} + ${x:-0} + ${wp:-0} + ${wn:-0} + ${wa:-0}))
+    summary+=("5/10 sidecar over HTTP and WebSocket: $(( ${p:-0} + ${l:-0} )) Python, ${x:-0} YAML fixture, ${n:-0} Node and $(( ${wp:-0} + ${wn:-0} + ${wa:-0} )) WebSocket checks passed ($(( $(date +%s) - t0 ))s)")
 else
     summary+=("5/10 sidecar over HTTP: not selected")
 fi

@@ -56,17 +56,7 @@ pub fn resolve_request(
     session: Option<&Value>,
     operation_name: Option<&str>,
 ) -> Result<String> {
-    let query = match query {
-        None => {
-            return Err(
-                GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into(),
-            )
-        }
-        Some(q) if q.trim().is_empty() => {
-            return Err(GqlError::new("bad-request", "$.query", "the query is empty").into())
-        }
-        Some(q) => q,
-    };
+    let query = request_query(query)?;
     let (session, backend_only) = request_session(session)?;
     let schema = cache::schema_for(&session.role, backend_only)?;
     let limits = request_limits();
@@ -93,6 +83,15 @@ pub fn resolve_request(
         Compiled::Json(v) => Ok(v.to_string()),
         Compiled::Sql(sql) => execute::run(&sql, &session),
         Compiled::Mutation(plan) => execute::run_mutation(&plan, &session),
+    }
+}
+
+/// A request's query text: missing or empty is the request's error, as in Hasura.
+pub(crate) fn request_query(query: Option<&str>) -> Result<&str> {
+    match query {
+        None => Err(GqlError::new("parse-failed", "$", "Error in $: key \"query\" not found").into()),
+        Some(q) if q.trim().is_empty() => Err(GqlError::new("bad-request", "$.query", "the query is empty").into()),
+        Some(q) => Ok(q),
     }
 }
 

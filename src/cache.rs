@@ -31,6 +31,7 @@ use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 
 use graft_compiler::request::cache::CompileCache;
+use graft_compiler::request::template::Template;
 use graft_compiler::request::{Compiled, Limits, Session};
 use graft_compiler::schema::build::build_schema_for;
 use graft_compiler::{DbCatalog, GqlError, Metadata, Schema};
@@ -82,6 +83,19 @@ thread_local! {
     static WATCHED: RefCell<Watched> = RefCell::new(Watched::default());
     static DIRTY: Cell<bool> = const { Cell::new(true) };
     static CALLBACKS_REGISTERED: Cell<bool> = const { Cell::new(false) };
+    /// Bumped whenever the schemas and compiled requests are dropped: what a cache of things
+    /// derived from them (the live-query memo) compares to know it must start over.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The current generation of schemas (see `GENERATION`); changes only inside [`snapshot`],
+/// [`schema_for`] and [`reset`].
+pub fn generation() -> u64 {
+    GENERATION.get()
+}
+
+fn next_generation() {
+    GENERATION.set(GENERATION.get().wrapping_add(1));
 }
 
 /// A consistent view of the cache for one request.
@@ -142,10 +156,7 @@ pub fn compile(
     session: &Session,
     limits: &Limits,
 ) -> std::result::Result<Compiled, GqlError> {
-    // The compile cache's key names the schema: whether backend-only permissions are in it,
-    // then the role. A fixed-width prefix: no role name (which may hold any character) can
-    // pass for another role's schema.
-    let schema_key = format!("{}:{role}", if backend_only { 'b' } else { 'r' });
+    let schema_key = compile_schema_key(role, backend_only);
     CACHE.with_borrow_mut(|c| match c.as_mut() {
         Some(c) => c.compiled.compile(
             &schema_key,
@@ -165,6 +176,34 @@ pub fn compile(
             limits,
         ),
     })
+}
+
+/// [`compile`], and the template of the request's shape (see
+/// `CompileCache::compile_with_template`): what a multiplexed live query is planned from.
+#[allow(clippy::too_many_arguments)]
+pub fn compile_with_template(
+    schema: &Schema,
+    role: &str,
+    backend_only: bool,
+    query: &str,
+    variables: Option<&Value>,
+    operation_name: Option<&str>,
+    session: &Session,
+    limits: &Limits,
+) -> std::result::Result<(Compiled, Option<Template>), GqlError> {
+    let schema_key = compile_schema_key(role, backend_only);
+    CACHE.with_borrow_mut(|c| match c.as_mut() {
+        Some(c) => c.compiled.compile_with_template(&schema_key, schema, query, variables, operation_name, session, limits),
+        None => graft_compiler::request::template::compile(schema, query, variables, operation_name, session, limits)
+            .map(|(compiled, _, template)| (compiled, template)),
+    })
+}
+
+/// The compile cache's name for a schema: whether backend-only permissions are in it, then
+/// the role. A fixed-width prefix: no role name (which may hold any character) can pass for
+/// another role's schema.
+fn compile_schema_key(role: &str, backend_only: bool) -> String {
+    format!("{}:{role}", if backend_only { 'b' } else { 'r' })
 }
 
 /// Number of compiled requests this backend keeps (for tests).
@@ -188,6 +227,7 @@ pub fn snapshot() -> Result<Snapshot> {
 
 /// Drop everything this backend cached (`graphql.reload()`).
 pub fn reset() {
+    next_generation();
     CACHE.with_borrow_mut(|c| *c = None);
     WATCHED.with_borrow_mut(|w| *w = Watched::default());
     DIRTY.set(true);
@@ -273,9 +313,11 @@ fn reload() -> Result<()> {
             c.schemas.clear();
             c.compiled = CompileCache::new(COMPILE_CACHE_SIZE);
             c.inconsistent = false;
+            next_generation();
             Ok(())
         }
         (_, Some(metadata)) => {
+            next_generation();
             *slot = Some(Cache {
                 store,
                 resource_version: stored.resource_version,

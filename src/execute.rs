@@ -86,6 +86,12 @@ pub fn clear_plans() {
 /// GraphQL error response; an unguarded statement's Postgres error is raised as usual (the
 /// compiler guards every statement that can fail on user input).
 pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
+    run_reporting(compiled, session).map(|(text, _)| text)
+}
+
+/// [`run`], and whether the answer is the error of a statement that failed (guarded, so the
+/// error became the response).
+pub(crate) fn run_reporting(compiled: &CompiledSql, session: &Session) -> Result<(String, bool)> {
     let user = if compiled.is_mutation {
         Some(session_json(session)?)
     } else {
@@ -107,10 +113,10 @@ pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
     // It can still fail for want of a privilege (a table or column the caller's database role
     // was never granted): checked here, against the plan, at the cost of the executor's own
     // check, so that too becomes a GraphQL error instead of aborting the caller's transaction.
-    if compiled.guarded || !Spi::connect(|_client| permitted(&stmt))? {
-        guarded(exec, session)
+    if compiled.guarded || !Spi::connect(|_client| permitted(&stmt, 0))? {
+        guarded_reporting(exec, session)
     } else {
-        exec()
+        exec().map(|text| (text, false))
     }
 }
 
@@ -118,9 +124,10 @@ pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
 /// columns (`ExecCheckRTPerms`, without raising), in every query of it: subqueries in FROM,
 /// CTEs and sublinks (`(SELECT json_agg(…) FROM …)`) each have their own range table. Prepares
 /// the plan if needed.
-fn permitted(stmt: &Stmt) -> Result<bool> {
+/// `per_call`: how many leading parameters change on every call (never folded, see [`plan`]).
+fn permitted(stmt: &Stmt, per_call: usize) -> Result<bool> {
     let texts = param_texts(stmt)?;
-    let kept = plan(&stmt.sql, &texts, false)?;
+    let kept = plan(&stmt.sql, &texts, false, per_call)?;
     // SAFETY: a kept plan, inside an SPI connection; the trees are only read. The rewritten
     // queries carry each view's checkAsUser, so views are checked as the executor would.
     unsafe {
@@ -172,14 +179,14 @@ unsafe extern "C-unwind" fn check_perms_walker(node: *mut pg_sys::Node, ctx: *mu
 ///
 /// # Safety
 /// `list` is NIL or a valid pointer list whose elements point to `T`s.
-unsafe fn list_ptrs<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
+pub(crate) unsafe fn list_ptrs<T>(list: *mut pg_sys::List) -> Vec<*mut T> {
     if list.is_null() {
         return vec![];
     }
     (0..(*list).length as usize).map(|i| (*(*list).elements.add(i)).ptr_value.cast::<T>()).collect()
 }
 
-fn param_texts(stmt: &Stmt) -> Result<Vec<Option<CString>>> {
+pub(crate) fn param_texts(stmt: &Stmt) -> Result<Vec<Option<CString>>> {
     stmt.params
         .iter()
         .map(|p| p.as_deref().map(CString::new).transpose())
@@ -281,12 +288,25 @@ fn json_value(client: &mut SpiClient<'_>, stmt: &Stmt, writes: bool) -> Result<O
 ///
 /// `client` is proof of an open SPI connection: the plan runs through SPI directly.
 fn first_row(
-    _client: &mut SpiClient<'_>,
+    client: &mut SpiClient<'_>,
     stmt: &Stmt,
     writes: bool,
 ) -> Result<Option<Vec<Option<String>>>> {
+    // No row limit: SPI stops a data-modifying statement after that many rows, as a LIMIT would.
+    Ok(fetch(client, stmt, writes, 0, 0)?.into_iter().next())
+}
+
+/// Run `stmt` as [`first_row`] does and return at most `max_rows` rows (0: all). Columns may
+/// also be `int8` (a multiplexed statement's cohort ids). `per_call` as for [`plan`].
+fn fetch(
+    _client: &mut SpiClient<'_>,
+    stmt: &Stmt,
+    writes: bool,
+    per_call: usize,
+    max_rows: u64,
+) -> Result<Vec<Vec<Option<String>>>> {
     let texts = param_texts(stmt)?;
-    let kept = plan(&stmt.sql, &texts, writes)?;
+    let kept = plan(&stmt.sql, &texts, writes, per_call)?;
     // SAFETY: SPI is connected (the caller holds a client); the parameter list holds every
     // `$n` of the statement as text; the result table is read, then freed, before any other
     // SPI call. An ERROR unwinds through pgrx's guard.
@@ -303,7 +323,7 @@ fn first_row(
         };
         pg_sys::SPI_tuptable = std::ptr::null_mut();
         let params = folded_plan::param_list(&texts);
-        let rc = pg_sys::SPI_execute_plan_with_paramlist(kept.plan.as_ptr(), params, read_only, 0);
+        let rc = pg_sys::SPI_execute_plan_with_paramlist(kept.plan.as_ptr(), params, read_only, max_rows as _);
         if rc < 0 {
             return Err(GraftError::Internal(format!(
                 "SPI_execute_plan failed ({rc})"
@@ -311,31 +331,35 @@ fn first_row(
         }
         let table = pg_sys::SPI_tuptable;
         if table.is_null() {
-            return Ok(None);
+            return Ok(vec![]);
         }
         let result = (|| {
-            if pg_sys::SPI_processed == 0 || (*table).numvals == 0 {
-                return Ok(None);
-            }
             let tupdesc = (*table).tupdesc;
-            let tuple = *(*table).vals;
             let ncols = (*tupdesc).natts;
-            let mut row = Vec::with_capacity(ncols as usize);
             for i in 1..=ncols {
                 let oid = pg_sys::SPI_gettypeid(tupdesc, i);
-                if oid != pg_sys::JSONOID && oid != pg_sys::TEXTOID {
+                if oid != pg_sys::JSONOID && oid != pg_sys::TEXTOID && oid != pg_sys::INT8OID {
                     return Err(GraftError::Internal(format!(
                         "a compiled statement returned type oid {oid:?} instead of json or text"
                     )));
                 }
-                let v = pg_sys::SPI_getvalue(tuple, tupdesc, i);
-                row.push(if v.is_null() {
-                    None
-                } else {
-                    Some(CStr::from_ptr(v).to_string_lossy().into_owned())
-                });
             }
-            Ok(Some(row))
+            let n = (pg_sys::SPI_processed as usize).min((*table).numvals as usize);
+            let mut rows = Vec::with_capacity(n);
+            for r in 0..n {
+                let tuple = *(*table).vals.add(r);
+                let mut row = Vec::with_capacity(ncols as usize);
+                for i in 1..=ncols {
+                    let v = pg_sys::SPI_getvalue(tuple, tupdesc, i);
+                    row.push(if v.is_null() {
+                        None
+                    } else {
+                        Some(CStr::from_ptr(v).to_string_lossy().into_owned())
+                    });
+                }
+                rows.push(row);
+            }
+            Ok(rows)
         })();
         pg_sys::SPI_freetuptable(table);
         pg_sys::SPI_tuptable = std::ptr::null_mut();
@@ -380,9 +404,14 @@ pub(crate) fn must_propagate(state: &str) -> bool {
 
 /// Run `exec` in a subtransaction; a Postgres error comes back as the GraphQL error response.
 fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<String> {
+    guarded_reporting(exec, session).map(|(text, _)| text)
+}
+
+/// [`guarded`], and whether Postgres raised the error that became the answer.
+fn guarded_reporting(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<(String, bool)> {
     match in_subtransaction(exec) {
         // Success, or an error found without Postgres raising one (already rolled back).
-        Ok(result) => result,
+        Ok(result) => result.map(|text| (text, false)),
         // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
         // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
         // subtransaction is already rolled back; the error goes on to abort the statement.
@@ -390,11 +419,54 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
             CaughtError::PostgresError(*report).rethrow()
         }
         Err(Caught::Postgres(report)) => {
-            Ok(graphql_error_from_pg(&report, session.is_admin()).to_string())
+            Ok((graphql_error_from_pg(&report, session.is_admin()).to_string(), true))
         }
         Err(Caught::Panic(message)) => Err(GraftError::Internal(format!(
             "panic while running a statement: {message}"
         ))),
+    }
+}
+
+/// What one execution of a multiplexed live-query statement gave.
+pub(crate) enum Batch {
+    /// Its rows: cohort id and result (`None`: SQL NULL), in the statement's order.
+    Rows(Vec<(i64, Option<String>)>),
+    /// It failed with a Postgres error, rolled back (run guarded).
+    Failed,
+}
+
+/// Run a multiplexed live-query statement (rows `(cohort_id int8, result json)`; `$1` and `$2`
+/// change on every call and are never folded) through the kept-plan cache, read-only. As
+/// [`run`] does for a query: inside a subtransaction when `guarded` or when the caller lacks a
+/// privilege the plan needs; otherwise a Postgres error is raised as usual.
+pub(crate) fn run_batch(stmt: &Stmt, guarded: bool) -> Result<Batch> {
+    const PER_CALL: usize = 2;
+    let exec = || {
+        Spi::connect_mut(|client| {
+            let rows = fetch(client, stmt, false, PER_CALL, 0)?;
+            rows.into_iter()
+                .map(|row| {
+                    let mut cols = row.into_iter();
+                    let id = cols.next().flatten().and_then(|t| t.parse::<i64>().ok());
+                    match (id, cols.next(), cols.next()) {
+                        (Some(id), Some(result), None) => Ok((id, result)),
+                        _ => Err(GraftError::Internal("a multiplexed statement returned a row other than (cohort_id, result)".into())),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+    };
+    if guarded || !Spi::connect(|_client| permitted(stmt, PER_CALL))? {
+        match in_subtransaction(exec) {
+            Ok(rows) => rows.map(Batch::Rows),
+            Err(Caught::Postgres(report)) if must_propagate(&sqlstate(report.sql_error_code())) => {
+                CaughtError::PostgresError(*report).rethrow()
+            }
+            Err(Caught::Postgres(_)) => Ok(Batch::Failed),
+            Err(Caught::Panic(message)) => Err(GraftError::Internal(format!("panic while running a statement: {message}"))),
+        }
+    } else {
+        exec().map(Batch::Rows)
     }
 }
 
@@ -404,7 +476,10 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
 /// prepared again with that parameter left a parameter, for good: at most one more prepare
 /// per parameter, and parameters that never change stay folded. The `Rc` lets a statement
 /// outlive its eviction while it runs (a nested `graphql.resolve` may evict it).
-fn plan(sql: &str, values: &[Option<CString>], mutating: bool) -> Result<Rc<KeptPlan>> {
+///
+/// `per_call` leading parameters are never folded: they change on every call (a multiplexed
+/// statement's cohort ids and values), so folding them would only cost a second prepare.
+fn plan(sql: &str, values: &[Option<CString>], mutating: bool, per_call: usize) -> Result<Rc<KeptPlan>> {
     let generic = guc::generic_plans();
     let key = PlanKey {
         mutating,
@@ -422,7 +497,7 @@ fn plan(sql: &str, values: &[Option<CString>], mutating: bool) -> Result<Rc<Kept
     let folding = match hit {
         Some(stmt) if stmt.folding.matches(values) => return Ok(stmt),
         Some(stmt) => stmt.folding.narrowed(values),
-        None if guc::fold_parameters() => Folding::all(values),
+        None if guc::fold_parameters() => Folding::all_but(values, per_call),
         None => Folding::none(values.len()),
     };
     let csql = CString::new(sql)

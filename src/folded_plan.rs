@@ -32,6 +32,11 @@ impl Folding {
         Folding { folded: values.to_vec() }
     }
 
+    /// Fold every non-NULL value but the first `keep` (they stay parameters).
+    pub fn all_but(values: &[Option<CString>], keep: usize) -> Folding {
+        Folding { folded: values.iter().enumerate().map(|(i, v)| if i < keep { None } else { v.clone() }).collect() }
+    }
+
     /// No parameter folded.
     pub fn none(nargs: usize) -> Folding {
         Folding { folded: vec![None; nargs] }

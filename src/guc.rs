@@ -41,6 +41,9 @@ pub static EVENTS_CONCURRENCY: GucSetting<i32> = GucSetting::<i32>::new(16);
 /// deleted, in seconds; 0 keeps them forever.
 pub static EVENT_LOG_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 86_400);
 
+/// Count commits per table for `graphql.table_versions` (needs shared_preload_libraries).
+pub static CHANGE_TRACKING: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 pub fn register() {
     GucRegistry::define_bool_guc(
         c"graft.fold_parameters",
@@ -146,6 +149,19 @@ pub fn register() {
     );
 }
 
+/// Settings that exist only with shared_preload_libraries = 'graft': called from `_PG_init`
+/// while preloading (Postgres refuses PGC_POSTMASTER settings defined later).
+pub fn register_preload() {
+    GucRegistry::define_bool_guc(
+        c"graft.change_tracking",
+        c"Count commits per table for graphql.table_versions (change-driven live queries).",
+        c"Needs shared_preload_libraries = 'graft'. Off: no write-path hooks, and graphql.table_versions returns NULL.",
+        &CHANGE_TRACKING,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+}
+
 pub fn max_query_depth() -> usize {
     MAX_QUERY_DEPTH.get().max(1) as usize
 }
@@ -172,6 +188,10 @@ pub fn event_databases() -> Vec<String> {
         .get()
         .map(|s| s.to_string_lossy().split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect())
         .unwrap_or_default()
+}
+
+pub fn change_tracking() -> bool {
+    CHANGE_TRACKING.get()
 }
 
 pub fn fold_parameters() -> bool {

@@ -257,6 +257,8 @@ if [ -z "${GRAFT_SIDECAR_WS_ONLY:-}" ]; then
 fi
 log "WebSocket tests (Python gql)"
 "$TMP/venv/bin/python" tests/sidecar/test_ws.py
+log "WebSocket auth tests (Python gql and websockets, sidecars of their own, a GET auth webhook)"
+"$TMP/venv/bin/python" tests/sidecar/test_ws_auth.py
 
 log "Node test clients (graphql-js, graphql-request; graphql-ws, subscriptions-transport-ws)"
 (cd tests/sidecar && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

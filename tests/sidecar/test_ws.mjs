@@ -100,15 +100,16 @@ let closed = null;
 const denied = newClient({ authorization: "Bearer not.a.jwt" }, { on: { closed: (e) => { closed = e; } } });
 const d = collect(denied, { query: LIVE });
 await waitFor(() => closed);
-check("graphql-ws: failed auth closes 4403 Forbidden", closed?.code === 4403 && closed?.reason === "Forbidden", [closed?.code, closed?.reason, d.error]);
+check("graphql-ws: failed auth closes 4403 with Hasura's reason", closed?.code === 4403 && closed?.reason === '{"server_error_msg":"4403: Forbidden"}', [closed?.code, closed?.reason, d.error]);
 
-// A JWT that expires closes the socket then.
+// A JWT that expires ends the socket then, as Hasura ends it: no close frame (1006), so the
+// client reconnects with a fresh token.
 let expiredClose = null;
 const shortLived = newClient(userToken(2, { exp: Math.floor(Date.now() / 1000) + 2 }), { on: { closed: (e) => { expiredClose = e; } } });
 const sl = collect(shortLived, { query: LIVE });
 await waitFor(() => sl.msgs.length >= 1);
 await waitFor(() => expiredClose, 4000);
-check("JWT expiry closes the socket", expiredClose?.code === 4403 && sl.msgs.length >= 1, [expiredClose?.code, expiredClose?.reason, sl.msgs.length]);
+check("JWT expiry ends the socket", expiredClose?.code === 1006 && sl.msgs.length >= 1, [expiredClose?.code, expiredClose?.reason, sl.msgs.length]);
 
 // One poll per cohort: 5 identical subscribers cost one resolve per 200 ms.
 async function metric(name) {
@@ -262,6 +263,25 @@ const glog = readFileSync(`${process.env.GRAFT_TMP}/sidecar-g.log`, "utf8");
 check("slow consumer: logged with its reason", glog.includes("the client is not reading: its outgoing queue is full"));
 watch.dispose();
 await other.dispose();
+
+// A metadata change closes every socket with 1012 (HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE,
+// on by default as in Hasura), both protocols' clients.
+let mdClosed = null;
+const mdc = newClient(userToken(2), { on: { closed: (e) => { mdClosed = e; } } });
+const mdl = collect(mdc, { query: LIVE });
+await waitFor(() => mdl.msgs.length >= 1);
+const oldMd = legacy(userToken(2));
+let legacyGone = false;
+oldMd.client.onDisconnected(() => { legacyGone = true; });
+const oml = run(oldMd.client, { query: LIVE });
+await waitFor(() => oml.msgs.length >= 1);
+await sleep(300);
+await post("/v1/metadata", { type: "pg_create_select_permission", args: { table: "ws_big", role: "user", permission: { columns: ["id"], filter: {} } } });
+await waitFor(() => mdClosed && legacyGone, 4000);
+check("metadata change: graphql-ws closed with 1012", mdClosed?.code === 1012 && mdClosed?.reason === "Server state changed, restarting the server", [mdClosed?.code, mdClosed?.reason]);
+check("metadata change: subscriptions-transport-ws disconnected", legacyGone && oml.msgs.length >= 1, oml);
+await mdc.dispose();
+oldMd.client.close();
 
 const plain = await fetch(`${HTTP}/v1/graphql`);
 check("GET without upgrade is Hasura's 404", plain.status === 404, plain.status);

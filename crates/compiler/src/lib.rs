@@ -4,6 +4,7 @@
 //! [`Schema`] → `request::compile` (parse, validate, coerce) → IR → `sql` → one SQL statement
 //! with bound parameters. `introspection` answers `__schema`/`__type` from the same [`Schema`].
 
+pub mod change_slots;
 pub mod dbcatalog;
 pub mod dml;
 pub mod error;

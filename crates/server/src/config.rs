@@ -111,6 +111,18 @@ pub struct ServeConfig {
     /// is not reading, and its socket is closed (1011).
     #[arg(long, env = "GRAFT_WEBSOCKET_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub websocket_queue: u32,
+    /// Operations (subscriptions, and queries or mutations not answered yet) one WebSocket may
+    /// run at once; one more is refused with its `error` (Hasura sets no limit).
+    #[arg(long, env = "GRAFT_WS_MAX_OPERATIONS_PER_SOCKET", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_operations_per_socket: u32,
+    /// Read a browser's cookies on a WebSocket upgrade although CORS is disabled (only with
+    /// HASURA_GRAPHQL_DISABLE_CORS: the deployment checks origins itself).
+    #[arg(long, env = "HASURA_GRAPHQL_WS_READ_COOKIE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub ws_read_cookie: bool,
+    /// Close every WebSocket (1012) when the metadata changes, so clients reconnect against the
+    /// new schema.
+    #[arg(long, env = "HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub close_websockets_on_metadata_change: bool,
     /// Statement timeout for each request, in milliseconds (0: none).
     #[arg(long, env = "GRAFT_STATEMENT_TIMEOUT_MS", default_value_t = 0)]
     pub statement_timeout_ms: u64,

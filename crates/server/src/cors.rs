@@ -100,12 +100,12 @@ pub fn parse(domains: &str) -> Result<Policy, String> {
 }
 
 /// The startup log's `cors_config`, as Hasura prints its `CorsConfig`: `disabled`,
-/// `ws_read_cookie` (only when disabled; Graft serves no WebSocket, so never read) and
+/// `ws_read_cookie` (HASURA_GRAPHQL_WS_READ_COOKIE, only when disabled) and
 /// `allowed_origins` (`"*"`, or `{fqdns, wildcards: [{scheme, host, port}]}`).
-pub fn log_json(policy: Option<&Policy>) -> serde_json::Value {
+pub fn log_json(policy: Option<&Policy>, ws_read_cookie: bool) -> serde_json::Value {
     use serde_json::json;
     match policy {
-        None => json!({"disabled": true, "ws_read_cookie": false, "allowed_origins": null}),
+        None => json!({"disabled": true, "ws_read_cookie": ws_read_cookie, "allowed_origins": null}),
         Some(Policy::AllowAll) => json!({"disabled": false, "ws_read_cookie": null, "allowed_origins": "*"}),
         Some(Policy::Origins { exact, wildcards }) => {
             let mut fqdns: Vec<&String> = exact.iter().collect();
@@ -220,11 +220,11 @@ mod tests {
     #[test]
     fn logged_as_hasura_prints_it() {
         use serde_json::json;
-        assert_eq!(log_json(None), json!({"disabled": true, "ws_read_cookie": false, "allowed_origins": null}));
-        assert_eq!(log_json(Some(&Policy::AllowAll))["allowed_origins"], "*");
+        assert_eq!(log_json(None, false), json!({"disabled": true, "ws_read_cookie": false, "allowed_origins": null}));
+        assert_eq!(log_json(Some(&Policy::AllowAll), false)["allowed_origins"], "*");
         let p = parse("https://*.b.io:8080, http://a.io").unwrap();
         assert_eq!(
-            log_json(Some(&p))["allowed_origins"],
+            log_json(Some(&p), false)["allowed_origins"],
             json!({"fqdns": ["http://a.io"], "wildcards": [{"scheme": "https://", "host": "b.io", "port": 8080}]})
         );
     }

@@ -62,10 +62,13 @@ fn router(state: Arc<routes::AppState>, cfg: &config::ServeConfig) -> Router {
             .route("/v1alpha1/graphql", post(routes::graphql::graphql_v1alpha1));
     }
     if apis.metadata {
-        app = app
+        let metadata_routes = Router::new()
             .route("/v1/metadata", post(routes::query::metadata))
             .route("/v1/query", post(routes::query::query))
-            .route("/v2/query", post(routes::query::query_v2));
+            .route("/v2/query", post(routes::query::query_v2))
+            // After each request the metadata watcher checks the version at once.
+            .route_layer(axum::middleware::from_fn_with_state(state.clone(), ws::metadata_watch::after_request));
+        app = app.merge(metadata_routes);
     }
     if apis.config {
         app = app.route("/v1alpha1/config", get(routes::ops::config));
@@ -107,6 +110,7 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
     } else {
         Some(Arc::new(cors::parse(&cfg.cors_domain).map_err(|e| format!("HASURA_GRAPHQL_CORS_DOMAIN: {e}"))?))
     };
+    ws::cookies::check_setting(cfg.ws_read_cookie, cors.as_deref())?;
     let pool_settings = db::pool::PoolSettings::from_config(cfg);
     let pool = db::pool::build(&cfg.database_url, &pool_settings)?;
     db::pool::spawn_reaper(pool.clone(), &pool_settings);
@@ -129,6 +133,12 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
         }
     }
     let pool_for_live = pool.clone();
+    let ws_sockets = Arc::new(ws::metadata_watch::Sockets::default());
+    let metadata_watch = cfg.close_websockets_on_metadata_change.then(|| {
+        let watch = Arc::new(ws::metadata_watch::Watch::default());
+        tokio::spawn(ws::metadata_watch::run(pool.clone(), ws_sockets.clone(), watch.clone()));
+        watch
+    });
     let state = Arc::new(routes::AppState {
         pool,
         auth,
@@ -144,7 +154,11 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
             init_timeout: std::time::Duration::from_secs(cfg.websocket_connection_init_timeout.max(1)),
             max_message_bytes: cfg.max_body_bytes,
             queue: cfg.websocket_queue as usize,
+            max_operations: cfg.ws_max_operations_per_socket as usize,
+            read_cookie: cfg.ws_read_cookie,
         },
+        ws_sockets,
+        metadata_watch,
         live: Arc::new(ws::Poller::new(pool_for_live, std::time::Duration::from_millis(cfg.live_queries_refetch_interval.max(1)))),
     });
     Ok(state)
@@ -168,7 +182,7 @@ async fn serve(cfg: config::ServeConfig) -> Result<(), String> {
             "auth_hook": cfg.auth_hook,
             "auth_hook_mode": cfg.auth_hook.as_ref().map(|_| format!("{:?}", cfg.auth_hook_mode).to_uppercase()),
             "unauth_role": cfg.unauthorized_role,
-            "cors_config": cors::log_json(state.cors.as_deref()),
+            "cors_config": cors::log_json(state.cors.as_deref(), cfg.ws_read_cookie),
             "enabled_apis": cfg.enabled_apis,
             "enable_console": cfg.enable_console,
             "stringify_numeric_types": cfg.stringify_numeric_types,

@@ -58,9 +58,45 @@ impl CompileCache {
         session: &Session,
         limits: &Limits,
     ) -> Result<Compiled, GqlError> {
+        self.compile_inner(schema_key, schema, query, variables, operation_name, session, limits, false).map(|(c, _)| c)
+    }
+
+    /// [`Self::compile`], and the template of the request's shape (`None`: it has none), as
+    /// `template::compile` gives it: what a multiplexed live query is planned from.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile_with_template(
+        &mut self,
+        schema_key: &str,
+        schema: &Schema,
+        query: &str,
+        variables: Option<&Value>,
+        operation_name: Option<&str>,
+        session: &Session,
+        limits: &Limits,
+    ) -> Result<(Compiled, Option<Template>), GqlError> {
+        self.compile_inner(schema_key, schema, query, variables, operation_name, session, limits, true)
+    }
+
+    /// `want_template`: also answer the template (a clone; plain compiles skip the copy).
+    #[allow(clippy::too_many_arguments)]
+    fn compile_inner(
+        &mut self,
+        schema_key: &str,
+        schema: &Schema,
+        query: &str,
+        variables: Option<&Value>,
+        operation_name: Option<&str>,
+        session: &Session,
+        limits: &Limits,
+        want_template: bool,
+    ) -> Result<(Compiled, Option<Template>), GqlError> {
         super::check_variables_depth(variables)?;
         if query.len() > MAX_CACHED_QUERY || self.capacity == 0 {
-            return compile(schema, query, variables, operation_name, session, limits);
+            if want_template {
+                let (compiled, _, template) = template::compile(schema, query, variables, operation_name, session, limits)?;
+                return Ok((compiled, template));
+            }
+            return compile(schema, query, variables, operation_name, session, limits).map(|c| (c, None));
         }
         let key = format!(
             "{schema_key}\u{1}{}\u{1}{}\u{1}{}/{}\u{1}{}\u{1}{query}",
@@ -79,12 +115,12 @@ impl CompileCache {
                     // The new values get the checks (and errors) a full compile gives them.
                     let values = coerce_variables(schema, &e.defs, variables)?;
                     if let Some(c) = t.fill(&values) {
-                        return Ok(c);
+                        return Ok((c, want_template.then(|| t.clone())));
                     }
                 }
                 Some(None) => {
                     if let Some(c) = e.exact.get(&exact_key()) {
-                        return Ok(c.clone());
+                        return Ok((c.clone(), None));
                     }
                 }
                 None => {}
@@ -101,9 +137,10 @@ impl CompileCache {
         if template.is_none() {
             e.exact.insert(exact_key(), compiled.clone());
         }
+        let answered = if want_template { template.clone() } else { None };
         e.shapes.insert(sig, template);
         self.size += 1;
-        Ok(compiled)
+        Ok((compiled, answered))
     }
 
     /// Compiled requests kept.
@@ -278,6 +315,35 @@ mod tests {
         }
         assert_eq!(c.templated(cases[0].0), Some(false), "an offset is SQL text");
         assert_eq!(c.templated(cases[1].0), Some(true), "a value is a parameter, strings or not");
+    }
+
+    /// What a live query is planned from: the template comes with the compile, on a miss and
+    /// on a hit alike, and plans the same multiplexed statement a fresh compile's does.
+    #[test]
+    fn templates_come_with_cached_compiles() {
+        let (md, db) = fixture();
+        let s = build_schema(&md, &db, "admin").0;
+        let admin = Session::admin();
+        let mut c = CompileCache::new(100);
+        let q = "subscription ($id: Int!) { author_by_pk(id: $id) { name } }";
+        for id in [1, 2, 2] {
+            let vars = json!({ "id": id });
+            let (compiled, t) = c.compile_with_template("admin", &s, q, Some(&vars), None, &admin, &Limits::default()).unwrap();
+            let (fresh, _, fresh_t) = template::compile(&s, q, Some(&vars), None, &admin, &Limits::default()).unwrap();
+            assert_eq!(compiled, fresh);
+            let (t, fresh_t) = (t.expect("a template"), fresh_t.expect("a template"));
+            assert_eq!(t.sources(), fresh_t.sources());
+            let m = crate::subscription::plan(&compiled, Some(&t)).unwrap();
+            assert_eq!(m.sql(), crate::subscription::plan(&fresh, Some(&fresh_t)).unwrap().sql());
+        }
+        // Kept by value: no template, on a hit too.
+        let q = "subscription ($l: Int) { author(limit: $l) { name } }";
+        for _ in 0..2 {
+            let (_, t) = c.compile_with_template("admin", &s, q, Some(&json!({"l": 1})), None, &admin, &Limits::default()).unwrap();
+            assert!(t.is_none());
+        }
+        assert_eq!(crate::request::operation_kind(q, None, &Limits::default()), Ok(crate::request::OperationKind::Subscription));
+        assert!(crate::request::operation_kind("{", None, &Limits::default()).is_err());
     }
 
     #[test]

@@ -134,6 +134,28 @@ pub struct CompiledSql {
     pub guarded: bool,
 }
 
+/// The kind of operation a request runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperationKind {
+    Query,
+    Mutation,
+    Subscription,
+}
+
+/// Which kind of operation `query` selects with `operation_name`, or the error compiling it
+/// would give for a document that does not parse or has no such operation. Only parses: a
+/// caller that runs one kind of operation (live queries) asks this after a compile succeeded.
+pub fn operation_kind(query: &str, operation_name: Option<&str>, limits: &Limits) -> Result<OperationKind, GqlError> {
+    let _stack = crate::stack::Entry::new();
+    let doc = validate::parse(query, limits)?;
+    let op = validate::select_operation(&doc, operation_name)?;
+    Ok(match op.node.ty {
+        OperationType::Query => OperationKind::Query,
+        OperationType::Mutation => OperationKind::Mutation,
+        OperationType::Subscription => OperationKind::Subscription,
+    })
+}
+
 /// Compile one request for the role whose schema is `schema`.
 pub fn compile(
     schema: &Schema,

@@ -4,6 +4,11 @@
 //! else is an internal error. An answer that carries `Cache-Control: max-age` or `Expires`
 //! (in its body, as Hasura reads them, or as HTTP headers) is reused for identical requests
 //! until then. `Set-Cookie` headers of the hook's answer are passed on to the client.
+//!
+//! The answer's expiry as Hasura reads it (`mkUserInfoFromResp` in `Auth/WebHook.hs`): the body's
+//! `Cache-Control` key (exactly so spelt) with `max-age`/`s-maxage`, else its `Expires` key (an
+//! HTTP date). HTTP headers do not count there. A WebSocket authenticated by the answer is
+//! ended then (`ws::expiry`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -50,8 +55,8 @@ pub struct Webhook {
 pub struct Granted {
     pub session: Session,
     pub set_cookies: Vec<String>,
-    /// When the credential stops being valid (a JWT's `exp`, Unix seconds): a WebSocket
-    /// authenticated with it is closed then.
+    /// When the credential stops being valid (a JWT's `exp`, or the webhook answer's expiry;
+    /// Unix seconds): a WebSocket authenticated with it is ended then.
     pub expires: Option<u64>,
 }
 
@@ -104,7 +109,7 @@ impl Webhook {
             401 => Err(denied(401, "access-denied", "Authentication hook unauthorized this request")),
             _ => Err(denied(500, "unexpected", "Invalid response from authorization hook")),
         };
-        let (session, body_ttl) = outcome.inspect_err(|e| log_failure(&self.url, Some(status), &format!("{}: {}", e.message, truncate(&text))))?;
+        let (session, body_ttl, expires) = outcome.inspect_err(|e| log_failure(&self.url, Some(status), &format!("{}: {}", e.message, truncate(&text))))?;
         if let Some(ttl) = body_ttl.or(ttl).filter(|d| !d.is_zero()) {
             let mut cache = self.cache.lock().await;
             if cache.len() >= MAX_CACHED {
@@ -114,9 +119,9 @@ impl Webhook {
                     cache.clear();
                 }
             }
-            cache.insert(key, (Granted { session: session.clone(), set_cookies: set_cookies.clone(), expires: None }, Instant::now() + ttl));
+            cache.insert(key, (Granted { session: session.clone(), set_cookies: set_cookies.clone(), expires }, Instant::now() + ttl));
         }
-        Ok(Granted { session, set_cookies, expires: None })
+        Ok(Granted { session, set_cookies, expires })
     }
 }
 
@@ -148,10 +153,29 @@ fn cache_key(headers: &[(String, String)], body: Option<&Value>) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Session variables (the `x-hasura-*` keys, lower-cased) and the body's own cache lifetime.
-fn session_from_body(text: &str) -> Result<(Session, Option<Duration>), AuthError> {
+/// When the answer stops being valid, Unix seconds, as Hasura reads it: `Cache-Control`'s
+/// `max-age` (or `s-maxage`) from now, else the `Expires` date; keys spelt exactly so.
+fn answer_expiry(obj: &Map<String, Value>) -> Option<u64> {
+    let now = std::time::SystemTime::now();
+    let max_age = obj.get("Cache-Control").and_then(Value::as_str).and_then(|cc| {
+        cc.split(',').map(str::trim).find_map(|d| {
+            let (token, value) = d.split_once('=')?;
+            matches!(token.trim(), "max-age" | "s-maxage").then(|| value.trim().parse::<u64>().ok())?
+        })
+    });
+    let at = match max_age {
+        Some(secs) => now + Duration::from_secs(secs),
+        None => httpdate::parse_http_date(obj.get("Expires").and_then(Value::as_str)?.trim()).ok()?,
+    };
+    Some(at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+}
+
+/// Session variables (the `x-hasura-*` keys, lower-cased), the body's own cache lifetime and
+/// the answer's expiry.
+fn session_from_body(text: &str) -> Result<(Session, Option<Duration>, Option<u64>), AuthError> {
     let obj: Map<String, Value> = serde_json::from_str(text)
         .map_err(|e| denied(500, "unexpected", format!("Invalid response from authorization hook: {e}")))?;
+    let expires = answer_expiry(&obj);
     let mut vars = Map::new();
     let mut ttl = None;
     for (k, v) in obj {
@@ -181,7 +205,7 @@ fn session_from_body(text: &str) -> Result<(Session, Option<Duration>), AuthErro
     if !vars.contains_key("x-hasura-role") {
         return Err(denied(500, "unexpected", "missing x-hasura-role key in webhook response"));
     }
-    Ok((vars, ttl))
+    Ok((vars, ttl, expires))
 }
 
 #[cfg(test)]
@@ -189,8 +213,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn expiry_as_hasura_reads_it() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let exp = |body: &str| session_from_body(body).unwrap().2;
+        let e = exp(r#"{"X-Hasura-Role": "u", "Cache-Control": "private, max-age=30"}"#).unwrap();
+        assert!((now + 29..=now + 31).contains(&e), "{e} {now}");
+        assert!(exp(r#"{"X-Hasura-Role": "u", "Cache-Control": "s-maxage=5"}"#).is_some());
+        assert_eq!(exp(r#"{"X-Hasura-Role": "u", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}"#), Some(4_070_908_800));
+        // No max-age: the Expires key decides; neither: no expiry.
+        assert_eq!(exp(r#"{"X-Hasura-Role": "u", "Cache-Control": "no-cache", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}"#), Some(4_070_908_800));
+        assert_eq!(exp(r#"{"X-Hasura-Role": "u", "Cache-Control": "no-cache"}"#), None);
+        // Keys spelt otherwise do not count for Hasura (they still set the sidecar's cache).
+        assert_eq!(exp(r#"{"X-Hasura-Role": "u", "cache-control": "max-age=30", "expires": "Thu, 01 Jan 2099 00:00:00 GMT"}"#), None);
+        assert_eq!(exp(r#"{"X-Hasura-Role": "u", "Expires": "soon"}"#), None);
+    }
+
+    #[test]
     fn body() {
-        let (s, ttl) = session_from_body(r#"{"X-Hasura-Role": "user", "X-Hasura-User-Id": 3, "Cache-Control": "max-age=60", "other": "x"}"#).unwrap();
+        let (s, ttl, _) = session_from_body(r#"{"X-Hasura-Role": "user", "X-Hasura-User-Id": 3, "Cache-Control": "max-age=60", "other": "x"}"#).unwrap();
         assert_eq!(Value::Object(s), json!({"x-hasura-role": "user", "x-hasura-user-id": "3"}));
         assert_eq!(ttl, Some(Duration::from_secs(60)));
         assert_eq!(session_from_body(r#"{"x-hasura-user-id": "1"}"#).unwrap_err().status, 500);

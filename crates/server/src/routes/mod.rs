@@ -38,6 +38,10 @@ pub struct AppState {
     pub ws: crate::ws::Settings,
     /// The live-query cohorts of every socket.
     pub live: Arc<crate::ws::Poller>,
+    /// The open sockets (closed together when the metadata changes).
+    pub ws_sockets: Arc<crate::ws::metadata_watch::Sockets>,
+    /// The metadata watcher, with HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE.
+    pub metadata_watch: Option<Arc<crate::ws::metadata_watch::Watch>>,
 }
 
 /// What a handler tells the `http-log` line: the role, and the error if the answer is one, as

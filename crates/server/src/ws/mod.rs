@@ -4,7 +4,15 @@
 //!
 //! Live queries are plain polling for now: each cohort runs `graphql.resolve` every
 //! HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL and pushes only a changed result.
+//!
+//! Around a socket: which upgrade headers it authenticates with (`cookies`), when its
+//! credential expires (`expiry`), how many operations it may run (`limits`), and the close of
+//! every socket when the metadata changes (`metadata_watch`).
 
+pub mod cookies;
+mod expiry;
+mod limits;
+pub mod metadata_watch;
 mod poller;
 pub mod protocol;
 mod session;
@@ -35,12 +43,24 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Messages waiting to be written to one socket before it counts as not reading.
     pub queue: usize,
+    /// Operations one socket may run at once (GRAFT_WS_MAX_OPERATIONS_PER_SOCKET).
+    pub max_operations: usize,
+    /// HASURA_GRAPHQL_WS_READ_COOKIE: a browser's cookies count with CORS disabled.
+    pub read_cookie: bool,
 }
 
 /// `GET /v1/graphql`: a WebSocket upgrade, or Hasura's 404 for a plain GET.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
     let Ok(ws) = ws else {
         return crate::routes::not_found(Ok(Default::default())).await;
+    };
+    let headers = match cookies::auth_headers(headers, state.cors.as_deref(), state.ws.read_cookie) {
+        Ok(h) => h,
+        // Hasura's rejection: the upgrade answered 400 with the error object.
+        Err(message) => {
+            let body = serde_json::json!({"message": message, "extensions": {"path": "$", "code": "access-denied"}});
+            return crate::routes::json_response(axum::http::StatusCode::BAD_REQUEST, body.to_string());
+        }
     };
     let offered: Vec<String> = ws.requested_protocols().filter_map(|p| p.to_str().ok()).flat_map(|p| p.split(',').map(|s| s.trim().to_string())).collect();
     let proto = Proto::select(offered.iter().map(String::as_str));

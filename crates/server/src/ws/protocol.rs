@@ -33,6 +33,9 @@ impl Proto {
 
 /// Close codes and reasons Hasura sends (`Protocol.hs`, `ServerErrorCode`).
 pub mod close {
+    /// Hasura's metadata-change close (`forceConnReconnect`: "Server is restarting", so
+    /// clients reconnect), with its reason as plain text.
+    pub const RESTARTING: (u16, &str) = (1012, "Server state changed, restarting the server");
     pub const INVALID_MESSAGE: u16 = 4400;
     pub const UNAUTHORIZED: (u16, &str) = (4401, "Unauthorized");
     pub const FORBIDDEN: (u16, &str) = (4403, "Forbidden");
@@ -41,6 +44,35 @@ pub mod close {
     pub const TOO_MANY_INITS: (u16, &str) = (4429, "Too many requests");
     /// A server-side failure (the client stopped reading and its queue filled up).
     pub const INTERNAL: u16 = 1011;
+}
+
+/// The largest close reason a close frame carries (125 payload bytes, 2 of them the code).
+const MAX_REASON_BYTES: usize = 123;
+
+/// A close reason as Hasura writes it for the errors it closes with (`encodeServerErrorMsg`):
+/// `{"server_error_msg":"<code>: <text>"}`. The text is cut (at a character) so the frame
+/// stays within the 123 bytes a close reason may have: a longer one is a protocol error on the
+/// client, which then sees neither code nor reason.
+pub fn server_error_reason(code: u16, text: &str) -> String {
+    let whole = |t: &str| json!({"server_error_msg": format!("{code}: {t}")}).to_string();
+    let mut end = text.len();
+    loop {
+        let r = whole(&text[..end]);
+        if r.len() <= MAX_REASON_BYTES || end == 0 {
+            return r;
+        }
+        end = text[..end].char_indices().next_back().map_or(0, |(i, _)| i);
+    }
+}
+
+/// Hasura's close when `connection_init` fails: the legacy protocol closes 4400 "Connection
+/// initialization failed: <why>" (after `connection_error`), graphql-transport-ws 4403
+/// Forbidden (`mkWSServerErrorCode`).
+pub fn init_failed_close(proto: Proto, why: &str) -> (u16, String) {
+    match proto {
+        Proto::Legacy => (close::INVALID_MESSAGE, server_error_reason(close::INVALID_MESSAGE, &format!("Connection initialization failed: {why}"))),
+        Proto::Transport => (close::FORBIDDEN.0, server_error_reason(close::FORBIDDEN.0, close::FORBIDDEN.1)),
+    }
 }
 
 /// A GraphQL request in `start`/`subscribe`.
@@ -228,6 +260,20 @@ mod tests {
         let e = [gql_error("validation-failed", "m")];
         assert_eq!(serde_json::from_str::<Value>(&error(Proto::Transport, "1", &e)).unwrap()["payload"][0]["message"], "m");
         assert_eq!(serde_json::from_str::<Value>(&error(Proto::Legacy, "1", &e)).unwrap()["payload"]["message"], "m");
+    }
+
+    #[test]
+    fn close_reasons() {
+        assert_eq!(server_error_reason(4403, "Forbidden"), r#"{"server_error_msg":"4403: Forbidden"}"#);
+        let (code, reason) = init_failed_close(Proto::Legacy, "x-hasura-admin-secret/x-hasura-access-key required, but not found");
+        assert_eq!(code, 4400);
+        assert!(reason.len() <= MAX_REASON_BYTES, "{reason}");
+        let v: Value = serde_json::from_str(&reason).unwrap();
+        assert!(v["server_error_msg"].as_str().unwrap().starts_with("4400: Connection initialization failed: x-hasura-admin-secret"), "{reason}");
+        assert_eq!(init_failed_close(Proto::Transport, "any").1, r#"{"server_error_msg":"4403: Forbidden"}"#);
+        // Cut at a character, never inside one.
+        let long = server_error_reason(4400, &"é".repeat(200));
+        assert!(long.len() <= MAX_REASON_BYTES && serde_json::from_str::<Value>(&long).is_ok(), "{long}");
     }
 
     #[test]

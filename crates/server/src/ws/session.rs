@@ -66,8 +66,13 @@ impl Conn {
     }
 
     /// Sends what is queued, then closes with `code`.
-    fn close(&self, code: u16, reason: impl Into<String>) {
+    pub fn close(&self, code: u16, reason: impl Into<String>) {
         self.end(Closing::After(code, reason.into()));
+    }
+
+    /// Ends the connection without a close frame (Hasura's end on credential expiry).
+    pub fn drop_connection(&self) {
+        self.end(Closing::Silent);
     }
 }
 
@@ -121,21 +126,17 @@ struct Socket {
     ops: HashMap<String, (u64, JoinHandle<()>)>,
     generation: u64,
     done: mpsc::UnboundedSender<(String, u64)>,
-    /// When the JWT that authenticated the socket expires.
-    expires: Option<tokio::time::Instant>,
+    /// When the credential that authenticated the socket expires (Unix seconds).
+    expires: Option<u64>,
 }
 
-pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap, state: Arc<AppState>) {
-    // Hasura reads the upgrade request's cookies only with CORS disabled (or
-    // HASURA_GRAPHQL_WS_READ_COOKIE, not supported yet): a cross-site page must not
-    // authenticate a socket with the user's cookies.
-    if state.cors.is_some() {
-        upgrade_headers.remove(axum::http::header::COOKIE);
-    }
+/// `upgrade_headers` are those the socket may authenticate with (`super::cookies`).
+pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, state: Arc<AppState>) {
     let (sink, mut stream) = socket.split();
     let (tx, rx) = mpsc::channel(state.ws.queue);
     let conn = Arc::new(Conn { proto, tx, kill: Notify::new(), closing: Mutex::new(None), overflowed: AtomicBool::new(false) });
     let mut writer = tokio::spawn(write(sink, rx, conn.clone()));
+    let _registered = state.ws_sockets.register(&conn);
     let (done, mut finished) = mpsc::unbounded_channel();
     let mut s = Socket { state: state.clone(), conn: conn.clone(), proto, upgrade_headers, phase: Phase::Waiting, ops: HashMap::new(), generation: 0, done, expires: None };
     let init_deadline = tokio::time::sleep(state.ws.init_timeout);
@@ -149,13 +150,9 @@ pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap
                 conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1);
                 break;
             }
-            _ = async move { tokio::time::sleep_until(expires.expect("enabled only when set")).await }, if expires.is_some() => {
-                // Not checked against Hasura's exact close: the reason is its HTTP message.
-                const EXPIRED: &str = "Could not verify JWT: JWTExpired";
-                if proto == Proto::Legacy {
-                    conn.send(protocol::connection_error(EXPIRED));
-                }
-                conn.close(close::FORBIDDEN.0, EXPIRED);
+            _ = async move { tokio::time::sleep_until(super::expiry::deadline(expires.expect("enabled only when set"))).await }, if expires.is_some() => {
+                super::expiry::log_expired(expires.unwrap_or_default());
+                conn.drop_connection();
                 break;
             }
             _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
@@ -179,11 +176,17 @@ pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    s.invalid("Invalid message: binary frames are not GraphQL messages");
-                    break;
+                    if !s.invalid("Invalid message: binary frames are not GraphQL messages") {
+                        break;
+                    }
                 }
                 // Pings are answered by the library; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Err(e)) if super::limits::too_big(&e) => {
+                    let (code, reason) = super::limits::too_big_close(state.ws.max_message_bytes);
+                    conn.close(code, reason);
+                    break;
+                }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             }
         }
@@ -199,23 +202,26 @@ pub async fn run(socket: WebSocket, proto: Proto, mut upgrade_headers: HeaderMap
 }
 
 impl Socket {
-    /// A message that is not one of the protocol's: the transport protocol closes with 4400;
-    /// the legacy one says why in `connection_error` first.
-    fn invalid(&self, message: &str) {
+    /// A message that is not one of the protocol's, as Hasura answers it: the legacy protocol
+    /// says why in `connection_error` and goes on; the transport protocol closes with 4400.
+    /// True when the socket stays open.
+    fn invalid(&self, message: &str) -> bool {
+        let message = message.strip_prefix("Invalid message: ").unwrap_or(message);
+        let why = format!("parsing ClientMessage failed: {message}");
         if self.proto == Proto::Legacy {
-            self.conn.send(protocol::connection_error(message));
+            self.conn.send(protocol::connection_error(&why));
+            return true;
         }
-        self.conn.close(close::INVALID_MESSAGE, message);
+        let reason = protocol::server_error_reason(close::INVALID_MESSAGE, &format!("Parsing client message failed: {why}"));
+        self.conn.close(close::INVALID_MESSAGE, reason);
+        false
     }
 
     /// Handles one client message; false when the socket is closing.
     async fn handle(&mut self, text: &str) -> bool {
         let msg = match protocol::parse(self.proto, text) {
             Ok(m) => m,
-            Err(e) => {
-                self.invalid(&e);
-                return false;
-            }
+            Err(e) => return self.invalid(&e),
         };
         match msg {
             ClientMsg::Init(payload) => return self.init(payload.as_ref()).await,
@@ -254,10 +260,7 @@ impl Socket {
         match self.state.auth.authenticate(&headers, None).await {
             Ok(granted) => {
                 self.phase = Phase::Ready(granted.session);
-                self.expires = granted.expires.map(|exp| {
-                    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-                    tokio::time::Instant::now() + Duration::from_secs(exp.saturating_sub(now))
-                });
+                self.expires = granted.expires;
                 self.conn.send(protocol::ack());
                 if self.proto == Proto::Legacy {
                     self.conn.send(protocol::ka());
@@ -268,7 +271,8 @@ impl Socket {
                 if self.proto == Proto::Legacy {
                     self.conn.send(protocol::connection_error(&e.message));
                 }
-                self.conn.close(close::FORBIDDEN.0, close::FORBIDDEN.1);
+                let (code, reason) = protocol::init_failed_close(self.proto, &e.message);
+                self.conn.close(code, reason);
                 false
             }
         }
@@ -291,6 +295,13 @@ impl Socket {
             }
             let e = protocol::gql_error("start-failed", &format!("an operation already exists with this id: {id}"));
             self.conn.send(protocol::error(self.proto, &id, &[e]));
+            return true;
+        }
+        if let Some(e) = super::limits::refused(self.ops.len(), self.state.ws.max_operations) {
+            self.conn.send(protocol::error(self.proto, &id, &[e]));
+            if self.proto == Proto::Legacy {
+                self.conn.send(protocol::complete(&id));
+            }
             return true;
         }
         self.generation += 1;

@@ -57,7 +57,7 @@ async fn transport_protocol_close_codes() {
 
     let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
     send(&mut ws, init("wrong")).await;
-    assert_eq!(next(&mut ws).await, "close 4403 Forbidden");
+    assert_eq!(next(&mut ws).await, r#"close 4403 {"server_error_msg":"4403: Forbidden"}"#);
 
     let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
     send(&mut ws, init("s")).await;
@@ -70,7 +70,8 @@ async fn transport_protocol_close_codes() {
 
     let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
     send(&mut ws, serde_json::json!({"type": "nonsense"})).await;
-    assert!(next(&mut ws).await.starts_with("close 4400 Invalid message"));
+    let closed = next(&mut ws).await;
+    assert!(closed.starts_with(r#"close 4400 {"server_error_msg":"4400: Parsing client message failed: parsing ClientMessage failed: "#), "{closed}");
 
     let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
     assert_eq!(next(&mut ws).await, "close 4408 Connection initialisation timeout");
@@ -92,7 +93,44 @@ async fn legacy_protocol() {
 
     let (mut ws, chosen) = connect(&url, Some("graphql-ws")).await;
     assert_eq!(chosen.as_deref(), Some("graphql-ws"));
+    send(&mut ws, serde_json::json!({"type": "nonsense"})).await;
+    assert_eq!(next(&mut ws).await, "connection_error", "an invalid message is answered, the socket stays open");
     send(&mut ws, init("wrong")).await;
     assert_eq!(next(&mut ws).await, "connection_error");
-    assert_eq!(next(&mut ws).await, "close 4403 Forbidden");
+    let closed = next(&mut ws).await;
+    assert!(closed.starts_with(r#"close 4400 {"server_error_msg":"4400: Connection initialization failed: invalid x-hasura-admin-secret"#), "{closed}");
+}
+
+/// Hasura refuses the upgrade from an origin its CORS domain list does not allow.
+#[tokio::test]
+async fn origin_outside_the_cors_list_is_refused() {
+    use clap::Parser;
+    let args = ["graft", "serve", "--database-url", "postgres://u@127.0.0.1:1/db", "--admin-secret", "s", "--cors-domain", "https://app.example.com"];
+    let crate::Cli { command: crate::Command::Serve(cfg) } = crate::Cli::try_parse_from(args).unwrap();
+    let app = crate::router(crate::app_state(&cfg).await.unwrap(), &cfg);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("ws://{addr}/v1/graphql");
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("origin", "https://evil.test".parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 400),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert("origin", "https://app.example.com".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+    // HASURA_GRAPHQL_WS_READ_COOKIE needs CORS disabled.
+    let args = ["graft", "serve", "--database-url", "postgres://u@127.0.0.1:1/db", "--ws-read-cookie", "true"];
+    let crate::Cli { command: crate::Command::Serve(cfg) } = crate::Cli::try_parse_from(args).unwrap();
+    assert_eq!(crate::app_state(&cfg).await.err().unwrap_or_default(), "HASURA_GRAPHQL_WS_READ_COOKIE can only be used when CORS is disabled");
+}
+
+#[tokio::test]
+async fn a_message_over_the_body_limit_is_closed_1009() {
+    let url = server().await;
+    let (mut ws, _) = connect(&url, Some("graphql-transport-ws")).await;
+    ws.send(Message::Text(format!(r#"{{"type":"connection_init","payload":{{"pad":"{}"}}}}"#, "x".repeat((1 << 20) + 10)).into())).await.unwrap();
+    assert_eq!(next(&mut ws).await, "close 1009 message larger than GRAFT_MAX_BODY_BYTES (1048576 bytes)");
 }
