@@ -15,6 +15,9 @@
 #   --stream-rate R    rows inserted per second while streaming (1000)
 #   --stream-seconds S how long the inserts run (20)
 #   --refetch-ms MS    HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL (1000)
+#   --stream-refetch-ms MS  HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL (50): a stream
+#                      gets at most batch_size (100) rows per run, so keeping up with 1,000 inserts/s
+#                      needs more than 10 runs a second (Hasura's default, 1000 ms, is 100 rows/s)
 #   --keepalive S      HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE (the sidecar's default, 5 s: a ping per
 #                      socket every 5 s, which the client answers)
 #   --port P           PostgreSQL port on 127.0.0.1 (28170; GRAFT_LIVE_BENCH_PORT)
@@ -40,7 +43,7 @@ source "$BENCH_DIR/../scripts/lib.sh"
 ORIG_ARGS=("$@")
 
 MODE=full SUBSCRIBERS= USERS= STATES= WARMUP= MODES="change,polling" STREAMS= STREAM_RATE= STREAM_SECONDS=
-SIDECAR_BIN= PG_ROOT= KEEPALIVE= REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
+SIDECAR_BIN= PG_ROOT= KEEPALIVE= STREAM_REFETCH_MS=50 REFETCH_MS=1000 PORT="${GRAFT_LIVE_BENCH_PORT:-28170}" HTTP_PORT="${GRAFT_LIVE_BENCH_HTTP_PORT:-28180}" OUT_FILE= KEEP=0
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
         --stream-rate) STREAM_RATE="${2:?}"; shift ;;
         --stream-seconds) STREAM_SECONDS="${2:?}"; shift ;;
         --refetch-ms) REFETCH_MS="${2:?}"; shift ;;
+        --stream-refetch-ms) STREAM_REFETCH_MS="${2:?}"; shift ;;
         --keepalive) KEEPALIVE="${2:?}"; shift ;;
         --port) PORT="${2:?}"; shift ;;
         --http-port) HTTP_PORT="${2:?}"; shift ;;
@@ -252,6 +256,7 @@ start_sidecar() {
     HASURA_GRAPHQL_SERVER_HOST=127.0.0.1 HASURA_GRAPHQL_SERVER_PORT="$HTTP_PORT" \
     HASURA_GRAPHQL_ADMIN_SECRET="$ADMIN_SECRET" \
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL="$REFETCH_MS" \
+    HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL="$STREAM_REFETCH_MS" \
     HASURA_GRAPHQL_ENABLE_CONSOLE=false HASURA_GRAPHQL_LOG_LEVEL=warn RUST_LOG=warn \
         "$TMP/graft" serve > "$log" 2>&1 &
     SIDECAR_PID=$!
@@ -350,6 +355,6 @@ section "report"
 python3 "$BENCH_DIR/lib/live_report.py" "$RESULTS" "$OUT_FILE" "$MODE" \
     "bench/live.sh ${ORIG_ARGS[*]}" "$(git -C "$GRAFT_ROOT" rev-parse --short HEAD)" \
     "$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB RAM" \
-    "$LOAD_START" "$(load_now)" "$(elapsed)" "$PG_VERSION" "$REFETCH_MS" "$GRAFT_SO_SUM" "$STREAM_AVAILABLE" "${PG_ROOT:-the system PostgreSQL}"
+    "$LOAD_START" "$(load_now)" "$(elapsed)" "$PG_VERSION" "$REFETCH_MS" "$GRAFT_SO_SUM" "$STREAM_AVAILABLE" "${PG_ROOT:-the system PostgreSQL}" "$STREAM_REFETCH_MS"
 log "wrote ${OUT_FILE#"$GRAFT_ROOT"/} (raw: bench/out/live/results.jsonl) in $(elapsed)"
 [ "$FAILED" = 0 ] || die "correctness failures (above); raw results in bench/out/live/"

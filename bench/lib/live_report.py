@@ -1,7 +1,7 @@
 """Render bench/live.sh's raw results as the "Live queries" section of a Markdown report.
 
     python3 lib/live_report.py RESULTS.jsonl OUT.md MODE COMMAND COMMIT MACHINE LOAD_START
-        LOAD_END WALL PG_VERSION REFETCH_MS GRAFT_SO_MD5 STREAM_AVAILABLE PG_SOURCE
+        LOAD_END WALL PG_VERSION REFETCH_MS GRAFT_SO_MD5 STREAM_AVAILABLE PG_SOURCE STREAM_REFETCH_MS
 
 In OUT.md the section sits between BEGIN and END markers: a file that has them gets the
 section replaced (bench/run.sh's report keeps the block when it rewrites RESULTS.md); one
@@ -16,7 +16,7 @@ BEGIN = "<!-- bench/live.sh: begin -->"
 END = "<!-- bench/live.sh: end -->"
 
 (results, out_file, mode, command, commit, machine, load_start, load_end, wall, pg_version,
- refetch_ms, so_md5, stream_available, pg_source) = sys.argv[1:15]
+ refetch_ms, so_md5, stream_available, pg_source, stream_refetch_ms) = sys.argv[1:16]
 refetch_ms = int(refetch_ms)
 rows = [json.loads(l) for l in open(results) if l.strip()]
 states = [r for r in rows if r["kind"] == "state"]
@@ -178,7 +178,8 @@ p("")
 if stream:
     s = stream
     p(f"{s['streams']} streams (admin), each `todo_stream(batch_size: {s['batch_size']}, cursor: {{initial_value: {{id: <max id>}}, ordering: ASC}}) {{ id title }}`")
-    p(f"on the change-driven sidecar, while one connection inserts {s['insert_batch']} rows per statement ({s['inserts_per_s']:.0f} rows/s). Latency: from the")
+    p(f"on the change-driven sidecar (`HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL={stream_refetch_ms}`: at most batch_size rows per stream per run),")
+    p(f"while one connection inserts {s['insert_batch']} rows per statement ({s['inserts_per_s']:.0f} rows/s). Latency: from the")
     p("INSERT returning to the row's arrival on each stream (100 µs histogram buckets).")
     p("")
     p("| streams complete | rows inserted | rows delivered | missing | duplicates | out of order | messages | p50 ms | p99 ms | PG CPU | sidecar CPU | client CPU | sidecar RSS MB (before → end) |")
