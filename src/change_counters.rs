@@ -76,10 +76,19 @@ static mut PREV_EXECUTOR_END: pg_sys::ExecutorEnd_hook_type = None;
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_OBJECT_ACCESS: pg_sys::object_access_hook_type = None;
 
+/// What the current transaction recorded about a relation it wrote.
+struct Written {
+    /// The outermost subtransaction that wrote it: the write survives the abort of any
+    /// subtransaction nested deeper.
+    subxact: pg_sys::SubTransactionId,
+    /// Whether it is a partition, when the relcache entry was at hand (else looked up once,
+    /// at pre-commit).
+    partition: Option<bool>,
+}
+
 thread_local! {
-    /// Relations the current transaction wrote, each with the outermost subtransaction that
-    /// wrote it (its writes survive the abort of any subtransaction nested deeper).
-    static WRITTEN: RefCell<HashMap<pg_sys::Oid, pg_sys::SubTransactionId>> = RefCell::new(HashMap::new());
+    /// Relations the current transaction wrote.
+    static WRITTEN: RefCell<HashMap<pg_sys::Oid, Written>> = RefCell::new(HashMap::new());
     /// Slots to bump at commit, computed at pre-commit (no catalog access at commit).
     static TO_BUMP: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     /// Whether this backend registered its transaction callbacks (on its first write).
@@ -97,7 +106,8 @@ mod ffi {
             lockmode: pg_sys::LOCKMODE,
             numparents: *mut *mut pg_sys::List,
         ) -> *mut pg_sys::List;
-        // Also bound by pgrx, but guarded there (see the hooks).
+        // Also bound by pgrx, but guarded there (see the hooks; this one cannot raise).
+        pub fn GetCurrentSubTransactionId() -> pg_sys::SubTransactionId;
         pub fn standard_ExecutorEnd(query_desc: *mut pg_sys::QueryDesc);
         #[allow(clippy::too_many_arguments)]
         pub fn standard_ProcessUtility(
@@ -169,16 +179,17 @@ fn table_versions(tables: Array<pg_sys::Oid>) -> Option<Vec<Option<i64>>> {
 // ---------------------------------------------------------------------------------------------
 // recording
 
-fn record(oid: pg_sys::Oid) {
+fn record(oid: pg_sys::Oid, partition: Option<bool>) {
     if oid == pg_sys::InvalidOid {
         return;
     }
-    // SAFETY: reads the transaction state (a write happens inside a transaction).
-    let subxact = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    // SAFETY: reads the transaction state (a write happens inside a transaction); cannot raise.
+    let subxact = unsafe { ffi::GetCurrentSubTransactionId() };
     WRITTEN.with(|w| {
         let mut w = w.borrow_mut();
-        let outermost = w.entry(oid).or_insert(subxact);
-        *outermost = (*outermost).min(subxact);
+        let written = w.entry(oid).or_insert(Written { subxact, partition });
+        written.subxact = written.subxact.min(subxact);
+        written.partition = written.partition.or(partition);
     });
     if !CALLBACK_REGISTERED.get() {
         // SAFETY: registers callbacks for the rest of this backend's life.
@@ -205,7 +216,8 @@ unsafe fn record_result_relations(list: *mut pg_sys::List) {
             if info.is_null() || (*info).ri_RelationDesc.is_null() {
                 continue;
             }
-            record((*(*info).ri_RelationDesc).rd_id);
+            let rel = (*info).ri_RelationDesc;
+            record((*rel).rd_id, Some((*(*rel).rd_rel).relispartition));
         }
     }
 }
@@ -222,10 +234,10 @@ unsafe fn record_range_var(rv: *mut pg_sys::RangeVar) {
         if oid == pg_sys::InvalidOid {
             return;
         }
-        record(oid);
+        record(oid, None);
         if pg_sys::get_rel_relkind(oid) as u8 == pg_sys::RELKIND_PARTITIONED_TABLE {
             let all = pg_guard_ffi_boundary(|| ffi::find_all_inheritors(oid, pg_sys::NoLock as _, std::ptr::null_mut()));
-            for_each_oid(all, record);
+            for_each_oid(all, |child| record(child, None));
         }
     }
 }
@@ -356,7 +368,7 @@ unsafe extern "C-unwind" fn object_access(
 
 #[pg_guard]
 unsafe extern "C-unwind" fn record_truncate(relid: pg_sys::Oid) {
-    record(relid);
+    record(relid, None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,7 +417,7 @@ unsafe extern "C-unwind" fn subxact_callback(
     _arg: *mut std::ffi::c_void,
 ) {
     if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
-        WRITTEN.with(|w| w.borrow_mut().retain(|_, subxact| *subxact < my_subid));
+        WRITTEN.with(|w| w.borrow_mut().retain(|_, written| written.subxact < my_subid));
     }
 }
 
@@ -419,11 +431,11 @@ fn slots_of_written() -> Vec<usize> {
     // SAFETY: a backend-global set at connection start.
     let db = unsafe { pg_sys::MyDatabaseId }.to_u32();
     let mut slots = Vec::with_capacity(written.len());
-    for &oid in written.keys() {
+    for (&oid, written) in &written {
         slots.push(change_slots::slot_of(db, oid.to_u32()));
         // SAFETY: syscache and pg_inherits lookups inside the committing transaction.
         unsafe {
-            if pg_sys::get_rel_relispartition(oid) {
+            if written.partition.unwrap_or_else(|| pg_sys::get_rel_relispartition(oid)) {
                 let ancestors = pg_guard_ffi_boundary(|| ffi::get_partition_ancestors(oid));
                 for_each_oid(ancestors, |a| slots.push(change_slots::slot_of(db, a.to_u32())));
             }

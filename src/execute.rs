@@ -92,6 +92,12 @@ pub fn run(compiled: &CompiledSql, session: &Session) -> Result<String> {
 /// [`run`], and whether the answer is the error of a statement that failed (guarded, so the
 /// error became the response).
 pub(crate) fn run_reporting(compiled: &CompiledSql, session: &Session) -> Result<(String, bool)> {
+    run_row_reporting(compiled, session).map(|((text, _), failed)| (text, failed))
+}
+
+/// [`run_reporting`], with the statement's second column, if it has one: a streaming
+/// subscription's next cursor (`None`: SQL NULL, no such column, or the statement failed).
+pub(crate) fn run_row_reporting(compiled: &CompiledSql, session: &Session) -> Result<((String, Option<String>), bool)> {
     let user = if compiled.is_mutation {
         Some(session_json(session)?)
     } else {
@@ -106,7 +112,9 @@ pub(crate) fn run_reporting(compiled: &CompiledSql, session: &Session) -> Result
             if let Some(user) = &user {
                 set_hasura_user(client, user)?;
             }
-            Ok(json_value(client, &stmt, compiled.is_mutation)?.unwrap_or_else(|| "null".into()))
+            let mut cols = first_row(client, &stmt, compiled.is_mutation)?.unwrap_or_default().into_iter();
+            let first = cols.next().flatten().unwrap_or_else(|| "null".into());
+            Ok((first, cols.next().flatten()))
         })
     };
     // An unguarded statement is one the compiler proved cannot fail on the request's values.
@@ -114,9 +122,9 @@ pub(crate) fn run_reporting(compiled: &CompiledSql, session: &Session) -> Result
     // was never granted): checked here, against the plan, at the cost of the executor's own
     // check, so that too becomes a GraphQL error instead of aborting the caller's transaction.
     if compiled.guarded || !Spi::connect(|_client| permitted(&stmt, 0))? {
-        guarded_reporting(exec, session)
+        guarded_row_reporting(exec, session)
     } else {
-        exec().map(|text| (text, false))
+        exec().map(|row| (row, false))
     }
 }
 
@@ -409,9 +417,17 @@ fn guarded(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<S
 
 /// [`guarded`], and whether Postgres raised the error that became the answer.
 fn guarded_reporting(exec: impl FnOnce() -> Result<String>, session: &Session) -> Result<(String, bool)> {
+    guarded_row_reporting(|| exec().map(|text| (text, None)), session).map(|((text, _), failed)| (text, failed))
+}
+
+/// [`guarded_reporting`] of a statement's first two columns; an error has no second.
+fn guarded_row_reporting(
+    exec: impl FnOnce() -> Result<(String, Option<String>)>,
+    session: &Session,
+) -> Result<((String, Option<String>), bool)> {
     match in_subtransaction(exec) {
         // Success, or an error found without Postgres raising one (already rolled back).
-        Ok(result) => result.map(|text| (text, false)),
+        Ok(result) => result.map(|row| (row, false)),
         // Cancellation (statement_timeout, pg_cancel_backend), shutdown and resource exhaustion
         // are not request errors: like PL/pgSQL's `WHEN OTHERS`, do not swallow them. The
         // subtransaction is already rolled back; the error goes on to abort the statement.
@@ -419,7 +435,7 @@ fn guarded_reporting(exec: impl FnOnce() -> Result<String>, session: &Session) -
             CaughtError::PostgresError(*report).rethrow()
         }
         Err(Caught::Postgres(report)) => {
-            Ok((graphql_error_from_pg(&report, session.is_admin()).to_string(), true))
+            Ok(((graphql_error_from_pg(&report, session.is_admin()).to_string(), None), true))
         }
         Err(Caught::Panic(message)) => Err(GraftError::Internal(format!(
             "panic while running a statement: {message}"
@@ -429,13 +445,16 @@ fn guarded_reporting(exec: impl FnOnce() -> Result<String>, session: &Session) -
 
 /// What one execution of a multiplexed live-query statement gave.
 pub(crate) enum Batch {
-    /// Its rows: cohort id and result (`None`: SQL NULL), in the statement's order.
-    Rows(Vec<(i64, Option<String>)>),
+    /// Its rows: cohort id, result (`None`: SQL NULL) and, for a streaming subscription, the
+    /// next cursor (`None`: SQL NULL, or a live query's statement, which has no such column),
+    /// in the statement's order.
+    Rows(Vec<(i64, Option<String>, Option<String>)>),
     /// It failed with a Postgres error, rolled back (run guarded).
     Failed,
 }
 
-/// Run a multiplexed live-query statement (rows `(cohort_id int8, result json)`; `$1` and `$2`
+/// Run a multiplexed live-query statement (rows `(cohort_id int8, result json)`, a stream's
+/// `(cohort_id int8, result json, cursor json)`; `$1` and `$2`
 /// change on every call and are never folded) through the kept-plan cache, read-only. As
 /// [`run`] does for a query: inside a subtransaction when `guarded` or when the caller lacks a
 /// privilege the plan needs; otherwise a Postgres error is raised as usual.
@@ -448,9 +467,11 @@ pub(crate) fn run_batch(stmt: &Stmt, guarded: bool) -> Result<Batch> {
                 .map(|row| {
                     let mut cols = row.into_iter();
                     let id = cols.next().flatten().and_then(|t| t.parse::<i64>().ok());
-                    match (id, cols.next(), cols.next()) {
-                        (Some(id), Some(result), None) => Ok((id, result)),
-                        _ => Err(GraftError::Internal("a multiplexed statement returned a row other than (cohort_id, result)".into())),
+                    match (id, cols.next(), cols.next(), cols.next()) {
+                        (Some(id), Some(result), cursor, None) => Ok((id, result, cursor.flatten())),
+                        _ => Err(GraftError::Internal(
+                            "a multiplexed statement returned a row other than (cohort_id, result[, cursor])".into(),
+                        )),
                     }
                 })
                 .collect::<Result<Vec<_>>>()

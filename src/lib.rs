@@ -62,6 +62,8 @@ mod robustness_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod security_tests;
 #[cfg(any(test, feature = "pg_test"))]
+mod stream_tests;
+#[cfg(any(test, feature = "pg_test"))]
 mod subscription_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

@@ -41,6 +41,8 @@ use crate::{cache, guc, metadata_store};
 /// Most cohorts one poll takes: their answers are all held in memory until returned. A caller
 /// with more polls in several calls.
 pub const MAX_COHORTS: usize = 10_000;
+/// Longest `cohorts` text accepted (checked before it is parsed).
+pub const MAX_COHORTS_BYTES: usize = 64 << 20;
 /// Largest `batch_size`: cohorts in one statement (its `unnest` arrays).
 pub const MAX_BATCH_SIZE: i32 = 10_000;
 /// Cohorts remembered per backend, and the bytes of their keys.
@@ -58,8 +60,10 @@ const MAX_STATEMENTS_PER_GROUP: usize = 64;
 
 /// Poll every cohort of one live query. `cohorts` is a JSON array of
 /// `{"id": int8, "variables": object|null, "session": object|null, "cursor": object|null}`;
-/// one row per cohort, in their order. `cursor` is for streaming subscriptions: ignored for
-/// live queries, which answer NULL. A NULL `cohorts` answers no rows; a `cohorts` that is not
+/// one row per cohort, in their order. `cursor` is for streaming subscriptions (`T_stream`):
+/// given, it replaces the query's cursor value (`{"id": "5"}`, as a previous poll's `cursor`
+/// column returned it, or `{"id": 5}`); the `cursor` column is the cohort's next cursor, NULL
+/// when no row came (keep the one you had). Live queries ignore it and answer NULL. A NULL `cohorts` answers no rows; a `cohorts` that is not
 /// such an array, more than `MAX_COHORTS` of them, or a `batch_size` outside 1 … 10,000 raise
 /// an error (no row could carry it).
 #[pg_extern]
@@ -80,7 +84,7 @@ fn subscription_poll(
             poll(query, operation_name, &cohorts, batch_size as usize)
         })
         .unwrap_or_else(|e| e.raise());
-    TableIterator::new(rows.into_iter().map(|(id, result)| (id, JsonText(result), None)))
+    TableIterator::new(rows.into_iter().map(|(id, result, cursor)| (id, JsonText(result), cursor.map(JsonText))))
 }
 
 /// One input cohort.
@@ -88,11 +92,16 @@ pub struct CohortInput {
     pub id: i64,
     pub variables: Option<Value>,
     pub session: Option<Value>,
+    /// A streaming subscription's cursor object, replacing the query's.
+    pub cursor: Option<Value>,
 }
 
 /// The cohorts argument, checked: an array of objects with an integer `id` each.
 pub fn parse_cohorts(text: &str) -> Result<Vec<CohortInput>> {
     let bad = |m: String| GraftError::InvalidArgument(format!("graphql.subscription_poll: {m}"));
+    if text.len() > MAX_COHORTS_BYTES {
+        return Err(bad(format!("the cohorts JSON is {} bytes; at most {MAX_COHORTS_BYTES} are accepted", text.len())));
+    }
     let value = json_args::parse(text, "cohorts").map_err(|e| bad(e.message))?;
     let Value::Array(items) = value else {
         return Err(bad("cohorts must be a JSON array of {\"id\", \"variables\", \"session\", \"cursor\"} objects".into()));
@@ -107,20 +116,23 @@ pub fn parse_cohorts(text: &str) -> Result<Vec<CohortInput>> {
             return Err(bad(format!("cohorts[{i}].id must be an integer (int8)")));
         };
         let mut field = |k: &str| o.remove(k).filter(|v| !v.is_null());
-        out.push(CohortInput { id, variables: field("variables"), session: field("session") });
+        out.push(CohortInput { id, variables: field("variables"), session: field("session"), cursor: field("cursor") });
     }
     Ok(out)
 }
 
-/// Answer each cohort: `(id, result JSON text)`, in input order.
-pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[CohortInput], batch_size: usize) -> Result<Vec<(i64, String)>> {
+/// A cohort's answer: the response JSON text and, for a stream, its next cursor.
+type Answer = (String, Option<String>);
+
+/// Answer each cohort: `(id, result JSON text, next cursor JSON text)`, in input order.
+pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[CohortInput], batch_size: usize) -> Result<Vec<(i64, String, Option<String>)>> {
     let limits = request_limits();
     let stringify = guc::stringify_numeric_types();
     // Brings the schemas up to date (and so the generation the memo is checked against). Its
     // error is every cohort's, as `graphql.resolve` would answer it.
     if let Err(e) = cache::snapshot() {
         let text = e.to_graphql_response().to_string();
-        return Ok(cohorts.iter().map(|c| (c.id, text.clone())).collect());
+        return Ok(cohorts.iter().map(|c| (c.id, text.clone(), None)).collect());
     }
     let query_key = QueryKey {
         query: query.map(str::to_string),
@@ -129,7 +141,7 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
         max_depth: limits.max_depth,
         node_limit: limits.node_limit,
     };
-    let mut results: Vec<Option<String>> = vec![None; cohorts.len()];
+    let mut results: Vec<Option<Answer>> = vec![None; cohorts.len()];
     // Cohorts to run as batches, by statement: the one `Multiplexed` their cohorts were read
     // off (by address: two statements of equal text may still take their values in
     // different slots). A statement belongs to one role, so its cohorts' errors read alike.
@@ -140,14 +152,35 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
         let prepared = match prepared_cohort(&query_key, query, operation_name, input, &limits) {
             Ok(p) => p,
             Err(e) => {
-                results[i] = Some(e.to_graphql_response().to_string());
+                results[i] = Some((e.to_graphql_response().to_string(), None));
                 continue;
             }
         };
         match &*prepared {
-            Prepared::Static(text) | Prepared::Error(text) => results[i] = Some(text.clone()),
-            Prepared::Alone { compiled, session } => results[i] = Some(answer(execute::run(compiled, session))),
+            Prepared::Static(text) | Prepared::Error(text) => results[i] = Some((text.clone(), None)),
+            Prepared::Alone { compiled, session } => {
+                results[i] = Some(match alone_at_cursor(compiled, input.cursor.as_ref()) {
+                    Ok(c) => answer(execute::run_row_reporting(&c, session).map(|(row, _)| row)),
+                    Err(e) => (GraftError::Graphql(e).to_graphql_response().to_string(), None),
+                })
+            }
             Prepared::Cohort { statement, cohort, session, solo } => {
+                // A stream's cohort runs from the cursor the caller gives: another cohort of
+                // the same statement than the one its query starts from.
+                let moved;
+                let cohort = match (&input.cursor, statement.stream()) {
+                    (Some(cursor), Some(_)) => match statement.with_cursor(cohort, cursor) {
+                        Ok(c) => {
+                            moved = c;
+                            &moved
+                        }
+                        Err(e) => {
+                            results[i] = Some((GraftError::Graphql(bad_cursor(e)).to_graphql_response().to_string(), None));
+                            continue;
+                        }
+                    },
+                    _ => cohort,
+                };
                 if solo.get() {
                     results[i] = Some(run_single(statement, cohort, session, solo)?);
                     continue;
@@ -183,7 +216,10 @@ pub fn poll(query: Option<&str>, operation_name: Option<&str>, cohorts: &[Cohort
     Ok(cohorts
         .iter()
         .zip(results)
-        .map(|(c, r)| (c.id, r.unwrap_or_else(|| internal("a cohort got no answer"))))
+        .map(|(c, r)| {
+            let (result, cursor) = r.unwrap_or_else(|| (internal("a cohort got no answer"), None));
+            (c.id, result, cursor)
+        })
         .collect())
 }
 
@@ -200,7 +236,7 @@ struct BatchGroup {
 
 /// Run one chunk as one statement; if it fails, each cohort alone, so one cohort's error
 /// (a value its cast refuses, a function that fails on its rows) stays its own.
-fn run_chunk(group: &BatchGroup, chunk: &[(Cohort, Vec<usize>)], solo: &[Rc<Cell<bool>>]) -> Result<Vec<String>> {
+fn run_chunk(group: &BatchGroup, chunk: &[(Cohort, Vec<usize>)], solo: &[Rc<Cell<bool>>]) -> Result<Vec<Answer>> {
     let m = &group.statement;
     let params = m
         .params(chunk.iter().enumerate().map(|(i, (c, _))| (i as i64, c)))
@@ -208,11 +244,11 @@ fn run_chunk(group: &BatchGroup, chunk: &[(Cohort, Vec<usize>)], solo: &[Rc<Cell
     let stmt = Stmt { sql: m.sql().to_string(), params };
     STATS.with(|s| s.batches.set(s.batches.get() + 1));
     if let Batch::Rows(rows) = execute::run_batch(&stmt, m.guarded())? {
-        let mut answers: Vec<Option<String>> = vec![None; chunk.len()];
-        for (id, result) in rows {
+        let mut answers: Vec<Option<Answer>> = vec![None; chunk.len()];
+        for (id, result, cursor) in rows {
             if let Some(slot) = usize::try_from(id).ok().and_then(|i| answers.get_mut(i)) {
                 // What `execute::run` answers for a statement that returned NULL.
-                *slot = Some(result.unwrap_or_else(|| "null".into()));
+                *slot = Some((result.unwrap_or_else(|| "null".into()), cursor));
             }
         }
         if answers.iter().all(Option::is_some) {
@@ -224,21 +260,39 @@ fn run_chunk(group: &BatchGroup, chunk: &[(Cohort, Vec<usize>)], solo: &[Rc<Cell
 
 /// One cohort alone, from its multiplexed statement (no compile); a failure marks it `solo`,
 /// run alone on later polls (its batch would fail again), a success lets it rejoin batches.
-fn run_single(m: &Multiplexed, cohort: &Cohort, session: &Session, solo: &Cell<bool>) -> Result<String> {
+fn run_single(m: &Multiplexed, cohort: &Cohort, session: &Session, solo: &Cell<bool>) -> Result<Answer> {
     let single = m.single(cohort).ok_or_else(|| GraftError::Internal("a cohort does not fit its multiplexed statement".into()))?;
     STATS.with(|s| s.singles.set(s.singles.get() + 1));
-    match execute::run_reporting(&single, session) {
-        Ok((text, failed)) => {
+    match execute::run_row_reporting(&single, session) {
+        Ok((row, failed)) => {
             solo.set(failed);
-            Ok(text)
+            Ok(row)
         }
-        Err(e) => Ok(e.to_graphql_response().to_string()),
+        Err(e) => Ok((e.to_graphql_response().to_string(), None)),
     }
 }
 
-/// A response, as `graphql.resolve` answers it.
-fn answer(r: Result<String>) -> String {
-    r.unwrap_or_else(|e| e.to_graphql_response().to_string())
+/// A response, as `graphql.resolve` answers it, and a stream's next cursor.
+fn answer(r: Result<Answer>) -> Answer {
+    r.unwrap_or_else(|e| (e.to_graphql_response().to_string(), None))
+}
+
+/// A stream statement that runs alone, from the caller's cursor when it gave one.
+fn alone_at_cursor(compiled: &CompiledSql, cursor: Option<&Value>) -> std::result::Result<CompiledSql, GqlError> {
+    let mut c = compiled.clone();
+    if let (Some(sc), Some(cursor)) = (&compiled.stream, cursor) {
+        let text = subscription::cursor_param(sc, cursor).map_err(bad_cursor)?;
+        match c.params.get_mut(sc.param) {
+            Some(p) => *p = text,
+            None => return Err(GqlError::new("unexpected", "$", "a stream's cursor is not one of its parameters")),
+        }
+    }
+    Ok(c)
+}
+
+/// A cohort's `cursor` that is not a cursor of its stream: that cohort's error.
+fn bad_cursor(e: subscription::CursorError) -> GqlError {
+    GqlError::validation("$.cursor", format!("invalid cursor: {e}"))
 }
 
 fn internal(message: &str) -> String {
@@ -304,7 +358,7 @@ pub fn stats() -> (u64, u64, u64) {
     STATS.with(|s| (s.compiles.get(), s.batches.get(), s.singles.get()))
 }
 
-/// Cohorts the memo holds (for tests).
+/// Cohorts and statements the memo holds (for tests).
 pub fn memo_len() -> usize {
     MEMO.with_borrow(|m| m.entries)
 }
@@ -388,6 +442,14 @@ fn prepare(query_key: &QueryKey, query: Option<&str>, operation_name: Option<&st
 
 fn remember_statement(query_key: &QueryKey, group: (String, bool), statement: Rc<Multiplexed>) {
     MEMO.with_borrow_mut(|m| {
+        // Counted like cohorts, so statements of cohorts too large to remember stay bounded.
+        let size = statement.sql().len() + query_key.query.as_ref().map_or(0, String::len);
+        if m.entries >= MEMO_CAPACITY || m.bytes + size > MEMO_MAX_BYTES {
+            let generation = m.generation;
+            *m = Memo { generation, ..Memo::default() };
+        }
+        m.entries += 1;
+        m.bytes += size;
         let list = m.queries.entry(query_key.clone()).or_default().statements.entry(group).or_default();
         if list.len() >= MAX_STATEMENTS_PER_GROUP {
             list.remove(0);
@@ -433,7 +495,7 @@ fn compile(
     let schema = cache::schema_for(&session.role, backend_only)?;
     let compiled = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let compiled = cache::compile_with_template(&schema, &session.role, backend_only, query, variables, operation_name, session, limits)?;
-        match operation_kind(query, operation_name, limits)? {
+        match kind_of(query, operation_name, limits)? {
             OperationKind::Subscription => Ok(compiled),
             other => Err(not_a_subscription(other)),
         }
@@ -441,6 +503,32 @@ fn compile(
     .map_err(|p| GraftError::Internal(format!("compiler panicked: {}", panic_message(&*p))));
     pgrx::check_for_interrupts!();
     Ok(compiled??)
+}
+
+/// Queries whose operation kind is remembered (a plain map, started over when full).
+const MAX_KINDS: usize = 256;
+
+thread_local! {
+    static KINDS: RefCell<HashMap<(String, Option<String>), OperationKind>> = RefCell::new(HashMap::new());
+}
+
+/// [`operation_kind`], remembered: it depends on the text alone, and a cohort that missed the
+/// memo (new values) should not parse its query again.
+fn kind_of(query: &str, operation_name: Option<&str>, limits: &Limits) -> std::result::Result<OperationKind, GqlError> {
+    let key = (query.to_string(), operation_name.map(str::to_string));
+    if let Some(k) = KINDS.with_borrow(|m| m.get(&key).copied()) {
+        return Ok(k);
+    }
+    let kind = operation_kind(query, operation_name, limits)?;
+    if query.len() <= MAX_MEMO_KEY {
+        KINDS.with_borrow_mut(|m| {
+            if m.len() >= MAX_KINDS {
+                m.clear();
+            }
+            m.insert(key, kind);
+        });
+    }
+    Ok(kind)
 }
 
 /// Live queries are `subscription` operations; queries and mutations go to `graphql.resolve`.
@@ -459,10 +547,10 @@ fn not_a_subscription(kind: OperationKind) -> GqlError {
 /// The relations a live query reads: `{"tables": [oid …], "unknown": bool, "opaque":
 /// ["schema.name" …]}`, or the request's `{"errors": […]}`. See the README's live-query
 /// section: `tables` are the relations of the cohort's statement as PostgreSQL rewrote it
-/// (views expanded, row-level security policies included), the partition trees they belong
-/// to and Graft's metadata table; `unknown` is true when the result may depend on other
-/// tables (a function that is not built-in, a materialized view or a foreign table, listed
-/// in `opaque`).
+/// (views expanded, row-level security policies included), the partitioned tables those
+/// that are partitions belong to, and Graft's metadata table; `unknown` is true when the
+/// result may depend on other tables (a function that is not built-in, a foreign table,
+/// listed in `opaque`).
 #[pg_extern]
 fn subscription_reads(
     query: Option<&str>,
@@ -529,11 +617,12 @@ pub fn reads(query: Option<&str>, variables: Option<&Value>, session: Option<&Va
     Ok(json!({"tables": tables, "unknown": !opaque.is_empty(), "opaque": opaque}))
 }
 
-/// The relations to watch (those named, those given, and every member of their partition
-/// trees, ancestors and descendants, whichever one a change is counted on), sorted; and the
-/// names of what hides its reads: materialized views and foreign tables among them, and the
-/// given functions not written in C (a C function of an extension, PostGIS' or ltree's
-/// operators, reads no table).
+/// The relations to watch (those named, those given, and the partitioned ancestors of those
+/// that are partitions), sorted; and the names of what hides its reads: foreign tables among
+/// them (their rows change on the remote side), and the given functions not written in C (a C
+/// function of an extension, PostGIS' or ltree's operators, reads no table). A partitioned
+/// table needs no partitions listed: a write to a partition changes its ancestors' versions
+/// (`change_counters`), and so does REFRESH a materialized view's.
 fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::Oid], functions: &[pg_sys::Oid]) -> Result<(Vec<i64>, Vec<String>)> {
     const SQL: &str = "\
         WITH base AS ( \
@@ -544,13 +633,12 @@ fn resolve_relations(schemas: &[String], names: &[String], relations: &[pg_sys::
         ), watched AS ( \
             SELECT oid FROM base \
             UNION SELECT a.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_ancestors(base.oid) AS a \
-            UNION SELECT t.relid FROM base CROSS JOIN LATERAL pg_catalog.pg_partition_tree(base.oid) AS t \
         ) \
         SELECT (SELECT coalesce(pg_catalog.array_agg(w.oid::pg_catalog.int8 ORDER BY w.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid), \
                (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, c.relname) ORDER BY c.oid), '{}') \
                   FROM watched w JOIN pg_catalog.pg_class c ON c.oid = w.oid \
-                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('m', 'f')) \
+                  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.relkind = 'f') \
                 || (SELECT coalesce(pg_catalog.array_agg(pg_catalog.format('%s.%s', ns.nspname, p.proname) ORDER BY p.oid), '{}') \
                   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace \
                   JOIN pg_catalog.pg_language l ON l.oid = p.prolang \

@@ -613,6 +613,7 @@ mod tests {
             params: params.iter().map(|p| p.map(str::to_string)).collect(),
             is_mutation,
             guarded,
+            stream: None,
         }
     }
 

@@ -15,7 +15,7 @@
 #   F  sslmode=verify-full against a CA that did not sign the server's certificate
 #   G  WebSockets: admin secret + one HS256 JWT, a 200 ms live-query refetch, 1 s keep-alive
 #      and init timeout, an outgoing queue of 16 messages (test_ws.py with gql, test_ws.mjs with graphql-ws and
-#      subscriptions-transport-ws)
+#      subscriptions-transport-ws; ws_live.mjs also starts an instance without change checks)
 # The Python clients (requests, PyJWT, cryptography) also run the JWKS server, the webhook and
 # the silent "database" of E; then a Node client (graphql-js, graphql-request) checks
 # introspection, queries and errors.
@@ -122,13 +122,18 @@ chmod 600 "$TMP/server.key"
 
 log "starting PostgreSQL on 127.0.0.1:$PG_PORT (TLS on)"
 init_cluster "$PGDATA_DIR" --no-sync
+# graft preloaded: its change counters (graphql.table_versions) drive the live queries; an
+# empty graft.event_databases, so its event launcher starts no worker (events stay undelivered
+# here, as without preloading). pg_stat_statements counts the live-query statements
+# (ws_live.mjs: none while nothing changes).
 write_cluster_conf "$PGDATA_DIR" "$PG_PORT" "fsync = off" "lc_messages = 'C'" \
+    "shared_preload_libraries = 'graft,pg_stat_statements'" "graft.event_databases = ''" \
     "ssl = on" "ssl_cert_file = '$TMP/server.crt'" "ssl_key_file = '$TMP/server.key'"
 start_cluster "$PGDATA_DIR" "$TMP/pg.log"
 PSQL=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres)
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE sidecar"
 "${PSQL[@]}" -d sidecar -f demo/demo.sql >/dev/null
-"${PSQL[@]}" -d sidecar -c "CREATE EXTENSION graft" -c "SELECT graphql.track_all('public')" >/dev/null
+"${PSQL[@]}" -d sidecar -c "CREATE EXTENSION graft" -c "SELECT graphql.track_all('public')" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
 
 JWT_KEY="graft-test-key-0123456789abcdef0123456789"
 JWT_KEY2="graft-cookie-key-0123456789abcdef01234567"
@@ -144,7 +149,7 @@ export GRAFT_JWT_KEY384="$JWT_KEY384" GRAFT_JWT_KEY512="$JWT_KEY512" GRAFT_JWT_K
 export GRAFT_ADMIN_SECRET="s3cret" GRAFT_JWT_KEY="$JWT_KEY" GRAFT_JWT_KEY2="$JWT_KEY2"
 export GRAFT_JWKS_PORT="$JWKS_PORT" GRAFT_HOOK_PORT="$HOOK_PORT" GRAFT_LOG_A="$TMP/sidecar-a.log" GRAFT_LOG_B="$TMP/sidecar-b.log" GRAFT_LOG_C="$TMP/sidecar-c.log"
 export GRAFT_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/sidecar"
-export GRAFT_PG_RESTART="$TMP/restart-pg.sh"
+export GRAFT_PG_RESTART="$TMP/restart-pg.sh" GRAFT_PSQL="$PG_BINDIR/psql"
 cat > "$GRAFT_PG_RESTART" <<SH
 #!/usr/bin/env bash
 source "$GRAFT_ROOT/scripts/lib.sh"
@@ -228,6 +233,7 @@ start_sidecar g "$PORT_G" "" \
     HASURA_GRAPHQL_ADMIN_SECRET="s3cret" \
     HASURA_GRAPHQL_JWT_SECRET="{\"type\": \"HS256\", \"key\": \"$JWT_KEY\"}" \
     HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL=200 \
+    HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL=200 \
     HASURA_GRAPHQL_WEBSOCKET_KEEPALIVE=1 \
     HASURA_GRAPHQL_WEBSOCKET_CONNECTION_INIT_TIMEOUT=1 \
     GRAFT_WEBSOCKET_QUEUE=16 \

@@ -107,6 +107,20 @@ pub struct ServeConfig {
     /// Milliseconds between two runs of a live query.
     #[arg(long, env = "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", default_value_t = 1000)]
     pub live_queries_refetch_interval: u64,
+    /// Cohorts of one live query answered by one statement.
+    #[arg(long, env = "HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub live_queries_batch_size: u32,
+    /// Milliseconds between two runs of a streaming subscription.
+    #[arg(long, env = "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_REFETCH_INTERVAL", default_value_t = 1000)]
+    pub streaming_queries_refetch_interval: u64,
+    /// Cohorts of one streaming subscription answered by one statement.
+    #[arg(long, env = "HASURA_GRAPHQL_STREAMING_QUERIES_MULTIPLEXED_BATCH_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub streaming_queries_batch_size: u32,
+    /// Milliseconds between two checks of the change counters of the tables live queries read
+    /// (`graphql.table_versions`); a subscription re-runs only when one of its tables changed.
+    /// 0 turns the checks off: every subscription re-runs on its refetch interval.
+    #[arg(long, env = "GRAFT_LIVE_QUERIES_CHANGE_CHECK_INTERVAL", default_value_t = 100)]
+    pub live_queries_change_check_interval: u64,
     /// Messages that may wait to be written to one WebSocket; a client that lets more pile up
     /// is not reading, and its socket is closed (1011).
     #[arg(long, env = "GRAFT_WEBSOCKET_QUEUE", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]

@@ -159,9 +159,23 @@ async fn app_state(cfg: &config::ServeConfig) -> Result<Arc<routes::AppState>, S
         },
         ws_sockets,
         metadata_watch,
-        live: Arc::new(ws::Poller::new(pool_for_live, std::time::Duration::from_millis(cfg.live_queries_refetch_interval.max(1)))),
+        live: ws::Live::new(pool_for_live, live_settings(cfg)),
     });
     Ok(state)
+}
+
+/// The subscription settings (intervals in milliseconds; 0 means as often as the scheduler
+/// ticks, a change check interval of 0 turns the checks off).
+fn live_settings(cfg: &config::ServeConfig) -> ws::LiveSettings {
+    use std::time::Duration;
+    let ms = |v: u64| Duration::from_millis(v.max(1));
+    ws::LiveSettings {
+        refetch: ms(cfg.live_queries_refetch_interval),
+        batch: cfg.live_queries_batch_size as usize,
+        stream_refetch: ms(cfg.streaming_queries_refetch_interval),
+        stream_batch: cfg.streaming_queries_batch_size as usize,
+        change_check: (cfg.live_queries_change_check_interval > 0).then(|| ms(cfg.live_queries_change_check_interval)),
+    }
 }
 
 async fn serve(cfg: config::ServeConfig) -> Result<(), String> {

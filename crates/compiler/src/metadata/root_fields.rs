@@ -91,7 +91,7 @@ fn table_fields(t: &TableEntry, dbt: &DbTable) -> Vec<(usize, String)> {
         out.push((1, s.clone()));
         out.push((0, s));
     }
-    // Graft serves no `_stream` fields, but Hasura's subscription root has them, and they clash.
+    // `T_stream` is a subscription root field: it clashes with the subscription root's others.
     let stream = cfg.root_field("select_stream").and_then(|f| f.name()).map(str::to_string);
     out.push((0, stream.unwrap_or_else(|| format!("{n}_stream"))));
     if table || dbt.is_insertable {

@@ -132,6 +132,24 @@ pub struct CompiledSql {
     /// could not fully validate (timestamps, regex patterns, custom types …). Plain queries
     /// skip it and pay nothing.
     pub guarded: bool,
+    /// A streaming subscription (`T_stream`): where its cursor value is. The statement then
+    /// returns a second column, the next cursor (see `sql::stream`).
+    pub stream: Option<StreamCursor>,
+}
+
+/// The cursor of a streaming subscription statement. Its value is a parameter like any other
+/// (recorded with its real source, a literal or a variable), and a multiplexed statement
+/// makes it a per-cohort value whatever that source is (`subscription::multiplex`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StreamCursor {
+    /// Index (0-based) into the statement's parameters of the cursor value: the rows returned
+    /// are those strictly after it in cursor order.
+    pub param: usize,
+    /// The cursor column's GraphQL name: the one key of the cursor objects.
+    pub column: String,
+    /// How a JSON value for the column becomes the parameter's text (as a variable's value
+    /// for that column would).
+    pub rule: input::Rule,
 }
 
 /// The kind of operation a request runs.
@@ -214,8 +232,8 @@ fn lower_traced(
     }
     match crate::sql::compile_operation(schema, &operation.fields, root, session)? {
         crate::sql::Generated::Json(v) => Ok((Compiled::Json(v), vec![])),
-        crate::sql::Generated::Sql { sql, params, sources, guarded } => {
-            Ok((Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded }), vec![sources]))
+        crate::sql::Generated::Sql { sql, params, sources, guarded, stream } => {
+            Ok((Compiled::Sql(CompiledSql { sql, params, is_mutation: false, guarded, stream }), vec![sources]))
         }
     }
 }

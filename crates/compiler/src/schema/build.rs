@@ -557,6 +557,7 @@ impl Builder {
 
     fn emit(mut self) -> (Schema, Vec<Inconsistency>) {
         let mut query_fields: IndexMap<String, Field> = IndexMap::new();
+        let mut subscription_fields: IndexMap<String, Field> = IndexMap::new();
         self.scalar("Int");
         self.scalar("Float");
         self.scalar("String");
@@ -593,21 +594,30 @@ impl Builder {
             }
             let label = table_label(&t.name);
             let n = &t.type_name;
-            if t.root_allowed("select") {
-                query_fields.insert(
-                    t.root.select.clone(),
-                    Field {
-                        name: t.root.select.clone(),
-                        description: t.root.description("select", format!("fetch data from the table: \"{label}\"")),
-                        args: select_args(n),
-                        ty: TypeRef::nn_list_nn(n),
-                        kind: FieldKind::RootSelect { table: ti },
-                    },
-                );
-            }
-            if t.allow_aggregations() && t.root_allowed("select_aggregate") {
-                query_fields.insert(
-                    t.root.select_aggregate.clone(),
+            // Each field goes to the query root as `query_root_fields` allows and to the
+            // subscription root as `subscription_root_fields` allows, independently.
+            let place = |field: Field, key: &str, q: &mut IndexMap<String, Field>, s: &mut IndexMap<String, Field>| {
+                if t.subscription_allowed(key) {
+                    s.insert(field.name.clone(), field.clone());
+                }
+                if t.root_allowed(key) {
+                    q.insert(field.name.clone(), field);
+                }
+            };
+            place(
+                Field {
+                    name: t.root.select.clone(),
+                    description: t.root.description("select", format!("fetch data from the table: \"{label}\"")),
+                    args: select_args(n),
+                    ty: TypeRef::nn_list_nn(n),
+                    kind: FieldKind::RootSelect { table: ti },
+                },
+                "select",
+                &mut query_fields,
+                &mut subscription_fields,
+            );
+            if t.allow_aggregations() {
+                place(
                     Field {
                         name: t.root.select_aggregate.clone(),
                         description: t.root.description("select_aggregate", format!("fetch aggregated fields from the table: \"{label}\"")),
@@ -615,9 +625,12 @@ impl Builder {
                         ty: TypeRef::named(format!("{n}_aggregate")).non_null(),
                         kind: FieldKind::RootAggregate { table: ti },
                     },
+                    "select_aggregate",
+                    &mut query_fields,
+                    &mut subscription_fields,
                 );
             }
-            if !t.primary_key.is_empty() && t.primary_key.iter().all(|&c| t.columns[c].select) && t.root_allowed("select_by_pk") {
+            if !t.primary_key.is_empty() && t.primary_key.iter().all(|&c| t.columns[c].select) {
                 let args = t
                     .primary_key
                     .iter()
@@ -626,8 +639,7 @@ impl Builder {
                         (col.gql_name.clone(), input(&col.gql_name, column_type(col).non_null(), col.description.clone()))
                     })
                     .collect();
-                query_fields.insert(
-                    t.root.select_by_pk.clone(),
+                place(
                     Field {
                         name: t.root.select_by_pk.clone(),
                         description: t.root.description("select_by_pk", format!("fetch data from the table: \"{label}\" using primary key columns")),
@@ -635,7 +647,15 @@ impl Builder {
                         ty: TypeRef::named(n.clone()),
                         kind: FieldKind::RootByPk { table: ti },
                     },
+                    "select_by_pk",
+                    &mut query_fields,
+                    &mut subscription_fields,
                 );
+            }
+            if t.subscription_allowed("select_stream") {
+                if let Some(field) = self.stream_field(ti) {
+                    subscription_fields.insert(field.name.clone(), field);
+                }
             }
         }
         let mut function_mutations = vec![];
@@ -680,22 +700,22 @@ impl Builder {
                 function_mutations.push(field);
                 continue;
             }
+            // Tracked functions are on both roots (root field lists do not name them).
+            subscription_fields.insert(f.field_name.clone(), field.clone());
             query_fields.insert(f.field_name.clone(), field);
             if !self.tables[f.returns_table].allow_aggregations() {
                 continue;
             }
-            query_fields.insert(
-                f.aggregate_field_name.clone(),
-                Field {
-                    name: f.aggregate_field_name.clone(),
-                    description: Some(descriptions::function_aggregate(&f.name, &returns)),
-                    args,
-                    ty: TypeRef::named(format!("{target}_aggregate")).non_null(),
-                    kind: FieldKind::RootFunctionAggregate { function: fi },
-                },
-            );
+            let aggregate = Field {
+                name: f.aggregate_field_name.clone(),
+                description: Some(descriptions::function_aggregate(&f.name, &returns)),
+                args,
+                ty: TypeRef::named(format!("{target}_aggregate")).non_null(),
+                kind: FieldKind::RootFunctionAggregate { function: fi },
+            };
+            subscription_fields.insert(f.aggregate_field_name.clone(), aggregate.clone());
+            query_fields.insert(f.aggregate_field_name.clone(), aggregate);
         }
-        let subscription_fields = query_fields.clone();
         if query_fields.is_empty() {
             // Hasura's placeholder: an object type needs a field, and GraphQL needs a query root.
             let name = "no_queries_available".to_string();
@@ -1233,6 +1253,7 @@ pub(crate) fn root_names(n: &str, cfg: &crate::metadata::model::TableConfig) -> 
         select: pick("select", n.to_string()),
         select_by_pk: pick("select_by_pk", format!("{n}_by_pk")),
         select_aggregate: pick("select_aggregate", format!("{n}_aggregate")),
+        select_stream: pick("select_stream", format!("{n}_stream")),
         insert: pick("insert", format!("insert_{n}")),
         insert_one: pick("insert_one", format!("insert_{n}_one")),
         update: pick("update", format!("update_{n}")),

@@ -195,6 +195,8 @@ pub enum FieldKind {
     RootSelect { table: usize },
     RootByPk { table: usize },
     RootAggregate { table: usize },
+    /// `T_stream` on the subscription root: rows after a cursor, in cursor order.
+    RootStream { table: usize },
     RootFunction { function: usize },
     RootFunctionAggregate { function: usize },
     /// `T_aggregate.aggregate`
@@ -252,6 +254,7 @@ pub struct RootNames {
     pub select: String,
     pub select_by_pk: String,
     pub select_aggregate: String,
+    pub select_stream: String,
     pub insert: String,
     pub insert_one: String,
     pub update: String,
@@ -286,6 +289,15 @@ impl TableInfo {
         match self.perms.as_ref().and_then(|p| p.select.as_ref()) {
             None => self.perms.is_none(),
             Some(s) => s.query_root_fields.as_ref().map(|f| f.iter().any(|x| x == which)).unwrap_or(true),
+        }
+    }
+    /// `select`, `select_by_pk`, `select_aggregate`, `select_stream` allowed on the
+    /// subscription root by `subscription_root_fields` (Hasura's `isRootFieldAllowed`: no list
+    /// allows all of them; `query_root_fields` has no say here).
+    pub fn subscription_allowed(&self, which: &str) -> bool {
+        match self.perms.as_ref().and_then(|p| p.select.as_ref()) {
+            None => self.perms.is_none(),
+            Some(s) => s.subscription_root_fields.as_ref().map(|f| f.iter().any(|x| x == which)).unwrap_or(true),
         }
     }
     /// Nothing of this table is visible to the role.

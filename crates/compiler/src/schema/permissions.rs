@@ -34,6 +34,8 @@ pub struct SelectPerm {
     pub allow_aggregations: bool,
     /// `None`: all of `select`, `select_by_pk`, `select_aggregate`.
     pub query_root_fields: Option<Vec<String>>,
+    /// `None`: all of `select`, `select_by_pk`, `select_aggregate`, `select_stream`.
+    pub subscription_root_fields: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +74,12 @@ fn columns(t: &DbTable, v: Option<&Value>, absent_means_all: bool) -> Vec<bool> 
         }
         _ => vec![false; t.columns.len()],
     }
+}
+
+/// A permission's `query_root_fields` / `subscription_root_fields`: `None` when absent (every
+/// root field allowed), else the listed names.
+fn root_field_list(p: &Value, key: &str) -> Option<Vec<String>> {
+    p.get(key).and_then(|c| c.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
 }
 
 fn presets(v: Option<&Value>) -> Vec<(String, Value)> {
@@ -118,10 +126,8 @@ pub fn table_perms(entry: &TableEntry, t: &DbTable, role: &str, use_backend_only
         // A limit that is not a non-negative integer allows no row (fail closed).
         limit: p.get("limit").filter(|l| !l.is_null()).map(|l| l.as_u64().unwrap_or(0)),
         allow_aggregations: flag(p, "allow_aggregations"),
-        query_root_fields: p
-            .get("query_root_fields")
-            .and_then(|c| c.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
+        query_root_fields: root_field_list(p, "query_root_fields"),
+        subscription_root_fields: root_field_list(p, "subscription_root_fields"),
     });
     let visible = |p: &Value| use_backend_only || !flag(p, "backend_only");
     let insert = for_role(&entry.insert_permissions, role).filter(|p| visible(p)).map(|p| InsertPerm {
@@ -241,14 +247,18 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
         }
     }
     let limit = if sels.iter().any(|s| s.limit.is_none()) { None } else { sels.iter().filter_map(|s| s.limit).max() };
-    let query_root_fields = if sels.iter().any(|s| s.query_root_fields.is_none()) {
-        None
-    } else {
-        let mut all: Vec<String> = sels.iter().flat_map(|s| s.query_root_fields.clone().unwrap_or_default()).collect();
+    // A parent that lists no root fields allows them all; otherwise the union of the lists.
+    let union_roots = |get: fn(&SelectPerm) -> &Option<Vec<String>>| {
+        if sels.iter().any(|s| get(s).is_none()) {
+            return None;
+        }
+        let mut all: Vec<String> = sels.iter().flat_map(|s| get(s).clone().unwrap_or_default()).collect();
         all.sort();
         all.dedup();
         Some(all)
     };
+    let query_root_fields = union_roots(|s| &s.query_root_fields);
+    let subscription_root_fields = union_roots(|s| &s.subscription_root_fields);
     let mut computed_fields: Vec<String> = sels.iter().flat_map(|s| s.computed_fields.clone()).collect();
     computed_fields.sort();
     computed_fields.dedup();
@@ -271,6 +281,7 @@ fn union_select(parents: &[TablePerms], ncols: usize) -> Option<SelectPerm> {
         limit,
         allow_aggregations: sels.iter().any(|s| s.allow_aggregations),
         query_root_fields,
+        subscription_root_fields,
     })
 }
 

@@ -9,6 +9,7 @@ mod mutation;
 mod params;
 mod permission;
 mod select;
+mod stream;
 
 pub use params::{array_literal, Params};
 pub use mutation::{compile_mutation, compile_mutation_traced};
@@ -106,3 +107,6 @@ mod chunk_tests {
         assert_eq!(json_object_root(&pairs[..3]), json_object(&pairs[..3]), "one chunk stays as it was");
     }
 }
+
+#[cfg(test)]
+mod stream_tests;

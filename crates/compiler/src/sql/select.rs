@@ -19,7 +19,7 @@ use super::json_object;
 use super::params::Params;
 use crate::error::GqlError;
 use crate::request::input::{Arg, In, Source};
-use crate::request::{SelField, Session};
+use crate::request::{SelField, Session, StreamCursor};
 use crate::schema::model::{ComputedReturn, FieldKind, RelKindInfo, Schema, TableInfo};
 use crate::schema::names::{quote_ident, quote_literal, quote_qualified};
 
@@ -62,7 +62,7 @@ pub struct Ctx<'s> {
 pub enum Generated {
     /// SQL returning the whole response as one `json` value; `sources`: where each parameter
     /// comes from.
-    Sql { sql: String, params: Vec<Option<String>>, sources: Vec<Source>, guarded: bool },
+    Sql { sql: String, params: Vec<Option<String>>, sources: Vec<Source>, guarded: bool, stream: Option<StreamCursor> },
     /// The response, computed without the database.
     Json(Value),
 }
@@ -90,7 +90,7 @@ impl RowCtx {
     pub(super) fn direct(alias: &str) -> Self {
         RowCtx { outer: alias.into(), inner: None, cols: vec![], extra: vec![], row_cast: None }
     }
-    fn sub(outer: &str, inner: &str) -> Self {
+    pub(super) fn sub(outer: &str, inner: &str) -> Self {
         RowCtx { outer: outer.into(), inner: Some(inner.into()), cols: vec![], extra: vec![], row_cast: None }
     }
     /// Reference to a column of the current row.
@@ -108,7 +108,7 @@ impl RowCtx {
         self.inner.as_deref().unwrap_or(&self.outer)
     }
     /// Evaluate `expr` (over `row_alias`) per row; returns how to read it from the JSON side.
-    fn whole_row(&mut self, expr: String) -> String {
+    pub(super) fn whole_row(&mut self, expr: String) -> String {
         if self.inner.is_none() {
             return expr;
         }
@@ -122,18 +122,21 @@ impl RowCtx {
 /// Rows picked from a table: alias names and the clauses of the inner query.
 pub(super) struct RowsQuery {
     from: String,
-    inner: String,
-    outer: String,
-    conds: Vec<String>,
+    pub(super) inner: String,
+    pub(super) outer: String,
+    pub(super) conds: Vec<String>,
     /// (expression over `inner`, direction SQL)
-    order: Vec<(String, &'static str)>,
+    pub(super) order: Vec<(String, &'static str)>,
     distinct: Vec<String>,
-    limit: Option<i64>,
+    pub(super) limit: Option<i64>,
     offset: Option<i64>,
+    /// `FETCH FIRST <count> ROWS WITH TIES` instead of `LIMIT` (streaming subscriptions):
+    /// the count expression, whose rows are followed by every row tying with the last.
+    pub(super) with_ties: Option<String>,
 }
 
 impl RowsQuery {
-    fn inner_sql(&self, rc: &RowCtx) -> String {
+    pub(super) fn inner_sql(&self, rc: &RowCtx) -> String {
         let mut sel: Vec<String> = rc.cols.iter().map(|c| format!("{}.{}", self.inner, quote_ident(c))).collect();
         for (i, (e, _)) in self.order.iter().enumerate() {
             sel.push(format!("{e} AS {}", quote_ident(&format!("graft.o{i}"))));
@@ -153,12 +156,14 @@ impl RowsQuery {
         }
         // The aggregate orders the rows (`outer_order`); the inner query sorts only when that
         // decides which rows it keeps, or PostgreSQL would sort every row set twice.
-        let picks_rows = self.limit.is_some() || self.offset.is_some() || !self.distinct.is_empty();
+        let picks_rows = self.limit.is_some() || self.offset.is_some() || !self.distinct.is_empty() || self.with_ties.is_some();
         if !self.order.is_empty() && picks_rows {
             s.push_str(" ORDER BY ");
             s.push_str(&self.order.iter().map(|(e, d)| format!("{e} {d}")).collect::<Vec<_>>().join(", "));
         }
-        if let Some(l) = self.limit {
+        if let Some(n) = &self.with_ties {
+            s.push_str(&format!(" FETCH FIRST {n} ROWS WITH TIES"));
+        } else if let Some(l) = self.limit {
             s.push_str(&format!(" LIMIT {l}"));
         }
         if let Some(o) = self.offset {
@@ -168,7 +173,7 @@ impl RowsQuery {
     }
 
     /// ` ORDER BY …` for the aggregate over the outer alias (empty when unordered).
-    fn outer_order(&self) -> String {
+    pub(super) fn outer_order(&self) -> String {
         if self.order.is_empty() {
             return String::new();
         }
@@ -234,6 +239,16 @@ pub fn compile_operation(
     session: &Session,
 ) -> Result<Generated, GqlError> {
     let mut ctx = Ctx::new(schema, session);
+    if let Some(sql) = super::stream::operation(&mut ctx, fields, root_type)? {
+        let (sql, stream) = sql;
+        return Ok(Generated::Sql {
+            sql,
+            guarded: ctx.params.needs_guard,
+            params: ctx.params.values,
+            sources: ctx.params.sources,
+            stream: Some(stream),
+        });
+    }
     let mut pairs = vec![];
     let mut static_data = serde_json::Map::new();
     let mut needs_db = false;
@@ -266,7 +281,7 @@ pub fn compile_operation(
         return Ok(Generated::Json(serde_json::json!({ "data": Value::Object(static_data) })));
     }
     let sql = format!("SELECT json_build_object('data', {})", super::json_object_root(&pairs));
-    Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values, sources: ctx.params.sources })
+    Ok(Generated::Sql { sql, guarded: ctx.params.needs_guard, params: ctx.params.values, sources: ctx.params.sources, stream: None })
 }
 
 impl<'s> Ctx<'s> {
@@ -439,7 +454,7 @@ impl<'s> Ctx<'s> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Ok(RowsQuery { from, inner, outer, conds, order, distinct, limit, offset: int_arg("offset")? })
+        Ok(RowsQuery { from, inner, outer, conds, order, distinct, limit, offset: int_arg("offset")?, with_ties: None })
     }
 
     /// Append the ordering keys of one `T_order_by` object.

@@ -35,8 +35,10 @@ pub mod multiplex;
 pub mod reads;
 
 pub use lex::LexError;
-pub use multiplex::{plan, Cohort, CohortKey, GroupKey, Multiplexed, NotMultiplexed, Sharing, Slot, StatementId};
+pub use multiplex::{cursor_param, plan, Cohort, CohortKey, CursorError, GroupKey, Multiplexed, NotMultiplexed, Sharing, Slot, StatementId};
 pub use reads::{reads, Opaque, Reads};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod stream_tests;

@@ -42,9 +42,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::lex::{self, Kind, LexError};
-use crate::request::input::Source;
+use crate::request::input::{Rule, Source};
 use crate::request::template::Template;
-use crate::request::{Compiled, CompiledSql, Session};
+use crate::request::{Compiled, CompiledSql, Session, StreamCursor};
 
 /// Hasura's `HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_BATCH_SIZE` default: cohorts per execution.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
@@ -146,6 +146,21 @@ pub struct Multiplexed {
     shared_positions: Vec<usize>,
     nparams: usize,
     sharing: Sharing,
+    /// A streaming subscription's cursor and the slot that holds it.
+    stream: Option<(StreamCursor, usize)>,
+}
+
+/// Why a cursor object cannot become a cohort's cursor.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("the statement is not a streaming subscription")]
+    NotAStream,
+    #[error("a cursor must be an object with the one key \"{0}\"")]
+    Shape(String),
+    #[error("the cursor value of \"{0}\" is not a value of its column")]
+    Value(String),
+    #[error("the cohort does not belong to this statement")]
+    Cohort,
 }
 
 /// The multiplexed statement of a compiled live query. `template` is the one the compile
@@ -184,9 +199,23 @@ impl Multiplexed {
         let mut slots: Vec<Slot> = vec![];
         let mut slot_of: HashMap<Source, usize> = HashMap::new();
         let mut shared_positions = vec![];
+        let cursor_param = match &c.stream {
+            Some(sc) if sc.param >= nparams => return Err(NotMultiplexed::Mismatch),
+            Some(sc) => Some(sc.param),
+            None => None,
+        };
+        let mut stream = None;
         for k in 0..nparams {
             lex::tick()?;
             let source = sources.map(|s| s[k].clone());
+            // A stream's cursor is per cohort whatever its source (a literal too): cohorts
+            // whose cursors advanced differently still share the statement.
+            if cursor_param == Some(k) {
+                stream = c.stream.clone().map(|sc| (sc, slots.len()));
+                to.push(To::Slot(slots.len()));
+                slots.push(Slot { source, positions: vec![k] });
+                continue;
+            }
             match source {
                 Some(Source::Const) => {
                     to.push(To::Shared(shared_positions.len()));
@@ -233,10 +262,16 @@ impl Multiplexed {
             let cols: Vec<String> = (0..slots.len()).map(|i| format!("{SUBS}.\"vars\" ->> {i} AS \"v{i}\"")).collect();
             format!(" CROSS JOIN LATERAL (SELECT {} OFFSET 0) AS {VALS}", cols.join(", "))
         };
+        // A stream's statement has a second column, the next cursor.
+        let (out, cols) = if stream.is_some() {
+            (format!("{RESP}.\"result\", {RESP}.\"cursor\""), "\"result\", \"cursor\"")
+        } else {
+            (format!("{RESP}.\"result\""), "\"result\"")
+        };
         let sql = format!(
-            "SELECT {SUBS}.\"cohort_id\", {RESP}.\"result\" \
+            "SELECT {SUBS}.\"cohort_id\", {out} \
              FROM unnest(($1)::\"pg_catalog\".\"int8\"[], ($2)::\"pg_catalog\".\"jsonb\"[]) AS {SUBS}(\"cohort_id\", \"vars\"){vals} \
-             LEFT JOIN LATERAL ({body}) AS {RESP}(\"result\") ON true"
+             LEFT JOIN LATERAL ({body}) AS {RESP}({cols}) ON true"
         );
         let shared: Arc<[Option<String>]> = shared_positions.iter().map(|&k| c.params[k].clone()).collect();
         Ok(Multiplexed {
@@ -246,13 +281,17 @@ impl Multiplexed {
             shared_positions,
             nparams,
             sharing: if sources.is_some() { Sharing::Template } else { Sharing::ExactSql },
+            stream,
         })
     }
 
     /// The batch statement: `$1` cohort ids (`int8[]`), `$2` per cohort its values
     /// (`jsonb[]`, each a JSON array of strings and nulls in slot order), `$3…` the shared
     /// parameters. Returns rows `(cohort_id int8, result json)`, one per cohort id; `result`
-    /// is what the single statement returns (the whole `{"data": …}` response).
+    /// is what the single statement returns (the whole `{"data": …}` response). A stream's
+    /// ([`Self::stream`]) rows are `(cohort_id int8, result json, cursor json)`: `cursor` is
+    /// the cohort's next cursor (`{"id": "5"}`), NULL when no row came; set it with
+    /// [`Self::with_cursor`] before the next run.
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -284,7 +323,12 @@ impl Multiplexed {
     /// not an instance of this statement (other text, other shared values, or values that
     /// break a slot's sharing): it then needs a statement of its own ([`plan`]).
     pub fn cohort(&self, own: &CompiledSql) -> Option<Cohort> {
-        if own.is_mutation || own.guarded != self.id.guarded || own.params.len() != self.nparams || *own.sql != *self.id.sql {
+        if own.is_mutation
+            || own.guarded != self.id.guarded
+            || own.params.len() != self.nparams
+            || *own.sql != *self.id.sql
+            || own.stream.as_ref() != self.stream.as_ref().map(|(sc, _)| sc)
+        {
             return None;
         }
         if self.shared_positions.iter().zip(self.id.shared.iter()).any(|(&k, v)| own.params[k] != *v) {
@@ -317,7 +361,49 @@ impl Multiplexed {
                 params[k] = v.clone();
             }
         }
-        Some(CompiledSql { sql: self.id.sql.to_string(), params, is_mutation: false, guarded: self.id.guarded })
+        Some(CompiledSql {
+            sql: self.id.sql.to_string(),
+            params,
+            is_mutation: false,
+            guarded: self.id.guarded,
+            stream: self.stream.as_ref().map(|(sc, _)| sc.clone()),
+        })
+    }
+
+    /// A streaming subscription's cursor (column, parameter) and the index of its slot in
+    /// [`Self::slots`] and in every [`Cohort::values`]; `None` for a live query.
+    pub fn stream(&self) -> Option<(&StreamCursor, usize)> {
+        self.stream.as_ref().map(|(sc, slot)| (sc, *slot))
+    }
+
+    /// The cursor value (parameter text, `None`: NULL) cohort `cohort` runs with.
+    pub fn cursor_of<'c>(&self, cohort: &'c Cohort) -> Option<Option<&'c str>> {
+        let (_, slot) = self.stream()?;
+        cohort.values.get(slot).map(|v| v.as_deref())
+    }
+
+    /// `cohort` with its cursor moved to `cursor`: a cursor object as the statement returns it
+    /// (`{"id": "5"}`: the column's text form) or as a client writes one (`{"id": 5}`). Its
+    /// one key is the cursor column; a string is taken as the column's text form (for every
+    /// type, `json` ones included), null as NULL, and any other value becomes text as a
+    /// variable's value for the column does (a number its JSON text, a list an array literal,
+    /// an object the JSON text of a `json` column). The moved cohort is another cohort: key
+    /// it anew ([`Self::key_of`]) so a new subscriber starting from the initial value does
+    /// not join one that has advanced.
+    pub fn with_cursor(&self, cohort: &Cohort, cursor: &Value) -> Result<Cohort, CursorError> {
+        let (sc, slot) = self.stream().ok_or(CursorError::NotAStream)?;
+        if cohort.values.len() != self.slots.len() {
+            return Err(CursorError::Cohort);
+        }
+        let text = cursor_param(sc, cursor)?;
+        let mut moved = cohort.clone();
+        moved.values[slot] = text;
+        Ok(moved)
+    }
+
+    /// The key of `cohort` (for instance one [`Self::with_cursor`] moved) in `group`.
+    pub fn key_of(&self, group: &GroupKey, cohort: Cohort) -> CohortKey {
+        CohortKey { group: group.clone(), statement: self.id.clone(), cohort }
     }
 
     /// [`Self::cohort`] as a key, for finding or creating the subscriber's cohort.
@@ -342,5 +428,28 @@ impl Multiplexed {
         let mut out = vec![Some(crate::sql::array_literal(&ids)), Some(crate::sql::array_literal(&vars))];
         out.extend(self.id.shared.iter().cloned());
         Some(out)
+    }
+}
+
+/// The text of a stream's cursor parameter for cursor object `cursor` (`None`: NULL), as
+/// [`Multiplexed::with_cursor`] reads it: to move the cursor of a statement that runs alone.
+pub fn cursor_param(sc: &StreamCursor, cursor: &Value) -> Result<Option<String>, CursorError> {
+    let value = match cursor.as_object() {
+        Some(m) if m.len() == 1 => m.get(&sc.column).ok_or_else(|| CursorError::Shape(sc.column.clone()))?,
+        _ => return Err(CursorError::Shape(sc.column.clone())),
+    };
+    cursor_text(sc.rule, value).ok_or_else(|| CursorError::Value(sc.column.clone()))
+}
+
+/// The parameter text of a cursor value for a column whose values render by `rule`
+/// (`None` inside: NULL; `None`: not a value of the column).
+fn cursor_text(rule: Rule, v: &Value) -> Option<Option<String>> {
+    match v {
+        // The column's text form, as the statement returns it.
+        Value::String(s) => Some(Some(s.clone())),
+        Value::Null => Some(None),
+        // A scalar column's value is never a list or an object (validation would refuse it).
+        Value::Array(_) | Value::Object(_) if rule == Rule::Scalar => None,
+        other => rule.text(other),
     }
 }

@@ -60,6 +60,7 @@ const BUILTIN: &[&str] = &[
     "select", "from", "where", "and", "or", "not", "exists", "in", "any", "all", "on", "as", "by", "then", "else", "when",
     "case", "end", "distinct", "lateral", "filter", "over", "values", "array", "row", "cast", "is", "like", "ilike",
     "similar", "to", "between", "limit", "offset", "using", "join", "left", "returning", "with", "set", "into",
+    "first", // FETCH FIRST (n) ROWS WITH TIES
     // functions
     "json_build_object", "json_agg", "coalesce", "count", "sum", "avg", "max", "min", "stddev", "stddev_pop",
     "stddev_samp", "var_pop", "var_samp", "variance", "array_agg", "unnest", "substr", "lower", "upper", "bool_and",

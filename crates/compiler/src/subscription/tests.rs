@@ -322,9 +322,9 @@ fn what_cannot_be_multiplexed() {
     assert!(plan(&a, ta.as_ref()).is_ok());
     assert_eq!(plan(&b, ta.as_ref()).unwrap_err(), super::NotMultiplexed::Mismatch);
     // A statement naming a parameter it does not have.
-    let bad = CompiledSql { sql: "SELECT $2".into(), params: vec![None], is_mutation: false, guarded: false };
+    let bad = CompiledSql { sql: "SELECT $2".into(), params: vec![None], is_mutation: false, guarded: false, stream: None };
     assert_eq!(Multiplexed::new(&bad, None).unwrap_err(), super::NotMultiplexed::Mismatch);
-    let bad = CompiledSql { sql: "SELECT 'a".into(), params: vec![], is_mutation: false, guarded: false };
+    let bad = CompiledSql { sql: "SELECT 'a".into(), params: vec![], is_mutation: false, guarded: false, stream: None };
     assert!(matches!(Multiplexed::new(&bad, None).unwrap_err(), super::NotMultiplexed::Lex(_)));
 }
 

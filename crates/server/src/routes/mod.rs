@@ -36,8 +36,8 @@ pub struct AppState {
     pub cors: Option<Arc<crate::cors::Policy>>,
     /// WebSocket settings (HASURA_GRAPHQL_WEBSOCKET_*).
     pub ws: crate::ws::Settings,
-    /// The live-query cohorts of every socket.
-    pub live: Arc<crate::ws::Poller>,
+    /// The live queries and streams of every socket.
+    pub live: Arc<crate::ws::Live>,
     /// The open sockets (closed together when the metadata changes).
     pub ws_sockets: Arc<crate::ws::metadata_watch::Sockets>,
     /// The metadata watcher, with HASURA_GRAPHQL_CLOSE_WEBSOCKETS_ON_METADATA_CHANGE.

@@ -91,12 +91,22 @@ pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
     }
     let status = state.pool.status();
     let mut text = state.metrics.render(&status);
-    // Live queries: cohorts polling now, and the graphql.resolve calls their polls made.
-    text.push_str(&format!(
-        "# HELP graft_live_query_cohorts Live-query cohorts being polled.\n# TYPE graft_live_query_cohorts gauge\ngraft_live_query_cohorts {}\n\
-         # HELP graft_live_query_polls_total graphql.resolve calls made by live-query polls.\n# TYPE graft_live_query_polls_total counter\ngraft_live_query_polls_total {}\n",
-        state.live.cohorts(),
-        state.live.polls()
-    ));
+    text.push_str(&live_metrics(&state.live));
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// Live queries and streams: groups and cohorts now, and the statements their runs made.
+fn live_metrics(live: &crate::ws::Live) -> String {
+    let (cohorts, subscribers) = live.sizes();
+    let mut out = String::new();
+    let mut put = |name: &str, kind: &str, help: &str, value: u64| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    };
+    put("graft_live_query_groups", "gauge", "Subscription groups (same query, operation name and role).", live.group_count() as u64);
+    put("graft_live_query_cohorts", "gauge", "Subscription cohorts (same variables and session; a stream's also the same cursor).", cohorts as u64);
+    put("graft_live_query_subscribers", "gauge", "Live-query and streaming subscribers.", subscribers as u64);
+    put("graft_live_query_polls_total", "counter", "Statements run by subscription polls (one per chunk of cohorts).", live.polls());
+    put("graft_live_query_change_checks_total", "counter", "graphql.table_versions calls made by the change checks.", live.change_checks());
+    put("graft_live_query_skipped_refetches_total", "counter", "Refetches skipped because no table the group reads changed.", live.skipped());
+    out
 }

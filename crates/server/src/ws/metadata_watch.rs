@@ -5,7 +5,8 @@
 //! `resource_version`: once a second while any socket is open (as Hasura's schema sync polls
 //! every second), and at once after each request to its own metadata endpoints. Without the
 //! setting nothing is watched: each live query's next refetch runs against the new metadata
-//! (new permissions included), since every refetch is a `graphql.resolve`.
+//! (new permissions included): `graphql.subscription_poll` compiles against the metadata of
+//! the moment, and the metadata table is among every group's reads.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,9 +1,6 @@
 //! The WebSocket endpoint: `GET /v1/graphql` upgraded, with Hasura's two sub-protocols
-//! (`protocol`), one task per socket (`session`) and live queries polled once per cohort of
-//! identical subscribers (`poller`).
-//!
-//! Live queries are plain polling for now: each cohort runs `graphql.resolve` every
-//! HASURA_GRAPHQL_LIVE_QUERIES_MULTIPLEXED_REFETCH_INTERVAL and pushes only a changed result.
+//! (`protocol`), one task per socket (`session`), and live queries and streams multiplexed
+//! into groups of cohorts that re-run when a table they read changed (`live`).
 //!
 //! Around a socket: which upgrade headers it authenticates with (`cookies`), when its
 //! credential expires (`expiry`), how many operations it may run (`limits`), and the close of
@@ -12,8 +9,8 @@
 pub mod cookies;
 mod expiry;
 mod limits;
+pub mod live;
 pub mod metadata_watch;
-mod poller;
 pub mod protocol;
 mod session;
 #[cfg(test)]
@@ -32,7 +29,7 @@ use axum::response::Response;
 use crate::routes::AppState;
 use protocol::Proto;
 
-pub use poller::Poller;
+pub use live::{Live, LiveSettings};
 
 /// The socket settings, from Hasura's variables.
 #[derive(Clone, Debug)]
@@ -48,6 +45,11 @@ pub struct Settings {
     /// HASURA_GRAPHQL_WS_READ_COOKIE: a browser's cookies count with CORS disabled.
     pub read_cookie: bool,
 }
+
+/// The socket's own read buffer. Client messages are few and small (init, subscribe, stop),
+/// and tungstenite's default (128 KiB, zero-filled on the first read) would be most of what
+/// an idle subscriber costs; a larger frame still grows it as needed.
+const READ_BUFFER: usize = 1024;
 
 /// `GET /v1/graphql`: a WebSocket upgrade, or Hasura's 404 for a plain GET.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
@@ -75,13 +77,32 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         ws
     };
     let max = state.ws.max_message_bytes;
-    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| session::run(socket, proto, headers, state))
+    // Messages are written as they come (the writer task queues them already), and one
+    // that cannot be written at once waits in the library up to max_message_bytes (the socket
+    // is closed past that, as when its queue fills).
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max.max(1 << 16))
+        .on_upgrade(move |socket| session::run(socket, proto, headers, state))
 }
 
-/// What the sidecar needs to know of a request before running it: its operation type and,
-/// for a subscription, how many root fields it selects. `None` when the document does not
-/// parse or names no operation it has: `graphql.resolve` then answers with the error.
-pub fn operation_shape(query: &str, operation_name: Option<&str>) -> Option<(OperationType, usize)> {
+/// What the sidecar needs to know of a request before running it.
+#[derive(Debug, PartialEq)]
+pub struct Shape {
+    pub ty: OperationType,
+    /// Distinct root response keys.
+    pub root_fields: usize,
+    /// A streaming subscription: a root field takes `batch_size` and `cursor` (as `T_stream`
+    /// does, and no other root field).
+    pub stream: bool,
+}
+
+/// The operation type and, for a subscription, how many root fields it selects and whether
+/// it is a stream. `None` when the document does not parse or names no operation it has:
+/// `graphql.resolve` then answers with the error.
+pub fn operation_shape(query: &str, operation_name: Option<&str>) -> Option<Shape> {
     // The parser recurses: a document nested deeper than any real query is left to
     // graphql.resolve (which bounds depth) instead of risking this thread's stack.
     if nesting(query) > 128 {
@@ -95,8 +116,9 @@ pub fn operation_shape(query: &str, operation_name: Option<&str>) -> Option<(Ope
         _ => return None,
     };
     let mut keys = Vec::new();
-    root_keys(&doc, &op.selection_set.node, &mut keys, 0);
-    Some((op.ty, keys.len()))
+    let mut stream = false;
+    root_keys(&doc, &op.selection_set.node, &mut keys, &mut stream, 0);
+    Some(Shape { ty: op.ty, root_fields: keys.len(), stream })
 }
 
 /// Deepest bracket nesting, strings skipped roughly (a bound, not a parse).
@@ -127,7 +149,7 @@ fn nesting(q: &str) -> usize {
 
 /// The distinct response keys of a selection set, through fragments (Hasura counts root fields
 /// after merging fields with the same key).
-fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String>, depth: usize) {
+fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String>, stream: &mut bool, depth: usize) {
     if depth > 16 {
         return;
     }
@@ -135,14 +157,16 @@ fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String
         match &item.node {
             Selection::Field(f) => {
                 let k = f.node.response_key().node.to_string();
+                let arg = |n: &str| f.node.arguments.iter().any(|(name, _)| name.node.as_str() == n);
+                *stream |= arg("batch_size") && arg("cursor");
                 if !keys.contains(&k) {
                     keys.push(k);
                 }
             }
-            Selection::InlineFragment(f) => root_keys(doc, &f.node.selection_set.node, keys, depth + 1),
+            Selection::InlineFragment(f) => root_keys(doc, &f.node.selection_set.node, keys, stream, depth + 1),
             Selection::FragmentSpread(s) => {
                 if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                    root_keys(doc, &f.node.selection_set.node, keys, depth + 1);
+                    root_keys(doc, &f.node.selection_set.node, keys, stream, depth + 1);
                 }
             }
         }
@@ -153,16 +177,23 @@ fn root_keys(doc: &ExecutableDocument, set: &SelectionSet, keys: &mut Vec<String
 mod tests {
     use super::*;
 
+    fn shape(q: &str, op: Option<&str>) -> Option<(OperationType, usize)> {
+        operation_shape(q, op).map(|s| (s.ty, s.root_fields))
+    }
+
     #[test]
     fn shapes() {
-        assert_eq!(operation_shape("subscription { a { x } }", None), Some((OperationType::Subscription, 1)));
-        assert_eq!(operation_shape("subscription { a { x } b: a { x } }", None), Some((OperationType::Subscription, 2)));
-        assert_eq!(operation_shape("subscription { a { x } a { y } }", None), Some((OperationType::Subscription, 1)));
-        assert_eq!(operation_shape("subscription S { ...F } fragment F on subscription_root { a b }", None), Some((OperationType::Subscription, 2)));
-        assert_eq!(operation_shape("query A { a } mutation B { b }", Some("B")), Some((OperationType::Mutation, 1)));
-        assert_eq!(operation_shape("query A { a } mutation B { b }", None), None);
-        assert_eq!(operation_shape("{ a ", None), None);
-        assert_eq!(operation_shape(&format!("{}{}", "{a".repeat(200), "}".repeat(200)), None), None);
+        assert_eq!(shape("subscription { a { x } }", None), Some((OperationType::Subscription, 1)));
+        assert_eq!(shape("subscription { a { x } b: a { x } }", None), Some((OperationType::Subscription, 2)));
+        assert_eq!(shape("subscription { a { x } a { y } }", None), Some((OperationType::Subscription, 1)));
+        assert_eq!(shape("subscription S { ...F } fragment F on subscription_root { a b }", None), Some((OperationType::Subscription, 2)));
+        assert_eq!(shape("query A { a } mutation B { b }", Some("B")), Some((OperationType::Mutation, 1)));
+        assert!(!operation_shape("subscription { a_stream(batch_size: 1) { x } }", None).unwrap().stream);
+        let s = operation_shape("subscription ($c: [a_stream_cursor_input]!) { a_stream(batch_size: 1, cursor: $c) { x } }", None).unwrap();
+        assert!(s.stream && s.root_fields == 1);
+        assert_eq!(shape("query A { a } mutation B { b }", None), None);
+        assert_eq!(shape("{ a ", None), None);
+        assert_eq!(shape(&format!("{}{}", "{a".repeat(200), "}".repeat(200)), None), None);
         assert_eq!(nesting(r#"{ a(s: "{{{{") }"#), 2);
     }
 }

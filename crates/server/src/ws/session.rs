@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
-use super::poller::{hash, CohortKey};
+use super::live::{hash, CohortKey, FirstError, GroupKey, Subscription};
 use super::protocol::{self, close, ClientMsg, Proto, Request};
 use crate::auth::Session;
 use crate::db;
@@ -41,6 +41,12 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// A socket's sending side and the receiving end its writer drains.
+    pub fn new(proto: Proto, queue: usize) -> (Arc<Conn>, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(queue);
+        (Arc::new(Conn { proto, tx, kill: Notify::new(), closing: Mutex::new(None), overflowed: AtomicBool::new(false) }), rx)
+    }
+
     /// Queues a message; false when it was not (queue full: the socket is being closed).
     pub fn send(&self, text: String) -> bool {
         match self.tx.try_send(text) {
@@ -111,6 +117,22 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<S
     let _ = tokio::time::timeout(Duration::from_secs(2), finish).await;
 }
 
+/// An operation: its task while it runs, then, for a subscription, its place in a group (no
+/// task of its own while it waits for results: a subscriber costs only what its group keeps).
+enum Running {
+    Task(JoinHandle<()>),
+    Subscribed(#[allow(dead_code)] Subscription),
+}
+
+impl Running {
+    /// Stops the operation (a subscription leaves its group when dropped).
+    fn stop(self) {
+        if let Running::Task(t) = self {
+            t.abort();
+        }
+    }
+}
+
 enum Phase {
     Waiting,
     Ready(Session),
@@ -122,10 +144,10 @@ struct Socket {
     proto: Proto,
     upgrade_headers: HeaderMap,
     phase: Phase,
-    /// Running operations by id, with the generation that tells a reused id apart.
-    ops: HashMap<String, (u64, JoinHandle<()>)>,
+    /// Operations by id, with the generation that tells a reused id apart.
+    ops: HashMap<String, (u64, Running)>,
     generation: u64,
-    done: mpsc::UnboundedSender<(String, u64)>,
+    done: mpsc::UnboundedSender<(String, u64, Option<Subscription>)>,
     /// When the credential that authenticated the socket expires (Unix seconds).
     expires: Option<u64>,
 }
@@ -133,8 +155,7 @@ struct Socket {
 /// `upgrade_headers` are those the socket may authenticate with (`super::cookies`).
 pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, state: Arc<AppState>) {
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = mpsc::channel(state.ws.queue);
-    let conn = Arc::new(Conn { proto, tx, kill: Notify::new(), closing: Mutex::new(None), overflowed: AtomicBool::new(false) });
+    let (conn, rx) = Conn::new(proto, state.ws.queue);
     let mut writer = tokio::spawn(write(sink, rx, conn.clone()));
     let _registered = state.ws_sockets.register(&conn);
     let (done, mut finished) = mpsc::unbounded_channel();
@@ -158,16 +179,26 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
             _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
                 conn.send(if proto == Proto::Legacy { protocol::ka() } else { protocol::ping_keepalive() });
             }
-            Some((id, g)) = finished.recv() => {
+            Some((id, g, subscribed)) = finished.recv() => {
+                // A stopped operation's subscription (generation gone) is dropped here.
                 if s.ops.get(&id).is_some_and(|(og, _)| *og == g) {
-                    s.ops.remove(&id);
+                    match subscribed {
+                        Some(sub) => {
+                            s.ops.insert(id, (g, Running::Subscribed(sub)));
+                        }
+                        None => {
+                            s.ops.remove(&id);
+                        }
+                    }
                 }
             }
             _ = &mut writer => { writer_done = true; break }
             m = stream.next() => match m {
                 Some(Ok(Message::Text(t))) => {
                     let was_waiting = matches!(s.phase, Phase::Waiting);
-                    if !s.handle(t.as_str()).await {
+                    // Boxed: handling a message (authentication, a webhook call) needs a large
+                    // future, which would otherwise be part of every idle socket's task.
+                    if !Box::pin(s.handle(t.as_str())).await {
                         break;
                     }
                     if was_waiting && matches!(s.phase, Phase::Ready(_)) {
@@ -192,8 +223,8 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
         }
     }
     // Stopping the operations drops their subscriptions, which leave their cohorts.
-    for (_, (_, task)) in s.ops.drain() {
-        task.abort();
+    for (_, (_, op)) in s.ops.drain() {
+        op.stop();
     }
     if !writer_done {
         conn.end(Closing::Silent);
@@ -227,8 +258,8 @@ impl Socket {
             ClientMsg::Init(payload) => return self.init(payload.as_ref()).await,
             ClientMsg::Start { id, request } => return self.start(id, request),
             ClientMsg::Stop { id } => {
-                if let Some((_, task)) = self.ops.remove(&id) {
-                    task.abort();
+                if let Some((_, op)) = self.ops.remove(&id) {
+                    op.stop();
                 }
             }
             ClientMsg::Terminate => {
@@ -308,10 +339,10 @@ impl Socket {
         let op = Op { state: self.state.clone(), conn: self.conn.clone(), id: id.as_str().into(), request, session: session.clone() };
         let (done, g, key) = (self.done.clone(), self.generation, id.clone());
         let task = tokio::spawn(async move {
-            op.run().await;
-            let _ = done.send((key, g));
+            let subscribed = op.run().await;
+            let _ = done.send((key, g, subscribed));
         });
-        self.ops.insert(id, (g, task));
+        self.ops.insert(id, (g, Running::Task(task)));
         true
     }
 }
@@ -336,38 +367,57 @@ impl Op {
         }
     }
 
-    async fn run(self) {
+    /// Runs the operation; a live query or stream returns its subscription.
+    async fn run(self) -> Option<Subscription> {
         let r = &self.request;
         let shape = super::operation_shape(&r.query, r.operation_name.as_deref());
-        let live = matches!(shape, Some((OperationType::Subscription, _)));
-        if let Some((OperationType::Subscription, n)) = shape {
-            if n != 1 {
-                self.failed(&[protocol::gql_error("validation-failed", "subscriptions must select one top level field")]);
-                return;
+        let (live, stream) = match shape {
+            Some(s) if s.ty == OperationType::Subscription => {
+                if s.root_fields != 1 {
+                    self.failed(&[protocol::gql_error("validation-failed", "subscriptions must select one top level field")]);
+                    return None;
+                }
+                (true, s.stream)
             }
-        }
+            _ => (false, false),
+        };
         // Sorted keys: the same session written in another order is the same cohort.
         let session: BTreeMap<&String, &Value> = self.session.iter().collect();
         let session = serde_json::to_string(&session).unwrap_or_default();
         let admin = is_admin(&self.session);
-        let text = match db::resolve(&self.state.pool, &r.query, r.variables.clone(), session.clone(), r.operation_name.clone()).await {
-            Ok(t) => t,
-            Err(e) => e.graphql_body(admin),
+        let mut cohort = CohortKey { variables: r.variables.as_deref().map(Into::into), session: session.as_str().into(), cursor: None };
+        let proto = self.conn.proto;
+        let (text, cursor) = if stream {
+            match self.state.live.first_stream(&r.query, r.operation_name.as_deref(), &cohort).await {
+                Ok(first) => first,
+                Err(FirstError::Db(e)) => (e.graphql_body(admin), None),
+                Err(FirstError::Unsupported) => {
+                    self.failed(&[protocol::gql_error("not-supported", "streaming subscriptions need a graft extension with graphql.subscription_poll")]);
+                    return None;
+                }
+            }
+        } else {
+            match db::resolve(&self.state.pool, &r.query, r.variables.clone(), session.clone(), r.operation_name.clone()).await {
+                Ok(t) => (t, None),
+                Err(e) => (e.graphql_body(admin), None),
+            }
         };
         if let Some(errors) = protocol::request_errors(&text) {
             self.failed(&errors);
-            return;
+            return None;
         }
-        let proto = self.conn.proto;
-        if !self.conn.send(protocol::data(proto, &self.id, &text)) {
-            return;
+        // A stream's first batch is sent only when it has rows (as later ones).
+        let send = !stream || cursor.is_some() || super::live::is_errors(&text);
+        if send && !self.conn.send(protocol::data(proto, &self.id, &text)) {
+            return None;
         }
         if !live {
             self.conn.send(protocol::complete(&self.id));
-            return;
+            return None;
         }
-        let key = CohortKey { query: r.query.clone(), variables: r.variables.clone(), operation_name: r.operation_name.clone(), session, admin };
-        let _subscribed = self.state.live.join(key, self.conn.clone(), self.id.clone(), hash(&text));
-        std::future::pending::<()>().await;
+        cohort.cursor = cursor.map(Into::into);
+        let role = self.session.get("x-hasura-role").and_then(Value::as_str).unwrap_or("").into();
+        let group = GroupKey { query: r.query.as_str().into(), operation_name: r.operation_name.as_deref().map(Into::into), role, stream };
+        Some(self.state.live.join(group, admin, cohort, self.conn.clone(), self.id.clone(), hash(&text)))
     }
 }
