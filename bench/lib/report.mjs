@@ -302,4 +302,15 @@ p("## Versions");
 p();
 p(`PostgreSQL ${meta.pg}; Node ${meta.node}; ${meta.oha || "oha not used"}; PostGraphile and plugins pinned in \`bench/package.json\`.`);
 p();
+// bench/live.sh owns the "Live queries" section of the same file: keep it across rewrites.
+const LIVE = /<!-- bench\/live\.sh: begin -->[\s\S]*?<!-- bench\/live\.sh: end -->\n?/;
+let live = "";
+try {
+  live = (readFileSync(outFile, "utf8").match(LIVE) || [""])[0];
+} catch {}
+if (live) {
+  p();
+  p(live.trimEnd());
+  p();
+}
 writeFileSync(outFile, out.join("\n").replace(/\n{3,}/g, "\n\n"));
