@@ -35,11 +35,7 @@ fn resolve(
     operation_name: default!(Option<&str>, "NULL"),
 ) -> JsonText {
     // Parsed here, not by pgrx: see json_args (deep nesting, odd numbers never raise).
-    let parsed = (|| -> Result<(Option<Value>, Option<Value>)> {
-        let variables = variables.map(|j| json_args::parse(&j.0, "variables")).transpose()?;
-        let session = session.map(|j| json_args::parse(&j.0, "session")).transpose()?;
-        Ok((variables, session))
-    })();
+    let parsed = json_args::request_args(variables, session).map_err(GraftError::from);
     let (variables, session) = match parsed {
         Ok(v) => v,
         Err(e) => return e.to_graphql_response().into(),

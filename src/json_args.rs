@@ -43,6 +43,14 @@ pgrx::impl_sql_translatable!(JsonArg, "json");
 /// `_not`; this leaves room above that while bounding what the compiler then walks.
 pub const MAX_DEPTH: usize = 2048;
 
+/// A request's `variables` and `session` arguments, parsed as [`parse`] parses them (what
+/// `graphql.resolve` and `graphql.subscription_reads` take).
+pub fn request_args(variables: Option<JsonArg>, session: Option<JsonArg>) -> Result<(Option<Value>, Option<Value>), GqlError> {
+    let variables = variables.map(|j| parse(&j.0, "variables")).transpose()?;
+    let session = session.map(|j| parse(&j.0, "session")).transpose()?;
+    Ok((variables, session))
+}
+
 /// Parse one `json` argument (`what` names it in the error: `variables`, `session` …).
 pub fn parse(text: &str, what: &str) -> Result<Value, GqlError> {
     let depth = max_depth(text);

@@ -558,11 +558,7 @@ fn subscription_reads(
     session: default!(Option<JsonArg>, "NULL"),
     operation_name: default!(Option<&str>, "NULL"),
 ) -> JsonText {
-    let parsed = (|| -> Result<(Option<Value>, Option<Value>)> {
-        let variables = variables.map(|j| json_args::parse(&j.0, "variables")).transpose()?;
-        let session = session.map(|j| json_args::parse(&j.0, "session")).transpose()?;
-        Ok((variables, session))
-    })();
+    let parsed = json_args::request_args(variables, session).map_err(crate::errors::GraftError::from);
     let result = parsed.and_then(|(variables, session)| reads(query, variables.as_ref(), session.as_ref(), operation_name));
     match result {
         Ok(v) => v.into(),
