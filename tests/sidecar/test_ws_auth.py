@@ -308,6 +308,17 @@ async def metadata_cases():
     s = await raw(P, T, init=bearer("long"))
     await until(lambda: acked(s))
     await asyncio.sleep(0.3)
+    # While nothing writes the metadata, that poll reads the store's change counter and
+    # exports nothing (an export costs the database milliseconds). The reset below is itself
+    # a request to P, which checks once after it. pg_stat_statements keeps the statements
+    # with their constants as $n.
+    stat = "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE "
+    post("/v2/query", {"type": "run_sql", "args": {"sql": "SELECT pg_stat_statements_reset()"}})
+    await asyncio.sleep(2.6)
+    counts = post("/v2/query", {"type": "run_sql", "args": {"sql": f"SELECT ({stat}'%table_versions(ARRAY[to_regclass(%') || ',' || ({stat}'%graphql.metadata($1::text::json)::json) ->>%')"}})
+    counters, exports = (int(x) for x in counts["result"][1][0].split(","))
+    check("metadata watch, idle: the counter read each second, no export but the one after a request",
+          counters >= 2 and exports <= 1, {"counter reads": counters, "exports": exports})
     post("/v1/metadata", {"type": "pg_drop_select_permission", "args": {"table": "ws_auth_items", "role": "viewer"}}, url=R)
     await until(lambda: s.closed, 4)
     check("metadata change through another sidecar: closed by the poll", s.code() == 1012, (s.code(), s.reason()))

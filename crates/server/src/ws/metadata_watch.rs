@@ -3,7 +3,10 @@
 //! socket with 1012 "Server state changed, restarting the server"). The metadata lives in the
 //! database, changed by this sidecar, another one or SQL, so the sidecar watches its
 //! `resource_version`: once a second while any socket is open (as Hasura's schema sync polls
-//! every second), and at once after each request to its own metadata endpoints. Without the
+//! every second), and at once after each request to its own metadata endpoints. The version
+//! comes from a metadata export, which costs the database milliseconds, so with graft
+//! preloaded the second's check first reads the change counter of `graphql.metadata_store`
+//! (a fraction of that) and exports only when a transaction wrote the store. Without the
 //! setting nothing is watched: each live query's next refetch runs against the new metadata
 //! (new permissions included): `graphql.subscription_poll` compiles against the metadata of
 //! the moment, and the metadata table is among every group's reads.
@@ -96,6 +99,16 @@ pub async fn after_request(
 const VERSION_SQL: &str = "SELECT ((graphql.metadata($1::text::json)::json) ->> 'resource_version')::int8";
 const EXPORT: &str = r#"{"type": "export_metadata", "version": 2, "args": {}}"#;
 
+/// The store's change counter (`graphql.table_versions`): NULL without the preload.
+const STORE_COUNTER_SQL: &str = "SELECT (graphql.table_versions(ARRAY[to_regclass('graphql.metadata_store')::oid]))[1]";
+
+/// The counter, or `None` when there is none to trust (not preloaded, an extension without
+/// `table_versions`, the database away): the export decides then.
+async fn store_counter(pool: &Pool) -> Option<i64> {
+    let client = pool.get().await.ok()?;
+    client.query_one(STORE_COUNTER_SQL, &[]).await.ok()?.get::<_, Option<i64>>(0)
+}
+
 async fn resource_version(pool: &Pool) -> Result<i64, String> {
     let client = pool.get().await.map_err(|e| e.to_string())?;
     let row = client.query_one(VERSION_SQL, &[&EXPORT]).await.map_err(|e| e.to_string())?;
@@ -107,17 +120,25 @@ async fn resource_version(pool: &Pool) -> Result<i64, String> {
 /// baseline. A failed read (the database away) changes nothing.
 pub async fn run(pool: Pool, sockets: Arc<Sockets>, watch: Arc<Watch>) {
     let mut known: Option<i64> = None;
+    // The store's counter when `known` was read: unchanged means no write since, so no export.
+    let mut counted: Option<i64> = None;
     // Logged once per run of failures: a role without EXECUTE on graphql.metadata (the
     // metadata API disabled) would otherwise never close a socket, silently.
     let mut failing = false;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = watch.poke.notified() => {}
-            _ = sockets.first_opened.notified() => {}
-        }
+        let poked = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = watch.poke.notified() => true,
+            _ = sockets.first_opened.notified() => true,
+        };
         if sockets.count() == 0 {
             known = None;
+            continue;
+        }
+        // Read before the export: a write the counter missed is then one the export sees, or
+        // one the next counter shows.
+        let counter = store_counter(&pool).await;
+        if !poked && known.is_some() && counter.is_some() && counter == counted {
             continue;
         }
         let v = match resource_version(&pool).await {
@@ -143,5 +164,6 @@ pub async fn run(pool: Pool, sockets: Arc<Sockets>, watch: Arc<Watch>) {
             }
         }
         known = Some(v);
+        counted = counter;
     }
 }

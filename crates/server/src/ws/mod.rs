@@ -46,10 +46,10 @@ pub struct Settings {
     pub read_cookie: bool,
 }
 
-/// The socket's own read buffer. Client messages are few and small (init, subscribe, stop),
-/// and tungstenite's default (128 KiB, zero-filled on the first read) would be most of what
-/// an idle subscriber costs; a larger frame still grows it as needed.
-const READ_BUFFER: usize = 1024;
+/// The socket's own read buffer. Client messages are few and small (init, subscribe, stop,
+/// pong), and tungstenite's default (128 KiB, zero-filled on the first read) would be most of
+/// what an idle subscriber costs; a larger frame grows it as needed (to about twice its size).
+const READ_BUFFER: usize = 256;
 
 /// `GET /v1/graphql`: a WebSocket upgrade, or Hasura's 404 for a plain GET.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
@@ -57,7 +57,7 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         return crate::routes::not_found(Ok(Default::default())).await;
     };
     let headers = match cookies::auth_headers(headers, state.cors.as_deref(), state.ws.read_cookie) {
-        Ok(h) => h,
+        Ok(h) => detached(h),
         // Hasura's rejection: the upgrade answered 400 with the error object.
         Err(message) => {
             let body = serde_json::json!({"message": message, "extensions": {"path": "$", "code": "access-denied"}});
@@ -86,6 +86,23 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         .write_buffer_size(0)
         .max_write_buffer_size(max.max(1 << 16))
         .on_upgrade(move |socket| session::run(socket, proto, headers, state))
+}
+
+/// The headers with values of their own. hyper's header values are slices of its read buffer
+/// for the connection (8 to 16 KiB), so keeping even one of them until `connection_init`
+/// would keep that whole buffer for as long as the socket lives.
+fn detached(headers: HeaderMap) -> HeaderMap {
+    let mut own = HeaderMap::with_capacity(headers.len());
+    let mut last = None;
+    for (name, value) in headers {
+        // `None` names repeat the previous one (a header sent more than once).
+        let Some(name) = name.or_else(|| last.clone()) else { continue };
+        let Ok(mut copy) = axum::http::HeaderValue::from_bytes(value.as_bytes()) else { continue };
+        copy.set_sensitive(value.is_sensitive());
+        own.append(name.clone(), copy);
+        last = Some(name);
+    }
+    own
 }
 
 /// What the sidecar needs to know of a request before running it.
@@ -179,6 +196,19 @@ mod tests {
 
     fn shape(q: &str, op: Option<&str>) -> Option<(OperationType, usize)> {
         operation_shape(q, op).map(|s| (s.ty, s.root_fields))
+    }
+
+    #[test]
+    fn detached_headers_keep_every_value() {
+        let mut h = HeaderMap::new();
+        h.append("authorization", "Bearer x".parse().unwrap());
+        h.append("cookie", "a=1".parse().unwrap());
+        h.append("cookie", "b=2".parse().unwrap());
+        let d = detached(h.clone());
+        assert_eq!(d, h);
+        assert_eq!(d.get_all("cookie").iter().count(), 2);
+        // Copies, not slices of the buffer the originals live in.
+        assert_ne!(d["authorization"].as_bytes().as_ptr(), h["authorization"].as_bytes().as_ptr());
     }
 
     #[test]

@@ -155,12 +155,12 @@ pub fn ack() -> String {
 }
 
 /// The legacy keep-alive.
-pub fn ka() -> String {
-    r#"{"type":"ka"}"#.into()
-}
+pub const KA: &str = r#"{"type":"ka"}"#;
+/// graphql-transport-ws's keep-alive, as Hasura sends it.
+pub const PING_KEEPALIVE: &str = r#"{"type":"ping","payload":{"message":"keepalive"}}"#;
 
-pub fn ping_keepalive() -> String {
-    r#"{"type":"ping","payload":{"message":"keepalive"}}"#.into()
+pub fn ka() -> String {
+    KA.into()
 }
 
 pub fn pong(payload: Option<&Value>) -> String {

@@ -2,19 +2,24 @@
 //! message to the client goes through [`Conn::send`], which never waits: a full queue means
 //! the client stopped reading, and the socket is closed (1011) instead of slowing the cohort
 //! polls that feed it or holding their results in memory.
+//!
+//! An idle subscriber is mostly this file's state, so it is kept small: the queue is a
+//! `VecDeque` that allocates nothing while empty (a tokio channel allocates its block of 32
+//! slots up front), finished operations come back through a list of the same kind, and the
+//! writer sends the keep-alive itself, from a static frame, without waking the reader.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_graphql_parser::types::OperationType;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::live::{hash, CohortKey, FirstError, GroupKey, Subscription};
@@ -31,40 +36,94 @@ enum Closing {
     Silent,
 }
 
+/// What waits to be written.
+#[derive(Default)]
+struct Outbox {
+    messages: VecDeque<String>,
+    /// The writer has ended: nothing more is queued.
+    gone: bool,
+}
+
 /// The sending side of a socket, shared by its operations and the cohorts they joined.
 pub struct Conn {
     pub proto: Proto,
-    tx: mpsc::Sender<String>,
+    outbox: Mutex<Outbox>,
+    limit: usize,
+    /// A message was queued, or the keep-alive started.
+    wake: Notify,
     kill: Notify,
     closing: Mutex<Option<Closing>>,
     overflowed: AtomicBool,
+    /// Sends the keep-alive every interval once set (after `connection_ack`).
+    keepalive: Mutex<Option<Duration>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Conn {
-    /// A socket's sending side and the receiving end its writer drains.
-    pub fn new(proto: Proto, queue: usize) -> (Arc<Conn>, mpsc::Receiver<String>) {
-        let (tx, rx) = mpsc::channel(queue);
-        (Arc::new(Conn { proto, tx, kill: Notify::new(), closing: Mutex::new(None), overflowed: AtomicBool::new(false) }), rx)
+    /// A socket's sending side, holding at most `queue` unwritten messages.
+    pub fn new(proto: Proto, queue: usize) -> Arc<Conn> {
+        Arc::new(Conn {
+            proto,
+            outbox: Mutex::new(Outbox::default()),
+            limit: queue.max(1),
+            wake: Notify::new(),
+            kill: Notify::new(),
+            closing: Mutex::new(None),
+            overflowed: AtomicBool::new(false),
+            keepalive: Mutex::new(None),
+        })
     }
 
     /// Queues a message; false when it was not (queue full: the socket is being closed).
     pub fn send(&self, text: String) -> bool {
-        match self.tx.try_send(text) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                if !self.overflowed.swap(true, Ordering::Relaxed) {
-                    let reason = "the client is not reading: its outgoing queue is full";
-                    crate::logs::emit("websocket-log", "error", serde_json::json!({"event": {"type": "closed", "code": close::INTERNAL, "reason": reason}}));
-                    self.end(Closing::Now(close::INTERNAL, reason.into()));
-                }
-                false
+        {
+            let mut out = lock(&self.outbox);
+            if out.gone {
+                return false;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            if out.messages.len() < self.limit {
+                out.messages.push_back(text);
+                drop(out);
+                self.wake.notify_one();
+                return true;
+            }
         }
+        if !self.overflowed.swap(true, Ordering::Relaxed) {
+            let reason = "the client is not reading: its outgoing queue is full";
+            crate::logs::emit("websocket-log", "error", serde_json::json!({"event": {"type": "closed", "code": close::INTERNAL, "reason": reason}}));
+            self.end(Closing::Now(close::INTERNAL, reason.into()));
+        }
+        false
+    }
+
+    fn next_queued(&self) -> Option<String> {
+        let mut out = lock(&self.outbox);
+        let m = out.messages.pop_front();
+        // A burst's buffer is not kept by an idle socket.
+        if out.messages.is_empty() && out.messages.capacity() > 16 {
+            out.messages = VecDeque::new();
+        }
+        m
+    }
+
+    /// The writer ended: drops what is queued and refuses more.
+    fn writer_gone(&self) {
+        let mut out = lock(&self.outbox);
+        out.gone = true;
+        out.messages = VecDeque::new();
+    }
+
+    /// Starts the keep-alive (`ka` or `ping`, every `every`), written by the writer.
+    fn start_keepalive(&self, every: Duration) {
+        *lock(&self.keepalive) = Some(every);
+        self.wake.notify_one();
     }
 
     fn end(&self, how: Closing) {
-        let mut c = self.closing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = lock(&self.closing);
         if c.is_none() {
             *c = Some(how);
             self.kill.notify_one();
@@ -80,30 +139,73 @@ impl Conn {
     pub fn drop_connection(&self) {
         self.end(Closing::Silent);
     }
+
+    /// What is queued, taken (for tests of what a socket would be sent).
+    #[cfg(test)]
+    pub fn take_queued(&self) -> Vec<String> {
+        lock(&self.outbox).messages.drain(..).collect()
+    }
 }
 
-async fn write(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<String>, conn: Arc<Conn>) {
+/// Keep-alives fall due on a grid shared by all sockets (the first one up to this much later
+/// than the interval), so that thousands of idle sockets are pinged in a few batches a
+/// second. Spread out, each ping and its pong would wake a thread of their own: waking, not
+/// writing, was most of what idle subscribers cost.
+const KEEPALIVE_GRID: Duration = Duration::from_millis(500);
+
+/// The first grid point at or after `t`. The interval is whole seconds, so a socket's later
+/// keep-alives stay on the grid.
+fn on_keepalive_grid(t: tokio::time::Instant) -> tokio::time::Instant {
+    static EPOCH: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(tokio::time::Instant::now);
+    let since = t.saturating_duration_since(epoch).as_nanos();
+    let grid = KEEPALIVE_GRID.as_nanos();
+    let up = since.div_ceil(grid) * grid;
+    epoch + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
+}
+
+async fn write(mut sink: SplitSink<WebSocket, Message>, conn: Arc<Conn>) {
+    let ka = if conn.proto == Proto::Legacy { protocol::KA } else { protocol::PING_KEEPALIVE };
+    let mut keepalive: Option<tokio::time::Interval> = None;
     loop {
+        if let Some(text) = conn.next_queued() {
+            tokio::select! {
+                biased;
+                // A client that does not read blocks this send: stop waiting for it.
+                _ = conn.kill.notified() => break,
+                r = sink.send(Message::Text(text.into())) => if r.is_err() { conn.writer_gone(); return },
+            }
+            continue;
+        }
         tokio::select! {
             biased;
             _ = conn.kill.notified() => break,
-            m = rx.recv() => {
-                let Some(text) = m else { break };
+            _ = conn.wake.notified() => {
+                if keepalive.is_none() {
+                    if let Some(every) = *lock(&conn.keepalive) {
+                        let mut i = tokio::time::interval_at(on_keepalive_grid(tokio::time::Instant::now() + every), every);
+                        // Skip, not Delay: a late tick must not move the socket off the grid.
+                        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                        keepalive = Some(i);
+                    }
+                }
+            }
+            _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
                 tokio::select! {
-                    r = sink.send(Message::Text(text.into())) => if r.is_err() { return },
-                    // A client that does not read blocks this send: stop waiting for it.
+                    biased;
                     _ = conn.kill.notified() => break,
+                    r = sink.send(Message::Text(Utf8Bytes::from_static(ka))) => if r.is_err() { conn.writer_gone(); return },
                 }
             }
         }
     }
-    let how = conn.closing.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or(Closing::Silent);
+    let how = lock(&conn.closing).take().unwrap_or(Closing::Silent);
     let finish = async {
         let (code, reason) = match how {
             Closing::Silent => return,
             Closing::Now(c, r) => (c, r),
             Closing::After(c, r) => {
-                while let Ok(t) = rx.try_recv() {
+                while let Some(t) = conn.next_queued() {
                     if sink.send(Message::Text(t.into())).await.is_err() {
                         return;
                     }
@@ -115,6 +217,7 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, mut rx: mpsc::Receiver<S
     };
     // Bounded: a client that reads nothing never receives the close frame either.
     let _ = tokio::time::timeout(Duration::from_secs(2), finish).await;
+    conn.writer_gone();
 }
 
 /// An operation: its task while it runs, then, for a subscription, its place in a group (no
@@ -133,61 +236,130 @@ impl Running {
     }
 }
 
+/// A socket's operations by id, with the generation that tells a reused id apart. A list: a
+/// socket runs one or a few (at most GRAFT_WS_MAX_OPERATIONS_PER_SOCKET), and an empty one
+/// allocates nothing, where a map's table costs every idle subscriber a few hundred bytes.
+#[derive(Default)]
+struct Ops(Vec<(String, u64, Running)>);
+
+impl Ops {
+    fn generation(&self, id: &str) -> Option<u64> {
+        self.0.iter().find(|(i, _, _)| i == id).map(|(_, g, _)| *g)
+    }
+
+    fn insert(&mut self, id: String, g: u64, op: Running) {
+        match self.0.iter_mut().find(|(i, _, _)| *i == id) {
+            Some(slot) => *slot = (id, g, op),
+            None => self.0.push((id, g, op)),
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Running> {
+        let at = self.0.iter().position(|(i, _, _)| i == id)?;
+        let (_, _, op) = self.0.swap_remove(at);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        Some(op)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn stop_all(&mut self) {
+        for (_, _, op) in std::mem::take(&mut self.0) {
+            op.stop();
+        }
+    }
+}
+
 enum Phase {
     Waiting,
     Ready(Session),
+}
+
+/// Operations whose task ended, as (id, generation, the subscription a live one joined).
+type Finished = (String, u64, Option<Subscription>);
+
+/// Where operation tasks report their end to the socket's task.
+#[derive(Default)]
+struct Done {
+    finished: Mutex<Vec<Finished>>,
+    notify: Notify,
+}
+
+impl Done {
+    fn push(&self, f: Finished) {
+        lock(&self.finished).push(f);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Vec<Finished> {
+        std::mem::take(&mut *lock(&self.finished))
+    }
 }
 
 struct Socket {
     state: Arc<AppState>,
     conn: Arc<Conn>,
     proto: Proto,
-    upgrade_headers: HeaderMap,
+    /// Until `connection_init` has been answered: after it nothing reads them. Boxed: an
+    /// empty map inline is most of a hundred bytes in every socket's task.
+    upgrade_headers: Option<Box<HeaderMap>>,
     phase: Phase,
-    /// Operations by id, with the generation that tells a reused id apart.
-    ops: HashMap<String, (u64, Running)>,
+    ops: Ops,
     generation: u64,
-    done: mpsc::UnboundedSender<(String, u64, Option<Subscription>)>,
+    done: Arc<Done>,
     /// When the credential that authenticated the socket expires (Unix seconds).
     expires: Option<u64>,
 }
 
 /// `upgrade_headers` are those the socket may authenticate with (`super::cookies`).
-pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, state: Arc<AppState>) {
-    let (sink, mut stream) = socket.split();
-    let (conn, rx) = Conn::new(proto, state.ws.queue);
-    let mut writer = tokio::spawn(write(sink, rx, conn.clone()));
-    let _registered = state.ws_sockets.register(&conn);
-    let (done, mut finished) = mpsc::unbounded_channel();
-    let mut s = Socket { state: state.clone(), conn: conn.clone(), proto, upgrade_headers, phase: Phase::Waiting, ops: HashMap::new(), generation: 0, done, expires: None };
-    let init_deadline = tokio::time::sleep(state.ws.init_timeout);
-    tokio::pin!(init_deadline);
-    let mut keepalive: Option<tokio::time::Interval> = None;
+///
+/// Not an `async fn`: an async fn's future keeps its arguments for its whole life, and the
+/// WebSocket and headers here are moved out at once; the socket's task keeps only [`drive`]'s
+/// state.
+pub fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, state: Arc<AppState>) -> impl std::future::Future<Output = ()> {
+    let (sink, stream) = socket.split();
+    let conn = Conn::new(proto, state.ws.queue);
+    let writer = tokio::spawn(write(sink, conn.clone()));
+    let registered = state.ws_sockets.register(&conn);
+    let s = Socket { state, conn, proto, upgrade_headers: Some(Box::new(upgrade_headers)), phase: Phase::Waiting, ops: Ops::default(), generation: 0, done: Arc::default(), expires: None };
+    drive(s, stream, writer, registered)
+}
+
+/// The reader loop. One timer serves both deadlines: `connection_init` (while waiting for
+/// it), then the credential's expiry (when it has one).
+async fn drive(mut s: Socket, mut stream: SplitStream<WebSocket>, mut writer: JoinHandle<()>, _registered: super::metadata_watch::Registered) {
+    let (conn, done) = (s.conn.clone(), s.done.clone());
+    let timer = tokio::time::sleep(s.state.ws.init_timeout);
+    tokio::pin!(timer);
+    let mut timed = true;
     let mut writer_done = false;
     loop {
-        let expires = s.expires;
         tokio::select! {
-            _ = &mut init_deadline, if matches!(s.phase, Phase::Waiting) => {
-                conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1);
+            _ = &mut timer, if timed => {
+                match (&s.phase, s.expires) {
+                    (Phase::Waiting, _) => conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1),
+                    (Phase::Ready(_), exp) => {
+                        super::expiry::log_expired(exp.unwrap_or_default());
+                        conn.drop_connection();
+                    }
+                }
                 break;
             }
-            _ = async move { tokio::time::sleep_until(super::expiry::deadline(expires.expect("enabled only when set"))).await }, if expires.is_some() => {
-                super::expiry::log_expired(expires.unwrap_or_default());
-                conn.drop_connection();
-                break;
-            }
-            _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
-                conn.send(if proto == Proto::Legacy { protocol::ka() } else { protocol::ping_keepalive() });
-            }
-            Some((id, g, subscribed)) = finished.recv() => {
-                // A stopped operation's subscription (generation gone) is dropped here.
-                if s.ops.get(&id).is_some_and(|(og, _)| *og == g) {
-                    match subscribed {
-                        Some(sub) => {
-                            s.ops.insert(id, (g, Running::Subscribed(sub)));
-                        }
-                        None => {
-                            s.ops.remove(&id);
+            _ = done.notify.notified() => {
+                for (id, g, subscribed) in done.take() {
+                    // A stopped operation's subscription (generation gone) is dropped here.
+                    if s.ops.generation(&id) == Some(g) {
+                        match subscribed {
+                            Some(sub) => {
+                                s.ops.insert(id, g, Running::Subscribed(sub));
+                            }
+                            None => {
+                                s.ops.remove(&id);
+                            }
                         }
                     }
                 }
@@ -202,8 +374,11 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
                         break;
                     }
                     if was_waiting && matches!(s.phase, Phase::Ready(_)) {
-                        let every = state.ws.keepalive;
-                        keepalive = Some(tokio::time::interval_at(tokio::time::Instant::now() + every, every));
+                        conn.start_keepalive(s.state.ws.keepalive);
+                        timed = s.expires.is_some();
+                        if let Some(exp) = s.expires {
+                            timer.as_mut().reset(super::expiry::deadline(exp));
+                        }
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -214,7 +389,7 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
                 // Pings are answered by the library; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Err(e)) if super::limits::too_big(&e) => {
-                    let (code, reason) = super::limits::too_big_close(state.ws.max_message_bytes);
+                    let (code, reason) = super::limits::too_big_close(s.state.ws.max_message_bytes);
                     conn.close(code, reason);
                     break;
                 }
@@ -223,9 +398,9 @@ pub async fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, st
         }
     }
     // Stopping the operations drops their subscriptions, which leave their cohorts.
-    for (_, (_, op)) in s.ops.drain() {
-        op.stop();
-    }
+    s.ops.stop_all();
+    // Those that ended meanwhile too.
+    drop(done.take());
     if !writer_done {
         conn.end(Closing::Silent);
         let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
@@ -258,7 +433,7 @@ impl Socket {
             ClientMsg::Init(payload) => return self.init(payload.as_ref()).await,
             ClientMsg::Start { id, request } => return self.start(id, request),
             ClientMsg::Stop { id } => {
-                if let Some((_, op)) = self.ops.remove(&id) {
+                if let Some(op) = self.ops.remove(&id) {
                     op.stop();
                 }
             }
@@ -282,8 +457,9 @@ impl Socket {
             }
             return true;
         }
-        // The payload's headers first: they win over the upgrade request's.
-        let mut headers = self.upgrade_headers.clone();
+        // The payload's headers first: they win over the upgrade request's. Taken: a socket
+        // that is answered keeps none of them (a failed init closes it).
+        let mut headers = self.upgrade_headers.take().map(|h| *h).unwrap_or_default();
         for (k, v) in protocol::init_headers(payload) {
             let (Ok(name), Some(Ok(value))) = (HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()), v.as_str().map(HeaderValue::from_str)) else { continue };
             headers.insert(name, value);
@@ -319,7 +495,7 @@ impl Socket {
             self.conn.send(protocol::error(self.proto, &id, &[e]));
             return true;
         };
-        if self.ops.contains_key(&id) {
+        if self.ops.generation(&id).is_some() {
             if self.proto == Proto::Transport {
                 self.conn.close(close::DUPLICATE, format!("Subscriber for {id} already exists"));
                 return false;
@@ -340,9 +516,9 @@ impl Socket {
         let (done, g, key) = (self.done.clone(), self.generation, id.clone());
         let task = tokio::spawn(async move {
             let subscribed = op.run().await;
-            let _ = done.send((key, g, subscribed));
+            done.push((key, g, subscribed));
         });
-        self.ops.insert(id, (g, Running::Task(task)));
+        self.ops.insert(id, g, Running::Task(task));
         true
     }
 }
@@ -419,5 +595,21 @@ impl Op {
         let role = self.session.get("x-hasura-role").and_then(Value::as_str).unwrap_or("").into();
         let group = GroupKey { query: r.query.as_str().into(), operation_name: r.operation_name.as_deref().map(Into::into), role, stream };
         Some(self.state.live.join(group, admin, cohort, self.conn.clone(), self.id.clone(), hash(&text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keepalives_fall_on_the_shared_grid() {
+        let g = on_keepalive_grid(tokio::time::Instant::now());
+        assert_eq!(on_keepalive_grid(g), g);
+        let a = on_keepalive_grid(g + Duration::from_millis(5003));
+        let b = on_keepalive_grid(g + Duration::from_millis(5377));
+        assert_eq!(a, b, "two sockets a few hundred ms apart share a grid point");
+        assert_eq!(a, g + Duration::from_millis(5000) + KEEPALIVE_GRID);
+        assert_eq!(on_keepalive_grid(a + Duration::from_secs(5)), a + Duration::from_secs(5));
     }
 }

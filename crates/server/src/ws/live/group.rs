@@ -234,17 +234,13 @@ mod tests {
         CohortKey { variables: None, session: session.into(), cursor: cursor.map(Into::into) }
     }
 
-    fn drain(rx: &mut tokio::sync::mpsc::Receiver<String>) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(m) = rx.try_recv() {
-            out.push(m);
-        }
-        out
+    fn drain(conn: &Conn) -> Vec<String> {
+        conn.take_queued()
     }
 
     #[test]
     fn live_results_go_to_those_whose_last_differs() {
-        let (conn, mut rx) = Conn::new(Proto::Transport, 16);
+        let conn = Conn::new(Proto::Transport, 16);
         let mut st = State::new(false);
         let mut n = 0;
         let mut next = || {
@@ -260,7 +256,7 @@ mod tests {
         assert!(st.take_due(false, false).is_empty());
         assert_eq!(st.keys(&due)[1].1, key("b", None));
         assert_eq!(st.apply(due[0], "r1", None), 1, "only the subscriber that had r0");
-        assert_eq!(drain(&mut rx), vec![r#"{"type":"next","id":"x","payload":r1}"#.to_string()]);
+        assert_eq!(drain(&conn), vec![r#"{"type":"next","id":"x","payload":r1}"#.to_string()]);
         assert_eq!(st.apply(due[0], "r1", None), 0);
         st.leave(1);
         st.leave(2);
@@ -271,20 +267,20 @@ mod tests {
 
     #[test]
     fn errors_are_sent_once() {
-        let (conn, mut rx) = Conn::new(Proto::Legacy, 16);
+        let conn = Conn::new(Proto::Legacy, 16);
         let mut st = State::new(true);
-        st.join(key("a", None), 1, conn, "s".into(), 0, || 7);
+        st.join(key("a", None), 1, conn.clone(), "s".into(), 0, || 7);
         let err = r#"{"errors":[{"message":"connection error"}]}"#;
         assert_eq!(st.apply(7, err, None), 1);
         assert_eq!(st.apply(7, err, None), 0);
         assert_eq!(st.apply(7, r#"{"data":{"t":[]}}"#, None), 0, "an empty batch sends nothing");
         assert_eq!(st.apply(7, err, None), 1, "a new failure is sent again");
-        assert_eq!(drain(&mut rx).len(), 2);
+        assert_eq!(drain(&conn).len(), 2);
     }
 
     #[test]
     fn stream_cohorts_advance_and_merge() {
-        let (conn, mut rx) = Conn::new(Proto::Transport, 16);
+        let conn = Conn::new(Proto::Transport, 16);
         let mut st = State::new(true);
         let mut ids = [10, 11, 12].into_iter();
         st.join(key("a", Some("c1")), 1, conn.clone(), "one".into(), 0, || ids.next().unwrap());
@@ -296,7 +292,7 @@ mod tests {
         assert_eq!(st.cohorts(), 1, "cohort 11 reached c1, where cohort 10 is: one cohort");
         assert_eq!(st.take_due(false, true).len(), 1, "rows came: there may be more");
         assert_eq!(st.apply(10, rows, Some("c2".into())), 2);
-        assert_eq!(drain(&mut rx).len(), 3);
+        assert_eq!(drain(&conn).len(), 3);
         // A newcomer from the initial cursor is a cohort of its own.
         st.join(key("a", None), 3, conn, "three".into(), 0, || ids.next().unwrap());
         assert_eq!(st.cohorts(), 2);
