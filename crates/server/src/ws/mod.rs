@@ -49,7 +49,7 @@ pub struct Settings {
 /// The socket's own read buffer. Client messages are few and small (init, subscribe, stop,
 /// pong), and tungstenite's default (128 KiB, zero-filled on the first read) would be most of
 /// what an idle subscriber costs; a larger frame grows it as needed (to about twice its size).
-const READ_BUFFER: usize = 256;
+const READ_BUFFER: usize = 128;
 
 /// `GET /v1/graphql`: a WebSocket upgrade, or Hasura's 404 for a plain GET.
 pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
@@ -57,7 +57,7 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         return crate::routes::not_found(Ok(Default::default())).await;
     };
     let headers = match cookies::auth_headers(headers, state.cors.as_deref(), state.ws.read_cookie) {
-        Ok(h) => detached(h),
+        Ok(h) => Box::new(detached(h)),
         // Hasura's rejection: the upgrade answered 400 with the error object.
         Err(message) => {
             let body = serde_json::json!({"message": message, "extensions": {"path": "$", "code": "access-denied"}});
@@ -85,7 +85,13 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(max.max(1 << 16))
-        .on_upgrade(move |socket| session::run(socket, proto, headers, state))
+        // The socket gets a task of its own: axum's upgrade task would keep its own state
+        // (the closure, the WebSocket config, the protocol) beside the socket's for as long
+        // as the socket lives.
+        .on_upgrade(move |socket| {
+            tokio::spawn(session::run(socket, proto, headers, state));
+            std::future::ready(())
+        })
 }
 
 /// The headers with values of their own. hyper's header values are slices of its read buffer

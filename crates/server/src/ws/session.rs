@@ -1,25 +1,27 @@
-//! One socket: the reader loop (this task) and a writer task behind a bounded queue. Every
-//! message to the client goes through [`Conn::send`], which never waits: a full queue means
-//! the client stopped reading, and the socket is closed (1011) instead of slowing the cohort
-//! polls that feed it or holding their results in memory.
+//! One socket, one task: it reads the client's messages and writes what is queued for it,
+//! in one loop. Every message to the client goes through [`Conn::send`], which never waits:
+//! a full queue means the client stopped reading, and the socket is closed (1011) instead of
+//! slowing the cohort polls that feed it or holding their results in memory.
 //!
-//! An idle subscriber is mostly this file's state, so it is kept small: the queue is a
-//! `VecDeque` that allocates nothing while empty (a tokio channel allocates its block of 32
-//! slots up front), finished operations come back through a list of the same kind, and the
-//! writer sends the keep-alive itself, from a static frame, without waking the reader.
+//! An idle subscriber is mostly this file's state, so it is kept small: no second task for
+//! writing, no tokio channels (each allocates a block of 32 slots up front): the queue and
+//! the list of finished operations are `Vec`s behind a lock that allocate nothing while
+//! empty, and whoever fills them wakes the socket's task through one `AtomicWaker`.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_graphql_parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::task::AtomicWaker;
+use futures_util::{Sink, Stream};
 use serde_json::Value;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::live::{hash, CohortKey, FirstError, GroupKey, Subscription};
@@ -28,7 +30,7 @@ use crate::auth::Session;
 use crate::db;
 use crate::routes::{is_admin, AppState};
 
-/// How the writer ends: a close frame after what is queued, a close frame at once (the queue
+/// How the socket ends: a close frame after what is queued, a close frame at once (the queue
 /// overflowed), or nothing (the client is gone).
 enum Closing {
     After(u16, String),
@@ -36,26 +38,27 @@ enum Closing {
     Silent,
 }
 
-/// What waits to be written.
+/// Operations whose task ended, as (id, generation, the subscription a live one joined).
+type Finished = (String, u64, Option<Subscription>);
+
+/// What others hand the socket's task.
 #[derive(Default)]
-struct Outbox {
+struct Inbox {
     messages: VecDeque<String>,
-    /// The writer has ended: nothing more is queued.
+    finished: Vec<Finished>,
+    closing: Option<Closing>,
+    /// The socket's task has ended: nothing more is queued.
     gone: bool,
 }
 
 /// The sending side of a socket, shared by its operations and the cohorts they joined.
 pub struct Conn {
     pub proto: Proto,
-    outbox: Mutex<Outbox>,
+    inbox: Mutex<Inbox>,
     limit: usize,
-    /// A message was queued, or the keep-alive started.
-    wake: Notify,
-    kill: Notify,
-    closing: Mutex<Option<Closing>>,
+    /// The socket's task, woken when something is put in its inbox.
+    task: AtomicWaker,
     overflowed: AtomicBool,
-    /// Sends the keep-alive every interval once set (after `connection_ack`).
-    keepalive: Mutex<Option<Duration>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,29 +68,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Conn {
     /// A socket's sending side, holding at most `queue` unwritten messages.
     pub fn new(proto: Proto, queue: usize) -> Arc<Conn> {
-        Arc::new(Conn {
-            proto,
-            outbox: Mutex::new(Outbox::default()),
-            limit: queue.max(1),
-            wake: Notify::new(),
-            kill: Notify::new(),
-            closing: Mutex::new(None),
-            overflowed: AtomicBool::new(false),
-            keepalive: Mutex::new(None),
-        })
+        Arc::new(Conn { proto, inbox: Mutex::new(Inbox::default()), limit: queue.max(1), task: AtomicWaker::new(), overflowed: AtomicBool::new(false) })
     }
 
     /// Queues a message; false when it was not (queue full: the socket is being closed).
     pub fn send(&self, text: String) -> bool {
         {
-            let mut out = lock(&self.outbox);
-            if out.gone {
+            let mut inbox = lock(&self.inbox);
+            if inbox.gone {
                 return false;
             }
-            if out.messages.len() < self.limit {
-                out.messages.push_back(text);
-                drop(out);
-                self.wake.notify_one();
+            if inbox.messages.len() < self.limit {
+                inbox.messages.push_back(text);
+                drop(inbox);
+                self.task.wake();
                 return true;
             }
         }
@@ -100,33 +94,71 @@ impl Conn {
     }
 
     fn next_queued(&self) -> Option<String> {
-        let mut out = lock(&self.outbox);
-        let m = out.messages.pop_front();
-        // A burst's buffer is not kept by an idle socket.
-        if out.messages.is_empty() && out.messages.capacity() > 16 {
-            out.messages = VecDeque::new();
+        let mut inbox = lock(&self.inbox);
+        let m = inbox.messages.pop_front();
+        // An idle socket keeps no buffer: most messages come one at a time.
+        if inbox.messages.is_empty() {
+            inbox.messages = VecDeque::new();
         }
         m
     }
 
-    /// The writer ended: drops what is queued and refuses more.
-    fn writer_gone(&self) {
-        let mut out = lock(&self.outbox);
-        out.gone = true;
-        out.messages = VecDeque::new();
+    fn has_queued(&self) -> bool {
+        !lock(&self.inbox).messages.is_empty()
     }
 
-    /// Starts the keep-alive (`ka` or `ping`, every `every`), written by the writer.
-    fn start_keepalive(&self, every: Duration) {
-        *lock(&self.keepalive) = Some(every);
-        self.wake.notify_one();
+    /// An operation's task ended.
+    fn finished(&self, f: Finished) {
+        let mut inbox = lock(&self.inbox);
+        if inbox.gone {
+            // The socket is gone: its subscription is dropped here, outside the lock.
+            drop(inbox);
+            drop(f);
+            return;
+        }
+        inbox.finished.push(f);
+        drop(inbox);
+        self.task.wake();
+    }
+
+    /// The socket's task: ready with the operations that ended since the last call.
+    fn poll_finished(&self, cx: &mut Context<'_>) -> Poll<Vec<Finished>> {
+        self.task.register(cx.waker());
+        let mut inbox = lock(&self.inbox);
+        if inbox.finished.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(std::mem::take(&mut inbox.finished))
+        }
+    }
+
+    /// The socket's task: ready once the socket is to end.
+    fn poll_closing(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.task.register(cx.waker());
+        if lock(&self.inbox).closing.is_some() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// How the socket is to end (none asked: the client went away).
+    fn take_closing(&self) -> Closing {
+        lock(&self.inbox).closing.take().unwrap_or(Closing::Silent)
+    }
+
+    /// The socket's task has ended: refuses more, and hands back what it was given (dropped
+    /// outside the lock: a subscription leaving its cohort takes the group's locks).
+    fn gone(&self) -> Inbox {
+        std::mem::replace(&mut *lock(&self.inbox), Inbox { gone: true, ..Inbox::default() })
     }
 
     fn end(&self, how: Closing) {
-        let mut c = lock(&self.closing);
-        if c.is_none() {
-            *c = Some(how);
-            self.kill.notify_one();
+        let mut inbox = lock(&self.inbox);
+        if inbox.closing.is_none() && !inbox.gone {
+            inbox.closing = Some(how);
+            drop(inbox);
+            self.task.wake();
         }
     }
 
@@ -143,7 +175,7 @@ impl Conn {
     /// What is queued, taken (for tests of what a socket would be sent).
     #[cfg(test)]
     pub fn take_queued(&self) -> Vec<String> {
-        lock(&self.outbox).messages.drain(..).collect()
+        lock(&self.inbox).messages.drain(..).collect()
     }
 }
 
@@ -164,60 +196,80 @@ fn on_keepalive_grid(t: tokio::time::Instant) -> tokio::time::Instant {
     epoch + Duration::from_nanos(u64::try_from(up).unwrap_or(u64::MAX))
 }
 
-async fn write(mut sink: SplitSink<WebSocket, Message>, conn: Arc<Conn>) {
-    let ka = if conn.proto == Proto::Legacy { protocol::KA } else { protocol::PING_KEEPALIVE };
-    let mut keepalive: Option<tokio::time::Interval> = None;
-    loop {
-        if let Some(text) = conn.next_queued() {
-            tokio::select! {
-                biased;
-                // A client that does not read blocks this send: stop waiting for it.
-                _ = conn.kill.notified() => break,
-                r = sink.send(Message::Text(text.into())) => if r.is_err() { conn.writer_gone(); return },
+/// The socket's side of the connection: what it writes (the queue, then a due keep-alive) and
+/// what it reads, in one poll.
+struct Wire {
+    ws: WebSocket,
+    keepalive_frame: &'static str,
+    /// A keep-alive is due.
+    keepalive_due: bool,
+    /// Frames were handed to the socket and not yet flushed.
+    unflushed: bool,
+}
+
+/// What the wire has for the socket's task.
+enum Event {
+    Incoming(Option<Result<Message, axum::Error>>),
+    /// Writing failed: the client is gone.
+    Broken,
+}
+
+impl Wire {
+    /// Writes as much as the socket takes. Nothing is taken off the queue before the socket
+    /// is ready for it, so a write that must wait loses nothing.
+    fn poll_write(&mut self, conn: &Conn, cx: &mut Context<'_>) -> Result<(), axum::Error> {
+        conn.task.register(cx.waker());
+        while self.keepalive_due || conn.has_queued() {
+            match Pin::new(&mut self.ws).poll_ready(cx) {
+                Poll::Ready(r) => r?,
+                Poll::Pending => return Ok(()),
             }
-            continue;
-        }
-        tokio::select! {
-            biased;
-            _ = conn.kill.notified() => break,
-            _ = conn.wake.notified() => {
-                if keepalive.is_none() {
-                    if let Some(every) = *lock(&conn.keepalive) {
-                        let mut i = tokio::time::interval_at(on_keepalive_grid(tokio::time::Instant::now() + every), every);
-                        // Skip, not Delay: a late tick must not move the socket off the grid.
-                        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                        keepalive = Some(i);
-                    }
+            let frame = match conn.next_queued() {
+                Some(text) => Message::Text(text.into()),
+                None => {
+                    self.keepalive_due = false;
+                    Message::Text(Utf8Bytes::from_static(self.keepalive_frame))
                 }
-            }
-            _ = async { keepalive.as_mut().expect("enabled only when set").tick().await }, if keepalive.is_some() => {
-                tokio::select! {
-                    biased;
-                    _ = conn.kill.notified() => break,
-                    r = sink.send(Message::Text(Utf8Bytes::from_static(ka))) => if r.is_err() { conn.writer_gone(); return },
-                }
+            };
+            Pin::new(&mut self.ws).start_send(frame)?;
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            if let Poll::Ready(r) = Pin::new(&mut self.ws).poll_flush(cx) {
+                r?;
+                self.unflushed = false;
             }
         }
+        Ok(())
     }
-    let how = lock(&conn.closing).take().unwrap_or(Closing::Silent);
-    let finish = async {
-        let (code, reason) = match how {
-            Closing::Silent => return,
-            Closing::Now(c, r) => (c, r),
-            Closing::After(c, r) => {
-                while let Some(t) = conn.next_queued() {
-                    if sink.send(Message::Text(t.into())).await.is_err() {
-                        return;
+
+    fn poll_event(&mut self, conn: &Conn, cx: &mut Context<'_>) -> Poll<Event> {
+        if self.poll_write(conn, cx).is_err() {
+            return Poll::Ready(Event::Broken);
+        }
+        Pin::new(&mut self.ws).poll_next(cx).map(Event::Incoming)
+    }
+
+    /// The socket's end as `how` asks: bounded, since a client that reads nothing never
+    /// receives the close frame either.
+    async fn finish(&mut self, conn: &Conn, how: Closing) {
+        let send = async {
+            let (code, reason) = match how {
+                Closing::Silent => return,
+                Closing::Now(c, r) => (c, r),
+                Closing::After(c, r) => {
+                    while let Some(t) = conn.next_queued() {
+                        if self.ws.send(Message::Text(t.into())).await.is_err() {
+                            return;
+                        }
                     }
+                    (c, r)
                 }
-                (c, r)
-            }
+            };
+            let _ = self.ws.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
         };
-        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-    };
-    // Bounded: a client that reads nothing never receives the close frame either.
-    let _ = tokio::time::timeout(Duration::from_secs(2), finish).await;
-    conn.writer_gone();
+        let _ = tokio::time::timeout(Duration::from_secs(2), send).await;
+    }
 }
 
 /// An operation: its task while it runs, then, for a subscription, its place in a group (no
@@ -250,7 +302,11 @@ impl Ops {
     fn insert(&mut self, id: String, g: u64, op: Running) {
         match self.0.iter_mut().find(|(i, _, _)| *i == id) {
             Some(slot) => *slot = (id, g, op),
-            None => self.0.push((id, g, op)),
+            None => {
+                // One more, not four (a Vec's first growth): most sockets run one operation.
+                self.0.reserve_exact(1);
+                self.0.push((id, g, op));
+            }
         }
     }
 
@@ -279,27 +335,6 @@ enum Phase {
     Ready(Session),
 }
 
-/// Operations whose task ended, as (id, generation, the subscription a live one joined).
-type Finished = (String, u64, Option<Subscription>);
-
-/// Where operation tasks report their end to the socket's task.
-#[derive(Default)]
-struct Done {
-    finished: Mutex<Vec<Finished>>,
-    notify: Notify,
-}
-
-impl Done {
-    fn push(&self, f: Finished) {
-        lock(&self.finished).push(f);
-        self.notify.notify_one();
-    }
-
-    fn take(&self) -> Vec<Finished> {
-        std::mem::take(&mut *lock(&self.finished))
-    }
-}
-
 struct Socket {
     state: Arc<AppState>,
     conn: Arc<Conn>,
@@ -310,63 +345,95 @@ struct Socket {
     phase: Phase,
     ops: Ops,
     generation: u64,
-    done: Arc<Done>,
     /// When the credential that authenticated the socket expires (Unix seconds).
     expires: Option<u64>,
 }
 
 /// `upgrade_headers` are those the socket may authenticate with (`super::cookies`).
 ///
-/// Not an `async fn`: an async fn's future keeps its arguments for its whole life, and the
-/// WebSocket and headers here are moved out at once; the socket's task keeps only [`drive`]'s
-/// state.
-pub fn run(socket: WebSocket, proto: Proto, upgrade_headers: HeaderMap, state: Arc<AppState>) -> impl std::future::Future<Output = ()> {
-    let (sink, stream) = socket.split();
+/// Not an `async fn`: an async fn's future keeps its arguments for its whole life; the
+/// socket's task keeps only [`drive`]'s state.
+pub fn run(socket: WebSocket, proto: Proto, upgrade_headers: Box<HeaderMap>, state: Arc<AppState>) -> impl std::future::Future<Output = ()> {
     let conn = Conn::new(proto, state.ws.queue);
-    let writer = tokio::spawn(write(sink, conn.clone()));
     let registered = state.ws_sockets.register(&conn);
-    let s = Socket { state, conn, proto, upgrade_headers: Some(Box::new(upgrade_headers)), phase: Phase::Waiting, ops: Ops::default(), generation: 0, done: Arc::default(), expires: None };
-    drive(s, stream, writer, registered)
+    let keepalive_frame = if proto == Proto::Legacy { protocol::KA } else { protocol::PING_KEEPALIVE };
+    let wire = Wire { ws: socket, keepalive_frame, keepalive_due: false, unflushed: false };
+    let s = Socket { state, conn, proto, upgrade_headers: Some(upgrade_headers), phase: Phase::Waiting, ops: Ops::default(), generation: 0, expires: None };
+    drive(s, wire, registered)
 }
 
-/// The reader loop. One timer serves both deadlines: `connection_init` (while waiting for
-/// it), then the credential's expiry (when it has one).
-async fn drive(mut s: Socket, mut stream: SplitStream<WebSocket>, mut writer: JoinHandle<()>, _registered: super::metadata_watch::Registered) {
-    let (conn, done) = (s.conn.clone(), s.done.clone());
-    let timer = tokio::time::sleep(s.state.ws.init_timeout);
-    tokio::pin!(timer);
-    let mut timed = true;
-    let mut writer_done = false;
-    loop {
-        tokio::select! {
-            _ = &mut timer, if timed => {
-                match (&s.phase, s.expires) {
-                    (Phase::Waiting, _) => conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1),
-                    (Phase::Ready(_), exp) => {
-                        super::expiry::log_expired(exp.unwrap_or_default());
-                        conn.drop_connection();
+/// What woke the socket's task.
+enum Wake {
+    /// The deadline of `connection_init` or of the credential.
+    Timer,
+    Closing,
+    Finished(Vec<Finished>),
+    Wire(Event),
+}
+
+/// The socket's loop. One timer serves both deadlines: `connection_init` (while waiting for
+/// it), then the credential's expiry (when it has one). One hand-written poll waits for
+/// everything, in order of precedence: a `select!` over the same would keep a future per
+/// branch in every idle socket's task.
+///
+/// An `async move` block, not an `async fn`: an async fn's future stores its arguments twice
+/// (as passed, and moved into the body's locals), here some 600 bytes more per socket.
+fn drive(mut s: Socket, mut wire: Wire, registered: super::metadata_watch::Registered) -> impl Future<Output = ()> {
+    async move {
+        let _registered = &registered;
+        let conn = s.conn.clone();
+        let timer = tokio::time::sleep(s.state.ws.init_timeout);
+        tokio::pin!(timer);
+        let mut timed = true;
+        let mut keepalive: Option<tokio::time::Interval> = None;
+        loop {
+            let woke = poll_fn(|cx| {
+                if timed && timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Timer);
+                }
+                if conn.poll_closing(cx).is_ready() {
+                    return Poll::Ready(Wake::Closing);
+                }
+                if let Poll::Ready(f) = conn.poll_finished(cx) {
+                    return Poll::Ready(Wake::Finished(f));
+                }
+                // A due keep-alive is written with the queue, just below. Polled until
+                // pending: only a pending poll makes the interval wake the task for its next tick.
+                if let Some(k) = keepalive.as_mut() {
+                    while k.poll_tick(cx).is_ready() {
+                        wire.keepalive_due = true;
                     }
                 }
-                break;
-            }
-            _ = done.notify.notified() => {
-                for (id, g, subscribed) in done.take() {
-                    // A stopped operation's subscription (generation gone) is dropped here.
-                    if s.ops.generation(&id) == Some(g) {
-                        match subscribed {
-                            Some(sub) => {
-                                s.ops.insert(id, g, Running::Subscribed(sub));
-                            }
-                            None => {
-                                s.ops.remove(&id);
+                wire.poll_event(&conn, cx).map(Wake::Wire)
+            })
+            .await;
+            match woke {
+                Wake::Timer => {
+                    match (&s.phase, s.expires) {
+                        (Phase::Waiting, _) => conn.close(close::INIT_TIMEOUT.0, close::INIT_TIMEOUT.1),
+                        (Phase::Ready(_), exp) => {
+                            super::expiry::log_expired(exp.unwrap_or_default());
+                            conn.drop_connection();
+                        }
+                    }
+                    break;
+                }
+                Wake::Closing => break,
+                Wake::Finished(finished) => {
+                    for (id, g, subscribed) in finished {
+                        // A stopped operation's subscription (generation gone) is dropped here.
+                        if s.ops.generation(&id) == Some(g) {
+                            match subscribed {
+                                Some(sub) => s.ops.insert(id, g, Running::Subscribed(sub)),
+                                None => {
+                                    s.ops.remove(&id);
+                                }
                             }
                         }
                     }
                 }
-            }
-            _ = &mut writer => { writer_done = true; break }
-            m = stream.next() => match m {
-                Some(Ok(Message::Text(t))) => {
+                Wake::Wire(Event::Broken) => break,
+                Wake::Wire(Event::Incoming(Some(Ok(Message::Text(t))))) => {
                     let was_waiting = matches!(s.phase, Phase::Waiting);
                     // Boxed: handling a message (authentication, a webhook call) needs a large
                     // future, which would otherwise be part of every idle socket's task.
@@ -374,36 +441,37 @@ async fn drive(mut s: Socket, mut stream: SplitStream<WebSocket>, mut writer: Jo
                         break;
                     }
                     if was_waiting && matches!(s.phase, Phase::Ready(_)) {
-                        conn.start_keepalive(s.state.ws.keepalive);
+                        let every = s.state.ws.keepalive;
+                        let mut k = tokio::time::interval_at(on_keepalive_grid(tokio::time::Instant::now() + every), every);
+                        // Skip, not Delay: a late tick must not move the socket off the grid.
+                        k.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                        keepalive = Some(k);
                         timed = s.expires.is_some();
                         if let Some(exp) = s.expires {
                             timer.as_mut().reset(super::expiry::deadline(exp));
                         }
                     }
                 }
-                Some(Ok(Message::Binary(_))) => {
+                Wake::Wire(Event::Incoming(Some(Ok(Message::Binary(_))))) => {
                     if !s.invalid("Invalid message: binary frames are not GraphQL messages") {
                         break;
                     }
                 }
                 // Pings are answered by the library; pongs need nothing.
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Err(e)) if super::limits::too_big(&e) => {
+                Wake::Wire(Event::Incoming(Some(Ok(Message::Ping(_) | Message::Pong(_))))) => {}
+                Wake::Wire(Event::Incoming(Some(Err(e)))) if super::limits::too_big(&e) => {
                     let (code, reason) = super::limits::too_big_close(s.state.ws.max_message_bytes);
                     conn.close(code, reason);
                     break;
                 }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Wake::Wire(Event::Incoming(Some(Ok(Message::Close(_))) | Some(Err(_)) | None)) => break,
             }
         }
-    }
-    // Stopping the operations drops their subscriptions, which leave their cohorts.
-    s.ops.stop_all();
-    // Those that ended meanwhile too.
-    drop(done.take());
-    if !writer_done {
-        conn.end(Closing::Silent);
-        let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
+        // Stopping the operations drops their subscriptions, which leave their cohorts; those
+        // that ended meanwhile are dropped with what `gone` hands back.
+        s.ops.stop_all();
+        Box::pin(wire.finish(&conn, conn.take_closing())).await;
+        drop(conn.gone());
     }
 }
 
@@ -513,10 +581,10 @@ impl Socket {
         }
         self.generation += 1;
         let op = Op { state: self.state.clone(), conn: self.conn.clone(), id: id.as_str().into(), request, session: session.clone() };
-        let (done, g, key) = (self.done.clone(), self.generation, id.clone());
+        let (conn, g, key) = (self.conn.clone(), self.generation, id.clone());
         let task = tokio::spawn(async move {
             let subscribed = op.run().await;
-            done.push((key, g, subscribed));
+            conn.finished((key, g, subscribed));
         });
         self.ops.insert(id, g, Running::Task(task));
         true
