@@ -92,6 +92,21 @@ async def once_case(proto):
         check(f"{proto}: the socket stays open after an error", r == {"__typename": "query_root"}, r)
 
 
+async def big_case(proto):
+    # A result larger than GRAFT_MAX_BODY_BYTES (1 MiB, the limit on what clients send) still
+    # reaches the client: the limit is on messages in, not out.
+    t = WebsocketsTransport(url=WS, init_payload={"headers": ADMIN}, subprotocols=[proto], connect_args={"max_size": 1 << 23})
+    try:
+        async with Client(transport=t, fetch_schema_from_transport=False) as session:
+            r = await session.execute(gql("query { ws_py_items(where: {owner: {_eq: 8}}) { label } }"))
+            labels = [x["label"] for x in r["ws_py_items"]]
+            check(f"{proto}: a 1.5 MB result over the socket", labels == ["b" * 1_500_000], [len(x) for x in labels])
+            r = await session.execute(gql("{ __typename }"))
+            check(f"{proto}: ... and the socket goes on", r == {"__typename": "query_root"}, r)
+    except Exception as e:  # the socket ended under the client
+        check(f"{proto}: a 1.5 MB result over the socket", False, repr(e))
+
+
 async def denied_case(proto):
     try:
         async with Client(transport=transport({"Authorization": "Bearer not.a.jwt"}, proto), fetch_schema_from_transport=False) as session:
@@ -103,9 +118,11 @@ async def denied_case(proto):
 
 
 async def main():
+    sql("INSERT INTO ws_py_items (owner, label) VALUES (8, repeat('b', 1500000))")
     for proto in PROTOCOLS:
         await live_case(proto)
         await once_case(proto)
+        await big_case(proto)
         await denied_case(proto)
 
 

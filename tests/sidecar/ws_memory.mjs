@@ -38,7 +38,8 @@ const sockets = [];
 for (let i = 0; i < N; i += 50) {
   sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, N - i) }, (_, j) => open(i + j)))));
 }
-await sleep(3000);
+// HOLD=ms keeps the sockets open longer (to profile the sidecar meanwhile, e.g. under heaptrack).
+await sleep(Number(process.env.HOLD || 3000));
 const after = rss();
 console.log(JSON.stringify({ subscribers: N, rss_before_kb: before, rss_after_kb: after, per_subscriber_bytes: Math.round(((after - before) * 1024) / N) }));
 sockets.forEach((s) => s.close());

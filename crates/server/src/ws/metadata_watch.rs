@@ -94,8 +94,9 @@ pub async fn after_request(
     resp
 }
 
-/// The export that carries the version. It is computed from each backend's metadata cache,
-/// and only a number comes back.
+/// The export that carries the version: it reads the store in the statement's own snapshot
+/// (not a backend's cache), and only a number comes back. The counter skip in [`run`] relies
+/// on that: a store write the counter shows is one this export sees.
 const VERSION_SQL: &str = "SELECT ((graphql.metadata($1::text::json)::json) ->> 'resource_version')::int8";
 const EXPORT: &str = r#"{"type": "export_metadata", "version": 2, "args": {}}"#;
 

@@ -77,14 +77,15 @@ pub async fn upgrade(State(state): State<Arc<AppState>>, headers: HeaderMap, ws:
         ws
     };
     let max = state.ws.max_message_bytes;
-    // Messages are written as they come (the writer task queues them already), and one
-    // that cannot be written at once waits in the library up to max_message_bytes (the socket
-    // is closed past that, as when its queue fills).
+    // Messages are written as they come (the socket's queue holds those waiting), and the
+    // one being written waits in the library whatever its size: a result is as large as the
+    // query made it, and a cap here would end the socket silently (the queue's bound, in
+    // messages, is what bounds memory).
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(max.max(1 << 16))
+        .max_write_buffer_size(usize::MAX)
         // The socket gets a task of its own: axum's upgrade task would keep its own state
         // (the closure, the WebSocket config, the protocol) beside the socket's for as long
         // as the socket lives.

@@ -47,7 +47,7 @@ struct Inbox {
     messages: VecDeque<String>,
     finished: Vec<Finished>,
     closing: Option<Closing>,
-    /// The socket's task has ended: nothing more is queued.
+    /// The socket is closing or has ended: nothing more is queued.
     gone: bool,
 }
 
@@ -142,9 +142,12 @@ impl Conn {
         }
     }
 
-    /// How the socket is to end (none asked: the client went away).
+    /// How the socket is to end (none asked: the client went away). From now on nothing more
+    /// is queued: what is queued already is what a close after it sends.
     fn take_closing(&self) -> Closing {
-        lock(&self.inbox).closing.take().unwrap_or(Closing::Silent)
+        let mut inbox = lock(&self.inbox);
+        inbox.gone = true;
+        inbox.closing.take().unwrap_or(Closing::Silent)
     }
 
     /// The socket's task has ended: refuses more, and hands back what it was given (dropped
@@ -335,6 +338,16 @@ enum Phase {
     Ready(Session),
 }
 
+/// Ends the socket's operations however the socket's task ends (a panic included): an
+/// operation that finished later would otherwise hand its subscription to an inbox nobody
+/// reads, and its cohort would run for ever.
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ops.stop_all();
+        drop(self.conn.gone());
+    }
+}
+
 struct Socket {
     state: Arc<AppState>,
     conn: Arc<Conn>,
@@ -467,11 +480,11 @@ fn drive(mut s: Socket, mut wire: Wire, registered: super::metadata_watch::Regis
                 Wake::Wire(Event::Incoming(Some(Ok(Message::Close(_))) | Some(Err(_)) | None)) => break,
             }
         }
-        // Stopping the operations drops their subscriptions, which leave their cohorts; those
-        // that ended meanwhile are dropped with what `gone` hands back.
+        // Stopping the operations drops their subscriptions, which leave their cohorts (before
+        // the close frame: nothing is sent after it); those that ended meanwhile go with the
+        // inbox when `s` is dropped (`Socket`'s Drop).
         s.ops.stop_all();
         Box::pin(wire.finish(&conn, conn.take_closing())).await;
-        drop(conn.gone());
     }
 }
 
