@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 use tokio::sync::{watch, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::socket::{self, envelope};
 use crate::{now_ns, procstat, Common, Rng};
@@ -220,23 +218,11 @@ async fn subscriber(cfg: Arc<Cfg>, i: usize, gate: Arc<Semaphore>, counters: Arc
     let first_row = ((user - 1) * cfg.rows + 1) as i64;
     let mut last = vec![0u32; cfg.rows];
     loop {
-        let m = tokio::select! {
-            _ = stop.changed() => break,
-            m = ws.next() => m,
-        };
-        let text = match m {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(c))) => {
-                seen.error = Some(format!("closed by the server: {c:?}"));
-                break;
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                seen.error = Some(format!("read: {e}"));
-                break;
-            }
-            None => {
-                seen.error = Some("closed".into());
+        let text = match socket::next_text(&mut ws, &mut stop).await {
+            Ok(Some(t)) => t,
+            Ok(None) => break,
+            Err(e) => {
+                seen.error = Some(e);
                 break;
             }
         };

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -53,6 +53,23 @@ pub async fn open(url: &str, headers: serde_json::Value) -> Result<Ws, String> {
 pub async fn subscribe(ws: &mut Ws, id: &str, query: &str) -> Result<(), String> {
     let m = serde_json::json!({"id": id, "type": "subscribe", "payload": {"query": query}});
     ws.send(Message::Text(m.to_string().into())).await.map_err(|e| format!("send subscribe: {e}"))
+}
+
+/// The next text message, `Ok(None)` once `stop` changes, or why the socket ended.
+pub async fn next_text(ws: &mut Ws, stop: &mut tokio::sync::watch::Receiver<bool>) -> Result<Option<Utf8Bytes>, String> {
+    loop {
+        let m = tokio::select! {
+            _ = stop.changed() => return Ok(None),
+            m = ws.next() => m,
+        };
+        match m {
+            Some(Ok(Message::Text(t))) => return Ok(Some(t)),
+            Some(Ok(Message::Close(c))) => return Err(format!("closed by the server: {c:?}")),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(format!("read: {e}")),
+            None => return Err("closed".into()),
+        }
+    }
 }
 
 pub async fn pong(ws: &mut Ws) -> Result<(), String> {

@@ -5,10 +5,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 use tokio::sync::{watch, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::live::Sample;
 use crate::socket::{self, envelope};
@@ -206,23 +204,11 @@ async fn stream(sh: Arc<Shared>, gate: Arc<Semaphore>, mut stop: watch::Receiver
     sh.ready.fetch_add(1, Ordering::Relaxed);
     let mut last = sh.base;
     loop {
-        let m = tokio::select! {
-            _ = stop.changed() => break,
-            m = ws.next() => m,
-        };
-        let text = match m {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(c))) => {
-                got.error = Some(format!("closed by the server: {c:?}"));
-                break;
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                got.error = Some(format!("read: {e}"));
-                break;
-            }
-            None => {
-                got.error = Some("closed".into());
+        let text = match socket::next_text(&mut ws, &mut stop).await {
+            Ok(Some(t)) => t,
+            Ok(None) => break,
+            Err(e) => {
+                got.error = Some(e);
                 break;
             }
         };
